@@ -1,0 +1,16 @@
+// Registers the addon's JS-visible functions and classes; everything else lives in native/bridge.
+#include <napi.h>
+
+#include "bridge/runtime.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  foldtorch::bridge::InitRuntime();
+  foldtorch::bridge::InitRuntimeExports(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(foldtorch, Init)

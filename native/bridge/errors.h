@@ -1,0 +1,30 @@
+// Turns native exceptions into worded JS errors (message only, never the C++ backtrace), and the shared
+// "{Object} is disposed" error.
+#pragma once
+
+#include <napi.h>
+
+#include <exception>
+#include <string>
+
+namespace foldtorch::bridge {
+
+struct NativeFailure {
+  enum class Kind { kError, kTypeError, kRangeError };
+  Kind kind = Kind::kError;
+  std::string message;
+};
+
+// Classifies the in-flight exception: c10::TypeError → TypeError, c10::ValueError/IndexError → RangeError,
+// anything else → Error. Safe to call on any thread.
+NativeFailure DescribeException(std::exception_ptr error);
+
+// Builds the JS error for a failure, reusing `caller` (captured where the JS call was made) so the stack
+// points at the caller.
+Napi::Value MakeJsError(Napi::Env env, const NativeFailure& failure, Napi::Object caller);
+
+[[noreturn]] void ThrowDisposed(Napi::Env env, const char* object_name);
+[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);
+[[noreturn]] void ThrowRangeError(Napi::Env env, const std::string& message);
+
+}  // namespace foldtorch::bridge

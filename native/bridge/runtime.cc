@@ -1,0 +1,179 @@
+// doctor(), setNumThreads(), imagesToTensor() and matmulBenchmark(): the addon's process-level calls.
+#include "bridge/runtime.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <ATen/cpu/Utils.h>
+#include <malloc.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "bridge/compute_thread.h"
+#include "bridge/options.h"
+#include "bridge/tensor_bridge.h"
+#include "compat.h"
+
+namespace foldtorch::bridge {
+
+namespace {
+
+int AvailableCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+int ThreadsFromEnvironment() {
+  if (const char* text = std::getenv("FOLDTORCH_NUM_THREADS")) {
+    const int value = std::atoi(text);
+    if (value > 0) return value;
+  }
+  return AvailableCores();
+}
+
+bool CpuHasFlag(const std::string& flag) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) == 0) return (" " + line + " ").find(" " + flag + " ") != std::string::npos;
+  }
+  return false;
+}
+
+std::string ConfigValue(const std::string& config, const std::string& key) {
+  const auto at = config.find(key + "=");
+  if (at == std::string::npos) return "";
+  const auto begin = at + key.size() + 1;
+  const auto end = config.find_first_of(",\n", begin);
+  return config.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+struct DoctorReport {
+  int compute_thread_threads = 0;
+};
+
+Napi::Value Doctor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AsyncCall<DoctorReport> call(env, c10::Device(c10::kCPU));
+  return call.Run(
+      [] { return DoctorReport{at::get_num_threads()}; },
+      [](Napi::Env env, DoctorReport& report) -> Napi::Value {
+        const std::string config = at::show_config();
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("torchVersion", compat::torch_version());
+        out.Set("builtWithCuda", compat::kBuiltWithCuda);
+        out.Set("cudaAvailable", compat::cuda_available());
+        Napi::Array devices = Napi::Array::New(env);
+        uint32_t i = 0;
+        bool cuda_bf16 = false;
+        for (const auto& device : compat::cuda_devices()) {
+          Napi::Object d = Napi::Object::New(env);
+          d.Set("index", i);
+          d.Set("name", device.name);
+          d.Set("computeCapability", std::to_string(device.major) + "." + std::to_string(device.minor));
+          d.Set("totalMemory", static_cast<double>(device.total_memory));
+          cuda_bf16 = cuda_bf16 || device.major >= 8;
+          devices.Set(i++, d);
+        }
+        out.Set("cudaDevices", devices);
+        out.Set("cpuCapability", at::get_cpu_capability());
+        const bool cpu_bf16 = CpuHasFlag("avx512_bf16") || CpuHasFlag("amx_bf16");
+        Napi::Object bf16 = Napi::Object::New(env);
+        bf16.Set("cpu", cpu_bf16);
+        bf16.Set("cpuNative", cpu_bf16 ? "avx512_bf16/amx" : "emulated (fp32 compute)");
+        bf16.Set("cuda", cuda_bf16);
+        out.Set("bf16", bf16);
+        out.Set("intraOpThreads", report.compute_thread_threads);
+        out.Set("availableCores", AvailableCores());
+        out.Set("interOpThreads", at::get_num_interop_threads());
+        std::string blas = ConfigValue(config, "BLAS_INFO");
+        out.Set("blas", blas.empty() ? (at::hasMKL() ? "mkl" : "unknown") : blas);
+        out.Set("lapack", ConfigValue(config, "LAPACK_INFO"));
+        out.Set("mkldnn", at::hasMKLDNN());
+        out.Set("openmp", at::hasOpenMP());
+        out.Set("cxxFlags", ConfigValue(config, "CXX_FLAGS"));
+        out.Set("buildConfig", config);
+        out.Set("parallelInfo", at::get_parallel_info());
+        return out;
+      });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "Expected a number for threads but received " + DescribeValue(info[0]));
+  const int threads = info[0].As<Napi::Number>().Int32Value();
+  if (threads < 1 || threads > 1024) ThrowRangeError(env, "Expected an integer from 1 to 1024 for threads but received " + std::to_string(threads));
+  ComputeThread::SetIntraOpThreads(threads);
+  return env.Undefined();
+}
+
+// images (uint8 NHWC) → normalised NCHW float tensor on the device → back: the bridge's round trip.
+Napi::Value ImagesToTensorCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OptionReader options(env, info[1], "imagesToTensor options");
+  ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
+  Normalization norm{options.NumberArray("mean"), options.NumberArray("std")};
+  CheckNormalization(env, norm, images.channels, "imagesToTensor options");
+  const c10::Device device = options.Device();
+  const bool channels_last = options.Bool("channelsLast", false);
+  AsyncCall<at::Tensor> call(env, device);
+  call.Keep(info[0]);
+  return call.Run([=] { return ToHostFloat(ImagesToTensor(images, norm, device, channels_last)); },
+                  [](Napi::Env env, at::Tensor& host) -> Napi::Value { return HostTensorToJs(env, host); });
+}
+
+// A long, real native op for measuring throughput and event-loop responsiveness.
+Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OptionReader options(env, info[0], "matmulBenchmark options");
+  const int64_t size = options.Integer("size");
+  const int64_t repeats = options.Integer("repeats");
+  if (size < 1 || size > 16384) ThrowRangeError(env, "Expected an integer from 1 to 16384 for size but received " + std::to_string(size));
+  if (repeats < 1) ThrowRangeError(env, "Expected a positive integer for repeats but received " + std::to_string(repeats));
+  const std::string dtype_name = options.String("dtype", "float32");
+  if (dtype_name != "float32" && dtype_name != "bfloat16" && dtype_name != "float16") {
+    ThrowRangeError(env, "Expected float32, bfloat16 or float16 for dtype but received \"" + dtype_name + "\"");
+  }
+  const auto dtype = dtype_name == "bfloat16" ? at::kBFloat16 : dtype_name == "float16" ? at::kHalf : at::kFloat;
+  const c10::Device device = options.Device();
+  AsyncCall<double> call(env, device);
+  return call.Run(
+      [=] {
+        auto opts = at::TensorOptions().dtype(dtype).device(device);
+        auto a = at::randn({size, size}, opts), b = at::randn({size, size}, opts);
+        at::mm(a, b);  // warm-up
+        compat::synchronize(device);
+        const auto start = std::chrono::steady_clock::now();
+        for (int64_t i = 0; i < repeats; ++i) at::mm(a, b);
+        compat::synchronize(device);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return 2.0 * size * size * size * repeats / seconds / 1e9;
+      },
+      [](Napi::Env env, double& gflops) -> Napi::Value { return Napi::Number::New(env, gflops); });
+}
+
+}  // namespace
+
+void InitRuntime() {
+  // Keep freed memory for reuse instead of returning it: each fresh page costs a slow fault on these VMs.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+  ComputeThread::SetIntraOpThreads(ThreadsFromEnvironment());
+}
+
+Napi::Object InitRuntimeExports(Napi::Env env, Napi::Object exports) {
+  exports.Set("doctor", Napi::Function::New(env, Doctor, "doctor"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("imagesToTensor", Napi::Function::New(env, ImagesToTensorCall, "imagesToTensor"));
+  exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
+  return exports;
+}
+
+}  // namespace foldtorch::bridge

@@ -1,0 +1,103 @@
+// Image batches into tensors and tensors back into typed arrays.
+#include "bridge/tensor_bridge.h"
+
+#include <ATen/ATen.h>
+
+#include "bridge/errors.h"
+#include "bridge/options.h"
+#include "compat.h"
+
+namespace foldtorch::bridge {
+
+ImageBatch ReadImageBatch(Napi::Env env, Napi::Value buffer, const std::vector<int64_t>& shape, const std::string& argument) {
+  if (!buffer.IsBuffer() && !buffer.IsTypedArray()) {
+    ThrowTypeError(env, "Expected a Buffer or Uint8Array for " + argument + " but received " + DescribeValue(buffer));
+  }
+  if (shape.size() != 4) {
+    ThrowRangeError(env, "Expected a shape [batch, height, width, channels] for " + argument + " but received " +
+                             std::to_string(shape.size()) + " dimensions");
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    if (shape[i] <= 0) {
+      static const char* kNames[] = {"batch", "height", "width", "channels"};
+      ThrowRangeError(env, std::string("Expected a positive ") + kNames[i] + " for " + argument + " but received " +
+                               std::to_string(shape[i]));
+    }
+  }
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+  if (buffer.IsBuffer()) {
+    auto bytes = buffer.As<Napi::Buffer<uint8_t>>();
+    data = bytes.Data();
+    length = bytes.Length();
+  } else {
+    auto typed = buffer.As<Napi::TypedArray>();
+    if (typed.TypedArrayType() != napi_uint8_array) {
+      ThrowTypeError(env, "Expected a Buffer or Uint8Array for " + argument + " but received another typed array");
+    }
+    auto bytes = buffer.As<Napi::Uint8Array>();
+    data = bytes.Data();
+    length = bytes.ByteLength();
+  }
+  const int64_t expected = shape[0] * shape[1] * shape[2] * shape[3];
+  if (static_cast<int64_t>(length) != expected) {
+    ThrowRangeError(env, "Expected " + std::to_string(expected) + " bytes (" + std::to_string(shape[0]) + "x" +
+                             std::to_string(shape[1]) + "x" + std::to_string(shape[2]) + "x" + std::to_string(shape[3]) +
+                             ") for " + argument + " but received " + std::to_string(length));
+  }
+  return {data, shape[0], shape[1], shape[2], shape[3]};
+}
+
+void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channels, const std::string& argument) {
+  if (static_cast<int64_t>(norm.mean.size()) != channels || static_cast<int64_t>(norm.std.size()) != channels) {
+    ThrowRangeError(env, "Expected mean and std of length " + std::to_string(channels) + " for " + argument +
+                             " but received " + std::to_string(norm.mean.size()) + " and " + std::to_string(norm.std.size()));
+  }
+  for (double s : norm.std) {
+    if (!(s > 0)) ThrowRangeError(env, "Expected positive std values for " + argument + " but received " + std::to_string(s));
+  }
+}
+
+at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last) {
+  auto host = at::from_blob(const_cast<uint8_t*>(images.data), {images.batch, images.height, images.width, images.channels},
+                            at::TensorOptions().dtype(at::kByte));
+  at::Tensor pixels;
+  if (device.is_cuda()) {
+    // uint8 crosses the bus (4x less than float); pinned memory lets the copy run asynchronously.
+    pixels = host.pin_memory().to(device, /*non_blocking=*/true);
+  } else {
+    pixels = host;
+  }
+  const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
+  auto mean = at::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end()), at::TensorOptions().dtype(at::kFloat))
+                  .to(device).view({1, -1, 1, 1});
+  auto std = at::tensor(std::vector<float>(norm.std.begin(), norm.std.end()), at::TensorOptions().dtype(at::kFloat))
+                 .to(device).view({1, -1, 1, 1});
+  // NHWC → NCHW view; its strides are exactly channels_last.
+  auto x = pixels.permute({0, 3, 1, 2}).to(float_options);
+  x = x.div_(255.0f).sub_(mean).div_(std);
+  return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
+}
+
+at::Tensor ToHostFloat(const at::Tensor& tensor) {
+  auto host = tensor.detach().to(at::TensorOptions().dtype(at::kFloat).device(at::kCPU)).contiguous();
+  // A view of the caller's own storage could change under JS; hand over a private copy when it aliases.
+  if (host.data_ptr() == tensor.data_ptr()) host = host.clone();
+  return host;
+}
+
+Napi::Object HostTensorToJs(Napi::Env env, const at::Tensor& host_float) {
+  Napi::Array shape = Napi::Array::New(env, host_float.dim());
+  for (int64_t i = 0; i < host_float.dim(); ++i) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(host_float.size(i))));
+  const size_t count = static_cast<size_t>(host_float.numel());
+  auto* owner = new at::Tensor(host_float);
+  Napi::ArrayBuffer storage = Napi::ArrayBuffer::New(
+      env, owner->data_ptr<float>(), count * sizeof(float),
+      [](Napi::Env, void*, at::Tensor* held) { delete held; }, owner);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("shape", shape);
+  result.Set("data", Napi::Float32Array::New(env, count, storage, 0));
+  return result;
+}
+
+}  // namespace foldtorch::bridge

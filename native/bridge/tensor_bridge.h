@@ -1,0 +1,42 @@
+// The tensor bridge: uint8 NHWC image batches in Buffers → normalised float32 NCHW tensors on a device, and
+// tensors → Float32Arrays back.
+#pragma once
+
+#include <napi.h>
+
+#include <ATen/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <string>
+#include <vector>
+
+namespace foldtorch::bridge {
+
+// A view of a JS Buffer holding [batch, height, width, channels] uint8 pixels; the Buffer is kept alive by the
+// AsyncCall that uses it.
+struct ImageBatch {
+  const uint8_t* data = nullptr;
+  int64_t batch = 0, height = 0, width = 0, channels = 0;
+};
+
+struct Normalization {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+
+// Validates buffer length against shape (and mean/std against channels); throws JS TypeError/RangeError
+// naming `argument`.
+ImageBatch ReadImageBatch(Napi::Env env, Napi::Value buffer, const std::vector<int64_t>& shape, const std::string& argument);
+void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channels, const std::string& argument);
+
+// Runs on a compute thread: upload (pinned + non-blocking on CUDA) as uint8, then convert and normalise on the
+// device: (x/255 − mean)/std. channels_last keeps the NHWC memory layout (faster for convolutions).
+at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last);
+
+// Runs on a compute thread: a contiguous float32 CPU copy, ready to hand to JS without another copy.
+at::Tensor ToHostFloat(const at::Tensor& tensor);
+
+// On the JS thread: { shape: number[], data: Float32Array } sharing the host tensor's memory.
+Napi::Object HostTensorToJs(Napi::Env env, const at::Tensor& host_float);
+
+}  // namespace foldtorch::bridge

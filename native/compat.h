@@ -1,0 +1,113 @@
+// The one place for what differs between CPU and CUDA builds and between libtorch 2.x minor versions.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <string>
+#include <vector>
+
+#ifdef FOLDTORCH_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace foldtorch::compat {
+
+inline constexpr bool kBuiltWithCuda =
+#ifdef FOLDTORCH_WITH_CUDA
+    true;
+#else
+    false;
+#endif
+
+// Autocast state is thread-local; the compute threads enter it per call. The device-typed API
+// (set_autocast_enabled(DeviceType, bool)) exists since 2.4, which is our floor.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device_type, c10::ScalarType dtype, bool enabled)
+      : device_type_(device_type), enabled_(enabled) {
+    if (!enabled_) return;
+    previous_enabled_ = at::autocast::is_autocast_enabled(device_type_);
+    previous_dtype_ = at::autocast::get_autocast_dtype(device_type_);
+    at::autocast::set_autocast_enabled(device_type_, true);
+    at::autocast::set_autocast_dtype(device_type_, dtype);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
+    at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  c10::DeviceType device_type_;
+  bool enabled_;
+  bool previous_enabled_ = false;
+  c10::ScalarType previous_dtype_ = c10::ScalarType::Float;
+};
+
+inline bool cuda_available() { return at::hasCUDA() && at::globalContext().hasCUDA(); }
+
+inline int64_t cuda_device_count() {
+#ifdef FOLDTORCH_WITH_CUDA
+  return cuda_available() ? static_cast<int64_t>(at::cuda::getNumGPUs()) : 0;
+#else
+  return 0;
+#endif
+}
+
+struct CudaDeviceInfo {
+  std::string name;
+  int major = 0;
+  int minor = 0;
+  int64_t total_memory = 0;
+};
+
+inline std::vector<CudaDeviceInfo> cuda_devices() {
+  std::vector<CudaDeviceInfo> devices;
+#ifdef FOLDTORCH_WITH_CUDA
+  for (int64_t i = 0; i < cuda_device_count(); ++i) {
+    const auto* props = at::cuda::getDeviceProperties(static_cast<int>(i));
+    devices.push_back({props->name, props->major, props->minor, static_cast<int64_t>(props->totalGlobalMem)});
+  }
+#endif
+  return devices;
+}
+
+// Waits for queued GPU work on the current stream; a no-op on CPU.
+inline void synchronize(const c10::Device& device) {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+#else
+  (void)device;
+#endif
+}
+
+inline int64_t cuda_peak_memory(const c10::Device& device) {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) {
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return stats.allocated_bytes[0].peak;
+  }
+#endif
+  (void)device;
+  return 0;
+}
+
+inline void reset_cuda_peak_memory(const c10::Device& device) {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
+  (void)device;
+}
+
+inline std::string torch_version() { return TORCH_VERSION; }
+
+}  // namespace foldtorch::compat

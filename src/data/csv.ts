@@ -52,7 +52,10 @@ export function csvWhere(file: string, line: number): string {
 
 /** Streams the records of a CSV file; a UTF-8 BOM, CRLF and quoted fields are handled, blank lines skipped. */
 export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
-  const stream = parseStream(createReadStream(file), { headers: false, trim: false });
+  const input = createReadStream(file);
+  const stream = parseStream(input, { headers: false, trim: false });
+  // fast-csv does not forward errors of its input (a missing file would hang): pass them on.
+  input.on('error', (error) => stream.destroy(error));
   let line = 1;
   try {
     for await (const row of stream as AsyncIterable<string[]>) {
@@ -64,7 +67,8 @@ export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
       yield { line: start, fields: row };
     }
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_INVALID_DATA') throw error;
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_INVALID_DATA' || (error as { syscall?: string }).syscall !== undefined) throw error;
     throw invalidData(csvWhere(file, line), `cannot parse CSV (${(error as Error).message})`);
   }
 }
@@ -177,7 +181,11 @@ export async function writeCsv(
   rows: Iterable<readonly (string | number)[]>,
 ): Promise<void> {
   const output = createWriteStream(file);
-  const stream = format({ headers: header === null ? false : [...header], includeEndRowDelimiter: true });
+  const stream = format({
+    headers: header === null ? false : [...header],
+    alwaysWriteHeaders: header !== null,
+    includeEndRowDelimiter: true,
+  });
   stream.pipe(output);
   for (const row of rows) stream.write(row.map(String));
   stream.end();

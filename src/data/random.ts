@@ -4,6 +4,8 @@ const kStateLength = 624;
 const kPeriod = 397;
 const kMatrixA = 0x9908b0df;
 const kUpperMask = 0x80000000;
+// A module-level binding: looking up `Math` on each iteration is slow inside jest's vm context.
+const imul = Math.imul;
 const kLowerMask = 0x7fffffff;
 
 /**
@@ -32,7 +34,7 @@ export class RandomState {
     mt[0] = seed >>> 0;
     for (let i = 1; i < kStateLength; i++) {
       const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = (Math.imul(1812433253, previous) + i) >>> 0;
+      mt[i] = (imul(1812433253, previous) + i) >>> 0;
     }
     this.position = kStateLength;
   }
@@ -44,7 +46,7 @@ export class RandomState {
     let j = 0;
     for (let k = Math.max(kStateLength, key.length); k > 0; k--) {
       const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(previous, 1664525)) + key[j] + j) >>> 0;
+      mt[i] = ((mt[i] ^ imul(previous, 1664525)) + key[j] + j) >>> 0;
       i++;
       j++;
       if (i >= kStateLength) {
@@ -55,7 +57,7 @@ export class RandomState {
     }
     for (let k = kStateLength - 1; k > 0; k--) {
       const previous = mt[i - 1] ^ (mt[i - 1] >>> 30);
-      mt[i] = ((mt[i] ^ Math.imul(previous, 1566083941)) - i) >>> 0;
+      mt[i] = ((mt[i] ^ imul(previous, 1566083941)) - i) >>> 0;
       i++;
       if (i >= kStateLength) {
         mt[0] = mt[kStateLength - 1];
@@ -68,10 +70,18 @@ export class RandomState {
 
   private regenerate(): void {
     const mt = this.mt;
-    for (let k = 0; k < kStateLength; k++) {
-      const y = (mt[k] & kUpperMask) | (mt[(k + 1) % kStateLength] & kLowerMask);
-      mt[k] = mt[(k + kPeriod) % kStateLength] ^ (y >>> 1) ^ (y & 1 ? kMatrixA : 0);
+    // The reference's three loops (no modulo in the hot path): k+397 wraps after N-M, k+1 at the end.
+    let k = 0;
+    for (; k < kStateLength - kPeriod; k++) {
+      const y = (mt[k] & kUpperMask) | (mt[k + 1] & kLowerMask);
+      mt[k] = mt[k + kPeriod] ^ (y >>> 1) ^ (y & 1 ? kMatrixA : 0);
     }
+    for (; k < kStateLength - 1; k++) {
+      const y = (mt[k] & kUpperMask) | (mt[k + 1] & kLowerMask);
+      mt[k] = mt[k + kPeriod - kStateLength] ^ (y >>> 1) ^ (y & 1 ? kMatrixA : 0);
+    }
+    const y = (mt[kStateLength - 1] & kUpperMask) | (mt[0] & kLowerMask);
+    mt[kStateLength - 1] = mt[kPeriod - 1] ^ (y >>> 1) ^ (y & 1 ? kMatrixA : 0);
     this.position = 0;
   }
 

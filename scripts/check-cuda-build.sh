@@ -17,8 +17,14 @@ command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
 unset LIBTORCH
 node scripts/libtorch.js
 [ "$(node scripts/libtorch.js --cuda)" = 1 ] || { echo "check-cuda-build: $FOLDTORCH_PYTHON has a CPU torch" >&2; exit 1; }
+# A toolkit without nvrtc (this machine's is minimal): use the one pip's nvidia wheels ship.
+extra=()
+if [ ! -e "${CUDA_HOME:-/usr/local/cuda}/lib64/libnvrtc.so" ]; then
+  nvrtc=$(ls "$(node scripts/libtorch.js --root)"/../nvidia/cu*/lib/libnvrtc.so.* 2>/dev/null | head -1 || true)
+  [ -n "$nvrtc" ] && extra+=("--CDCUDA_nvrtc_LIBRARY=$nvrtc")
+fi
 export CMAKE_BUILD_PARALLEL_LEVEL="${FOLDTORCH_BUILD_JOBS:-$(nproc)}"
-npx cmake-js build --out build-cuda --log-level warn
+npx cmake-js build --out build-cuda --log-level warn --CDCUDA_TOOLKIT_ROOT_DIR="${CUDA_HOME:-/usr/local/cuda}" --CDCMAKE_CUDA_COMPILER="$(command -v nvcc)" "${extra[@]}"
 nm -D --defined-only build-cuda/Release/foldtorch.node >/dev/null
 ldd build-cuda/Release/foldtorch.node | grep -E "torch_cuda|c10_cuda" || { echo "check-cuda-build: the addon does not link libtorch_cuda" >&2; exit 1; }
 echo "check-cuda-build: build-cuda/Release/foldtorch.node compiled and linked against CUDA libtorch"

@@ -3,6 +3,7 @@ export { writeReport } from './report';
 export type { ReportData, FoldHistory, ScoredSet, ReportFiles } from './report';
 export { reportHtml, escapeHtml } from './html';
 export type { ReportPage, SetSummary, ChartImage } from './html';
-export { rocSpec, confusionSpec, epochSpec, learningRateSpec, thinIndices, kMaxLinePoints } from './plots';
+export {
+  rocSpec, confusionSpec, epochSpec, learningRateSpec, thinIndices, kMaxLinePoints, renderSvg, svgToPng, scopeSvgIds, kPngScale,
+} from './plots';
 export type { CurveSeries, ConfusionPanel, EpochSeries, StepSeries } from './plots';
-export { renderSvg, svgToPng, scopeSvgIds, kPngScale } from './render';

@@ -6,8 +6,10 @@ import { toFloat64Array, uniqueSorted, type NumericArray } from '../metrics/arra
 import { foldTable, type EpochRecord, type FoldTable } from '../metrics/foldTable';
 import { writeFileAtomic } from '../train/runDir';
 import { reportHtml, type ChartImage, type SetSummary } from './html';
-import { confusionSpec, epochSpec, learningRateSpec, rocSpec, thinIndices, type CurveSeries, type EpochSeries } from './plots';
-import { renderSvg, scopeSvgIds, svgToPng } from './render';
+import {
+  confusionSpec, epochSpec, learningRateSpec, renderSvg, rocSpec, scopeSvgIds, svgToPng, thinIndices, type CurveSeries,
+  type EpochSeries,
+} from './plots';
 import type { TopLevelSpec } from 'vega-lite';
 
 /** One fold's training history. */

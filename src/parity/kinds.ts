@@ -1,9 +1,13 @@
 /** Every parity kind `foldtorch parity` knows; each kind lives in its own file. */
 import type { ParityKind } from './kind';
 import { sklearnMetricsParity } from './metrics';
+import { imbalancedSamplerParity } from './sampler';
+import { sklearnFoldsParity } from './sklearn';
 import { ttachParity } from './ttach';
 
 export const parityKinds: ParityKind[] = [
   ttachParity,
   sklearnMetricsParity,
+  sklearnFoldsParity,
+  imbalancedSamplerParity,
 ];

@@ -170,6 +170,8 @@ void Eva02Impl::check_input(const torch::Tensor& images) const {
 void Eva02Impl::refresh_rope_cache(const torch::Device& device) {
   if (!config_.use_rot_pos_emb) return;
   if (rope_device_.sin.defined() && rope_device_.sin.device() == device) return;
+  // A cache first filled under inference mode must still be usable by later autograd passes.
+  c10::InferenceMode normal_tensors(false);
   auto table = layers::with_prefix_rows(rope_, 1);
   rope_device_ = {table.sin.to(device), table.cos.to(device)};
 }

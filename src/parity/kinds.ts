@@ -1,4 +1,9 @@
 /** Every parity kind `foldtorch parity` knows; each kind lives in its own file. */
+import { convnextKind } from './convnext';
+import { eva02Kind } from './eva02';
 import type { ParityKind } from './kind';
 
-export const parityKinds: ParityKind[] = [];
+export const parityKinds: ParityKind[] = [
+  eva02Kind,
+  convnextKind,
+];

@@ -296,7 +296,8 @@ void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
       replace("q_bias", "q_proj.bias");
       replace("v_bias", "v_proj.bias");
     }
-    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1)) {
+    // Only a grid change is resampled; another width is a mismatch the strict load reports.
+    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1) && value.size(2) == pos_embed_.size(2)) {
       value = layers::resample_abs_pos_embed(value, grid_size(), grid_size(), 1);
       resampled.push_back(key);
     }

@@ -239,13 +239,19 @@ export class Model {
     });
   }
 
-  /** Mean cross-entropy against `targets` in eval mode, with every parameter's gradient and the input's. */
-  async lossAndGrads(input: Float32Array, options: { shape: readonly number[]; targets: readonly number[] }): Promise<LossAndGradsResult> {
+  /**
+   * Mean cross-entropy against `targets` in eval mode, with every parameter's gradient and the input's (autocast,
+   * when asked, covers the forward only, as in training).
+   */
+  async lossAndGrads(
+    input: Float32Array,
+    options: { shape: readonly number[]; targets: readonly number[]; precision?: Precision },
+  ): Promise<LossAndGradsResult> {
     if (!(input instanceof Float32Array)) throw invalidType('input', 'a Float32Array', input);
     const shape = checkShape('shape', options?.shape, 4);
     if (!Array.isArray(options.targets)) throw invalidType('targets', 'an array of class indices', options.targets);
     const targets = options.targets.map((t, i) => requireInteger(`targets[${i}]`, t, 0, this.numClasses - 1));
-    return this.native.lossAndGrads(input, { shape, targets });
+    return this.native.lossAndGrads(input, { shape, targets, precision: checkPrecision(options.precision) });
   }
 
   /** Parameter names (timm's state_dict order), shapes and dtypes. */

@@ -161,7 +161,7 @@ export interface NativeModel {
   forward(images: Uint8Array, options: NativeForwardOptions): Promise<HostTensor>;
   forwardViews(images: Uint8Array, options: NativeForwardViewsOptions): Promise<HostTensor>;
   forwardFloat(input: Float32Array, options: ForwardFloatOptions): Promise<ForwardFloatResult>;
-  lossAndGrads(input: Float32Array, options: { shape: number[]; targets: number[] }): Promise<LossAndGradsResult>;
+  lossAndGrads(input: Float32Array, options: { shape: number[]; targets: number[]; precision?: Precision }): Promise<LossAndGradsResult>;
   parameters(): Promise<ParameterInfo[]>;
   getTensors(options?: { names?: string[] }): Promise<Record<string, HostTensor>>;
   load(path: string): Promise<LoadReport>;

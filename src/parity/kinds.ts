@@ -1,4 +1,6 @@
 /** Every parity kind `foldtorch parity` knows; each kind lives in its own file. */
+import { convnextKind } from './convnext';
+import { eva02Kind } from './eva02';
 import type { ParityKind } from './kind';
 import { sklearnMetricsParity } from './metrics';
 import { imbalancedSamplerParity } from './sampler';
@@ -6,6 +8,8 @@ import { sklearnFoldsParity } from './sklearn';
 import { ttachParity } from './ttach';
 
 export const parityKinds: ParityKind[] = [
+  eva02Kind,
+  convnextKind,
   ttachParity,
   sklearnMetricsParity,
   sklearnFoldsParity,

@@ -4,7 +4,7 @@
  * Order: LIBTORCH (an unzipped libtorch) → FOLDTORCH_PYTHON (a Python with torch, e.g. a CUDA workstation's
  * pip torch) → python3 on PATH if it has torch → the project's own environment made by scripts/setup.sh.
  *
- * Usage: node scripts/libtorch.js [--explain | --json | --root | --cmake-prefix | --include-dirs | --lib-dir | --abi | --cuda]
+ * Usage: node scripts/libtorch.js [--explain | --json | --root | --cmake-prefix | --include-dirs | --cuda-include-dirs | --lib-dir | --abi | --cuda]
  */
 'use strict';
 const { execFileSync } = require('child_process');
@@ -75,12 +75,18 @@ function main() {
   const root = found.root;
   const includeDirs = [path.join(root, 'include'), path.join(root, 'include', 'torch', 'csrc', 'api', 'include')];
   const libDir = path.join(root, 'lib');
+  // pip's CUDA torch keeps the CUDA library headers (cusparse.h, cublas_v2.h, ...) in site-packages/nvidia/*/include.
+  const nvidiaDir = path.join(root, '..', 'nvidia');
+  const cudaIncludeDirs = fs.existsSync(nvidiaDir)
+    ? fs.readdirSync(nvidiaDir).map((d) => path.join(nvidiaDir, d, 'include')).filter((d) => fs.existsSync(d)).sort()
+    : [];
   const cmakePrefix = found.cmake || path.join(root, 'share', 'cmake');
   switch (arg) {
-    case '--json': console.log(JSON.stringify({ ...found, includeDirs, libDir, cmakePrefix })); break;
+    case '--json': console.log(JSON.stringify({ ...found, includeDirs, cudaIncludeDirs, libDir, cmakePrefix })); break;
     case '--root': console.log(root); break;
     case '--cmake-prefix': console.log(cmakePrefix); break;
     case '--include-dirs': console.log(includeDirs.join(' ')); break;
+    case '--cuda-include-dirs': console.log(cudaIncludeDirs.join(';')); break;
     case '--lib-dir': console.log(libDir); break;
     case '--abi': console.log(found.abi); break;
     case '--cuda': console.log(found.cuda ? 1 : 0); break;

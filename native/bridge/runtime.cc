@@ -158,6 +158,22 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
       [](Napi::Env env, double& gflops) -> Napi::Value { return Napi::Number::New(env, gflops); });
 }
 
+// Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.
+Napi::Value RaiseNativeError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "error";
+  AsyncCall<bool> call(env, c10::Device(c10::kCPU));
+  return call.Run(
+      [kind]() -> bool {
+        if (kind == "type") TORCH_CHECK_TYPE(false, "selfcheck: a type error (got ", kind, ")");
+        if (kind == "value") TORCH_CHECK_VALUE(false, "selfcheck: a value error (got ", kind, ")");
+        if (kind == "shape") at::mm(at::ones({2, 3}), at::ones({2, 3}));
+        TORCH_CHECK(false, "selfcheck: a native error (got ", kind, ")");
+        return false;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+}
+
 }  // namespace
 
 void InitRuntime() {
@@ -172,6 +188,7 @@ Napi::Object InitRuntimeExports(Napi::Env env, Napi::Object exports) {
   exports.Set("doctor", Napi::Function::New(env, Doctor, "doctor"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("imagesToTensor", Napi::Function::New(env, ImagesToTensorCall, "imagesToTensor"));
+  exports.Set("raiseNativeError", Napi::Function::New(env, RaiseNativeError, "raiseNativeError"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
   return exports;
 }

@@ -45,4 +45,6 @@ export interface NativeAddon {
   setNumThreads(threads: number): void;
   imagesToTensor(images: Uint8Array, options: ImagesToTensorOptions): Promise<HostTensor>;
   matmulBenchmark(options: MatmulBenchmarkOptions): Promise<number>;
+  /** Rejects with a native exception of the given kind, raised on the compute thread (diagnostics, tests). */
+  raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never>;
 }

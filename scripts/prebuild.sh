@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the prebuilt CPU binary (prebuilds/linux-x64/foldtorch.node) with node-gyp + prebuildify, from the same
+# native/ sources as the cmake-js build. It runs in a scratch copy because node-gyp would wipe build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+scratch="$root/build-prebuild"
+mkdir -p "$scratch"
+rsync -a --delete "$root/native" "$root/scripts" "$scratch/" 2>/dev/null || { rm -rf "$scratch/native" "$scratch/scripts"; cp -r "$root/native" "$root/scripts" "$scratch/"; }
+cp "$root/binding.gyp" "$root/package.json" "$root/.npmrc" "$scratch/"
+ln -sfn "$root/node_modules" "$scratch/node_modules"
+launcher=""
+command -v ccache >/dev/null && launcher="ccache "
+cd "$scratch"
+CXX="${launcher}${CXX:-g++}" CC="${launcher}${CC:-gcc}" JOBS="${FOLDTORCH_BUILD_JOBS:-$(nproc)}" \
+  npx prebuildify --napi --strip --target "node@$(node -p process.versions.node)" >"$scratch/prebuild.log" 2>&1 \
+  || { tail -40 "$scratch/prebuild.log"; exit 1; }
+mkdir -p "$root/prebuilds/linux-x64"
+built=$(ls "$scratch"/prebuilds/linux-x64/*.node | head -1)
+cp "$built" "$root/prebuilds/linux-x64/foldtorch.node"
+echo "prebuilt: prebuilds/linux-x64/foldtorch.node (from $(basename "$built"))"

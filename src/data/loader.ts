@@ -1,0 +1,167 @@
+/** Batches of uint8 NHWC images for the native bridge, decoded by sharp and prefetched while the consumer computes. */
+import { invalidType, outOfRange, requireInteger } from '../errors';
+import { AugmentPlan, checkTransformConfig, isIdentityPlan, planAugment, TransformConfig } from './augment';
+import { augmentRgb, decodeImage, DecodedCache, DecodeOptions, kDefaultPixelLimit } from './image';
+
+/** What the loader needs of a dataset entry. */
+export interface LoaderItem {
+  path: string;
+  label: number;
+}
+
+export interface LoaderOptions {
+  transform: TransformConfig;
+  batchSize: number;
+  /** Run seed and epoch for the augmentation plans (required when `transform.augment` is set). */
+  seed?: number;
+  epoch?: number;
+  /** Batches decoded ahead of the one being consumed (default 2). */
+  prefetch?: number;
+  /** Images decoded at once; sharp runs each on the libuv pool (default 4 = UV_THREADPOOL_SIZE). */
+  concurrency?: number;
+  /** Keep decoded, un-augmented images in memory between epochs. */
+  cache?: DecodedCache | null;
+  dropLast?: boolean;
+  limitInputPixels?: number;
+}
+
+/** One batch: `data` is B×H×W×3 uint8 (NHWC, RGB) in one Buffer; normalisation happens natively with mean/std. */
+export interface Batch {
+  data: Buffer;
+  shape: [number, number, number, number];
+  /** Dataset positions of the rows, and their labels. */
+  positions: number[];
+  labels: Int32Array;
+  plans: AugmentPlan[];
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  /** 0-based batch number in the epoch. */
+  index: number;
+}
+
+/** A FIFO limit on concurrent tasks, so earlier batches' images are decoded first. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+interface Resolved {
+  transform: TransformConfig;
+  batchSize: number;
+  seed: number;
+  epoch: number;
+  prefetch: number;
+  cache: DecodedCache | null;
+  decode: DecodeOptions;
+  limiter: Limiter;
+}
+
+function resolveOptions(options: LoaderOptions): Resolved {
+  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+  const transform = checkTransformConfig(options.transform);
+  if (transform.augment !== null && (options.seed === undefined || options.epoch === undefined)) {
+    throw invalidType('seed and epoch', 'integers when transform.augment is set', options.seed ?? options.epoch);
+  }
+  if (options.cache != null && !(options.cache instanceof DecodedCache)) throw invalidType('cache', 'a DecodedCache', options.cache);
+  return {
+    transform,
+    batchSize: requireInteger('batchSize', options.batchSize, 1),
+    seed: requireInteger('seed', options.seed ?? 0, 0, 0xffffffff),
+    epoch: requireInteger('epoch', options.epoch ?? 0, 0, 0xffffffff),
+    prefetch: requireInteger('prefetch', options.prefetch ?? 2, 1, 64),
+    cache: options.cache ?? null,
+    decode: {
+      size: transform.size,
+      interpolation: transform.interpolation,
+      limitInputPixels: requireInteger('limitInputPixels', options.limitInputPixels ?? kDefaultPixelLimit, 1),
+    },
+    limiter: new Limiter(requireInteger('concurrency', options.concurrency ?? 4, 1, 256)),
+  };
+}
+
+async function loadOne(item: LoaderItem, plan: AugmentPlan, r: Resolved): Promise<Buffer> {
+  if (r.cache === null) return decodeImage(item.path, r.decode, plan);
+  const key = DecodedCache.key(item.path, r.decode);
+  let rgb = r.cache.get(key);
+  if (rgb === undefined) {
+    rgb = await decodeImage(item.path, r.decode);
+    r.cache.set(key, rgb);
+  }
+  return isIdentityPlan(plan) ? rgb : augmentRgb(rgb, r.decode.size, plan);
+}
+
+async function buildBatch(items: readonly LoaderItem[], order: readonly number[], start: number, count: number, r: Resolved): Promise<Batch> {
+  const size = r.transform.size;
+  const imageBytes = size * size * 3;
+  const data = Buffer.allocUnsafe(count * imageBytes);
+  const positions = order.slice(start, start + count);
+  const plans = positions.map((_, k) => planAugment(r.transform.augment, r.seed, r.epoch, start + k));
+  await Promise.all(
+    positions.map(async (position, k) => {
+      const rgb = await r.limiter.run(() => loadOne(items[position], plans[k], r));
+      rgb.copy(data, k * imageBytes);
+    }),
+  );
+  return {
+    data,
+    shape: [count, size, size, 3],
+    positions,
+    labels: Int32Array.from(positions, (p) => items[p].label),
+    plans,
+    mean: r.transform.mean,
+    std: r.transform.std,
+    index: Math.floor(start / r.batchSize),
+  };
+}
+
+/**
+ * Streams the batches of one epoch in `order` (dataset positions, e.g. from EpochSampler.epoch). Up to
+ * `prefetch` batches are decoded while the consumer works on the current one. The augmentation plan of
+ * the k-th draw of the epoch is `planAugment(augment, seed, epoch, k)`, so a sample drawn twice by the
+ * imbalanced sampler gets two independent plans, and a resumed epoch gets the same plans again.
+ */
+export async function* loadBatches(items: readonly LoaderItem[], order: readonly number[], options: LoaderOptions): AsyncGenerator<Batch> {
+  const r = resolveOptions(options);
+  order.forEach((position, k) => requireInteger(`order[${k}]`, position, 0, items.length - 1));
+  const starts: number[] = [];
+  for (let start = 0; start < order.length; start += r.batchSize) {
+    if (options.dropLast && start + r.batchSize > order.length) break;
+    starts.push(start);
+  }
+  const pending: Array<Promise<Batch>> = [];
+  let next = 0;
+  const fill = (): void => {
+    while (pending.length < r.prefetch && next < starts.length) {
+      const start = starts[next++];
+      const batch = buildBatch(items, order, start, Math.min(r.batchSize, order.length - start), r);
+      batch.catch(() => undefined); // awaited below; this only stops an early failure counting as unhandled
+      pending.push(batch);
+    }
+  };
+  fill();
+  while (pending.length > 0) {
+    const batch = await (pending.shift() as Promise<Batch>);
+    fill();
+    yield batch;
+  }
+}
+
+/** Convenience for evaluation: every item once, in dataset order, no augmentation. */
+export function loadInOrder(items: readonly LoaderItem[], options: Omit<LoaderOptions, 'seed' | 'epoch'>): AsyncGenerator<Batch> {
+  if (options.transform.augment !== null) {
+    throw outOfRange('transform.augment', 'null for in-order evaluation loading (TTA is applied by the predictor)', options.transform.augment);
+  }
+  return loadBatches(items, items.map((_, i) => i), options);
+}

@@ -1,0 +1,333 @@
+/**
+ * Recipes: everything a training run needs, JSON-serialisable, with the seed's named recipes and `key=value`
+ * overrides (an unknown key is an error naming the closest valid one).
+ */
+import * as fs from 'fs';
+import { closestNames, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+
+export const kAmpModes = ['auto', 'fp32', 'bf16', 'fp16'] as const;
+export const kLosses = ['cce', 'cce-2021', 'ce'] as const;
+export const kSamplers = ['imbalanced', 'shuffle'] as const;
+export const kFoldGroupings = ['none', 'style', 'emoji', 'family'] as const;
+export const kTtaTransforms = ['hflip', 'vflip', 'rot90'] as const;
+export const kMergeModes = ['mean', 'gmean', 'max', 'sum'] as const;
+export const kEnsembleModes = ['mean', 'rank'] as const;
+export const kOptimizerModes = ['corrected', 'legacy'] as const;
+
+export interface ModelRecipe {
+  /** A registered model name (e.g. eva02_base_patch14_448). */
+  name: string;
+  /** A local timm safetensors checkpoint, or null to train from scratch. */
+  pretrained: string | null;
+  imgSize: number;
+  numClasses: number;
+  /** Architecture overrides as timm's create_model kwargs (embedDim, depth, numHeads, patchSize); {} keeps the config. */
+  overrides: Record<string, number>;
+  gradCheckpointing: boolean;
+  dropPath: number;
+}
+
+export interface OptimizerRecipe {
+  name: 'ranger21';
+  lr: number;
+  warmdownMinLr: number;
+  warmdownStartPct: number;
+  weightDecay: number;
+  mode: (typeof kOptimizerModes)[number];
+  /** null: Ranger21's own rule (2000 iterations, or 22% of the run when that exceeds 45% of it). */
+  warmupIterations: number | null;
+}
+
+export interface AugmentRecipe {
+  hflip: number;
+  vflip: number;
+  rotate90: number;
+  /** Style-breaking augmentations (beyond the seed): probability of greyscale, and of a random hue rotation. */
+  grayscale: number;
+  hue: number;
+}
+
+export interface Recipe {
+  name: string;
+  model: ModelRecipe;
+  folds: number;
+  foldSeed: number;
+  /** Group folds by a column of answer/meta.csv so a group never straddles train and validation. */
+  foldGroups: (typeof kFoldGroupings)[number];
+  epochs: number;
+  batchSize: number;
+  evalBatchSize: number;
+  gradAccumulation: number;
+  optimizer: OptimizerRecipe;
+  loss: (typeof kLosses)[number];
+  labelSmoothing: number;
+  amp: (typeof kAmpModes)[number];
+  sampler: (typeof kSamplers)[number];
+  augment: AugmentRecipe;
+  tta: (typeof kTtaTransforms)[number][];
+  ttaMerge: (typeof kMergeModes)[number];
+  ensemble: (typeof kEnsembleModes)[number];
+  seed: number;
+  device: string;
+  /** Save a resumable checkpoint every N optimizer steps (and at each epoch end). */
+  checkpointEvery: number;
+  /** Cache decoded images in memory (small datasets). */
+  cacheImages: boolean;
+  prefetch: number;
+}
+
+const kSeedBase: Recipe = {
+  name: 'seed-eva02',
+  model: {
+    name: 'eva02_base_patch14_448',
+    pretrained: null,
+    imgSize: 448,
+    numClasses: 2,
+    overrides: {},
+    gradCheckpointing: false,
+    dropPath: 0.1,
+  },
+  folds: 5,
+  foldSeed: 42,
+  foldGroups: 'none',
+  epochs: 2,
+  batchSize: 17,
+  evalBatchSize: 34,
+  gradAccumulation: 1,
+  optimizer: { name: 'ranger21', lr: 6e-5, warmdownMinLr: 3e-5, warmdownStartPct: 0.72, weightDecay: 1e-4, mode: 'corrected', warmupIterations: null },
+  loss: 'cce',
+  labelSmoothing: 0,
+  amp: 'auto',
+  sampler: 'imbalanced',
+  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0, hue: 0 },
+  tta: ['hflip', 'vflip', 'rot90'],
+  ttaMerge: 'mean',
+  ensemble: 'mean',
+  seed: 42,
+  device: 'cuda',
+  checkpointEvery: 200,
+  cacheImages: false,
+  prefetch: 4,
+};
+
+/** The named recipes. demo-cpu is sized to finish 5 folds on 2 CPU cores in minutes (see README for what each choice buys). */
+export const kRecipes: Record<string, Recipe> = {
+  'seed-eva02': kSeedBase,
+  'seed-convnext': {
+    ...kSeedBase,
+    name: 'seed-convnext',
+    model: { ...kSeedBase.model, name: 'convnext_base', imgSize: 384 },
+    epochs: 3,
+    batchSize: 8,
+    evalBatchSize: 16,
+    optimizer: { ...kSeedBase.optimizer, lr: 7e-5, warmdownMinLr: 3e-5 },
+  },
+  'demo-cpu': {
+    ...kSeedBase,
+    name: 'demo-cpu',
+    model: {
+      name: 'eva02_tiny_patch14_224',
+      pretrained: null,
+      imgSize: 64,
+      numClasses: 2,
+      overrides: { patchSize: 8, embedDim: 96, depth: 4, numHeads: 3 },
+      gradCheckpointing: false,
+      dropPath: 0,
+    },
+    foldGroups: 'emoji',
+    epochs: 40,
+    batchSize: 32,
+    evalBatchSize: 128,
+    optimizer: { ...kSeedBase.optimizer, lr: 1e-3, warmdownMinLr: 5e-4 },
+    augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0.2, hue: 0.5 },
+    device: 'cpu',
+    amp: 'auto',
+    checkpointEvery: 1000,
+    cacheImages: true,
+  },
+};
+
+export function recipeNames(): string[] {
+  return Object.keys(kRecipes);
+}
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Every settable dotted key of a recipe, e.g. `optimizer.lr`, `model.overrides.depth`. */
+export function recipeKeys(recipe: Recipe = kSeedBase): string[] {
+  const keys: string[] = [];
+  const walk = (value: unknown, prefix: string) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && prefix !== 'model.overrides') {
+      for (const [k, v] of Object.entries(value)) walk(v, prefix ? `${prefix}.${k}` : k);
+    } else {
+      keys.push(prefix);
+    }
+  };
+  walk(recipe, '');
+  return keys;
+}
+
+function parseScalar(text: string): unknown {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (text === 'null') return null;
+  if (text !== '' && !Number.isNaN(Number(text))) return Number(text);
+  if (text.startsWith('[') || text.startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      /* fall through: a plain string */
+    }
+  }
+  return text;
+}
+
+/** Applies `key=value` overrides (value parsed as JSON-ish scalar; `a,b` lists for array keys). */
+export function applyOverrides(recipe: Recipe, sets: readonly string[]): Recipe {
+  const result = clone(recipe) as unknown as Record<string, unknown>;
+  const valid = recipeKeys(recipe);
+  for (const assignment of sets) {
+    const eq = assignment.indexOf('=');
+    if (eq <= 0) throw outOfRange('--set', 'key=value', assignment);
+    const key = assignment.slice(0, eq).trim();
+    const text = assignment.slice(eq + 1).trim();
+    const isOverride = key.startsWith('model.overrides.');
+    if (!valid.includes(key) && !isOverride) {
+      throw outOfRange('--set', `a recipe key (did you mean ${closestNames(key, valid, 1)[0]}?)`, key);
+    }
+    const parts = key.split('.');
+    let node = result;
+    for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
+    const last = parts[parts.length - 1];
+    node[last] = Array.isArray(node[last]) && !text.startsWith('[') ? (text === '' ? [] : text.split(',')) : parseScalar(text);
+  }
+  return validateRecipe(result);
+}
+
+function requireObject(name: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidType(name, 'an object', value);
+  return value as Record<string, unknown>;
+}
+
+function rejectUnknownKeys(name: string, value: Record<string, unknown>, template: object): void {
+  const known = Object.keys(template);
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw outOfRange(`${name ? `${name}.` : ''}${key}`, `a known key (did you mean ${closestNames(key, known, 1)[0]}?)`, key);
+    }
+  }
+}
+
+/** Checks every field; an unknown key is an error naming the closest valid one. */
+export function validateRecipe(input: unknown): Recipe {
+  const r = requireObject('recipe', input);
+  rejectUnknownKeys('', r, kSeedBase);
+  const model = requireObject('model', r.model);
+  rejectUnknownKeys('model', model, kSeedBase.model);
+  const optimizer = requireObject('optimizer', r.optimizer);
+  rejectUnknownKeys('optimizer', optimizer, kSeedBase.optimizer);
+  const augment = requireObject('augment', r.augment);
+  rejectUnknownKeys('augment', augment, kSeedBase.augment);
+  if (typeof r.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(r.name)) throw invalidType('name', 'a name of letters, digits, ".", "_" or "-"', r.name);
+  if (typeof model.name !== 'string') throw invalidType('model.name', 'a model name', model.name);
+  if (model.pretrained !== null && typeof model.pretrained !== 'string') throw invalidType('model.pretrained', 'a file path or null', model.pretrained);
+  const overrides = requireObject('model.overrides', model.overrides);
+  for (const [k, v] of Object.entries(overrides)) requireInteger(`model.overrides.${k}`, v, 1);
+  const tta = r.tta;
+  if (!Array.isArray(tta)) throw invalidType('tta', `an array of ${kTtaTransforms.join(', ')}`, tta);
+  tta.forEach((t, i) => requireChoice(`tta[${i}]`, t, kTtaTransforms));
+  if (typeof r.device !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(r.device)) throw outOfRange('device', '"cpu", "cuda" or "cuda:N"', r.device);
+  const folds = requireInteger('folds', r.folds, 2, 100);
+  const warmup = optimizer.warmupIterations;
+  if (warmup !== null) requireInteger('optimizer.warmupIterations', warmup, 0);
+  const checked: Recipe = {
+    name: r.name,
+    model: {
+      name: model.name,
+      pretrained: model.pretrained as string | null,
+      imgSize: requireInteger('model.imgSize', model.imgSize, 8, 4096),
+      numClasses: requireInteger('model.numClasses', model.numClasses, 2, 100000),
+      overrides: overrides as Record<string, number>,
+      gradCheckpointing: requireBoolean('model.gradCheckpointing', model.gradCheckpointing),
+      dropPath: requireNumber('model.dropPath', model.dropPath, 0, 1),
+    },
+    folds,
+    foldSeed: requireInteger('foldSeed', r.foldSeed, 0, 2 ** 32 - 1),
+    foldGroups: requireChoice('foldGroups', r.foldGroups, kFoldGroupings),
+    epochs: requireInteger('epochs', r.epochs, 1, 100000),
+    batchSize: requireInteger('batchSize', r.batchSize, 1, 65536),
+    evalBatchSize: requireInteger('evalBatchSize', r.evalBatchSize, 1, 65536),
+    gradAccumulation: requireInteger('gradAccumulation', r.gradAccumulation, 1, 1024),
+    optimizer: {
+      name: requireChoice('optimizer.name', optimizer.name, ['ranger21'] as const),
+      lr: requireNumber('optimizer.lr', optimizer.lr, 0, 10),
+      warmdownMinLr: requireNumber('optimizer.warmdownMinLr', optimizer.warmdownMinLr, 0, 10),
+      warmdownStartPct: requireNumber('optimizer.warmdownStartPct', optimizer.warmdownStartPct, 0, 1),
+      weightDecay: requireNumber('optimizer.weightDecay', optimizer.weightDecay, 0, 10),
+      mode: requireChoice('optimizer.mode', optimizer.mode, kOptimizerModes),
+      warmupIterations: warmup as number | null,
+    },
+    loss: requireChoice('loss', r.loss, kLosses),
+    labelSmoothing: requireNumber('labelSmoothing', r.labelSmoothing, 0, 1),
+    amp: requireChoice('amp', r.amp, kAmpModes),
+    sampler: requireChoice('sampler', r.sampler, kSamplers),
+    augment: {
+      hflip: requireNumber('augment.hflip', augment.hflip, 0, 1),
+      vflip: requireNumber('augment.vflip', augment.vflip, 0, 1),
+      rotate90: requireNumber('augment.rotate90', augment.rotate90, 0, 1),
+      grayscale: requireNumber('augment.grayscale', augment.grayscale, 0, 1),
+      hue: requireNumber('augment.hue', augment.hue, 0, 1),
+    },
+    tta: tta as Recipe['tta'],
+    ttaMerge: requireChoice('ttaMerge', r.ttaMerge, kMergeModes),
+    ensemble: requireChoice('ensemble', r.ensemble, kEnsembleModes),
+    seed: requireInteger('seed', r.seed, 0, 2 ** 32 - 1),
+    device: r.device,
+    checkpointEvery: requireInteger('checkpointEvery', r.checkpointEvery, 1),
+    cacheImages: requireBoolean('cacheImages', r.cacheImages),
+    prefetch: requireInteger('prefetch', r.prefetch, 0, 64),
+  };
+  if (checked.optimizer.warmdownMinLr > checked.optimizer.lr) {
+    throw outOfRange('optimizer.warmdownMinLr', `at most optimizer.lr (${checked.optimizer.lr})`, checked.optimizer.warmdownMinLr);
+  }
+  return checked;
+}
+
+function requireBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidType(name, 'a boolean', value);
+  return value;
+}
+
+/** A named recipe or a recipe JSON file (missing fields take the seed's values), then overrides. */
+export function resolveRecipe(nameOrFile: string, sets: readonly string[] = []): Recipe {
+  let base: unknown;
+  if (kRecipes[nameOrFile]) {
+    base = clone(kRecipes[nameOrFile]);
+  } else if (fs.existsSync(nameOrFile) && fs.statSync(nameOrFile).isFile()) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(fs.readFileSync(nameOrFile, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw invalidData(nameOrFile, `not valid JSON (${(error as Error).message})`);
+    }
+    const start = clone(kRecipes[(parsed.extends as string) ?? 'seed-eva02'] ?? kSeedBase) as unknown as Record<string, unknown>;
+    delete parsed.extends;
+    base = deepMerge(start, parsed);
+  } else {
+    throw outOfRange('--recipe', `a recipe name (${recipeNames().join(', ')}) or a JSON file (did you mean ${closestNames(nameOrFile, recipeNames(), 1)[0]}?)`, nameOrFile);
+  }
+  return applyOverrides(validateRecipe(base), sets);
+}
+
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const b = base[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+      ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 // Registers the addon's JS-visible functions and classes; everything else lives in native/bridge.
 #include <napi.h>
 
+#include "bridge/model_wrap.h"
 #include "bridge/optim_wrap.h"
 #include "bridge/runtime.h"
 
@@ -9,6 +10,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foldtorch::bridge::InitRuntime();
   foldtorch::bridge::InitRuntimeExports(env, exports);
+  foldtorch::bridge::ModelWrap::Init(env, exports);
   foldtorch::bridge::InitOptimExports(env, exports);
   return exports;
 }

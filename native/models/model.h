@@ -3,8 +3,10 @@
 
 #include <torch/nn/module.h>
 
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace foldtorch {
@@ -16,7 +18,13 @@ struct PretrainedConfig {
   std::string interpolation;  // "bicubic" | "bilinear"
   int64_t img_size = 224;
   double crop_pct = 1.0;
+  std::string crop_mode = "center";  // "center" | "squash"
+  int64_t num_classes = 1000;        // of the pretrained head (0: none)
+  std::string tag;                   // e.g. "eva02_base_patch14_448.mim_in22k_ft_in22k_in1k"
 };
+
+// Named intermediate outputs in execution order (e.g. "patch_embed", "block_0", "features", "logits").
+using NamedOutputs = std::vector<std::pair<std::string, torch::Tensor>>;
 
 class ClassifierImpl : public torch::nn::Module {
  public:
@@ -33,6 +41,35 @@ class ClassifierImpl : public torch::nn::Module {
   virtual int64_t img_size() const = 0;
   virtual const PretrainedConfig& pretrained_config() const = 0;
   virtual std::string family() const = 0;
+
+  // --- additions, each with a default so other implementations keep compiling ---
+
+  // Throws c10::ValueError naming the expected shape when `images` cannot go through the model.
+  virtual void check_input(const torch::Tensor& images) const { (void)images; }
+  // The same forward, returning every intermediate the parity fixtures record, then "features",
+  // "pre_logits" and "logits".
+  virtual NamedOutputs forward_intermediates(const torch::Tensor& images) {
+    auto features = forward_features(images);
+    auto pre_logits = forward_head(features, /*pre_logits=*/true);
+    return {{"features", features}, {"pre_logits", pre_logits}, {"logits", forward_head(features)}};
+  }
+  // Width of pre_logits (0 when unknown).
+  virtual int64_t num_features() const { return 0; }
+  // timm's no_weight_decay(): parameters an optimizer should not decay (besides 1-D tensors, by convention).
+  virtual std::vector<std::string> no_weight_decay() const { return {}; }
+  // Whether convolutions here run faster with NHWC (channels-last) input, and switching to it (4-D weights and
+  // activations); a no-op for families without convolutions to speak of.
+  virtual bool prefers_channels_last() const { return false; }
+  virtual void set_channels_last(bool enable) { (void)enable; }
+  // The classifier's parameter names: a checkpoint head of another class count is skipped (the model keeps its
+  // freshly initialised head), as timm does when fine-tuning.
+  virtual std::vector<std::string> head_parameter_names() const { return {"head.weight", "head.bias"}; }
+  // Adapts a checkpoint's tensors to this model's names and shapes before the strict load, as timm's
+  // checkpoint_filter_fn does (renames, pos-embed resampling); appends the keys it resampled.
+  virtual void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {
+    (void)tensors;
+    (void)resampled;
+  }
 };
 
 using Classifier = std::shared_ptr<ClassifierImpl>;

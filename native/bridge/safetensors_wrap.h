@@ -1,0 +1,10 @@
+// readSafetensors(path) for JS: a safetensors file's tensors as Float32Arrays, read on a compute thread.
+#pragma once
+
+#include <napi.h>
+
+namespace foldtorch::bridge {
+
+void InitSafetensorsExports(Napi::Env env, Napi::Object exports);
+
+}  // namespace foldtorch::bridge

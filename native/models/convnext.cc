@@ -1,0 +1,229 @@
+// ConvNeXt forward passes, initialisation and checkpoint adaptation, following timm/models/convnext.py.
+#include "models/convnext.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <regex>
+#include <sstream>
+
+#include "models/layers/grad_checkpoint.h"
+#include "models/layers/init.h"
+
+namespace foldtorch {
+
+namespace {
+
+torch::nn::Conv2d MakeConv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, int64_t groups = 1) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).groups(groups));
+}
+
+std::vector<torch::Tensor> ParametersOf(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module.parameters()) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+// ---- block ----
+
+ConvNextBlockImpl::ConvNextBlockImpl(int64_t channels, const ConvNextConfig& c) : conv_mlp_(c.conv_mlp) {
+  gamma_ = register_parameter("gamma", at::full({channels}, c.ls_init_value));
+  conv_dw_ = register_module("conv_dw", MakeConv(channels, channels, c.kernel_size, 1, c.kernel_size / 2, channels));
+  mlp_ = std::make_shared<torch::nn::Module>();
+  const int64_t hidden = 4 * channels;
+  if (conv_mlp_) {
+    norm_2d_ = register_module("norm", layers::LayerNorm2d(channels, c.norm_eps));
+    fc1_conv_ = mlp_->register_module("fc1", MakeConv(channels, hidden, 1));
+    fc2_conv_ = mlp_->register_module("fc2", MakeConv(hidden, channels, 1));
+  } else {
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels}).eps(c.norm_eps)));
+    fc1_ = mlp_->register_module("fc1", torch::nn::Linear(channels, hidden));
+    fc2_ = mlp_->register_module("fc2", torch::nn::Linear(hidden, channels));
+  }
+  register_module("mlp", mlp_);
+}
+
+torch::Tensor ConvNextBlockImpl::forward(const torch::Tensor& input) {
+  auto x = conv_dw_->forward(input);
+  if (conv_mlp_) {
+    x = fc2_conv_->forward(at::gelu(fc1_conv_->forward(norm_2d_->forward(x))));
+  } else {
+    x = x.permute({0, 2, 3, 1});
+    x = fc2_->forward(at::gelu(fc1_->forward(norm_->forward(x))));
+    x = x.permute({0, 3, 1, 2});
+  }
+  return x.mul(gamma_.reshape({1, -1, 1, 1})) + input;
+}
+
+// ---- model ----
+
+ConvNextImpl::ConvNextImpl(const ConvNextConfig& config, PretrainedConfig pretrained)
+    : config_(config), pretrained_(std::move(pretrained)) {
+  const auto& c = config_;
+  TORCH_CHECK(c.depths.size() == 4 && c.dims.size() == 4, "convnext: depths and dims need 4 entries (got ",
+              c.depths.size(), " and ", c.dims.size(), ")");
+  stem_ = register_module("stem", torch::nn::Sequential(MakeConv(c.in_chans, c.dims[0], c.patch_size, c.patch_size),
+                                                        layers::LayerNorm2d(c.dims[0], c.norm_eps)));
+  stages_ = register_module("stages", torch::nn::ModuleList());
+  int64_t previous = c.dims[0];
+  for (size_t i = 0; i < 4; ++i) {
+    auto stage = std::make_shared<torch::nn::Module>();
+    torch::nn::Sequential downsample{nullptr};
+    if (i > 0) {
+      downsample = stage->register_module(
+          "downsample", torch::nn::Sequential(layers::LayerNorm2d(previous, c.norm_eps), MakeConv(previous, c.dims[i], 2, 2)));
+    }
+    auto blocks = stage->register_module("blocks", torch::nn::ModuleList());
+    for (int64_t b = 0; b < c.depths[i]; ++b) blocks->push_back(ConvNextBlock(c.dims[i], c));
+    stages_->push_back(stage);
+    downsample_.push_back(downsample);
+    blocks_.push_back(blocks);
+    previous = c.dims[i];
+  }
+  head_ = std::make_shared<torch::nn::Module>();
+  head_norm_ = head_->register_module("norm", layers::LayerNorm2d(previous, c.norm_eps));
+  if (c.num_classes > 0) head_fc_ = head_->register_module("fc", torch::nn::Linear(previous, c.num_classes));
+  register_module("head", head_);
+  init_weights();
+}
+
+void ConvNextImpl::init_weights() {
+  at::NoGradGuard no_grad;
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* conv = module->as<torch::nn::Conv2d>()) {
+      layers::trunc_normal_(conv->weight, 0.02);
+      conv->bias.zero_();
+    } else if (auto* linear = module->as<torch::nn::Linear>()) {
+      layers::trunc_normal_(linear->weight, 0.02);
+      linear->bias.zero_();
+    } else if (auto* norm = module->as<torch::nn::LayerNorm>()) {
+      norm->reset_parameters();
+    } else if (auto* norm2d = module->as<layers::LayerNorm2d>()) {
+      norm2d->reset_parameters();
+    }
+  }
+  for (auto& p : named_parameters()) {
+    if (p.key().size() >= 6 && p.key().compare(p.key().size() - 6, 6, ".gamma") == 0) p.value().fill_(config_.ls_init_value);
+  }
+  if (head_fc_) {
+    head_fc_->weight.mul_(config_.head_init_scale);
+    head_fc_->bias.mul_(config_.head_init_scale);
+  }
+}
+
+void ConvNextImpl::check_input(const torch::Tensor& images) const {
+  if (images.dim() != 4 || images.size(1) != config_.in_chans || images.size(2) < 32 || images.size(3) < 32) {
+    std::ostringstream got;
+    got << images.sizes();
+    TORCH_CHECK_VALUE(false, "convnext: expected input of shape [B, ", config_.in_chans, ", H, W] with H, W >= 32 (got ",
+                      got.str(), ")");
+  }
+}
+
+void ConvNextImpl::set_channels_last(bool enable) {
+  channels_last_ = enable;
+  at::NoGradGuard no_grad;
+  const auto format = enable ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& p : parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+  }
+}
+
+torch::Tensor ConvNextImpl::run_stage(size_t index, torch::Tensor x) {
+  if (downsample_[index]) x = downsample_[index]->forward(x);
+  auto& blocks = blocks_[index];
+  for (size_t b = 0; b < blocks->size(); ++b) {
+    auto block = blocks->ptr<ConvNextBlockImpl>(b);
+    if (grad_checkpointing_ && at::GradMode::is_enabled()) {
+      x = layers::checkpoint([block](const at::Tensor& input) { return block->forward(input); }, x, ParametersOf(*block));
+    } else {
+      x = block->forward(x);
+    }
+  }
+  return x;
+}
+
+torch::Tensor ConvNextImpl::forward_features(const torch::Tensor& images) {
+  check_input(images);
+  auto x = stem_->forward(channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images);
+  for (size_t i = 0; i < 4; ++i) x = run_stage(i, x);
+  return x;
+}
+
+torch::Tensor ConvNextImpl::forward_head(const torch::Tensor& features, bool pre_logits) {
+  auto pooled = head_norm_->forward(features.mean({2, 3}, /*keepdim=*/true)).flatten(1);
+  if (pre_logits || !head_fc_) return pooled;
+  return head_fc_->forward(pooled);
+}
+
+NamedOutputs ConvNextImpl::forward_intermediates(const torch::Tensor& images) {
+  check_input(images);
+  NamedOutputs out;
+  auto x = stem_->forward(channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images);
+  out.emplace_back("stem", x);
+  for (size_t i = 0; i < 4; ++i) {
+    x = run_stage(i, x);
+    out.emplace_back("stage_" + std::to_string(i), x);
+  }
+  out.emplace_back("features", x);
+  out.emplace_back("pre_logits", forward_head(x, true));
+  out.emplace_back("logits", forward_head(x, false));
+  return out;
+}
+
+void ConvNextImpl::reset_classifier(int64_t num_classes) {
+  config_.num_classes = num_classes;
+  if (num_classes == 0) {
+    if (head_fc_) head_->unregister_module("fc");
+    head_fc_ = nullptr;
+    return;
+  }
+  auto fc = torch::nn::Linear(config_.dims.back(), num_classes);
+  {
+    at::NoGradGuard no_grad;
+    layers::trunc_normal_(fc->weight, 0.02);
+    fc->weight.mul_(config_.head_init_scale);
+    fc->bias.zero_();
+  }
+  if (head_fc_) {
+    fc->to(head_fc_->weight.device(), head_fc_->weight.scalar_type());
+    head_fc_ = head_->replace_module("fc", fc);
+  } else {
+    head_fc_ = head_->register_module("fc", fc);
+  }
+}
+
+void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {
+  (void)resampled;
+  if (tensors.count("head.norm.weight") || tensors.count("norm_pre.weight")) return;  // already timm's names
+  if (!tensors.count("downsample_layers.0.0.weight")) return;  // not an original FB checkpoint either: strict load reports it
+  // The original facebookresearch/ConvNeXt names.
+  static const std::regex kStageBlock(R"(^stages\.([0-9]+)\.([0-9]+)\.)");
+  static const std::regex kDownsample(R"(^downsample_layers\.([0-9]+)\.([0-9]+)\.)");
+  const auto shapes = named_parameters();
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [raw_key, value] : tensors) {
+    std::string key = raw_key;
+    if (key.rfind("downsample_layers.0.", 0) == 0) key = "stem." + key.substr(20);
+    key = std::regex_replace(key, kStageBlock, "stages.$1.blocks.$2.");
+    key = std::regex_replace(key, kDownsample, "stages.$1.downsample.$2.");
+    auto replace = [&key](const std::string& from, const std::string& to) {
+      const auto at = key.find(from);
+      if (at != std::string::npos) key.replace(at, from.size(), to);
+    };
+    replace("dwconv", "conv_dw");
+    replace("pwconv", "mlp.fc");
+    if (key.rfind("head.", 0) == 0) key = "head.fc." + key.substr(5);
+    if (key.rfind("norm.", 0) == 0) key = "head." + key;
+    // conv_mlp models store the 1×1 convs as Linear weights.
+    if (value.dim() == 2 && key.find("head") == std::string::npos && shapes.contains(key) && shapes[key].numel() == value.numel()) {
+      value = value.reshape(shapes[key].sizes());
+    }
+    out[key] = value;
+  }
+  tensors.swap(out);
+}
+
+}  // namespace foldtorch

@@ -1,0 +1,306 @@
+// EVA-02 forward passes, initialisation and checkpoint adaptation, following timm/models/eva.py.
+#include "models/eva02.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "models/layers/grad_checkpoint.h"
+#include "models/layers/init.h"
+#include "models/layers/pos_embed_resample.h"
+
+namespace foldtorch {
+
+namespace {
+
+torch::nn::LayerNorm MakeLayerNorm(int64_t dim, double eps) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+}
+
+std::vector<torch::Tensor> ParametersOf(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module.parameters()) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+// ---- attention ----
+
+EvaAttentionImpl::EvaAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_fused, bool scale_norm, double norm_eps)
+    : num_heads_(num_heads), head_dim_(dim / num_heads) {
+  TORCH_CHECK(dim % num_heads == 0, "eva02: embed_dim ", dim, " is not divisible by num_heads ", num_heads);
+  if (qkv_fused) {
+    // Own parameters come before submodules in timm's state_dict order too.
+    q_bias_ = register_parameter("q_bias", at::zeros({dim}));
+    v_bias_ = register_parameter("v_bias", at::zeros({dim}));
+    qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
+  } else {
+    q_proj_ = register_module("q_proj", torch::nn::Linear(dim, dim));
+    k_proj_ = register_module("k_proj", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)));
+    v_proj_ = register_module("v_proj", torch::nn::Linear(dim, dim));
+  }
+  if (scale_norm) norm_ = register_module("norm", MakeLayerNorm(dim, norm_eps));
+  proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+}
+
+torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rope_sin, const torch::Tensor& rope_cos) {
+  const int64_t batch = x.size(0), tokens = x.size(1), channels = x.size(2);
+  torch::Tensor q, k, v;
+  if (qkv_) {
+    // The k bias is a fixed zero (a non-persistent buffer in timm).
+    auto bias = at::cat({q_bias_, at::zeros_like(q_bias_), v_bias_});
+    auto qkv = at::linear(x, qkv_->weight, bias).reshape({batch, tokens, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+    auto parts = qkv.unbind(0);
+    q = parts[0];
+    k = parts[1];
+    v = parts[2];
+  } else {
+    q = q_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
+    k = k_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
+    v = v_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
+  }
+  if (rope_sin.defined()) {
+    q = layers::apply_rope_cat(q, rope_sin, rope_cos).to(v.scalar_type());
+    k = layers::apply_rope_cat(k, rope_sin, rope_cos).to(v.scalar_type());
+  }
+  torch::Tensor out;
+  if (fused_attention_) {
+    out = at::scaled_dot_product_attention(q, k, v);
+  } else {
+    auto attn = at::matmul(q * std::pow(static_cast<double>(head_dim_), -0.5), k.transpose(-2, -1));
+    out = at::matmul(attn.softmax(-1), v);
+  }
+  out = out.transpose(1, 2).reshape({batch, tokens, channels});
+  if (norm_) out = norm_->forward(out);
+  return proj_->forward(out);
+}
+
+// ---- block ----
+
+EvaBlockImpl::EvaBlockImpl(const Eva02Config& c) {
+  norm1_ = register_module("norm1", MakeLayerNorm(c.embed_dim, c.norm_eps));
+  attn_ = register_module("attn", EvaAttention(c.embed_dim, c.num_heads, c.qkv_fused, c.scale_attn_inner, c.norm_eps));
+  norm2_ = register_module("norm2", MakeLayerNorm(c.embed_dim, c.norm_eps));
+  TORCH_CHECK(c.swiglu_mlp, "eva02: only the SwiGLU MLP of the eva02 configs is implemented");
+  const auto hidden = static_cast<int64_t>(static_cast<double>(c.embed_dim) * c.mlp_ratio);
+  if (c.scale_mlp) {
+    swiglu_ = register_module("mlp", layers::SwiGLU(c.embed_dim, hidden, /*inner_norm=*/true, c.norm_eps));
+  } else {
+    glu_ = register_module("mlp", layers::GluMlp(c.embed_dim, hidden));
+  }
+}
+
+torch::Tensor EvaBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& rope_sin, const torch::Tensor& rope_cos) {
+  auto y = x + attn_->forward(norm1_->forward(x), rope_sin, rope_cos);
+  auto normed = norm2_->forward(y);
+  return y + (swiglu_ ? swiglu_->forward(normed) : glu_->forward(normed));
+}
+
+// ---- model ----
+
+Eva02Impl::Eva02Impl(const Eva02Config& config, PretrainedConfig pretrained)
+    : config_(config), pretrained_(std::move(pretrained)) {
+  const auto& c = config_;
+  TORCH_CHECK(c.img_size % c.patch_size == 0, "eva02: img_size ", c.img_size, " is not a multiple of patch_size ", c.patch_size);
+  TORCH_CHECK(c.global_pool == "avg" || c.global_pool == "token", "eva02: global_pool must be avg or token (got ", c.global_pool, ")");
+  const int64_t grid = grid_size();
+  cls_token_ = register_parameter("cls_token", at::zeros({1, 1, c.embed_dim}));
+  pos_embed_ = register_parameter("pos_embed", at::zeros({1, grid * grid + 1, c.embed_dim}));
+  auto patch_embed = std::make_shared<torch::nn::Module>();
+  patch_proj_ = patch_embed->register_module(
+      "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in_chans, c.embed_dim, c.patch_size).stride(c.patch_size)));
+  register_module("patch_embed", patch_embed);
+  blocks_ = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.depth; ++i) blocks_->push_back(EvaBlock(c));
+  if (c.global_pool == "avg") {
+    fc_norm_ = register_module("fc_norm", MakeLayerNorm(c.embed_dim, c.norm_eps));
+  } else {
+    norm_ = register_module("norm", MakeLayerNorm(c.embed_dim, c.norm_eps));
+  }
+  if (c.num_classes > 0) head_ = register_module("head", torch::nn::Linear(c.embed_dim, c.num_classes));
+  if (c.use_rot_pos_emb) rope_ = layers::build_rope_cat(grid, grid, c.embed_dim / c.num_heads, c.ref_feat_shape);
+  init_weights();
+}
+
+void Eva02Impl::init_weights() {
+  at::NoGradGuard no_grad;
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<torch::nn::Linear>()) {
+      layers::trunc_normal_(linear->weight, 0.02);
+      if (linear->bias.defined()) linear->bias.zero_();
+    } else if (auto* norm = module->as<torch::nn::LayerNorm>()) {
+      norm->reset_parameters();
+    } else if (auto* conv = module->as<torch::nn::Conv2d>()) {
+      conv->reset_parameters();
+    }
+  }
+  for (const auto& p : named_parameters()) {
+    if (p.key().size() > 7 && (p.key().compare(p.key().size() - 7, 7, ".q_bias") == 0 || p.key().compare(p.key().size() - 7, 7, ".v_bias") == 0)) {
+      p.value().zero_();
+    }
+  }
+  layers::trunc_normal_(pos_embed_, 0.02);
+  layers::trunc_normal_(cls_token_, 0.02);
+  // timm's fix_init_weight: deeper residual branches start smaller.
+  for (size_t i = 0; i < blocks_->size(); ++i) {
+    auto block = blocks_->ptr<EvaBlockImpl>(i);
+    const double scale = std::sqrt(2.0 * static_cast<double>(i + 1));
+    block->named_parameters()["attn.proj.weight"].div_(scale);
+    block->named_parameters()["mlp.fc2.weight"].div_(scale);
+  }
+  if (head_) {
+    head_->weight.mul_(0.001);  // head_init_scale
+    head_->bias.mul_(0.001);
+  }
+}
+
+void Eva02Impl::check_input(const torch::Tensor& images) const {
+  const auto& c = config_;
+  if (images.dim() != 4 || images.size(1) != c.in_chans || images.size(2) != c.img_size || images.size(3) != c.img_size) {
+    std::ostringstream got;
+    got << images.sizes();
+    TORCH_CHECK_VALUE(false, "eva02: expected input of shape [B, ", c.in_chans, ", ", c.img_size, ", ", c.img_size,
+                      "] (got ", got.str(), ")");
+  }
+}
+
+void Eva02Impl::refresh_rope_cache(const torch::Device& device) {
+  if (!config_.use_rot_pos_emb) return;
+  if (rope_device_.sin.defined() && rope_device_.sin.device() == device) return;
+  auto table = layers::with_prefix_rows(rope_, 1);
+  rope_device_ = {table.sin.to(device), table.cos.to(device)};
+}
+
+torch::Tensor Eva02Impl::rope_embed() const {
+  return config_.use_rot_pos_emb ? layers::rope_embed_cat(rope_) : torch::Tensor();
+}
+
+void Eva02Impl::set_fused_attention(bool fused) {
+  for (size_t i = 0; i < blocks_->size(); ++i) blocks_->ptr<EvaBlockImpl>(i)->attn()->set_fused_attention(fused);
+}
+
+torch::Tensor Eva02Impl::embed_tokens(const torch::Tensor& images, NamedOutputs* record) {
+  check_input(images);
+  auto x = patch_proj_->forward(images).flatten(2).transpose(1, 2);  // [B, N, D], row-major (h, w)
+  if (record) record->emplace_back("patch_embed", x);
+  // Under autocast, cat promotes to float32 as in timm, so tokens stay float32 between blocks.
+  x = at::cat({cls_token_.expand({x.size(0), -1, -1}), x}, 1) + pos_embed_;
+  if (record) record->emplace_back("tokens_after_pos_embed", x);
+  refresh_rope_cache(x.device());
+  return x;
+}
+
+torch::Tensor Eva02Impl::run_block(size_t index, const torch::Tensor& x) {
+  auto block = blocks_->ptr<EvaBlockImpl>(index);
+  const auto sin = rope_device_.sin, cos = rope_device_.cos;
+  if (grad_checkpointing_ && at::GradMode::is_enabled()) {
+    return layers::checkpoint([block, sin, cos](const at::Tensor& input) { return block->forward(input, sin, cos); }, x,
+                              ParametersOf(*block));
+  }
+  return block->forward(x, sin, cos);
+}
+
+torch::Tensor Eva02Impl::forward_features(const torch::Tensor& images) {
+  auto x = embed_tokens(images, nullptr);
+  for (size_t i = 0; i < blocks_->size(); ++i) x = run_block(i, x);
+  return norm_ ? norm_->forward(x) : x;
+}
+
+torch::Tensor Eva02Impl::forward_head(const torch::Tensor& features, bool pre_logits) {
+  torch::Tensor pooled;
+  if (config_.global_pool == "avg") {
+    pooled = fc_norm_->forward(features.slice(1, 1).mean(1));  // patch tokens only, not the class token
+  } else {
+    pooled = features.select(1, 0);
+  }
+  if (pre_logits || !head_) return pooled;
+  return head_->forward(pooled);
+}
+
+NamedOutputs Eva02Impl::forward_intermediates(const torch::Tensor& images) {
+  NamedOutputs out;
+  if (config_.use_rot_pos_emb) out.emplace_back("rope_embed", rope_embed());
+  auto x = embed_tokens(images, &out);
+  for (size_t i = 0; i < blocks_->size(); ++i) {
+    x = run_block(i, x);
+    out.emplace_back("block_" + std::to_string(i), x);
+  }
+  if (norm_) x = norm_->forward(x);
+  out.emplace_back("features", x);
+  out.emplace_back("pre_logits", forward_head(x, true));
+  out.emplace_back("logits", forward_head(x, false));
+  return out;
+}
+
+void Eva02Impl::reset_classifier(int64_t num_classes) {
+  config_.num_classes = num_classes;
+  if (num_classes == 0) {
+    if (head_) unregister_module("head");
+    head_ = nullptr;
+    return;
+  }
+  auto head = torch::nn::Linear(config_.embed_dim, num_classes);
+  {
+    at::NoGradGuard no_grad;
+    layers::trunc_normal_(head->weight, 0.02);
+    head->weight.mul_(0.001);
+    head->bias.zero_();
+  }
+  if (head_) {
+    head->to(head_->weight.device(), head_->weight.scalar_type());
+    head_ = replace_module("head", head);
+  } else {
+    head_ = register_module("head", head);
+  }
+}
+
+void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {
+  // OpenCLIP exports nest the tower under a prefix.
+  for (const std::string prefix : {"visual.trunk.", "visual."}) {
+    if (tensors.count(prefix + "pos_embed")) {
+      std::map<std::string, torch::Tensor> stripped;
+      for (auto& [key, value] : tensors) {
+        if (key.rfind(prefix, 0) == 0) stripped[key.substr(prefix.size())] = value;
+      }
+      tensors.swap(stripped);
+      break;
+    }
+  }
+  const bool mim_weights = tensors.count("mask_token") != 0;
+  const bool separate_qkv = tensors.count("blocks.0.attn.q_proj.weight") != 0;
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [raw_key, value] : tensors) {
+    std::string key = raw_key;
+    if (key.find("rope") != std::string::npos) continue;  // rebuilt for this grid, never loaded
+    if (mim_weights) {
+      if (key == "mask_token" || key.rfind("lm_head.", 0) == 0) continue;
+      if (key == "norm.weight" || key == "norm.bias") key = "fc_" + key;  // pretrain norm → fine-tune fc_norm
+    }
+    auto replace = [&key](const std::string& from, const std::string& to) {
+      const auto at = key.find(from);
+      if (at != std::string::npos) key.replace(at, from.size(), to);
+    };
+    // Names of the original BAAI checkpoints.
+    replace("mlp.ffn_ln", "mlp.norm");
+    replace("attn.inner_attn_ln", "attn.norm");
+    replace("mlp.w12", "mlp.fc1");
+    replace("mlp.w1", "mlp.fc1_g");
+    replace("mlp.w2", "mlp.fc1_x");
+    replace("mlp.w3", "mlp.fc2");
+    if (separate_qkv) {
+      replace("q_bias", "q_proj.bias");
+      replace("v_bias", "v_proj.bias");
+    }
+    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1)) {
+      value = layers::resample_abs_pos_embed(value, grid_size(), grid_size(), 1);
+      resampled.push_back(key);
+    }
+    out[key] = value;
+  }
+  tensors.swap(out);
+}
+
+}  // namespace foldtorch

@@ -226,6 +226,7 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[1], "lossAndGrads options");
   const FloatInput input = ReadFloatInput(env, info[0], options);
   const std::vector<int64_t> targets = options.IntegerArray("targets");
+  const Precision precision = ParsePrecision(options);
   if (static_cast<int64_t>(targets.size()) != input.shape[0]) {
     ThrowRangeError(env, "Expected " + std::to_string(input.shape[0]) + " targets (one per input) for lossAndGrads options.targets but received " +
                              std::to_string(targets.size()));
@@ -250,7 +251,12 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
         }
         auto x = FloatInputToDevice(input, handle.device).requires_grad_(true);
         auto target = at::tensor(targets, at::TensorOptions().dtype(at::kLong)).to(handle.device);
-        auto loss = at::cross_entropy_loss(handle.module->forward(x), target);
+        at::Tensor loss;
+        {
+          // Autocast covers the forward only; backward runs outside it, as in training.
+          compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
+          loss = at::cross_entropy_loss(handle.module->forward(x), target);
+        }
         loss.backward();
         LossResult result;
         result.loss = loss.item<double>();

@@ -111,11 +111,13 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
 Napi::Value ListModels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto& registry = model_registry();
+  Napi::Function parse = env.Global().Get("JSON").As<Napi::Object>().Get("parse").As<Napi::Function>();
   Napi::Array out = Napi::Array::New(env, registry.size());
   for (size_t i = 0; i < registry.size(); ++i) {
     Napi::Object entry = Napi::Object::New(env);
     entry.Set("name", registry[i].name);
     entry.Set("family", registry[i].family);
+    entry.Set("args", parse.Call({Napi::String::New(env, registry[i].args_json)}));
     Napi::Array tags = Napi::Array::New(env, registry[i].tags.size());
     for (size_t t = 0; t < registry[i].tags.size(); ++t) tags.Set(static_cast<uint32_t>(t), PretrainedToJs(env, registry[i].tags[t]));
     entry.Set("tags", tags);

@@ -170,6 +170,8 @@ void Eva02Impl::check_input(const torch::Tensor& images) const {
 void Eva02Impl::refresh_rope_cache(const torch::Device& device) {
   if (!config_.use_rot_pos_emb) return;
   if (rope_device_.sin.defined() && rope_device_.sin.device() == device) return;
+  // A cache first filled under inference mode must still be usable by later autograd passes.
+  c10::InferenceMode normal_tensors(false);
   auto table = layers::with_prefix_rows(rope_, 1);
   rope_device_ = {table.sin.to(device), table.cos.to(device)};
 }
@@ -294,7 +296,8 @@ void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
       replace("q_bias", "q_proj.bias");
       replace("v_bias", "v_proj.bias");
     }
-    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1)) {
+    // Only a grid change is resampled; another width is a mismatch the strict load reports.
+    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1) && value.size(2) == pos_embed_.size(2)) {
       value = layers::resample_abs_pos_embed(value, grid_size(), grid_size(), 1);
       resampled.push_back(key);
     }

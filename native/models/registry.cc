@@ -4,7 +4,9 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <iomanip>
 #include <map>
+#include <sstream>
 
 #include "models/convnext.h"
 #include "models/eva02.h"
@@ -156,10 +158,39 @@ PretrainedConfig MakeTag(const TagRow& row) {
   return cfg;
 }
 
+std::string Precise(double value) {
+  std::ostringstream out;
+  out << std::setprecision(17) << value;
+  return out.str();
+}
+
+std::string Bool(bool value) { return value ? "true" : "false"; }
+
+std::string List(const int64_t* values) {
+  std::string out = "[";
+  for (int i = 0; i < 4; ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+// The keys timm's entrypoints pass, so they compare one to one with timm's registry.
+std::string EvaArgsJson(const EvaArgs& a) {
+  std::string out = "{\"img_size\":" + std::to_string(a.img_size) + ",\"patch_size\":" + std::to_string(a.patch_size) +
+                    ",\"embed_dim\":" + std::to_string(a.embed_dim) + ",\"depth\":" + std::to_string(a.depth) +
+                    ",\"num_heads\":" + std::to_string(a.num_heads) + ",\"qkv_fused\":" + Bool(a.qkv_fused) +
+                    ",\"mlp_ratio\":" + Precise(Eva02Config().mlp_ratio) + ",\"swiglu_mlp\":true,\"scale_mlp\":" +
+                    Bool(a.scale_mlp) + ",\"scale_attn_inner\":" + Bool(a.scale_attn_inner) +
+                    ",\"use_rot_pos_emb\":true,\"ref_feat_shape\":[16,16],\"global_pool\":\"" + a.global_pool + "\"}";
+  return out;
+}
+
+std::string ConvNextArgsJson(const ConvNextArgs& a) {
+  return "{\"depths\":" + List(a.depths) + ",\"dims\":" + List(a.dims) + ",\"conv_mlp\":" + Bool(a.conv_mlp) + "}";
+}
+
 std::vector<ModelEntry> BuildRegistry() {
   std::vector<ModelEntry> entries;
-  for (const auto& args : kEvaArgs) entries.push_back({args.name, "eva02", {}});
-  for (const auto& args : kConvNextArgs) entries.push_back({args.name, "convnext", {}});
+  for (const auto& args : kEvaArgs) entries.push_back({args.name, "eva02", {}, EvaArgsJson(args)});
+  for (const auto& args : kConvNextArgs) entries.push_back({args.name, "convnext", {}, ConvNextArgsJson(args)});
   for (const auto& row : kTags) {
     for (auto& entry : entries) {
       if (entry.name == row.model) entry.tags.push_back(MakeTag(row));

@@ -27,6 +27,7 @@ struct ModelEntry {
   std::string name;
   std::string family;  // "eva02" | "convnext"
   std::vector<PretrainedConfig> tags;  // the first is the default, as in timm
+  std::string args_json;  // timm's model_args of the entrypoint, e.g. {"img_size":224,"patch_size":14,...}
 };
 
 const std::vector<ModelEntry>& model_registry();

@@ -1,11 +1,15 @@
 /** Every parity kind `foldtorch parity` knows; each kind lives in its own file. */
 import { cceParity } from './cce';
+import { convnextKind } from './convnext';
+import { eva02Kind } from './eva02';
 import type { ParityKind } from './kind';
 import { sklearnMetricsParity } from './metrics';
 import { ranger21Parity } from './ranger21';
 import { ttachParity } from './ttach';
 
 export const parityKinds: ParityKind[] = [
+  eva02Kind,
+  convnextKind,
   ttachParity,
   sklearnMetricsParity,
   ranger21Parity,

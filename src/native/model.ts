@@ -1,0 +1,286 @@
+/**
+ * EVA-02 and ConvNeXt classifiers from TypeScript: `createModel(name, options)` builds (and loads a timm
+ * .safetensors checkpoint) on the device's native compute thread; `Model` runs forward passes, TTA views,
+ * parity helpers and weight export. Arguments are validated here; native code re-checks what would crash.
+ */
+import * as fs from 'fs';
+import { closestNames, disposedError, invalidType, outOfRange, requireInteger } from '../errors';
+import { loadAddon } from './addon';
+import type {
+  ForwardFloatResult,
+  HostTensor,
+  LoadReport,
+  LossAndGradsResult,
+  ModelArchOverrides,
+  ModelFamily,
+  ModelInfo,
+  NativeModel,
+  ParameterInfo,
+  Precision,
+  PretrainedConfigInfo,
+  RegistryEntry,
+  SafetensorsContents,
+  TtaView,
+} from './types';
+
+export const precisions = ['float32', 'bfloat16', 'float16'] as const satisfies readonly Precision[];
+
+export interface CreateModelOptions {
+  /** Classes of the new head (default: the pretrained tag's); a checkpoint head of another size is replaced. */
+  numClasses?: number;
+  /** Input side in pixels (default: the config's); the position embedding is resampled to fit. */
+  imgSize?: number;
+  /** Path of a timm .safetensors checkpoint, or false for random initialisation. */
+  pretrained?: string | false;
+  /** "cpu", "cuda" or "cuda:N". */
+  device?: string;
+  gradCheckpointing?: boolean;
+  /** NHWC activations (faster for ConvNeXt convolutions); EVA-02 ignores it. */
+  channelsLast?: boolean;
+  /** timm keyword overrides of the architecture (scaled-down test models). */
+  arch?: ModelArchOverrides;
+}
+
+export interface ImageForwardOptions {
+  /** [batch, height, width, channels] of the uint8 NHWC pixels. */
+  shape: readonly number[];
+  /** Per-channel normalisation; default: the model's pretrained mean/std. */
+  normalize?: { mean: readonly number[]; std: readonly number[] };
+  precision?: Precision;
+  output?: 'logits' | 'preLogits';
+}
+
+export interface FloatForwardOptions {
+  /** [batch, channels, height, width] of the already normalised input. */
+  shape: readonly number[];
+  intermediates?: boolean;
+  attention?: 'sdpa' | 'explicit';
+  precision?: Precision;
+}
+
+let registryCache: RegistryEntry[] | undefined;
+
+/** Every registered architecture with its timm model_args and pretrained tags. */
+export function listModels(): RegistryEntry[] {
+  registryCache ??= loadAddon().listModels();
+  return registryCache;
+}
+
+/** Architecture names and their name.tag forms. */
+export function registeredModelNames(): string[] {
+  return listModels().flatMap((entry) => [entry.name, ...entry.tags.map((tag) => tag.tag)]);
+}
+
+/** A safetensors file's tensors as float32 arrays, read natively with every offset bounds-checked. */
+export async function readSafetensors(path: string): Promise<SafetensorsContents> {
+  if (typeof path !== 'string') throw invalidType('path', 'a string', path);
+  return loadAddon().readSafetensors(path);
+}
+
+function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') throw invalidType(name, 'a boolean', value);
+  return value as boolean | undefined;
+}
+
+function checkPrecision(value: unknown): Precision | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !(precisions as readonly string[]).includes(value)) {
+    throw outOfRange('precision', `one of ${precisions.join(', ')}`, value);
+  }
+  return value as Precision;
+}
+
+function checkShape(name: string, shape: unknown, length: number): number[] {
+  if (!Array.isArray(shape) || shape.length !== length) throw invalidType(name, `an array of ${length} integers`, shape);
+  return shape.map((d, i) => requireInteger(`${name}[${i}]`, d, 1));
+}
+
+function checkArch(arch: unknown): ModelArchOverrides | undefined {
+  if (arch === undefined) return undefined;
+  if (typeof arch !== 'object' || arch === null) throw invalidType('arch', 'an object', arch);
+  const out: ModelArchOverrides = {};
+  const source = arch as Record<string, unknown>;
+  for (const key of ['patchSize', 'embedDim', 'depth', 'numHeads'] as const) {
+    if (source[key] !== undefined) out[key] = requireInteger(`arch.${key}`, source[key], 1);
+  }
+  for (const key of ['depths', 'dims'] as const) {
+    if (source[key] !== undefined) out[key] = checkShape(`arch.${key}`, source[key], 4);
+  }
+  return out;
+}
+
+/** Builds a registered model (optionally from a timm checkpoint) on its device. */
+export async function createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
+  if (typeof name !== 'string') throw invalidType('name', 'a model name string', name);
+  const names = registeredModelNames();
+  if (!names.includes(name)) {
+    throw outOfRange('name', `a registered model name (closest: ${closestNames(name, names).join(', ')})`, name);
+  }
+  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+  const numClasses = options.numClasses === undefined ? undefined : requireInteger('numClasses', options.numClasses, 0);
+  const imgSize = options.imgSize === undefined ? undefined : requireInteger('imgSize', options.imgSize, 1);
+  let pretrained = '';
+  if (options.pretrained !== undefined && options.pretrained !== false) {
+    if (typeof options.pretrained !== 'string') throw invalidType('pretrained', 'a .safetensors path or false', options.pretrained);
+    if (!fs.existsSync(options.pretrained)) throw outOfRange('pretrained', 'an existing .safetensors file', options.pretrained);
+    pretrained = options.pretrained;
+  }
+  if (options.device !== undefined && typeof options.device !== 'string') throw invalidType('device', 'a device string', options.device);
+  const native = await loadAddon().createModel({
+    name,
+    numClasses,
+    imgSize,
+    pretrained,
+    device: options.device ?? 'cpu',
+    gradCheckpointing: checkBoolean('gradCheckpointing', options.gradCheckpointing) ?? false,
+    channelsLast: checkBoolean('channelsLast', options.channelsLast) ?? false,
+    arch: checkArch(options.arch),
+  });
+  return new Model(native);
+}
+
+/** A classifier living natively on one device; call dispose() to free its memory early. */
+export class Model {
+  readonly name: string;
+  readonly family: ModelFamily;
+  readonly numClasses: number;
+  readonly numFeatures: number;
+  readonly imgSize: number;
+  readonly device: string;
+  readonly pretrainedConfig: PretrainedConfigInfo;
+  private handle: NativeModel | undefined;
+
+  constructor(native: NativeModel) {
+    const info: ModelInfo = native.info();
+    this.handle = native;
+    this.name = info.name;
+    this.family = info.family;
+    this.numClasses = info.numClasses;
+    this.numFeatures = info.numFeatures;
+    this.imgSize = info.imgSize;
+    this.device = info.device;
+    this.pretrainedConfig = info.pretrainedConfig;
+  }
+
+  /** The addon object, for native consumers such as the Learner. */
+  get native(): NativeModel {
+    if (!this.handle) throw disposedError('Model');
+    return this.handle;
+  }
+
+  get disposed(): boolean {
+    return this.handle === undefined;
+  }
+
+  /** What the last checkpoint load did: loaded, missing, unexpected, resampled and replaced keys. */
+  get loadReport(): LoadReport {
+    return this.native.loadReport;
+  }
+
+  private checkImages(images: unknown, shape: unknown): number[] {
+    if (!(images instanceof Uint8Array)) throw invalidType('images', 'a Buffer or Uint8Array', images);
+    const [batch, height, width, channels] = checkShape('shape', shape, 4);
+    const square = this.family === 'eva02' ? `${this.imgSize}, ${this.imgSize}` : 'height >= 32, width >= 32';
+    const fits = this.family === 'eva02' ? height === this.imgSize && width === this.imgSize : height >= 32 && width >= 32;
+    if (channels !== 3 || !fits) throw outOfRange('shape', `[batch, ${square}, 3]`, `[${batch}, ${height}, ${width}, ${channels}]`);
+    return [batch, height, width, channels];
+  }
+
+  private imageOptions(options: ImageForwardOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+    const normalize = options.normalize;
+    if (normalize !== undefined && (typeof normalize !== 'object' || normalize === null)) {
+      throw invalidType('normalize', 'an object with mean and std', normalize);
+    }
+    if (options.output !== undefined && options.output !== 'logits' && options.output !== 'preLogits') {
+      throw outOfRange('output', 'logits or preLogits', options.output);
+    }
+    return {
+      mean: normalize ? [...normalize.mean] : undefined,
+      std: normalize ? [...normalize.std] : undefined,
+      precision: checkPrecision(options.precision),
+      output: options.output,
+    };
+  }
+
+  /** uint8 NHWC images → logits [batch, classes] (or pre-logits), eval mode, no gradients. */
+  async forward(images: Uint8Array, options: ImageForwardOptions): Promise<HostTensor> {
+    const shape = this.checkImages(images, options?.shape);
+    return this.native.forward(images, { shape, ...this.imageOptions(options) });
+  }
+
+  /** Logits of each TTA view, [views, batch, classes]; flips and rot90 are applied natively on the device. */
+  async forwardViews(images: Uint8Array, options: ImageForwardOptions & { views: readonly TtaView[] }): Promise<HostTensor> {
+    const shape = this.checkImages(images, options?.shape);
+    if (!Array.isArray(options.views) || options.views.length === 0) throw invalidType('views', 'a non-empty array of views', options.views);
+    const views = options.views.map((view, i) => {
+      if (typeof view !== 'object' || view === null) throw invalidType(`views[${i}]`, 'an object {hflip, vflip, rot}', view);
+      return {
+        hflip: checkBoolean(`views[${i}].hflip`, view.hflip) ?? false,
+        vflip: checkBoolean(`views[${i}].vflip`, view.vflip) ?? false,
+        rot: view.rot === undefined ? 0 : requireInteger(`views[${i}].rot`, view.rot, 0, 3),
+      };
+    });
+    return this.native.forwardViews(images, { shape, views, ...this.imageOptions(options) });
+  }
+
+  /** Normalised float NCHW input → logits, pre-logits, features (and intermediates): the parity path. */
+  async forwardFloat(input: Float32Array, options: FloatForwardOptions): Promise<ForwardFloatResult> {
+    if (!(input instanceof Float32Array)) throw invalidType('input', 'a Float32Array', input);
+    const shape = checkShape('shape', options?.shape, 4);
+    if (options.attention !== undefined && options.attention !== 'sdpa' && options.attention !== 'explicit') {
+      throw outOfRange('attention', 'sdpa or explicit', options.attention);
+    }
+    return this.native.forwardFloat(input, {
+      shape,
+      intermediates: checkBoolean('intermediates', options.intermediates) ?? false,
+      attention: options.attention,
+      precision: checkPrecision(options.precision),
+    });
+  }
+
+  /**
+   * Mean cross-entropy against `targets` in eval mode, with every parameter's gradient and the input's (autocast,
+   * when asked, covers the forward only, as in training).
+   */
+  async lossAndGrads(
+    input: Float32Array,
+    options: { shape: readonly number[]; targets: readonly number[]; precision?: Precision },
+  ): Promise<LossAndGradsResult> {
+    if (!(input instanceof Float32Array)) throw invalidType('input', 'a Float32Array', input);
+    const shape = checkShape('shape', options?.shape, 4);
+    if (!Array.isArray(options.targets)) throw invalidType('targets', 'an array of class indices', options.targets);
+    const targets = options.targets.map((t, i) => requireInteger(`targets[${i}]`, t, 0, this.numClasses - 1));
+    return this.native.lossAndGrads(input, { shape, targets, precision: checkPrecision(options.precision) });
+  }
+
+  /** Parameter names (timm's state_dict order), shapes and dtypes. */
+  async parameters(): Promise<ParameterInfo[]> {
+    return this.native.parameters();
+  }
+
+  /** Copies of parameters as float32 (all, or the named ones). */
+  async getTensors(names?: readonly string[]): Promise<Record<string, HostTensor>> {
+    if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))) {
+      throw invalidType('names', 'an array of parameter names', names);
+    }
+    return this.native.getTensors(names ? { names: [...names] } : undefined);
+  }
+
+  /** Loads a timm .safetensors checkpoint into this model (same rules as createModel's pretrained). */
+  async load(path: string): Promise<LoadReport> {
+    if (typeof path !== 'string') throw invalidType('path', 'a string', path);
+    return this.native.load(path);
+  }
+
+  /** Writes the weights as .safetensors under timm's names (atomically: tmp file + fsync + rename). */
+  async saveWeights(path: string, metadata: Record<string, string> = {}): Promise<void> {
+    if (typeof path !== 'string') throw invalidType('path', 'a string', path);
+    return this.native.saveWeights(path, metadata);
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = undefined;
+  }
+}

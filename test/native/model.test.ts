@@ -1,0 +1,245 @@
+/** The Model API: creation and loading, forward variants against hand-made references, and every bad input. */
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { createModel, listModels, readSafetensors, type Model } from '../../src/native/model';
+import { readFixtureSafetensors } from '../../src/parity/fixture';
+
+const golden = process.env.FOLDTORCH_GOLDEN ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'golden');
+const baseArch = { patchSize: 14, embedDim: 64, depth: 2, numHeads: 2 };
+const baseWeights = path.join(golden, 'eva02_base_family_tiny.weights.safetensors');
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+let dir: string;
+let eva: Model;
+beforeAll(async () => {
+  if (!existsSync(baseWeights)) throw new Error(`golden fixtures not found at ${golden} (set FOLDTORCH_GOLDEN)`);
+  dir = mkdtempSync(path.join(tmpdir(), 'foldtorch-model-'));
+  eva = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: 56, arch: baseArch, pretrained: baseWeights });
+});
+afterAll(() => {
+  eva?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A deterministic uint8 NHWC batch. */
+function pixels(batch: number, side: number): Uint8Array {
+  const out = new Uint8Array(batch * side * side * 3);
+  for (let i = 0; i < out.length; i++) out[i] = (i * 37 + ((i / 7) | 0)) % 256;
+  return out;
+}
+
+/** JS reference of the TTA view on NHWC pixels: hflip, then vflip, then rot90 k (counter-clockwise). */
+function viewNhwc(src: Uint8Array, batch: number, side: number, hflip: boolean, vflip: boolean, rot: number): Uint8Array {
+  let img = src;
+  const at = (b: number, y: number, x: number) => ((b * side + y) * side + x) * 3;
+  const remap = (f: (y: number, x: number) => [number, number]) => {
+    const out = new Uint8Array(img.length);
+    for (let b = 0; b < batch; b++)
+      for (let y = 0; y < side; y++)
+        for (let x = 0; x < side; x++) {
+          const [sy, sx] = f(y, x);
+          for (let c = 0; c < 3; c++) out[at(b, y, x) + c] = img[at(b, sy, sx) + c];
+        }
+    img = out;
+  };
+  if (hflip) remap((y, x) => [y, side - 1 - x]);
+  if (vflip) remap((y, x) => [side - 1 - y, x]);
+  for (let k = 0; k < rot; k++) remap((y, x) => [x, side - 1 - y]); // torch.rot90: out[y][x] = in[x][W-1-y]
+  return img;
+}
+
+describe('createModel', () => {
+  test('loads a timm checkpoint with a full report and exposes the config', async () => {
+    expect(eva.loadReport.loaded).toHaveLength(46);
+    expect(eva.loadReport).toMatchObject({ missing: [], unexpected: [], resampled: [], replaced: [] });
+    expect({ family: eva.family, numClasses: eva.numClasses, imgSize: eva.imgSize, numFeatures: eva.numFeatures }).toEqual({
+      family: 'eva02', numClasses: 2, imgSize: 56, numFeatures: 64,
+    });
+    expect(eva.pretrainedConfig).toMatchObject({ tag: 'eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', interpolation: 'bicubic', cropMode: 'squash', cropPct: 1 });
+    expect(eva.pretrainedConfig.mean).toEqual([0.48145466, 0.4578275, 0.40821073]);
+  });
+
+  test('replaces a head of another class count and reports it', async () => {
+    const model = await createModel('eva02_base_patch14_448', { numClasses: 3, imgSize: 56, arch: baseArch, pretrained: baseWeights });
+    expect(model.loadReport.replaced).toEqual(['head.weight', 'head.bias']);
+    expect(model.loadReport.loaded).toHaveLength(44);
+    const head = await model.getTensors(['head.weight']);
+    expect(head['head.weight'].shape).toEqual([3, 64]);
+    model.dispose();
+  });
+
+  test('a tag name selects its preprocessing defaults', async () => {
+    const model = await createModel('convnext_atto.d2_in1k', { numClasses: 2, arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+    expect(model.pretrainedConfig).toMatchObject({ tag: 'convnext_atto.d2_in1k', cropPct: 0.875, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    model.dispose();
+  });
+
+  test('an unknown name lists the closest registered names', async () => {
+    await expect(createModel('eva02_bse_patch14_448')).rejects.toThrow(
+      'Expected a registered model name (closest: eva02_base_patch14_448, eva02_base_patch14_224, eva02_large_patch14_448) for name but received "eva02_bse_patch14_448"',
+    );
+  });
+
+  test.each([
+    [{ numClasses: -1 }, 'Expected an integer from 0 to 9007199254740991 for numClasses but received -1'],
+    [{ imgSize: 1.5 }, 'Expected an integer from 1 to 9007199254740991 for imgSize but received 1.5'],
+    [{ pretrained: '/no/such/file.safetensors' }, 'Expected an existing .safetensors file for pretrained but received "/no/such/file.safetensors"'],
+    [{ pretrained: 3 }, 'Expected a .safetensors path or false for pretrained but received 3'],
+    [{ gradCheckpointing: 'yes' }, 'Expected a boolean for gradCheckpointing but received "yes"'],
+    [{ arch: { depths: [1, 1] } }, 'Expected an array of 4 integers for arch.depths but received an array of length 2'],
+    [{ device: 'tpu' }, 'Expected "cpu", "cuda" or "cuda:N" for createModel options.device but received "tpu"'],
+  ])('rejects bad options %p', async (options, message) => {
+    await expect(createModel('eva02_tiny_patch14_224', options as never)).rejects.toThrow(message);
+  });
+
+  test('an image size the patch does not divide is refused natively', async () => {
+    await expect(createModel('eva02_tiny_patch14_224', { imgSize: 100 })).rejects.toThrow('eva02: img_size must be a multiple of the patch size 14 (got 100)');
+  });
+
+  test('a checkpoint of another architecture lists the first mismatching keys with both shapes', async () => {
+    const small = path.join(golden, 'eva02_small_family_tiny.weights.safetensors');
+    await expect(eva.load(small)).rejects.toThrow(
+      /checkpoint .*eva02_small_family_tiny\.weights\.safetensors does not fit this eva02 model \(\d+ mismatching keys; another architecture or size\?\):\n  'cls_token': checkpoint \[1, 1, 48\] vs model \[1, 1, 64\]\n  'pos_embed': checkpoint \[1, 37, 48\] vs model \[1, 17, 64\]/,
+    );
+    const convnext = path.join(golden, 'convnext_atto_family_small.weights.safetensors');
+    await expect(eva.load(convnext)).rejects.toThrow(/'cls_token': missing from the checkpoint \(model \[1, 1, 64\]\)/);
+    // Nothing was copied: the model still gives the fixture's logits.
+    const io = readFixtureSafetensors(path.join(golden, 'eva02_base_family_tiny.io.safetensors'));
+    const out = await eva.forwardFloat(io.get('input')!.data as Float32Array, { shape: io.get('input')!.shape });
+    expect(maxDiff(out.logits.data, io.get('logits')!.data as Float32Array)).toBeLessThan(1e-5);
+  });
+
+  test('listModels mirrors timm names with model_args and tags', () => {
+    const names = listModels().map((m) => m.name);
+    expect(names).toEqual(expect.arrayContaining(['eva02_tiny_patch14_224', 'eva02_large_patch14_448', 'convnext_atto', 'convnext_large']));
+    const tiny = listModels().find((m) => m.name === 'eva02_tiny_patch14_336')!;
+    expect(tiny.args).toMatchObject({ img_size: 336, embed_dim: 192, depth: 12, num_heads: 3, qkv_fused: true });
+    expect(tiny.tags[0]).toMatchObject({ tag: 'eva02_tiny_patch14_336.mim_in22k_ft_in1k', numClasses: 1000, imgSize: 336 });
+  });
+});
+
+describe('forward', () => {
+  test('uint8 images match normalising by hand and the float path', async () => {
+    const images = pixels(2, 56);
+    const logits = await eva.forward(images, { shape: [2, 56, 56, 3] });
+    const { mean, std } = eva.pretrainedConfig;
+    const input = new Float32Array(2 * 3 * 56 * 56);
+    for (let b = 0; b < 2; b++)
+      for (let c = 0; c < 3; c++)
+        for (let p = 0; p < 56 * 56; p++) input[(b * 3 + c) * 56 * 56 + p] = (images[(b * 56 * 56 + p) * 3 + c] / 255 - mean[c]) / std[c];
+    const reference = await eva.forwardFloat(input, { shape: [2, 3, 56, 56] });
+    expect(logits.shape).toEqual([2, 2]);
+    expect(maxDiff(logits.data, reference.logits.data)).toBeLessThan(1e-5);
+    const pre = await eva.forward(images, { shape: [2, 56, 56, 3], output: 'preLogits' });
+    expect(maxDiff(pre.data, reference.preLogits.data)).toBeLessThan(1e-5);
+  });
+
+  test('bf16 autocast stays close to float32', async () => {
+    const images = pixels(2, 56);
+    const fp32 = await eva.forward(images, { shape: [2, 56, 56, 3] });
+    const bf16 = await eva.forward(images, { shape: [2, 56, 56, 3], precision: 'bfloat16' });
+    expect(maxDiff(fp32.data, bf16.data)).toBeLessThan(0.1);
+  });
+
+  test('forwardViews applies hflip, vflip and counter-clockwise rot90 in ttach order', async () => {
+    const images = pixels(2, 56);
+    const views = [
+      { hflip: false, vflip: false, rot: 0 },
+      { hflip: true, vflip: false, rot: 0 },
+      { hflip: false, vflip: true, rot: 1 },
+      { hflip: true, vflip: true, rot: 3 },
+      { hflip: true, vflip: false, rot: 1 },
+    ];
+    const out = await eva.forwardViews(images, { shape: [2, 56, 56, 3], views });
+    expect(out.shape).toEqual([5, 2, 2]);
+    for (let v = 0; v < views.length; v++) {
+      const { hflip, vflip, rot } = views[v];
+      const expected = await eva.forward(viewNhwc(images, 2, 56, hflip, vflip, rot), { shape: [2, 56, 56, 3] });
+      expect(maxDiff(out.data.subarray(v * 4, v * 4 + 4), expected.data)).toBeLessThan(1e-5);
+    }
+  });
+
+  test('SDPA and the explicit softmax path agree, and both match timm', async () => {
+    const io = readFixtureSafetensors(path.join(golden, 'eva02_base_family_tiny.io.safetensors'));
+    const input = io.get('input')!;
+    const sdpa = await eva.forwardFloat(input.data as Float32Array, { shape: input.shape, intermediates: true });
+    const explicit = await eva.forwardFloat(input.data as Float32Array, { shape: input.shape, intermediates: true, attention: 'explicit' });
+    expect(maxDiff(sdpa.intermediates.block_1.data, explicit.intermediates.block_1.data)).toBeLessThan(1e-5);
+    expect(maxDiff(explicit.logits.data, io.get('logits')!.data as Float32Array)).toBeLessThan(1e-5);
+  });
+
+  test.each([
+    [[2, 32, 32, 3], 'Expected [batch, 56, 56, 3] for shape but received "[2, 32, 32, 3]"'],
+    [[2, 56, 56, 4], 'Expected [batch, 56, 56, 3] for shape but received "[2, 56, 56, 4]"'],
+    [[2, 56, 56], 'Expected an array of 4 integers for shape but received an array of length 3'],
+  ])('a wrong image shape %p names the expected shape', async (shape, message) => {
+    await expect(eva.forward(pixels(2, 56), { shape })).rejects.toThrow(message);
+  });
+
+  test('a wrong float input shape names the expected shape natively', async () => {
+    await expect(eva.forwardFloat(new Float32Array(3 * 48 * 48), { shape: [1, 3, 48, 48] })).rejects.toThrow(
+      'eva02: expected input of shape [B, 3, 56, 56] (got [1, 3, 48, 48])',
+    );
+  });
+
+  test.each([
+    [() => eva.forward([1, 2, 3] as never, { shape: [1, 1, 1, 3] }), 'Expected a Buffer or Uint8Array for images but received an array of length 3'],
+    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], precision: 'fp8' as never }), 'Expected one of float32, bfloat16, float16 for precision but received "fp8"'],
+    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], output: 'probs' as never }), 'Expected logits or preLogits for output but received "probs"'],
+    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], normalize: { mean: [0.5], std: [0.5] } }), 'Expected mean and std of length 3 for forward options but received 1 and 1'],
+    [() => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [] }), 'Expected a non-empty array of views for views but received an array of length 0'],
+    [() => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [{ hflip: false, vflip: false, rot: 4 }] }), 'Expected an integer from 0 to 3 for views[0].rot but received 4'],
+    [() => eva.forwardFloat(new Float64Array(4) as never, { shape: [1, 1, 2, 2] }), 'Expected a Float32Array for input but received a Float64Array of 32 bytes'],
+    [() => eva.forwardFloat(new Float32Array(4), { shape: [1, 1, 2, 2], attention: 'flash' as never }), 'Expected sdpa or explicit for attention but received "flash"'],
+    [() => eva.forwardFloat(new Float32Array(4), { shape: [1, 1, 2, 3] }), 'Expected a [batch, channels, height, width] shape matching 4 values for input but received 4 dimensions holding 6'],
+    [() => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [2] }), 'Expected an integer from 0 to 1 for targets[0] but received 2'],
+    [() => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [0, 1] }), 'Expected 1 targets (one per input) for lossAndGrads options.targets but received 2'],
+    [() => eva.getTensors(['nope']), "Model.getTensors: no parameter named 'nope'"],
+  ])('bad call %#', async (call, message) => {
+    await expect(call()).rejects.toThrow(message);
+  });
+});
+
+describe('weights and lifecycle', () => {
+  test('saveWeights writes timm names atomically and reloads to the same outputs', async () => {
+    const file = path.join(dir, 'copy.safetensors');
+    await eva.saveWeights(file, { epoch: '3' });
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const saved = await readSafetensors(file);
+    expect(saved.metadata).toMatchObject({ epoch: '3', format: 'pt' });
+    expect(Object.keys(saved.tensors)).toHaveLength(46);
+    const original = readFixtureSafetensors(baseWeights);
+    expect(maxDiff(saved.tensors['blocks.1.mlp.fc2.weight'].data, original.get('blocks.1.mlp.fc2.weight')!.data as Float32Array)).toBe(0);
+    const copy = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: 56, arch: baseArch, pretrained: file });
+    const images = pixels(1, 56);
+    expect(maxDiff((await copy.forward(images, { shape: [1, 56, 56, 3] })).data, (await eva.forward(images, { shape: [1, 56, 56, 3] })).data)).toBe(0);
+    copy.dispose();
+  });
+
+  test('parameters come in timm state_dict order', async () => {
+    const params = await eva.parameters();
+    expect(params.slice(0, 4).map((p) => p.name)).toEqual(['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'patch_embed.proj.bias']);
+    expect(params[params.length - 1]).toEqual({ name: 'head.bias', shape: [2], dtype: 'F32', requiresGrad: true });
+  });
+
+  test('a disposed model refuses calls', async () => {
+    const model = await createModel('convnext_atto', { numClasses: 2, arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+    model.dispose();
+    expect(model.disposed).toBe(true);
+    await expect(model.forward(pixels(1, 32), { shape: [1, 32, 32, 3] })).rejects.toThrow('Model is disposed');
+    expect(() => model.loadReport).toThrow('Model is disposed');
+  });
+
+  test('a pickle checkpoint is refused with the conversion command', async () => {
+    const file = path.join(dir, 'pytorch_model.bin');
+    writeFileSync(file, Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00]));
+    await expect(createModel('eva02_tiny_patch14_224', { pretrained: file })).rejects.toThrow(/is a PyTorch pickle checkpoint.*save_file/);
+  });
+});

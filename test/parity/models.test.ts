@@ -1,0 +1,99 @@
+/** The eva02 and convnext parity kinds on the golden fixtures, and that they catch wrong numbers. */
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { convnextKind } from '../../src/parity/convnext';
+import { eva02Kind } from '../../src/parity/eva02';
+import type { ParityKind, ParityResult } from '../../src/parity/kind';
+import { parityKinds } from '../../src/parity/kinds';
+import { readmeTolerance } from '../../src/parity/model_common';
+
+const golden = process.env.FOLDTORCH_GOLDEN ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'golden');
+const device = { device: 'cpu' };
+
+let scratch: string;
+beforeAll(() => {
+  scratch = mkdtempSync(path.join(tmpdir(), 'foldtorch-parity-'));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function describeFailures(results: ParityResult[]): string[] {
+  return results.filter((r) => !r.pass).map((r) => `${r.fixture} ${r.check}: ${r.maxError} > ${r.tolerance} ${r.detail ?? ''}`);
+}
+
+/** Copies a fixture's files to a fresh folder, replacing the bytes of tensor `target` in `file` with `source`'s. */
+function tamperedCopy(stem: string, file: string, target: string, source: (header: Record<string, { data_offsets: number[] }>, bytes: Buffer) => Buffer): string {
+  const dir = mkdtempSync(path.join(scratch, 'case-'));
+  for (const name of readdirSync(golden).filter((f) => f.startsWith(`${stem}.`) || f === 'README.md')) copyFileSync(path.join(golden, name), path.join(dir, name));
+  const bytes = readFileSync(path.join(golden, file));
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+  const [begin, end] = header[target].data_offsets;
+  source(header, bytes).copy(bytes, 8 + headerLength + begin, 0, end - begin);
+  writeFileSync(path.join(dir, file), bytes);
+  return dir;
+}
+
+test('both kinds are registered', () => {
+  expect(parityKinds.map((k) => k.name)).toEqual(expect.arrayContaining(['eva02', 'convnext']));
+});
+
+test.each([
+  ['eva02', eva02Kind, ['eva02_base_family_resample_down', 'eva02_base_family_resample_up', 'eva02_base_family_tiny', 'eva02_small_family_tiny', 'eva02_timm_registry']],
+  ['convnext', convnextKind, ['convnext_atto_family_small', 'convnext_timm_registry', 'convnext_tiny_family_small']],
+])('%s recognises its golden fixtures by name', (_name, kind: ParityKind, stems: string[]) => {
+  expect(kind.fixtures(readdirSync(golden))).toEqual(stems);
+});
+
+describe.each([eva02Kind, convnextKind])('$name on the golden fixtures', (kind) => {
+  test.each(kind.fixtures(readdirSync(golden)))('%s passes within the README tolerances', async (stem) => {
+    const results = await kind.run(golden, stem, device);
+    expect(describeFailures(results)).toEqual([]);
+    expect(results.length).toBeGreaterThan(3);
+  });
+});
+
+test('the EVA-02 model fixture covers logits, every block, features, RoPE and every gradient', async () => {
+  const checks = (await eva02Kind.run(golden, 'eva02_base_family_tiny', device)).map((r) => r.check);
+  expect(checks).toEqual(expect.arrayContaining(['logits', 'pre_logits', 'block_0', 'block_1', 'features', 'rope_embed', 'tokens_after_pos_embed',
+    'grads.loss', 'grad.blocks.1.mlp.norm.weight', 'grad_input', 'state_dict keys, order and shapes']));
+  expect(checks.filter((c) => c.startsWith('grad.'))).toHaveLength(46);
+});
+
+test('a plain-bicubic position embedding is caught (antialias matters)', async () => {
+  const stem = 'eva02_base_family_resample_down';
+  const dir = tamperedCopy(stem, `${stem}.io.safetensors`, 'expected_pos_embed', (header, bytes) => {
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const [b, e] = header.pos_embed_bicubic_noantialias.data_offsets;
+    return Buffer.from(bytes.subarray(8 + headerLength + b, 8 + headerLength + e));
+  });
+  const failed = (await eva02Kind.run(dir, stem, device)).filter((r) => !r.pass);
+  expect(failed.map((r) => r.check)).toEqual(['pos_embed (expected_pos_embed)']);
+  expect(failed[0].maxError).toBeGreaterThan(0.5);
+});
+
+test('a logit off by 1e-3 fails the ConvNeXt check', async () => {
+  const stem = 'convnext_atto_family_small';
+  const dir = tamperedCopy(stem, `${stem}.io.safetensors`, 'logits', (header, bytes) => {
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const [b, e] = header.logits.data_offsets;
+    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + headerLength + b, bytes.byteOffset + 8 + headerLength + e));
+    values[1] += 1e-3;
+    return Buffer.from(values.buffer);
+  });
+  const failed = (await convnextKind.run(dir, stem, device)).filter((r) => !r.pass);
+  expect(failed.map((r) => r.check)).toEqual(['logits', 'logits (channels-last)']);
+  expect(failed[0].maxError).toBeCloseTo(1e-3, 4);
+});
+
+describe('readmeTolerance', () => {
+  test('reads atol and rtol from the table row', () => {
+    expect(readmeTolerance(golden, 'EVA-02 logits / pre_logits', { atol: 1, rtol: 1 })).toEqual({ atol: 1e-5, rtol: 1e-5 });
+    expect(readmeTolerance(golden, 'EVA-02 features / block outputs', { atol: 1, rtol: 1 })).toEqual({ atol: 1e-4, rtol: 0 });
+  });
+
+  test('falls back without a README or a row', () => {
+    expect(readmeTolerance(scratch, 'EVA-02 logits / pre_logits', { atol: 2e-5, rtol: 0 })).toEqual({ atol: 2e-5, rtol: 0 });
+    expect(readmeTolerance(golden, 'no such row', { atol: 3e-5, rtol: 0 })).toEqual({ atol: 3e-5, rtol: 0 });
+  });
+});

@@ -9,19 +9,19 @@
 namespace foldtorch::train {
 
 Precision ParsePrecision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
-  if (name == "fp16") return Precision::kFp16;
-  TORCH_CHECK_VALUE(false, "precision: expected fp32, bf16 or fp16 (got \"", name, "\")");
+  if (name == "fp32" || name == "float32") return Precision::kFp32;
+  if (name == "bf16" || name == "bfloat16") return Precision::kBf16;
+  if (name == "fp16" || name == "float16") return Precision::kFp16;
+  TORCH_CHECK_VALUE(false, "precision: expected float32, bfloat16 or float16 (got \"", name, "\")");
 }
 
 std::string PrecisionName(Precision precision) {
   switch (precision) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
+    case Precision::kFp32: return "float32";
+    case Precision::kBf16: return "bfloat16";
+    case Precision::kFp16: return "float16";
   }
-  return "fp32";
+  return "float32";
 }
 
 AutocastMode AutocastMode::For(Precision precision, const c10::Device& device) {
@@ -30,7 +30,7 @@ AutocastMode AutocastMode::For(Precision precision, const c10::Device& device) {
   mode.device_type = device.type();
   if (precision == Precision::kFp32) return mode;
   TORCH_CHECK_VALUE(precision != Precision::kFp16 || device.is_cuda(),
-                    "precision: fp16 autocast needs a CUDA device (got ", device.str(), "); use bf16 on CPU");
+                    "precision: float16 autocast needs a CUDA device (got ", device.str(), "); use bfloat16 on CPU");
   mode.enabled = true;
   mode.dtype = precision == Precision::kFp16 ? at::kHalf : at::kBFloat16;
   mode.needs_scaler = precision == Precision::kFp16;

@@ -12,7 +12,7 @@ namespace foldtorch::train {
 
 enum class Precision { kFp32, kBf16, kFp16 };
 
-Precision ParsePrecision(const std::string& name);  // "fp32" | "bf16" | "fp16"
+Precision ParsePrecision(const std::string& name);  // "float32" | "bfloat16" | "float16" (or fp32, bf16, fp16)
 std::string PrecisionName(Precision precision);
 
 // What a precision means on a device: whether autocast is on and at which dtype, and whether a loss scaler

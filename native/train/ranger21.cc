@@ -114,6 +114,14 @@ double Ranger21Schedule::LearningRate(const Ranger21Options& defaults, double gr
 Ranger21::Ranger21(const std::vector<torch::optim::OptimizerParamGroup>& param_groups, Ranger21Options defaults)
     : Optimizer(param_groups, std::make_unique<Ranger21Options>(defaults)) {
   CheckOptions(defaults);
+  // libtorch 2.x merges a group's options with the defaults field by field, which drops per-group values it
+  // does not know how to compare; keep exactly what each group was given.
+  for (size_t i = 0; i < param_groups.size() && i < param_groups_.size(); ++i) {
+    if (!param_groups[i].has_options()) continue;
+    const auto* given = dynamic_cast<const Ranger21Options*>(&param_groups[i].options());
+    TORCH_CHECK(given != nullptr, "ranger21: parameter group ", i, " has options of another optimizer");
+    param_groups_[i].set_options(std::make_unique<Ranger21Options>(*given));
+  }
   for (const auto& group : param_groups_) {
     CheckOptions(GroupOptions(group));
     for (const auto& p : group.params()) {

@@ -292,3 +292,85 @@ export interface NativeAddon {
   listModels(): RegistryEntry[];
   readSafetensors(path: string): Promise<SafetensorsContents>;
 }
+
+export interface GradScalerNativeOptions {
+  initScale?: number;
+  growthFactor?: number;
+  backoffFactor?: number;
+  growthInterval?: number;
+}
+
+/** createLearner's options as LearnerWrap parses them (src/train/learner.ts validates and fills them). */
+export interface LearnerNativeOptions {
+  optimizer: Ranger21NativeOptions;
+  loss?: LossNativeOptions;
+  precision?: Precision;
+  accumulationSteps?: number;
+  seed?: number;
+  gradScaler?: GradScalerNativeOptions;
+  forceGradScaler?: boolean;
+  /** ECMAScript regex sources matched against parameter names; first match wins. */
+  paramGroups?: { pattern: string; lr?: number; weightDecay?: number }[];
+  mean: number[];
+  std: number[];
+  channelsLast?: boolean;
+}
+
+export interface TrainStepResult {
+  /** This micro-batch's mean loss. */
+  loss: number;
+  /** The first parameter group's lr for the optimizer step this micro-batch belongs to. */
+  lr: number;
+  /** The loss scale after this call (1 without a scaler). */
+  scale: number;
+  /** The optimizer step was skipped: inf/NaN under the loss scaler. */
+  skipped: boolean;
+  /** This call completed an optimizer step (taken or skipped). */
+  stepped: boolean;
+  /** Optimizer steps taken so far. */
+  step: number;
+  /** Micro-batches accumulated toward the next step. */
+  microStep: number;
+}
+
+export interface LearnerCounters {
+  step: number;
+  microStep: number;
+  skippedSteps: number;
+  samples: number;
+  scale: number;
+  /** The lr the next optimizer step will use (first group). */
+  nextLr: number;
+}
+
+export interface LearnerParameterInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export interface NativeCheckpointInfo {
+  path: string;
+  /** The checkpoint's JSON document, as stored in the .safetensors metadata and the .json copy. */
+  document: string;
+  step: number;
+}
+
+export interface NativeLearner {
+  trainStep(images: Uint8Array, labels: Int32Array, options: { shape: number[] }): Promise<TrainStepResult>;
+  evalStep(images: Uint8Array, options: { shape: number[] }): Promise<HostTensor>;
+  setTrainable(pattern: string, trainable: boolean): Promise<number>;
+  parameterInfo(): Promise<LearnerParameterInfo[]>;
+  counters(): Promise<LearnerCounters>;
+  save(prefix: string, userJson: string): Promise<NativeCheckpointInfo>;
+  load(prefix: string): Promise<NativeCheckpointInfo>;
+  injectNonFiniteGradient(): void;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  createLearner(model: NativeModel, options: LearnerNativeOptions): Promise<NativeLearner>;
+  /** Seeds the process' default CPU (and CUDA) generators, e.g. before createModel for a reproducible init. */
+  manualSeed(seed: number): void;
+}

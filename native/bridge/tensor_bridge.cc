@@ -58,6 +58,19 @@ void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channe
   }
 }
 
+void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
+  if (value.IsUndefined() || value.IsNull()) return;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    ThrowTypeError(env, "Expected a Float32Array for colorMatrices but received " + DescribeValue(value));
+  }
+  auto matrices = value.As<Napi::Float32Array>();
+  if (channels != 3 || static_cast<int64_t>(matrices.ElementLength()) != batch * 9) {
+    ThrowRangeError(env, "Expected " + std::to_string(batch * 9) + " values (a 3x3 matrix per RGB image) for colorMatrices but received " +
+                             std::to_string(matrices.ElementLength()));
+  }
+  norm.color_matrices.assign(matrices.Data(), matrices.Data() + matrices.ElementLength());
+}
+
 at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last) {
   auto host = at::from_blob(const_cast<uint8_t*>(images.data), {images.batch, images.height, images.width, images.channels},
                             at::TensorOptions().dtype(at::kByte));
@@ -75,7 +88,12 @@ at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, c
                  .to(device).view({1, -1, 1, 1});
   // NHWC → NCHW view; its strides are exactly channels_last.
   auto x = pixels.permute({0, 3, 1, 2}).to(float_options);
-  x = x.div_(255.0f).sub_(mean).div_(std);
+  x = x.div_(255.0f);
+  if (!norm.color_matrices.empty()) {
+    auto matrices = at::from_blob(const_cast<float*>(norm.color_matrices.data()), {images.batch, 3, 3}, at::kFloat).to(device);
+    x = at::bmm(matrices, x.reshape({images.batch, 3, -1})).view_as(x).clamp_(0.0f, 1.0f);
+  }
+  x = x.sub_(mean).div_(std);
   return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
 }
 

@@ -22,12 +22,17 @@ struct ImageBatch {
 struct Normalization {
   std::vector<double> mean;
   std::vector<double> std;
+  // Optional per-image 3x3 colour matrices (row-major, batch*9 values) applied to RGB in [0, 1] before
+  // normalising: greyscale and hue rotation as style-breaking augmentations, batched on the device.
+  std::vector<float> color_matrices;
 };
 
 // Validates buffer length against shape (and mean/std against channels); throws JS TypeError/RangeError
 // naming `argument`.
 ImageBatch ReadImageBatch(Napi::Env env, Napi::Value buffer, const std::vector<int64_t>& shape, const std::string& argument);
 void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channels, const std::string& argument);
+// Reads options.colorMatrices (a Float32Array of batch*9) into norm when present.
+void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm);
 
 // Runs on a compute thread: upload (pinned + non-blocking on CUDA) as uint8, then convert and normalise on the
 // device: (x/255 − mean)/std. channels_last keeps the NHWC memory layout (faster for convolutions).

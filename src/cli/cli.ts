@@ -1,33 +1,87 @@
 #!/usr/bin/env node
 /** The `foldtorch` command line: wiring only; each command lives in its own file. */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { doctorCommand } from './doctor';
-import { parityCommand } from './parity';
+import { kProgressModes } from '../train/progress';
+import { recipeNames } from '../train/recipe';
+import { compareCommand, kComparisons } from './compare';
 import { demoCommand } from './demo';
+import { doctorCommand } from './doctor';
+import { evaluateCommand } from './evaluate';
+import { parityCommand } from './parity';
+import { predictCommand } from './predict';
+import { trainCommand } from './train';
 
-function fail(message: string, error?: Error): never {
+function fail(message: string | undefined, error?: Error): never {
   process.stderr.write(`foldtorch: ${error ? error.message : message}\n`);
   process.exit(1);
 }
 
-export function buildCli(argv: string[]) {
+const progressOption = { type: 'string', choices: kProgressModes, default: 'auto', describe: 'progress display: a bar on a terminal, plain lines otherwise' } as const;
+const setOption = { type: 'string', array: true, describe: 'override a recipe field, e.g. --set epochs=3 --set optimizer.lr=1e-4' } as const;
+
+export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('foldtorch')
     .strict()
-    .demandCommand(1, 'Name a command: doctor, parity, demo (see --help)')
-    .command('doctor', 'Show libtorch, devices, threads and BLAS as the addon sees them', (y) =>
-      y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
-      async (args) => doctorCommand(args))
-    .command('parity <dir>', 'Check this build against the reference fixtures in DIR (like shared/golden)', (y) =>
-      y.positional('dir', { type: 'string', demandOption: true, describe: 'fixture folder' })
-        .option('only', { type: 'string', array: true, describe: 'kinds to run, e.g. eva02,ranger21' })
-        .option('device', { type: 'string', default: 'cpu', describe: 'cpu | cuda | cuda:N' })
-        .option('json', { type: 'boolean', default: false }),
-      async (args) => { process.exitCode = await parityCommand({ ...args, dir: args.dir as string }); })
-    .command('demo', 'The main job: build the emoji dataset if absent, cross-validate, predict, report', (y) =>
-      y.option('out', { type: 'string', describe: 'run folder root', default: 'runs' }),
-      async (args) => demoCommand(args))
+    .demandCommand(1, 'Name a command (see --help)')
+    .command('train', 'Train a recipe (every fold, or --fold i) into a run folder', (y) => y
+      .option('recipe', { type: 'string', describe: `${recipeNames().join(' | ')} | FILE.json` })
+      .option('data', { type: 'string', demandOption: true, describe: 'dataset folder (competition layout)' })
+      .option('fold', { type: 'number', array: true, describe: 'train only these folds' })
+      .option('device', { type: 'string', describe: 'cpu | cuda | cuda:N' })
+      .option('pretrained', { type: 'string', describe: 'timm .safetensors checkpoint' })
+      .option('set', setOption)
+      .option('run', { type: 'string', describe: 'run folder (default runs/<recipe>)' })
+      .option('resume', { type: 'string', describe: 'continue a killed run: runs/<name>' })
+      .option('progress', progressOption)
+      .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' }),
+    async (args) => { process.exitCode = await trainCommand(args as never); })
+    .command('predict', 'Fold ensemble of a run on a data folder, with TTA, as a submission', (y) => y
+      .option('run', { type: 'string', demandOption: true })
+      .option('data', { type: 'string', demandOption: true })
+      .option('tta', { type: 'string', describe: 'e.g. hflip,vflip,rot90 | none (default: the recipe\'s)' })
+      .option('out', { type: 'string', describe: 'submission file' })
+      .option('device', { type: 'string' })
+      .option('json', { type: 'boolean', default: false }),
+    async (args) => { process.exitCode = await predictCommand(args as never); })
+    .command('evaluate', 'ROC AUC and confusion matrix of a submission against labels', (y) => y
+      .option('pred', { type: 'string', demandOption: true, describe: 'submission CSV (no header)' })
+      .option('labels', { type: 'string', demandOption: true, describe: 'CSV with image_name,label' })
+      .option('threshold', { type: 'number', default: 0.5 })
+      .option('json', { type: 'boolean', default: false }),
+    async (args) => { process.exitCode = await evaluateCommand(args as never); })
+    .command('compare', 'Train the seed\'s comparison runs and print their tables', (y) => y
+      .option('what', { type: 'string', choices: kComparisons, demandOption: true })
+      .option('data', { type: 'string', demandOption: true })
+      .option('recipe', { type: 'string', describe: 'base recipe for --what sampler' })
+      .option('set', setOption)
+      .option('out', { type: 'string' })
+      .option('progress', progressOption),
+    async (args) => { process.exitCode = await compareCommand(args as never); })
+    .command('dataset <name>', 'Build a dataset: emoji (food/drink from emoji artwork on npm)', (y) => y
+      .positional('name', { type: 'string', choices: ['emoji'], demandOption: true })
+      .option('out', { type: 'string', default: 'data/emoji' }),
+    async (args) => {
+      const { buildEmojiDataset } = await import('../data/emoji');
+      const summary = await buildEmojiDataset({ outDir: args.out as string });
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    })
+    .command('parity <dir>', 'Check this build against the reference fixtures in DIR (like shared/golden)', (y) => y
+      .positional('dir', { type: 'string', demandOption: true })
+      .option('only', { type: 'string', array: true, describe: 'kinds, e.g. eva02,ranger21' })
+      .option('device', { type: 'string', default: 'cpu' })
+      .option('json', { type: 'boolean', default: false }),
+    async (args) => { process.exitCode = await parityCommand({ ...args, dir: args.dir as string }); })
+    .command('doctor', 'libtorch, devices, threads and BLAS as the addon sees them', (y) => y
+      .option('json', { type: 'boolean', default: false }),
+    async (args) => doctorCommand(args))
+    .command('demo', 'The main job on the emoji dataset (see README)', (y) => y
+      .option('data', { type: 'string', default: 'data/emoji' })
+      .option('out', { type: 'string', default: 'runs' })
+      .option('set', setOption)
+      .option('progress', progressOption),
+    async (args) => { process.exitCode = await demoCommand(args as never); })
     .fail((message, error) => fail(message, error))
     .help()
     .version();

@@ -22,6 +22,8 @@ export interface LoaderOptions {
   /** Keep decoded, un-augmented images in memory between epochs. */
   cache?: DecodedCache | null;
   dropLast?: boolean;
+  /** First batch to produce (resuming mid-epoch): earlier batches are skipped without decoding, plans unchanged. */
+  startBatch?: number;
   limitInputPixels?: number;
 }
 
@@ -141,7 +143,7 @@ export async function* loadBatches(items: readonly LoaderItem[], order: readonly
     starts.push(start);
   }
   const pending: Array<Promise<Batch>> = [];
-  let next = 0;
+  let next = requireInteger('startBatch', options.startBatch ?? 0, 0);
   const fill = (): void => {
     while (pending.length < r.prefetch && next < starts.length) {
       const start = starts[next++];

@@ -5,6 +5,8 @@ import { eva02Kind } from './eva02';
 import type { ParityKind } from './kind';
 import { sklearnMetricsParity } from './metrics';
 import { ranger21Parity } from './ranger21';
+import { imbalancedSamplerParity } from './sampler';
+import { sklearnFoldsParity } from './sklearn';
 import { ttachParity } from './ttach';
 
 export const parityKinds: ParityKind[] = [
@@ -12,6 +14,8 @@ export const parityKinds: ParityKind[] = [
   convnextKind,
   ttachParity,
   sklearnMetricsParity,
+  sklearnFoldsParity,
+  imbalancedSamplerParity,
   ranger21Parity,
   cceParity,
 ];

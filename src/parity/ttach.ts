@@ -1,7 +1,7 @@
 /** Parity kind `ttach`: TTA view order, per-view pixels and merged outputs against ttach's own (ttach.json/.safetensors). */
 import { join } from 'path';
 import { mergeTta, planTta, ttachClassNames, ttachViews, type TtaSpec, type TtaTransform } from '../predict/tta';
-import { applyViewToImage } from '../predict/viewImage';
+import { applyViewToImage } from '../predict/dihedral';
 import { maxAbsDiff, readFixtureJson, readFixtureSafetensors, type FixtureTensor } from './fixture';
 import type { ParityKind, ParityResult } from './kind';
 

@@ -8,11 +8,9 @@ export type {
 } from './tta';
 export {
   identityElement, composeDihedral, dihedralOfOp, dihedralOfOps, opsOfView, viewOfDihedral, dihedralKey, dihedralName,
-  viewLabel,
+  viewLabel, applyViewToImage,
 } from './dihedral';
-export type { QuarterTurns, TtaView, TtaOp, Dihedral } from './dihedral';
-export { applyViewToImage } from './viewImage';
-export type { ImageTensor, Nchw } from './viewImage';
+export type { QuarterTurns, TtaView, TtaOp, Dihedral, ImageTensor, Nchw } from './dihedral';
 export { ensembleMethods, ensembleFolds, rankNormalize, classProbabilities } from './ensemble';
 export type { EnsembleMethod, FoldPredictions, EnsembleOptions, EnsemblePredictions } from './ensemble';
 export { writeSubmission, readSubmission, formatPythonFloat } from './submission';

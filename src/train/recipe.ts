@@ -134,7 +134,7 @@ export const kRecipes: Record<string, Recipe> = {
       gradCheckpointing: false,
       dropPath: 0,
     },
-    foldGroups: 'emoji',
+    foldGroups: 'family',
     epochs: 40,
     batchSize: 32,
     evalBatchSize: 128,

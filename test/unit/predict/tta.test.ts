@@ -3,7 +3,7 @@ import {
   formatTtaSpec, mergeTta, normalizeTtaSpec, parseTtaSpec, planTta, seedTtaSpec, ttachViews, ttaPlanNote,
   type TtaPlanEntry, type TtaSpec,
 } from '../../../src/predict/tta';
-import { applyViewToImage } from '../../../src/predict/viewImage';
+import { applyViewToImage } from '../../../src/predict/dihedral';
 
 const f32 = (...values: number[]) => Float32Array.from(values);
 

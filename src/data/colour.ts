@@ -1,0 +1,53 @@
+/**
+ * Style-breaking colour augmentation (beyond the seed): per sample a 3x3 RGB matrix — identity, greyscale or a
+ * hue rotation — drawn deterministically from (seed, epoch, position); the bridge applies them natively on the
+ * device, batched, before normalising.
+ */
+import { requireInteger, requireNumber } from '../errors';
+import { RandomState } from './random';
+
+export interface ColourConfig {
+  /** Probability of converting to greyscale (ITU-R 601 luma, as PIL's convert('L')). */
+  grayscale: number;
+  /** Probability of rotating the hue by a uniform angle (when not greyscale). */
+  hue: number;
+}
+
+const kIdentity = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+const kLuma = [0.299, 0.587, 0.114];
+
+/** The RGB matrix that rotates hue by `angle` radians: a rotation about the grey axis (1,1,1), so grey stays grey. */
+export function hueRotationMatrix(angle: number): number[] {
+  const c = Math.cos(angle);
+  const s = Math.sin(angle) / Math.sqrt(3);
+  const t = (1 - c) / 3;
+  return [
+    c + t, t - s, t + s,
+    t + s, c + t, t - s,
+    t - s, t + s, c + t,
+  ];
+}
+
+export function grayscaleMatrix(): number[] {
+  return [...kLuma, ...kLuma, ...kLuma];
+}
+
+/** The matrix of the draw at `position` of `epoch`: a pure function of its inputs, like the geometric plans. */
+export function planColour(config: ColourConfig, seed: number, epoch: number, position: number): number[] {
+  requireNumber('augment.grayscale', config.grayscale, 0, 1);
+  requireNumber('augment.hue', config.hue, 0, 1);
+  if (config.grayscale === 0 && config.hue === 0) return kIdentity;
+  // A stream of its own (the extra key 1) so the geometric plans stay those of the seed recipe.
+  const rng = new RandomState([requireInteger('seed', seed, 0, 0xffffffff), requireInteger('epoch', epoch, 0, 0xffffffff), requireInteger('position', position, 0, 0xffffffff), 1]);
+  if (rng.randomSample() < config.grayscale) return grayscaleMatrix();
+  if (rng.randomSample() < config.hue) return hueRotationMatrix(2 * Math.PI * rng.randomSample());
+  return kIdentity;
+}
+
+/** Matrices for a batch, packed as the bridge's `colorMatrices` (batch*9 float32); null when all identity. */
+export function colourMatrices(config: ColourConfig | null, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+  if (config === null || (config.grayscale === 0 && config.hue === 0)) return null;
+  const out = new Float32Array(positions.length * 9);
+  positions.forEach((position, i) => out.set(planColour(config, seed, epoch, position), i * 9));
+  return out;
+}

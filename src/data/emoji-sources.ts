@@ -1,0 +1,212 @@
+/** The emoji catalogue behind the default dataset: Food & Drink labels from emoji-datasource and each art style's SVG per emoji. */
+import { existsSync, readFileSync } from 'fs';
+import { dirname, join } from 'path';
+import { invalidData } from '../errors';
+
+/** The art styles in the order of EMOJI.md's table; the last one is the default test style. */
+export const kEmojiStyles = ['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline', 'openmoji'] as const;
+export type EmojiStyle = (typeof kEmojiStyles)[number];
+
+type Source =
+  | { kind: 'twemoji' }
+  | { kind: 'openmoji' }
+  | { kind: 'iconify-chars'; set: string }
+  | { kind: 'iconify-names'; set: string };
+
+export interface StyleInfo {
+  style: EmojiStyle;
+  /** Art lineage: v1 and later versions of one design share a family. */
+  family: string;
+  packageName: string;
+  licence: string;
+  attribution: string;
+  source: Source;
+}
+
+export const kStyleInfo: Record<EmojiStyle, StyleInfo> = {
+  twemoji: { style: 'twemoji', family: 'twemoji', packageName: '@discordapp/twemoji', licence: 'CC-BY-4.0', attribution: 'Twemoji by Twitter, Inc and other contributors (maintained by Discord)', source: { kind: 'twemoji' } },
+  noto: { style: 'noto', family: 'noto', packageName: '@iconify-json/noto', licence: 'Apache-2.0', attribution: 'Noto Emoji by Google Inc', source: { kind: 'iconify-chars', set: 'noto' } },
+  'noto-v1': { style: 'noto-v1', family: 'noto', packageName: '@iconify-json/noto-v1', licence: 'Apache-2.0', attribution: 'Noto Emoji (v1) by Google Inc', source: { kind: 'iconify-names', set: 'noto-v1' } },
+  emojione: { style: 'emojione', family: 'emojione', packageName: '@iconify-json/emojione', licence: 'CC-BY-4.0', attribution: 'Emoji One (EmojiTwo) by Emoji One', source: { kind: 'iconify-names', set: 'emojione' } },
+  'emojione-v1': { style: 'emojione-v1', family: 'emojione', packageName: '@iconify-json/emojione-v1', licence: 'CC-BY-SA-4.0', attribution: 'Emoji One (v1, legacy) by Emoji One', source: { kind: 'iconify-names', set: 'emojione-v1' } },
+  fxemoji: { style: 'fxemoji', family: 'fxemoji', packageName: '@iconify-json/fxemoji', licence: 'Apache-2.0', attribution: 'Firefox OS Emoji by Mozilla', source: { kind: 'iconify-names', set: 'fxemoji' } },
+  streamline: { style: 'streamline', family: 'streamline', packageName: '@iconify-json/streamline-emojis', licence: 'CC-BY-4.0', attribution: 'Streamline Emojis by Streamline (webalys)', source: { kind: 'iconify-names', set: 'streamline-emojis' } },
+  openmoji: { style: 'openmoji', family: 'openmoji', packageName: 'openmoji', licence: 'CC-BY-SA-4.0', attribution: 'OpenMoji, the open-source emoji and icon project (openmoji.org)', source: { kind: 'openmoji' } },
+};
+
+/** Unicode subgroups kept, with their label: drink = 0, food = 1 (dishware is left out). */
+export const kSubgroupLabels: Readonly<Record<string, 0 | 1>> = {
+  drink: 0,
+  'food-fruit': 1,
+  'food-vegetable': 1,
+  'food-prepared': 1,
+  'food-asian': 1,
+  'food-sweet': 1,
+};
+
+export interface EmojiInfo {
+  /** Lower-case code points joined by '-', without fe0f. */
+  hexcode: string;
+  /** CLDR short name (from OpenMoji's annotations), e.g. "hot beverage". */
+  name: string;
+  subgroup: string;
+  label: 0 | 1;
+  /** Every name the emoji goes by, for matching icon names. */
+  names: string[];
+}
+
+export interface EmojiEntry extends EmojiInfo {
+  style: EmojiStyle;
+  family: string;
+  /** The SVG document to rasterise. */
+  svg: Buffer;
+  /** File or icon name it came from (for the contact sheet and debugging). */
+  source: string;
+}
+
+export function normaliseHexcode(hex: string): string {
+  return hex.toLowerCase().split('-').filter((part) => part !== 'fe0f').join('-');
+}
+
+/** The folder of an installed package; the packages are dev dependencies, so say how to get them. */
+export function packageDir(name: string): string {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    throw invalidData(
+      name,
+      `the emoji dataset is built from this npm package, which is not installed. Install the dev dependencies: npm install --include=dev`,
+    );
+  }
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+interface DatasourceEmoji {
+  unified: string;
+  name: string;
+  short_names: string[];
+  category: string;
+  subcategory: string;
+  sort_order: number;
+}
+
+/** The 124 Food & Drink emoji (20 drink, 104 food) in Unicode order. */
+export function foodAndDrinkEmoji(): EmojiInfo[] {
+  const all = readJson<DatasourceEmoji[]>(join(packageDir('emoji-datasource'), 'emoji.json'));
+  const annotations = new Map(
+    readJson<Array<{ hexcode: string; annotation: string }>>(join(packageDir('openmoji'), 'data', 'openmoji.json')).map((o) => [
+      normaliseHexcode(o.hexcode),
+      o.annotation,
+    ]),
+  );
+  return all
+    .filter((e) => e.category === 'Food & Drink' && e.subcategory in kSubgroupLabels)
+    .sort((a, b) => a.sort_order - b.sort_order)
+    .map((e) => {
+      const hexcode = normaliseHexcode(e.unified);
+      const name = annotations.get(hexcode) ?? e.name.toLowerCase();
+      return { hexcode, name, subgroup: e.subcategory, label: kSubgroupLabels[e.subcategory], names: [name, e.name, ...e.short_names] };
+    });
+}
+
+interface IconifyIcon {
+  body: string;
+  width?: number;
+  height?: number;
+  left?: number;
+  top?: number;
+}
+
+interface IconifySet {
+  icons: Record<string, IconifyIcon>;
+  aliases?: Record<string, { parent: string } & Record<string, unknown>>;
+  width?: number;
+  height?: number;
+}
+
+/** An Iconify icon as a standalone SVG: its body inside `<svg viewBox="left top width height">`. */
+export function iconifySvg(set: IconifySet, icon: IconifyIcon): Buffer {
+  const width = icon.width ?? set.width ?? 16;
+  const height = icon.height ?? set.height ?? 16;
+  const viewBox = `${icon.left ?? 0} ${icon.top ?? 0} ${width} ${height}`;
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="${viewBox}">${icon.body}</svg>`,
+  );
+}
+
+/** Follows aliases to an icon; an alias that flips, rotates or resizes would change the art, so it does not count. */
+function resolveIcon(set: IconifySet, name: string): string | null {
+  for (let hops = 0; hops < 8; hops++) {
+    if (set.icons[name] !== undefined) return name;
+    const alias = set.aliases?.[name];
+    if (alias === undefined || Object.keys(alias).some((key) => key !== 'parent')) return null;
+    name = alias.parent;
+  }
+  return null;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/**
+ * Icon-name candidates for sets without a code-point map, best first: each of the emoji's names slugified,
+ * the same without hyphens (fxemoji's style), and the first numbered variant (`-1`, streamline's style).
+ */
+export function nameCandidates(emoji: EmojiInfo): string[] {
+  const out: string[] = [];
+  for (const name of emoji.names) {
+    const s = slug(name);
+    out.push(s, s.replace(/-/g, ''), `${s}-1`);
+  }
+  return [...new Set(out)];
+}
+
+function iconifyEntries(info: StyleInfo, emoji: readonly EmojiInfo[]): EmojiEntry[] {
+  const source = info.source as { kind: string; set: string };
+  const dir = packageDir(info.packageName);
+  const set = readJson<IconifySet>(join(dir, 'icons.json'));
+  const chars = source.kind === 'iconify-chars' ? readJson<Record<string, string>>(join(dir, 'chars.json')) : null;
+  const entries: EmojiEntry[] = [];
+  for (const e of emoji) {
+    const candidates = chars !== null ? [chars[e.hexcode]].filter((n) => n !== undefined) : nameCandidates(e);
+    const icon = candidates.map((name) => resolveIcon(set, name)).find((name) => name !== null);
+    if (icon) entries.push({ ...e, style: info.style, family: info.family, svg: iconifySvg(set, set.icons[icon]), source: `${source.set}:${icon}` });
+  }
+  return entries;
+}
+
+function fileEntries(info: StyleInfo, emoji: readonly EmojiInfo[]): EmojiEntry[] {
+  const dir = packageDir(info.packageName);
+  const openmojiFiles =
+    info.source.kind === 'openmoji'
+      ? new Map(readJson<Array<{ hexcode: string }>>(join(dir, 'data', 'openmoji.json')).map((o) => [normaliseHexcode(o.hexcode), o.hexcode]))
+      : null;
+  const entries: EmojiEntry[] = [];
+  for (const e of emoji) {
+    const file =
+      openmojiFiles === null ? join(dir, 'dist', 'svg', `${e.hexcode}.svg`) : join(dir, 'color', 'svg', `${openmojiFiles.get(e.hexcode) ?? '-'}.svg`);
+    if (existsSync(file)) entries.push({ ...e, style: info.style, family: info.family, svg: readFileSync(file), source: file });
+  }
+  return entries;
+}
+
+/** Every (style, emoji) image the dataset is made of, style by style in table order, emoji in Unicode order. */
+export function emojiEntries(styles: readonly EmojiStyle[] = kEmojiStyles): EmojiEntry[] {
+  const emoji = foodAndDrinkEmoji();
+  return styles.flatMap((style) => {
+    const info = kStyleInfo[style];
+    return info.source.kind === 'twemoji' || info.source.kind === 'openmoji' ? fileEntries(info, emoji) : iconifyEntries(info, emoji);
+  });
+}
+
+/** Installed versions of the source packages, for the dataset's manifest and README. */
+export function emojiPackageVersions(): Record<string, string> {
+  const names = ['emoji-datasource', ...kEmojiStyles.map((s) => kStyleInfo[s].packageName)];
+  return Object.fromEntries(
+    [...new Set(names)].map((name) => [name, readJson<{ version: string }>(join(packageDir(name), 'package.json')).version]),
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * crossValidate: every fold of a recipe, then the out-of-fold table, the fold ensemble on the test set, the
+ * submission in sample_submit's order, the test AUC when labels exist, and report.html.
+ */
+import * as path from 'path';
+import { writeOofCsv } from '../data/csv';
+import { formatFoldTable, foldTable, type EpochRecord } from '../metrics/foldTable';
+import { rocAucScore } from '../metrics/auc';
+import { ensembleFolds } from '../predict/ensemble';
+import { writeSubmission } from '../predict/submission';
+import { writeReport } from '../report';
+import { prepareRun, type RunOptions } from './prepare';
+import type { Recipe } from './recipe';
+import { runFold, type FoldResult } from './trainFold';
+
+export interface CrossValidationResult {
+  run: string;
+  folds: FoldResult[];
+  oofAuc: number | null;
+  testAuc: number | null;
+  submission: string | null;
+  report: string;
+  /** The seed's per-fold table: train and valid AUC per epoch. */
+  table: string;
+  seconds: number;
+}
+
+export interface CrossValidateOptions extends RunOptions {
+  /** Only these folds (default: all); the ensemble uses the folds that are done. */
+  folds?: number[];
+}
+
+function aucOrNull(labels: number[], scores: number[]): number | null {
+  return new Set(labels).size < 2 ? null : rocAucScore(labels, scores);
+}
+
+export async function crossValidate(recipe: Recipe, options: CrossValidateOptions): Promise<CrossValidationResult> {
+  const started = Date.now();
+  const prepared = await prepareRun(recipe, options);
+  const emit = options.progress ?? (() => undefined);
+  const foldsToRun = options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i);
+  emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: recipe.device });
+  const results: FoldResult[] = [];
+  for (const fold of foldsToRun) {
+    results.push(await runFold({ prepared, fold, emit, shouldStop: options.shouldStop ?? (() => false) }));
+  }
+  return summarise(prepared, results, started, emit);
+}
+
+async function summarise(
+  prepared: Awaited<ReturnType<typeof prepareRun>>,
+  results: FoldResult[],
+  started: number,
+  emit: NonNullable<RunOptions['progress']>,
+): Promise<CrossValidationResult> {
+  const { run, dataset, recipe } = prepared;
+  const oofRows = results.flatMap((r) => r.oof.ids.map((imageName, i) => ({ imageName, label: r.oof.labels[i], fold: r.fold, probability: r.oof.probabilities[i] })));
+  await writeOofCsv(run.oofFile, oofRows);
+  const oofAuc = aucOrNull(oofRows.map((r) => r.label), oofRows.map((r) => r.probability));
+
+  let submission: string | null = null;
+  let testAuc: number | null = null;
+  let testSet: { probabilities: Float64Array; labels?: number[] } | undefined;
+  const withTest = results.filter((r) => r.test !== null);
+  if (withTest.length > 0) {
+    const ensemble = ensembleFolds(withTest.map((r) => ({ ids: r.test!.ids, probabilities: r.test!.probabilities, name: `fold ${r.fold}` })), { method: recipe.ensemble });
+    const sampleSubmit = path.join(dataset.root, 'sample_submit.csv');
+    submission = (await writeSubmission(run.submissionFile, { ids: ensemble.ids, probabilities: ensemble.probabilities }, sampleSubmit)).file;
+    const labels = dataset.hasTestLabels ? dataset.test.map((item) => item.label) : undefined;
+    if (labels) testAuc = aucOrNull(labels, Array.from(ensemble.probabilities));
+    testSet = { probabilities: ensemble.probabilities, labels };
+  }
+  const records: EpochRecord[] = results.flatMap((r) => r.epochs.map((e) => ({ fold: r.fold, epoch: e.epoch, trainLoss: e.trainLoss, trainAuc: e.trainAuc ?? undefined, validLoss: e.validLoss, validAuc: e.validAuc ?? undefined })));
+  const table = formatFoldTable(foldTable(records));
+  const report = await writeReport(run.dir, {
+    title: `foldtorch run ${path.basename(run.dir)} (${recipe.name})`,
+    folds: results.map((r) => ({ fold: r.fold, epochs: r.epochs.map(({ epoch, trainLoss, trainAuc, validLoss, validAuc }) => ({ epoch, trainLoss, trainAuc: trainAuc ?? undefined, validLoss, validAuc: validAuc ?? undefined })), lr: r.lrs })),
+    oof: { probabilities: oofRows.map((r) => r.probability), labels: oofRows.map((r) => r.label), name: 'out-of-fold' },
+    test: testSet ? { probabilities: testSet.probabilities, labels: testSet.labels, name: 'test (fold ensemble)' } : undefined,
+    notes: [
+      results[0]?.ttaNote ?? '',
+      `Folds: ${recipe.folds}, grouped by ${recipe.foldGroups}; ensemble: ${recipe.ensemble} of ${withTest.length} folds.`,
+      ...(dataset.skipped.length ? [`Skipped ${dataset.skipped.length} unreadable images: ${dataset.skipped.map((s) => s.imageName).join(', ')}`] : []),
+    ].filter(Boolean),
+    recipe,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  emit({ type: 'run-end', oofAuc, testAuc, seconds });
+  return { run: run.dir, folds: results, oofAuc, testAuc, submission, report: report.html, table, seconds };
+}

@@ -1,0 +1,92 @@
+/** Everything a run shares across folds: the dataset, the run folder, the fold assignment (folds.csv) and the image cache. */
+import * as fs from 'fs';
+import { invalidData, outOfRange } from '../errors';
+import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augment';
+import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
+import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
+import { DecodedCache } from '../data/image';
+import type { Model } from '../native/model';
+import type { ProgressSink } from './progress';
+import type { Recipe } from './recipe';
+import { RunDir } from './runDir';
+
+export interface RunOptions {
+  /** Dataset root in the competition layout (or folder-per-class). */
+  data: string;
+  /** Run folder, e.g. runs/seed-eva02. */
+  run: string;
+  resume?: boolean;
+  progress?: ProgressSink;
+  /** Polled between steps: true saves a checkpoint and stops (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Leave out unreadable images (listed in the log) instead of failing. */
+  skipUnreadable?: boolean;
+}
+
+export interface PreparedRun {
+  recipe: Recipe;
+  run: RunDir;
+  dataset: Dataset;
+  testFold: Int32Array;
+  cache: DecodedCache;
+  split(fold: number): { train: ImageItem[]; valid: ImageItem[] };
+  transform(model: Model, augment: AugmentConfig | null): TransformConfig;
+  interpolation(model: Model): Interpolation;
+}
+
+/** meta.csv column each fold grouping uses. */
+const kGroupColumns: Record<Exclude<Recipe['foldGroups'], 'none'>, string> = { style: 'style', emoji: 'hexcode', family: 'family' };
+
+async function assignFolds(run: RunDir, dataset: Dataset, recipe: Recipe): Promise<Int32Array> {
+  const names = dataset.train.map((item) => item.imageName);
+  if (fs.existsSync(run.foldsFile)) {
+    // Reuse the saved assignment so every fold (and a resumed run) sees the same split.
+    const saved = await readFoldsCsv(run.foldsFile);
+    const byName = new Map(saved.rows.map((row) => [row.imageName, row]));
+    if (saved.nSplits !== recipe.folds || saved.rows.length !== names.length || names.some((n) => !byName.has(n))) {
+      throw invalidData(run.foldsFile, `does not match the dataset (${saved.rows.length} rows, ${saved.nSplits} folds; the data has ${names.length} images and the recipe ${recipe.folds} folds)`);
+    }
+    return Int32Array.from(names, (n) => (byName.get(n) as FoldRow).fold);
+  }
+  const labels = dataset.train.map((item) => item.label);
+  const groups = recipe.foldGroups === 'none' ? null : metaGroups(dataset, kGroupColumns[recipe.foldGroups]);
+  const assignment = groups
+    ? stratifiedGroupKFold(labels, groups, { nSplits: recipe.folds, shuffle: true, seed: recipe.foldSeed })
+    : stratifiedKFold(labels, { nSplits: recipe.folds, shuffle: true, seed: recipe.foldSeed });
+  await writeFoldsCsv(run.foldsFile, names.map((imageName, i) => ({
+    imageName, label: labels[i], fold: assignment.testFold[i], ...(groups ? { group: groups[i] } : {}),
+  })));
+  return assignment.testFold;
+}
+
+export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<PreparedRun> {
+  if (!fs.existsSync(options.data) || !fs.statSync(options.data).isDirectory()) {
+    throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
+  }
+  const dataset = await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  if (dataset.classes.length !== recipe.model.numClasses) {
+    throw invalidData(options.data, `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`);
+  }
+  const run = RunDir.open(options.run, recipe, options.resume ?? false);
+  const testFold = await assignFolds(run, dataset, recipe);
+  const cache = new DecodedCache();
+  const interpolation = (model: Model): Interpolation => (model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic');
+  return {
+    recipe,
+    run,
+    dataset,
+    testFold,
+    cache,
+    split(fold) {
+      const train: ImageItem[] = [];
+      const valid: ImageItem[] = [];
+      dataset.train.forEach((item, i) => (testFold[i] === fold ? valid : train).push(item));
+      return { train, valid };
+    },
+    interpolation,
+    transform(model, augment) {
+      const { mean, std } = model.pretrainedConfig;
+      return { size: model.imgSize, interpolation: interpolation(model), mean: mean as [number, number, number], std: std as [number, number, number], augment };
+    },
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * trainFold: one fold of a recipe, end to end — model, Learner, sampled and augmented epochs, validation AUC
+ * each epoch, the best weights, resumable checkpoints, then the fold's out-of-fold and test predictions with TTA.
+ */
+import * as fs from 'fs';
+import { colourMatrices } from '../data/colour';
+import { loadBatches, type LoaderItem } from '../data/loader';
+import { EpochSampler } from '../data/sampler';
+import { rocAucScore } from '../metrics/auc';
+import { outOfRange } from '../errors';
+import { doctor } from '../native/runtime';
+import { writeFileAtomic } from './runDir';
+import { createModel, type Model } from '../native/model';
+import type { Precision } from '../native/types';
+import { predictItems } from '../predict/predictor';
+import { ttaPlanNote } from '../predict/tta';
+import { createLearner, type Learner } from './learner';
+import type { TrainEvent } from './progress';
+import type { Recipe } from './recipe';
+import { prepareRun, type PreparedRun, type RunOptions } from './prepare';
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAuc: number | null;
+  validLoss: number;
+  validAuc: number | null;
+  lr: number;
+  seconds: number;
+}
+
+export interface FoldResult {
+  fold: number;
+  bestEpoch: number;
+  bestAuc: number | null;
+  epochs: EpochMetrics[];
+  /** Learning rate of every optimizer step, in order. */
+  lrs: number[];
+  oof: { ids: string[]; labels: number[]; probabilities: number[] };
+  test: { ids: string[]; probabilities: number[] } | null;
+  ttaNote: string;
+  seconds: number;
+}
+
+export class TrainingInterrupted extends Error {
+  constructor(readonly fold: number, readonly step: number) {
+    super(`training interrupted in fold ${fold} at step ${step}; the last checkpoint is saved: continue with --resume`);
+  }
+}
+
+/** What the checkpoint remembers beyond the Learner's own state, to resume at the exact batch. */
+interface ResumePoint {
+  epoch: number;
+  nextBatch: number;
+  lossSum: number;
+  lossCount: number;
+  lrs: number[];
+  trainScores: number[];
+  trainLabels: number[];
+}
+
+const cpuBf16 = { checked: false, value: false };
+
+/** 'auto' → bf16 where the hardware runs it natively, fp16 + loss scaling on CUDA without bf16, fp32 otherwise. */
+export async function resolvePrecision(recipe: Recipe): Promise<Precision> {
+  if (recipe.amp === 'fp32') return 'float32';
+  if (recipe.amp === 'bf16') return 'bfloat16';
+  if (recipe.amp === 'fp16') return 'float16';
+  if (!cpuBf16.checked) {
+    const report = await doctor();
+    cpuBf16.value = recipe.device.startsWith('cuda') ? report.bf16.cuda : report.bf16.cpu;
+    cpuBf16.checked = true;
+  }
+  if (recipe.device.startsWith('cuda')) return cpuBf16.value ? 'bfloat16' : 'float16';
+  return cpuBf16.value ? 'bfloat16' : 'float32';
+}
+
+export async function buildModel(recipe: Recipe): Promise<Model> {
+  const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
+  return createModel(recipe.model.name, {
+    numClasses: recipe.model.numClasses,
+    imgSize: recipe.model.imgSize,
+    pretrained: recipe.model.pretrained ?? false,
+    device: recipe.device,
+    gradCheckpointing: recipe.model.gradCheckpointing,
+    channelsLast: recipe.model.name.startsWith('convnext'),
+    arch,
+  });
+}
+
+function meanLoss(logits: Float32Array, labels: readonly number[], classes: number): number {
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    const max = Math.max(...row);
+    let sum = 0;
+    for (const v of row) sum += Math.exp(v - max);
+    total += Math.log(sum) + max - row[labels[i]];
+  }
+  return labels.length ? total / labels.length : NaN;
+}
+
+function safeAuc(labels: readonly number[], scores: ArrayLike<number>): number | null {
+  return new Set(labels).size < 2 ? null : rocAucScore(labels, Array.from(scores));
+}
+
+async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision): Promise<Learner> {
+  const o = recipe.optimizer;
+  return createLearner(model, {
+    optimizer: {
+      lr: o.lr,
+      warmdownMinLr: o.warmdownMinLr,
+      warmdownStartPct: o.warmdownStartPct,
+      weightDecay: o.weightDecay,
+      mode: o.mode,
+      numEpochs: recipe.epochs,
+      numBatchesPerEpoch: stepsPerEpoch,
+      ...(o.warmupIterations !== null ? { numWarmupIterations: o.warmupIterations } : {}),
+    },
+    loss: recipe.loss === 'ce'
+      ? { kind: 'ce', labelSmoothing: recipe.labelSmoothing }
+      : { kind: 'cce', variant: recipe.loss === 'cce-2021' ? 'v2021' : 'head', labelSmoothing: recipe.labelSmoothing },
+    precision,
+    accumulationSteps: recipe.gradAccumulation,
+    seed: recipe.seed,
+  });
+}
+
+interface FoldContext {
+  prepared: PreparedRun;
+  fold: number;
+  emit: (event: TrainEvent) => void;
+  shouldStop: () => boolean;
+}
+
+/** Trains fold `fold` of `recipe` into the run folder; resumes from its last checkpoint when there is one. */
+export async function trainFold(fold: number, recipe: Recipe, options: RunOptions): Promise<FoldResult> {
+  const prepared = await prepareRun(recipe, options);
+  if (!Number.isInteger(fold) || fold < 0 || fold >= recipe.folds) {
+    throw outOfRange('fold', `an integer from 0 to ${recipe.folds - 1}`, fold);
+  }
+  return runFold({ prepared, fold, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
+}
+
+export async function runFold(context: FoldContext): Promise<FoldResult> {
+  const { prepared, fold, emit } = context;
+  const { recipe, run, dataset } = prepared;
+  const started = Date.now();
+  const { train, valid } = prepared.split(fold);
+  const state = run.readState(fold);
+  const precision = await resolvePrecision(recipe);
+  const model = await buildModel(recipe);
+  const cache = recipe.cacheImages ? prepared.cache : null;
+  try {
+    if (state.done && fs.existsSync(run.foldOof(fold))) return JSON.parse(fs.readFileSync(run.foldOof(fold), 'utf8')) as FoldResult;
+    const samplesPerEpoch = train.length;
+    const batchesPerEpoch = Math.ceil(samplesPerEpoch / recipe.batchSize);
+    const stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / recipe.gradAccumulation));
+    const learner = await makeLearner(model, recipe, stepsPerEpoch, precision);
+    emit({ type: 'fold-start', fold, trainSize: train.length, validSize: valid.length, stepsPerEpoch, epochs: recipe.epochs });
+    let resume: ResumePoint | null = null;
+    if (fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) {
+      const info = await learner.load(run.lastCheckpoint(fold));
+      resume = info.document.user as ResumePoint;
+      run.truncateMetrics(fold, resume.epoch);
+      emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
+    }
+    const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold).filter((m) => m.type === 'epoch');
+    let best = { epoch: state.bestEpoch, auc: state.bestAuc };
+    const lrs: number[] = resume ? [...resume.lrs] : [];
+    const sampler = new EpochSampler(train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });
+    const totalSteps = recipe.epochs * batchesPerEpoch;
+    for (let epoch = resume?.epoch ?? 0; epoch < recipe.epochs; epoch++) {
+      const epochStarted = Date.now();
+      const point: ResumePoint = resume && resume.epoch === epoch
+        ? resume
+        : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
+      resume = null;
+      const order = sampler.epoch(epoch);
+      let lastLr = 0;
+      let imagesSeen = 0;
+      const stepClock = Date.now();
+      for await (const batch of loadBatches(train, order, {
+        transform: prepared.transform(model, recipe.augment),
+        batchSize: recipe.batchSize,
+        seed: recipe.seed + fold,
+        epoch,
+        prefetch: Math.max(1, recipe.prefetch),
+        cache,
+        startBatch: point.nextBatch,
+      })) {
+        const positions = batch.labels.map((_, j) => batch.index * recipe.batchSize + j);
+        const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, Array.from(positions));
+        const result = await learner.trainStep(batch.data, batch.labels, { shape: batch.shape, colorMatrices: colours ?? undefined, returnLogits: true });
+        point.lossSum += result.loss * batch.shape[0];
+        point.lossCount += batch.shape[0];
+        if (result.logits) {
+          const probs = classProbabilitiesOf(result.logits, model.numClasses);
+          point.trainScores.push(...probs);
+          point.trainLabels.push(...batch.labels);
+        }
+        if (result.stepped) lrs.push(result.lr);
+        lastLr = result.lr;
+        imagesSeen += batch.shape[0];
+        point.nextBatch = batch.index + 1;
+        const globalStep = epoch * batchesPerEpoch + point.nextBatch;
+        emit({ type: 'step', fold, epoch, step: globalStep, totalSteps, loss: result.loss, lr: result.lr,
+          imagesPerSecond: imagesSeen / Math.max(1e-3, (Date.now() - stepClock) / 1000), skipped: result.skipped });
+        const atBoundary = result.stepped || recipe.gradAccumulation === 1;
+        if (atBoundary && (result.step % recipe.checkpointEvery === 0 || context.shouldStop())) {
+          point.lrs = lrs;
+          await learner.save(run.lastCheckpoint(fold), point);
+          emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
+          if (context.shouldStop()) throw new TrainingInterrupted(fold, result.step);
+        }
+      }
+      const validPrediction = await predictItems(model, valid, {
+        tta: 'none', merge: 'mean', batchSize: recipe.evalBatchSize, interpolation: prepared.interpolation(model), precision, cache,
+      });
+      const validLabels = valid.map((item) => item.label);
+      const metrics: EpochMetrics = {
+        epoch,
+        trainLoss: point.lossSum / Math.max(1, point.lossCount),
+        trainAuc: safeAuc(point.trainLabels, point.trainScores),
+        validLoss: meanLoss(validPrediction.logits, validLabels, model.numClasses),
+        validAuc: safeAuc(validLabels, validPrediction.probabilities),
+        lr: lastLr,
+        seconds: (Date.now() - epochStarted) / 1000,
+      };
+      const isBest = best.epoch < 0 || (metrics.validAuc ?? -Infinity) > (best.auc ?? -Infinity);
+      if (isBest) {
+        best = { epoch, auc: metrics.validAuc };
+        await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
+      }
+      epochs.push(metrics);
+      run.appendMetrics(fold, { type: 'epoch', ...metrics });
+      emit({ type: 'epoch-end', fold, ...metrics, best: isBest });
+      run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, epochsDone: epoch + 1 });
+      const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
+      await learner.save(run.lastCheckpoint(fold), next);
+      if (context.shouldStop() && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
+    }
+    learner.dispose();
+    const result = await predictFold(context, model, { train, valid }, { best, epochs, lrs, precision, started });
+    run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, epochsDone: recipe.epochs });
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
+function classProbabilitiesOf(logits: Float32Array, classes: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < logits.length / classes; i++) {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    const max = Math.max(...row);
+    let sum = 0;
+    for (const v of row) sum += Math.exp(v - max);
+    out.push(Math.exp(row[classes > 1 ? 1 : 0] - max) / sum);
+  }
+  return out;
+}
+
+/** Loads the best weights and predicts the validation fold (out-of-fold) and the test set with TTA. */
+async function predictFold(
+  context: FoldContext,
+  model: Model,
+  split: { train: LoaderItem[]; valid: (LoaderItem & { imageName: string })[] },
+  info: { best: { epoch: number; auc: number | null }; epochs: EpochMetrics[]; lrs: number[]; precision: Precision; started: number },
+): Promise<FoldResult> {
+  const { prepared, fold, emit } = context;
+  const { recipe, run, dataset } = prepared;
+  await model.load(run.bestWeights(fold));
+  const tta = recipe.tta.length ? recipe.tta.join(',') : 'none';
+  const predictOptions = {
+    tta, merge: recipe.ttaMerge, batchSize: recipe.evalBatchSize, interpolation: prepared.interpolation(model),
+    precision: info.precision, cache: recipe.cacheImages ? prepared.cache : null,
+  } as const;
+  let clock = Date.now();
+  const oof = await predictItems(model, split.valid, predictOptions);
+  emit({ type: 'predict', what: `fold ${fold} out-of-fold`, images: split.valid.length, views: oof.plan.length, seconds: (Date.now() - clock) / 1000 });
+  let test: FoldResult['test'] = null;
+  if (dataset.test.length > 0) {
+    clock = Date.now();
+    const prediction = await predictItems(model, dataset.test, predictOptions);
+    test = { ids: dataset.test.map((item) => item.imageName), probabilities: Array.from(prediction.probabilities) };
+    emit({ type: 'predict', what: `fold ${fold} test`, images: dataset.test.length, views: prediction.plan.length, seconds: (Date.now() - clock) / 1000 });
+  }
+  const result: FoldResult = {
+    fold,
+    bestEpoch: info.best.epoch,
+    bestAuc: info.best.auc,
+    epochs: info.epochs,
+    lrs: info.lrs,
+    oof: { ids: split.valid.map((item) => item.imageName), labels: split.valid.map((item) => item.label), probabilities: Array.from(oof.probabilities) },
+    test,
+    ttaNote: ttaPlanNote(oof.plan),
+    seconds: (Date.now() - info.started) / 1000,
+  };
+  writeFileAtomic(run.foldOof(fold), JSON.stringify(result));
+  emit({ type: 'fold-end', fold, bestEpoch: info.best.epoch, bestAuc: info.best.auc, seconds: result.seconds });
+  return result;
+}
+

@@ -174,12 +174,17 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(labels.size()) != images.batch) {
     ThrowRangeError(env, "Expected " + std::to_string(images.batch) + " labels (one per image) but received " + std::to_string(labels.size()));
   }
+  Normalization norm = state->norm;
+  ReadColorMatrices(env, options.Raw("colorMatrices"), images.batch, images.channels, norm);
+  const bool return_logits = options.Bool("returnLogits", false);
   AsyncCall<train::TrainStepResult> call(env, state->device);
   call.Keep(info[0]);
   return call.Run(
-      [state, images, labels] {
-        const auto x = ImagesToTensor(images, state->norm, state->device, state->channels_last);
-        return state->learner->train_step(x, at::tensor(labels, at::kLong));
+      [state, images, labels, norm, return_logits] {
+        const auto x = ImagesToTensor(images, norm, state->device, state->channels_last);
+        auto result = state->learner->train_step(x, at::tensor(labels, at::kLong), return_logits);
+        if (result.logits.defined()) result.logits = ToHostFloat(result.logits);
+        return result;
       },
       [](Napi::Env env, train::TrainStepResult& r) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
@@ -190,6 +195,7 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
         out.Set("stepped", r.stepped);
         out.Set("step", static_cast<double>(r.step));
         out.Set("microStep", static_cast<double>(r.micro_step));
+        if (r.logits.defined()) out.Set("logits", HostTensorToJs(env, r.logits).Get("data"));
         return out;
       });
 }

@@ -99,7 +99,7 @@ void Learner::Discard() {
   counters_.micro_step = 0;
 }
 
-TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& labels) {
+TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& labels, bool keep_logits) {
   TORCH_CHECK_VALUE(images.dim() == 4 && images.size(0) > 0, "learner: expected a non-empty image batch [B, C, H, W] (got shape ",
                     images.sizes(), ")");
   const int64_t batch = images.size(0), classes = model_->num_classes();
@@ -118,6 +118,7 @@ TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& 
   }
   const auto loss = ClassificationLoss(logits, labels.to(device_), options_.loss);
   TrainStepResult result;
+  if (keep_logits) result.logits = logits.detach().to(at::kFloat);
   result.loss = loss.item<double>();
   result.lr = optimizer_->scheduled_lrs(optimizer_->iteration() + 1).front();
   result.scale = scaler_ ? scaler_->scale_value() : 1.0;

@@ -47,6 +47,7 @@ struct TrainStepResult {
   bool stepped = false;  // this call completed an optimizer step (taken or skipped)
   int64_t step = 0;      // optimizer steps taken so far
   int64_t micro_step = 0;  // micro-batches accumulated toward the next step
+  at::Tensor logits;       // float32 [B, classes], detached, on the device (only when asked for)
 };
 
 struct LearnerCounters {
@@ -67,7 +68,8 @@ class Learner {
   Learner(Classifier model, c10::Device device, LearnerOptions options);
 
   // images: normalised float [B, 3, H, W] on the device; labels: int64 [B] on the CPU, in [0, num_classes).
-  TrainStepResult train_step(const at::Tensor& images, const at::Tensor& labels);
+  // keep_logits returns this micro-batch's training logits too (for a running train AUC).
+  TrainStepResult train_step(const at::Tensor& images, const at::Tensor& labels, bool keep_logits = false);
   // float32 logits [B, num_classes] (eval mode, no autograd, same autocast as training).
   at::Tensor eval_step(const at::Tensor& images);
 

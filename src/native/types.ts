@@ -331,6 +331,15 @@ export interface TrainStepResult {
   step: number;
   /** Micro-batches accumulated toward the next step. */
   microStep: number;
+  /** This micro-batch's logits, [batch × classes] row-major, when `returnLogits` was asked for. */
+  logits?: Float32Array;
+}
+
+export interface TrainStepNativeOptions {
+  shape: number[];
+  /** Per-image 3×3 RGB colour matrices (batch × 9), applied in [0, 1] before normalising. */
+  colorMatrices?: Float32Array;
+  returnLogits?: boolean;
 }
 
 export interface LearnerCounters {
@@ -357,7 +366,7 @@ export interface NativeCheckpointInfo {
 }
 
 export interface NativeLearner {
-  trainStep(images: Uint8Array, labels: Int32Array, options: { shape: number[] }): Promise<TrainStepResult>;
+  trainStep(images: Uint8Array, labels: Int32Array, options: TrainStepNativeOptions): Promise<TrainStepResult>;
   evalStep(images: Uint8Array, options: { shape: number[] }): Promise<HostTensor>;
   setTrainable(pattern: string, trainable: boolean): Promise<number>;
   parameterInfo(): Promise<LearnerParameterInfo[]>;

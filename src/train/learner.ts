@@ -11,6 +11,15 @@ import { validateImageBatch } from '../native/runtime';
 import type {
   HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
 } from '../native/types';
+
+export interface TrainStepOptions {
+  /** [batch, height, width, 3] of the uint8 NHWC pixels. */
+  shape: readonly number[];
+  /** Per-image 3×3 RGB colour matrices (batch × 9 values, row-major), applied natively before normalising. */
+  colorMatrices?: Float32Array;
+  /** Also return this micro-batch's logits (for a running train AUC). */
+  returnLogits?: boolean;
+}
 import { resolveLossOptions, resolveRanger21Options, validateLabels, type LossConfig, type Ranger21Config } from './optimizer';
 
 export const learnerPrecisions = ['float32', 'bfloat16', 'float16'] as const satisfies readonly Precision[];
@@ -168,14 +177,22 @@ export class Learner {
   }
 
   /** One micro-batch: forward (autocast), loss, backward; every `accumulationSteps`-th call also steps the optimizer. */
-  async trainStep(images: Uint8Array, labels: Int32Array | number[], options: { shape: number[] }): Promise<TrainStepResult> {
+  async trainStep(images: Uint8Array, labels: Int32Array | readonly number[], options: TrainStepOptions): Promise<TrainStepResult> {
     const shape = this.checkImages(images, options?.shape);
     const checked = validateLabels('labels', labels, shape[0], this.model.numClasses);
-    return this.native.trainStep(images, checked, { shape });
+    const { colorMatrices, returnLogits } = options;
+    if (colorMatrices !== undefined) {
+      if (!(colorMatrices instanceof Float32Array)) throw invalidType('colorMatrices', 'a Float32Array', colorMatrices);
+      if (colorMatrices.length !== shape[0] * 9) throw outOfRange('colorMatrices', `${shape[0] * 9} values (a 3x3 matrix per image)`, colorMatrices);
+    }
+    if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
+    return this.native.trainStep(images, checked, {
+      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(returnLogits ? { returnLogits } : {}),
+    });
   }
 
   /** Logits [batch, classes] as float32 (eval mode, no gradients, the training precision's autocast). */
-  async evalStep(images: Uint8Array, options: { shape: number[] }): Promise<HostTensor> {
+  async evalStep(images: Uint8Array, options: { shape: readonly number[] }): Promise<HostTensor> {
     return this.native.evalStep(images, { shape: this.checkImages(images, options?.shape) });
   }
 

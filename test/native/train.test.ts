@@ -81,6 +81,27 @@ describe('Learner training', () => {
     expect((await accumulated.counters()).samples).toBe(8);
   });
 
+  test('returns training logits and applies per-image colour matrices when asked', async () => {
+    const batch = toyBatch(0);
+    const identity = new Float32Array(8 * 9);
+    for (let i = 0; i < 8; i++) [0, 4, 8].forEach((d) => { identity[i * 9 + d] = 1; });
+    const grey = new Float32Array(8 * 9).fill(1 / 3);
+    const plain = await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: true });
+    expect(plain.logits!.length).toBe(16);
+    expect(Array.from(plain.logits!).every(Number.isFinite)).toBe(true);
+    expect((await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape })).logits).toBeUndefined();
+    const logitsWith = async (colorMatrices: Float32Array) =>
+      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, colorMatrices, returnLogits: true })).logits!;
+    const diff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+    expect(diff(await logitsWith(identity), plain.logits!)).toBeLessThan(1e-6);
+    expect(diff(await logitsWith(grey), plain.logits!)).toBeGreaterThan(1e-5);
+    const learner = await tinyLearner(12);
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, colorMatrices: new Float32Array(9) }))
+      .rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for colorMatrices but received a Float32Array of 36 bytes');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: 1 as never }))
+      .rejects.toThrow('Expected a boolean for returnLogits but received 1');
+  });
+
   test('freezing by glob or RegExp keeps those parameters exactly; a zero-lr group does too', async () => {
     const learner = await tinyLearner(4, { paramGroups: [{ pattern: 'head.*', lr: 0 }] });
     const info = await learner.parameterInfo();

@@ -1,6 +1,7 @@
 // Registers the addon's JS-visible functions and classes; everything else lives in native/bridge.
 #include <napi.h>
 
+#include "bridge/learner_wrap.h"
 #include "bridge/model_wrap.h"
 #include "bridge/runtime.h"
 
@@ -10,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   foldtorch::bridge::InitRuntime();
   foldtorch::bridge::InitRuntimeExports(env, exports);
   foldtorch::bridge::ModelWrap::Init(env, exports);
+  foldtorch::bridge::InitTrainExports(env, exports);
   return exports;
 }
 

@@ -111,3 +111,38 @@ inline void reset_cuda_peak_memory(const c10::Device& device) {
 inline std::string torch_version() { return TORCH_VERSION; }
 
 }  // namespace foldtorch::compat
+
+// ---- RNG state for training checkpoints (CUDA's default generator lives in the CUDA library) ----
+#ifdef FOLDTORCH_WITH_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#endif
+
+namespace foldtorch::compat {
+
+// The default CUDA generator's state for a CUDA device (uint8 CPU tensor); undefined for CPU devices and builds.
+inline at::Tensor cuda_rng_state(const c10::Device& device) {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) {
+    auto generator = at::cuda::detail::getDefaultCUDAGenerator(device.index() < 0 ? 0 : device.index());
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    return generator.get_state();
+  }
+#endif
+  (void)device;
+  return at::Tensor();
+}
+
+inline void set_cuda_rng_state(const c10::Device& device, const at::Tensor& state) {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) {
+    auto generator = at::cuda::detail::getDefaultCUDAGenerator(device.index() < 0 ? 0 : device.index());
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+    return;
+  }
+#endif
+  (void)device;
+  (void)state;
+}
+
+}  // namespace foldtorch::compat

@@ -49,6 +49,104 @@ export interface NativeAddon {
   raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never>;
 }
 
+// ---- Training core (native/train, native/bridge/optim_wrap.cc and learner_wrap.cc) ----
+
+export type Ranger21Mode = 'legacy' | 'corrected';
+
+/** Ranger21's options as the native parser reads them (ParseRanger21Options); src/train/optimizer.ts fills defaults. */
+export interface Ranger21NativeOptions {
+  lr: number;
+  numEpochs: number;
+  numBatchesPerEpoch: number;
+  weightDecay?: number;
+  eps?: number;
+  betas?: [number, number];
+  useWarmup?: boolean;
+  numWarmupIterations?: number;
+  warmupPctDefault?: number;
+  warmdownActive?: boolean;
+  warmdownStartPct?: number;
+  warmdownMinLr?: number;
+  lookaheadActive?: boolean;
+  lookaheadMergeTime?: number;
+  lookaheadBlendingAlpha?: number;
+  softplus?: boolean;
+  betaSoftplus?: number;
+  usingGc?: boolean;
+  usingNormGc?: boolean;
+  gcConvOnly?: boolean;
+  normlossActive?: boolean;
+  normlossFactor?: number;
+  useAdaptiveGradientClipping?: boolean;
+  agcClippingValue?: number;
+  agcEps?: number;
+  mode?: Ranger21Mode;
+}
+
+export interface Ranger21TraceOptions {
+  optimizer: Ranger21NativeOptions;
+  steps: number;
+  params: { shape: number[]; data: Float32Array }[];
+  /** Per parameter, the gradient fed at every step: steps × numel values. */
+  grads: Float32Array[];
+  /** Parameter groups by index; one group of everything when absent. */
+  groups?: { params: number[]; lr?: number; weightDecay?: number; eps?: number }[];
+}
+
+export interface Ranger21TraceResult {
+  /** Per parameter, [steps, ...shape]: the parameter after each step. */
+  params: HostTensor[];
+  /** Per parameter, [steps, ...shape]: p.grad after each step (the optimizer rewrites it in place). */
+  grads: HostTensor[];
+  /** steps × groups, row-major. */
+  lrs: Float64Array;
+  varianceNormalized: Float64Array;
+}
+
+export interface Ranger21ScheduleOptions {
+  optimizer: Ranger21NativeOptions;
+  steps: number;
+  groupLr?: number;
+}
+
+export interface Ranger21ScheduleResult {
+  /** The lr at steps 1..steps. */
+  lrs: Float64Array;
+  warmupIterations: number;
+  warmdownStart: number;
+  totalIterations: number;
+}
+
+export type LossKindName = 'cce' | 'ce';
+export type CceVariantName = 'head' | 'v2021';
+
+export interface LossNativeOptions {
+  kind?: LossKindName;
+  variant?: CceVariantName;
+  balancingFactor?: number;
+  labelSmoothing?: number;
+}
+
+export interface ClassificationLossOptions extends LossNativeOptions {
+  logits: Float32Array;
+  shape: [number, number];
+  targets: Int32Array | number[];
+}
+
+export interface ClassificationLossResult {
+  loss: number;
+  /** S / (B·K), the reference's complement entropy value (0 for plain CE). */
+  complementTerm: number;
+  /** d loss / d logits. */
+  grad: HostTensor;
+}
+
+export interface NativeAddon {
+  ranger21Trace(options: Ranger21TraceOptions): Promise<Ranger21TraceResult>;
+  ranger21Schedule(options: Ranger21ScheduleOptions): Ranger21ScheduleResult;
+  classificationLoss(options: ClassificationLossOptions): Promise<ClassificationLossResult>;
+}
+
 // ---- Models (native/bridge/model_wrap.cc, model_forward.cc, safetensors_wrap.cc) ----
 
 export type ModelFamily = 'eva02' | 'convnext';
@@ -193,4 +291,95 @@ export interface NativeAddon {
   createModel(options: NativeCreateModelOptions): Promise<NativeModel>;
   listModels(): RegistryEntry[];
   readSafetensors(path: string): Promise<SafetensorsContents>;
+}
+
+export interface GradScalerNativeOptions {
+  initScale?: number;
+  growthFactor?: number;
+  backoffFactor?: number;
+  growthInterval?: number;
+}
+
+/** createLearner's options as LearnerWrap parses them (src/train/learner.ts validates and fills them). */
+export interface LearnerNativeOptions {
+  optimizer: Ranger21NativeOptions;
+  loss?: LossNativeOptions;
+  precision?: Precision;
+  accumulationSteps?: number;
+  seed?: number;
+  gradScaler?: GradScalerNativeOptions;
+  forceGradScaler?: boolean;
+  /** ECMAScript regex sources matched against parameter names; first match wins. */
+  paramGroups?: { pattern: string; lr?: number; weightDecay?: number }[];
+  mean: number[];
+  std: number[];
+  channelsLast?: boolean;
+}
+
+export interface TrainStepResult {
+  /** This micro-batch's mean loss. */
+  loss: number;
+  /** The first parameter group's lr for the optimizer step this micro-batch belongs to. */
+  lr: number;
+  /** The loss scale after this call (1 without a scaler). */
+  scale: number;
+  /** The optimizer step was skipped: inf/NaN under the loss scaler. */
+  skipped: boolean;
+  /** This call completed an optimizer step (taken or skipped). */
+  stepped: boolean;
+  /** Optimizer steps taken so far. */
+  step: number;
+  /** Micro-batches accumulated toward the next step. */
+  microStep: number;
+  /** This micro-batch's logits, [batch × classes] row-major, when `returnLogits` was asked for. */
+  logits?: Float32Array;
+}
+
+export interface TrainStepNativeOptions {
+  shape: number[];
+  /** Per-image 3×3 RGB colour matrices (batch × 9), applied in [0, 1] before normalising. */
+  colorMatrices?: Float32Array;
+  returnLogits?: boolean;
+}
+
+export interface LearnerCounters {
+  step: number;
+  microStep: number;
+  skippedSteps: number;
+  samples: number;
+  scale: number;
+  /** The lr the next optimizer step will use (first group). */
+  nextLr: number;
+}
+
+export interface LearnerParameterInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export interface NativeCheckpointInfo {
+  path: string;
+  /** The checkpoint's JSON document, as stored in the .safetensors metadata and the .json copy. */
+  document: string;
+  step: number;
+}
+
+export interface NativeLearner {
+  trainStep(images: Uint8Array, labels: Int32Array, options: TrainStepNativeOptions): Promise<TrainStepResult>;
+  evalStep(images: Uint8Array, options: { shape: number[] }): Promise<HostTensor>;
+  setTrainable(pattern: string, trainable: boolean): Promise<number>;
+  parameterInfo(): Promise<LearnerParameterInfo[]>;
+  counters(): Promise<LearnerCounters>;
+  save(prefix: string, userJson: string): Promise<NativeCheckpointInfo>;
+  load(prefix: string): Promise<NativeCheckpointInfo>;
+  injectNonFiniteGradient(): void;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  createLearner(model: NativeModel, options: LearnerNativeOptions): Promise<NativeLearner>;
+  /** Seeds the process' default CPU (and CUDA) generators, e.g. before createModel for a reproducible init. */
+  manualSeed(seed: number): void;
 }

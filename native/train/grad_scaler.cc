@@ -1,0 +1,94 @@
+// Autocast modes per device and the dynamic gradient scaler.
+#include "train/grad_scaler.h"
+
+#include <ATen/ATen.h>
+
+#include <cfloat>
+#include <cmath>
+
+namespace foldtorch::train {
+
+Precision ParsePrecision(const std::string& name) {
+  if (name == "fp32" || name == "float32") return Precision::kFp32;
+  if (name == "bf16" || name == "bfloat16") return Precision::kBf16;
+  if (name == "fp16" || name == "float16") return Precision::kFp16;
+  TORCH_CHECK_VALUE(false, "precision: expected float32, bfloat16 or float16 (got \"", name, "\")");
+}
+
+std::string PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kFp32: return "float32";
+    case Precision::kBf16: return "bfloat16";
+    case Precision::kFp16: return "float16";
+  }
+  return "float32";
+}
+
+AutocastMode AutocastMode::For(Precision precision, const c10::Device& device) {
+  TORCH_CHECK_VALUE(device.is_cpu() || device.is_cuda(), "precision: unsupported device ", device.str());
+  AutocastMode mode;
+  mode.device_type = device.type();
+  if (precision == Precision::kFp32) return mode;
+  TORCH_CHECK_VALUE(precision != Precision::kFp16 || device.is_cuda(),
+                    "precision: float16 autocast needs a CUDA device (got ", device.str(), "); use bfloat16 on CPU");
+  mode.enabled = true;
+  mode.dtype = precision == Precision::kFp16 ? at::kHalf : at::kBFloat16;
+  mode.needs_scaler = precision == Precision::kFp16;
+  return mode;
+}
+
+GradScaler::GradScaler(GradScalerOptions options, const c10::Device& device) : options_(options), device_(device) {
+  TORCH_CHECK_VALUE(options_.init_scale > 0 && std::isfinite(options_.init_scale),
+                    "grad scaler: expected a positive finite init_scale (got ", options_.init_scale, ")");
+  TORCH_CHECK_VALUE(options_.growth_factor > 1, "grad scaler: expected growth_factor > 1 (got ", options_.growth_factor, ")");
+  TORCH_CHECK_VALUE(options_.backoff_factor > 0 && options_.backoff_factor < 1,
+                    "grad scaler: expected backoff_factor in (0, 1) (got ", options_.backoff_factor, ")");
+  TORCH_CHECK_VALUE(options_.growth_interval > 0, "grad scaler: expected growth_interval > 0 (got ", options_.growth_interval, ")");
+  state_.scale = options_.init_scale;
+}
+
+at::Tensor GradScaler::scale(const at::Tensor& loss) { return loss * state_.scale; }
+
+bool GradScaler::unscale_and_check(const std::vector<at::Tensor>& params) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  auto found_inf = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(device_));
+  // 1 / scale is exact: the scale is a power of two times the initial scale.
+  const auto inv_scale = at::full({1}, 1.0 / state_.scale, at::TensorOptions().dtype(at::kFloat).device(device_));
+  if (!grads.empty()) at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv_scale);
+  return found_inf.item<float>() != 0.0f;
+}
+
+void GradScaler::update(bool found_inf) {
+  // The same rule, in float32, as libtorch's _amp_update_scale_.
+  if (found_inf) {
+    state_.scale = static_cast<float>(state_.scale * options_.backoff_factor);
+    state_.growth_tracker = 0;
+    ++state_.skipped_steps;
+    ++state_.backoff_events;
+    return;
+  }
+  if (++state_.growth_tracker == options_.growth_interval) {
+    const double grown = static_cast<double>(static_cast<float>(state_.scale * options_.growth_factor));
+    if (std::isfinite(grown) && grown <= FLT_MAX) {
+      state_.scale = grown;
+      ++state_.growth_events;
+    }
+    state_.growth_tracker = 0;
+  }
+}
+
+double GradScaler::scale_value() const { return state_.scale; }
+
+GradScalerState GradScaler::state() const { return state_; }
+
+void GradScaler::load_state(const GradScalerState& state) {
+  TORCH_CHECK_VALUE(state.scale > 0 && std::isfinite(state.scale), "grad scaler: bad saved scale ", state.scale);
+  TORCH_CHECK_VALUE(state.growth_tracker >= 0 && state.growth_tracker < options_.growth_interval,
+                    "grad scaler: bad saved growth tracker ", state.growth_tracker);
+  state_ = state;
+}
+
+}  // namespace foldtorch::train

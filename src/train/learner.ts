@@ -1,0 +1,271 @@
+/**
+ * The Learner: a Model with its Ranger21 optimizer, loss, autocast and loss scaler on the model's device.
+ * `trainStep` / `evalStep` run on the device's native compute thread; freezing by parameter-name pattern,
+ * gradient accumulation and resumable checkpoints (model + optimizer + scaler + counters + RNG).
+ */
+import * as fs from 'fs';
+import { disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { loadAddon } from '../native/addon';
+import type { Model } from '../native/model';
+import { validateImageBatch } from '../native/runtime';
+import type {
+  HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
+} from '../native/types';
+
+export interface TrainStepOptions {
+  /** [batch, height, width, 3] of the uint8 NHWC pixels. */
+  shape: readonly number[];
+  /** Per-image 3×3 RGB colour matrices (batch × 9 values, row-major), applied natively before normalising. */
+  colorMatrices?: Float32Array;
+  /** Also return this micro-batch's logits (for a running train AUC). */
+  returnLogits?: boolean;
+}
+import { resolveLossOptions, resolveRanger21Options, validateLabels, type LossConfig, type Ranger21Config } from './optimizer';
+
+export const learnerPrecisions = ['float32', 'bfloat16', 'float16'] as const satisfies readonly Precision[];
+
+export interface GradScalerConfig {
+  /** 65536 */
+  initScale?: number;
+  /** ×2 after `growthInterval` clean steps */
+  growthFactor?: number;
+  /** ×0.5 on inf/NaN */
+  backoffFactor?: number;
+  /** 2000 */
+  growthInterval?: number;
+}
+
+export interface LearnerOptions {
+  /** lr, numEpochs and numBatchesPerEpoch (in optimizer steps) are required; everything else has Ranger21's defaults. */
+  optimizer: Ranger21Config;
+  loss?: LossConfig;
+  /** float32 (default); bfloat16 autocast on CPU or CUDA; float16 autocast + dynamic loss scaling on CUDA. */
+  precision?: Precision;
+  /** Micro-batches per optimizer step (default 1). */
+  accumulationSteps?: number;
+  /** Seeds the default generators when the Learner is made. */
+  seed?: number;
+  gradScaler?: GradScalerConfig;
+  /** Own optimizer groups for matching parameter names (glob string or RegExp); the first match wins. */
+  paramGroups?: { pattern: string | RegExp; lr?: number; weightDecay?: number }[];
+  /** Per-channel normalisation of the uint8 images; default: the model's pretrained mean/std. */
+  normalize?: { mean: number[]; std: number[] };
+  /** Test hook: run the loss scaler although the precision does not need it (to exercise it on CPU). */
+  forceGradScaler?: boolean;
+}
+
+/** The JSON document stored with every checkpoint. */
+export interface CheckpointDocument {
+  format: 'foldtorch.checkpoint';
+  version: number;
+  model: { family: string; numClasses: number; imgSize: number };
+  counters: { step: number; microStep: number; skippedSteps: number; samples: number };
+  optimizer: { name: 'ranger21'; mode: string; iteration: number; lookaheadStep: number; lr: number; numEpochs: number;
+    numBatchesPerEpoch: number; params: string[] };
+  scaler: { scale: number; growthTracker: number; skippedSteps: number; growthEvents: number; backoffEvents: number } | null;
+  precision: Precision;
+  device: string;
+  rng: { cpu: boolean; cuda: boolean };
+  user: unknown;
+}
+
+export interface CheckpointInfo {
+  /** The .safetensors file (the JSON copy sits beside it). */
+  path: string;
+  step: number;
+  document: CheckpointDocument;
+}
+
+/** A glob over parameter names (`*` any run of characters, `?` one) → an anchored regex source. */
+export function globToRegExpSource(glob: string): string {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return `^${body}$`;
+}
+
+function patternSource(name: string, pattern: unknown): string {
+  if (pattern instanceof RegExp) return pattern.source;
+  if (typeof pattern !== 'string' || pattern.length === 0) throw invalidType(name, 'a glob string or RegExp', pattern);
+  return globToRegExpSource(pattern);
+}
+
+/** `prefix` without a trailing .safetensors / .json. */
+function checkpointPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length === 0) throw invalidType('path', 'a checkpoint path', prefix);
+  return prefix.replace(/\.(safetensors|json)$/, '');
+}
+
+function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNativeOptions {
+  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
+  const scaler = options.gradScaler ?? {};
+  if (typeof scaler !== 'object' || scaler === null) throw invalidType('gradScaler', 'an object', scaler);
+  const normalize = options.normalize ?? { mean: model.pretrainedConfig.mean, std: model.pretrainedConfig.std };
+  for (const key of ['mean', 'std'] as const) {
+    const values: unknown = normalize?.[key];
+    if (!Array.isArray(values) || values.length !== 3 || values.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+      throw invalidType(`normalize.${key}`, 'an array of 3 finite numbers', values);
+    }
+    if (key === 'std' && values.some((v) => v <= 0)) throw outOfRange('normalize.std', 'positive numbers', values);
+  }
+  const groups = options.paramGroups ?? [];
+  if (!Array.isArray(groups)) throw invalidType('paramGroups', 'an array', groups);
+  if (options.forceGradScaler !== undefined && typeof options.forceGradScaler !== 'boolean') {
+    throw invalidType('forceGradScaler', 'a boolean', options.forceGradScaler);
+  }
+  const precision = options.precision === undefined ? 'float32' : requireChoice('precision', options.precision, learnerPrecisions);
+  if (precision === 'float16' && !model.device.startsWith('cuda')) {
+    throw outOfRange('precision', 'float32 or bfloat16 on CPU (float16 autocast needs CUDA)', precision);
+  }
+  return {
+    optimizer: resolveRanger21Options(options.optimizer),
+    loss: resolveLossOptions(options.loss ?? {}),
+    precision,
+    accumulationSteps: options.accumulationSteps === undefined ? 1 : requireInteger('accumulationSteps', options.accumulationSteps, 1, 4096),
+    ...(options.seed === undefined ? {} : { seed: requireInteger('seed', options.seed, 0) }),
+    gradScaler: {
+      initScale: requireNumber('gradScaler.initScale', scaler.initScale ?? 65536, Number.MIN_VALUE, 3.4e38),
+      growthFactor: requireNumber('gradScaler.growthFactor', scaler.growthFactor ?? 2, 1.000001),
+      backoffFactor: requireNumber('gradScaler.backoffFactor', scaler.backoffFactor ?? 0.5, Number.MIN_VALUE, 0.999999),
+      growthInterval: requireInteger('gradScaler.growthInterval', scaler.growthInterval ?? 2000, 1),
+    },
+    forceGradScaler: options.forceGradScaler ?? false,
+    paramGroups: groups.map((g, i) => ({
+      pattern: patternSource(`paramGroups[${i}].pattern`, g?.pattern),
+      ...(g.lr === undefined ? {} : { lr: requireNumber(`paramGroups[${i}].lr`, g.lr, 0, 10) }),
+      ...(g.weightDecay === undefined ? {} : { weightDecay: requireNumber(`paramGroups[${i}].weightDecay`, g.weightDecay, 0) }),
+    })),
+    mean: [...normalize.mean],
+    std: [...normalize.std],
+    channelsLast: model.native.info().channelsLast,
+  };
+}
+
+/** Makes a Learner for `model` (which it trains in place). */
+export async function createLearner(model: Model, options: LearnerOptions): Promise<Learner> {
+  if (typeof model !== 'object' || model === null || typeof (model as Model).native !== 'object') {
+    throw invalidType('model', 'a Model from createModel', model);
+  }
+  const native = await loadAddon().createLearner(model.native, resolveLearnerOptions(model, options));
+  return new Learner(model, native);
+}
+
+/** Seeds the default CPU (and CUDA) generators: call before createModel for a reproducible initialisation. */
+export function manualSeed(seed: number): void {
+  loadAddon().manualSeed(requireInteger('seed', seed, 0));
+}
+
+export class Learner {
+  private handle: NativeLearner | undefined;
+
+  constructor(readonly model: Model, native: NativeLearner) {
+    this.handle = native;
+  }
+
+  private get native(): NativeLearner {
+    if (!this.handle || this.model.disposed) throw disposedError('Learner');
+    return this.handle;
+  }
+
+  private checkImages(images: unknown, shape: unknown): number[] {
+    const checked = validateImageBatch('images', images, shape);
+    const [, height, width, channels] = checked;
+    const fits = this.model.family === 'eva02' ? height === this.model.imgSize && width === this.model.imgSize : height >= 32 && width >= 32;
+    if (channels !== 3 || !fits) {
+      const expected = this.model.family === 'eva02' ? `${this.model.imgSize}, ${this.model.imgSize}` : 'height >= 32, width >= 32';
+      throw outOfRange('images shape', `[batch, ${expected}, 3]`, `[${checked.join(', ')}]`);
+    }
+    return checked;
+  }
+
+  /** One micro-batch: forward (autocast), loss, backward; every `accumulationSteps`-th call also steps the optimizer. */
+  async trainStep(images: Uint8Array, labels: Int32Array | readonly number[], options: TrainStepOptions): Promise<TrainStepResult> {
+    const shape = this.checkImages(images, options?.shape);
+    const checked = validateLabels('labels', labels, shape[0], this.model.numClasses);
+    const { colorMatrices, returnLogits } = options;
+    if (colorMatrices !== undefined) {
+      if (!(colorMatrices instanceof Float32Array)) throw invalidType('colorMatrices', 'a Float32Array', colorMatrices);
+      if (colorMatrices.length !== shape[0] * 9) throw outOfRange('colorMatrices', `${shape[0] * 9} values (a 3x3 matrix per image)`, colorMatrices);
+    }
+    if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
+    return this.native.trainStep(images, checked, {
+      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(returnLogits ? { returnLogits } : {}),
+    });
+  }
+
+  /** Logits [batch, classes] as float32 (eval mode, no gradients, the training precision's autocast). */
+  async evalStep(images: Uint8Array, options: { shape: readonly number[] }): Promise<HostTensor> {
+    return this.native.evalStep(images, { shape: this.checkImages(images, options?.shape) });
+  }
+
+  /** Stops training the parameters whose name matches (glob such as `blocks.*` or a RegExp); the count. */
+  async freeze(pattern: string | RegExp): Promise<number> {
+    return this.native.setTrainable(patternSource('pattern', pattern), false);
+  }
+
+  async unfreeze(pattern: string | RegExp): Promise<number> {
+    return this.native.setTrainable(patternSource('pattern', pattern), true);
+  }
+
+  async parameterInfo(): Promise<LearnerParameterInfo[]> {
+    return this.native.parameterInfo();
+  }
+
+  async counters(): Promise<LearnerCounters> {
+    return this.native.counters();
+  }
+
+  /**
+   * Writes `<prefix>.safetensors` (atomically) and its readable copy `<prefix>.json`. Refused mid-accumulation
+   * and when a parameter is NaN/inf, leaving the previous checkpoint as it was. `user` is stored as JSON.
+   */
+  async save(prefix: string, user: unknown = null): Promise<CheckpointInfo> {
+    const path = checkpointPrefix(prefix);
+    const userJson = JSON.stringify(user ?? null);
+    if (userJson === undefined) throw invalidType('user', 'a JSON-serialisable value', user);
+    const info = await this.native.save(path, userJson);
+    return { path: info.path, step: info.step, document: JSON.parse(info.document) as CheckpointDocument };
+  }
+
+  /** Restores everything `save` wrote; checks it all first, so a mismatching or torn file changes nothing. */
+  async load(prefix: string): Promise<CheckpointInfo> {
+    const path = checkpointPrefix(prefix);
+    const info = await this.native.load(path);
+    return { path: info.path, step: info.step, document: JSON.parse(info.document) as CheckpointDocument };
+  }
+
+  /** Test hook: the next backward's first gradient becomes inf. */
+  injectNonFiniteGradient(): void {
+    this.native.injectNonFiniteGradient();
+  }
+
+  get disposed(): boolean {
+    return this.handle === undefined || this.model.disposed;
+  }
+
+  dispose(): void {
+    this.handle?.dispose();
+    this.handle = undefined;
+  }
+}
+
+/** A checkpoint's document, read from the .safetensors header alone (no tensors are loaded). */
+export function readCheckpointInfo(prefix: string): CheckpointInfo {
+  const path = `${checkpointPrefix(prefix)}.safetensors`;
+  if (!fs.existsSync(path)) throw outOfRange('path', 'an existing checkpoint', path);
+  const fd = fs.openSync(path, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || fs.readSync(fd, head, 0, 8, 0) !== 8) throw invalidData(path, 'truncated safetensors file');
+    const length = Number(head.readBigUInt64LE(0));
+    if (length > size - 8 || length > 100 * 1024 * 1024) throw invalidData(path, `header length ${length} runs past the end of the file`);
+    const header = Buffer.alloc(length);
+    fs.readSync(fd, header, 0, length, 8);
+    const metadata = (JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
+    const text = metadata['foldtorch.checkpoint'];
+    if (text === undefined) throw invalidData(path, 'not a foldtorch training checkpoint (no foldtorch.checkpoint metadata)');
+    const document = JSON.parse(text) as CheckpointDocument;
+    return { path, step: document.counters.step, document };
+  } finally {
+    fs.closeSync(fd);
+  }
+}

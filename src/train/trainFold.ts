@@ -157,6 +157,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
     const batchesPerEpoch = Math.ceil(samplesPerEpoch / recipe.batchSize);
     const stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / recipe.gradAccumulation));
     const learner = await makeLearner(model, recipe, stepsPerEpoch, precision);
+    fs.mkdirSync(run.foldDir(fold), { recursive: true });
     emit({ type: 'fold-start', fold, trainSize: train.length, validSize: valid.length, stepsPerEpoch, epochs: recipe.epochs });
     let resume: ResumePoint | null = null;
     if (fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) {

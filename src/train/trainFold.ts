@@ -14,7 +14,7 @@ import { createModel, type Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { predictItems } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
-import { createLearner, type Learner } from './learner';
+import { createLearner, manualSeed, type Learner } from './learner';
 import type { TrainEvent } from './progress';
 import type { Recipe } from './recipe';
 import { prepareRun, type PreparedRun, type RunOptions } from './prepare';
@@ -149,6 +149,8 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
   const { train, valid } = prepared.split(fold);
   const state = run.readState(fold);
   const precision = await resolvePrecision(recipe);
+  // Seeded before the model's random init, so a fold is reproducible (and resumable) in any process.
+  manualSeed(recipe.seed + fold);
   const model = await buildModel(recipe);
   const cache = recipe.cacheImages ? prepared.cache : null;
   try {

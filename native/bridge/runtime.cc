@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bridge/compute_thread.h"
+#include "bridge/device_runtime.h"
 #include "bridge/options.h"
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
@@ -191,6 +192,7 @@ Napi::Object InitRuntimeExports(Napi::Env env, Napi::Object exports) {
   exports.Set("imagesToTensor", Napi::Function::New(env, ImagesToTensorCall, "imagesToTensor"));
   exports.Set("raiseNativeError", Napi::Function::New(env, RaiseNativeError, "raiseNativeError"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
+  InitDeviceExports(env, exports);
   return exports;
 }
 

@@ -71,6 +71,19 @@ void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t 
   norm.color_matrices.assign(matrices.Data(), matrices.Data() + matrices.ElementLength());
 }
 
+void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm) {
+  if (value.IsUndefined() || value.IsNull()) return;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    ThrowTypeError(env, "Expected a Float32Array for affineMatrices but received " + DescribeValue(value));
+  }
+  auto matrices = value.As<Napi::Float32Array>();
+  if (static_cast<int64_t>(matrices.ElementLength()) != batch * 6) {
+    ThrowRangeError(env, "Expected " + std::to_string(batch * 6) + " values (a 2x3 matrix per image) for affineMatrices but received " +
+                             std::to_string(matrices.ElementLength()));
+  }
+  norm.affine_matrices.assign(matrices.Data(), matrices.Data() + matrices.ElementLength());
+}
+
 at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last) {
   auto host = at::from_blob(const_cast<uint8_t*>(images.data), {images.batch, images.height, images.width, images.channels},
                             at::TensorOptions().dtype(at::kByte));
@@ -92,6 +105,12 @@ at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, c
   if (!norm.color_matrices.empty()) {
     auto matrices = at::from_blob(const_cast<float*>(norm.color_matrices.data()), {images.batch, 3, 3}, at::kFloat).to(device);
     x = at::bmm(matrices, x.reshape({images.batch, 3, -1})).view_as(x).clamp_(0.0f, 1.0f);
+  }
+  if (!norm.affine_matrices.empty()) {
+    auto theta = at::from_blob(const_cast<float*>(norm.affine_matrices.data()), {images.batch, 2, 3}, at::kFloat).to(device);
+    auto grid = at::affine_grid_generator(theta, x.sizes(), /*align_corners=*/false);
+    // Sample the inverted image so zero padding becomes white after inverting back.
+    x = 1.0f - at::grid_sampler(1.0f - x.contiguous(), grid, /*bilinear*/ 0, /*zeros*/ 0, /*align_corners=*/false);
   }
   x = x.sub_(mean).div_(std);
   return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();

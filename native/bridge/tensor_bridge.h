@@ -25,6 +25,9 @@ struct Normalization {
   // Optional per-image 3x3 colour matrices (row-major, batch*9 values) applied to RGB in [0, 1] before
   // normalising: greyscale and hue rotation as style-breaking augmentations, batched on the device.
   std::vector<float> color_matrices;
+  // Optional per-image 2x3 affine matrices (batch*6, affine_grid's normalised convention) for scale, shift and
+  // rotation jitter; uncovered pixels become white, like the datasets' backgrounds.
+  std::vector<float> affine_matrices;
 };
 
 // Validates buffer length against shape (and mean/std against channels); throws JS TypeError/RangeError
@@ -33,6 +36,8 @@ ImageBatch ReadImageBatch(Napi::Env env, Napi::Value buffer, const std::vector<i
 void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channels, const std::string& argument);
 // Reads options.colorMatrices (a Float32Array of batch*9) into norm when present.
 void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm);
+// Reads options.affineMatrices (a Float32Array of batch*6) into norm when present.
+void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm);
 
 // Runs on a compute thread: upload (pinned + non-blocking on CUDA) as uint8, then convert and normalise on the
 // device: (x/255 − mean)/std. channels_last keeps the NHWC memory layout (faster for convolutions).

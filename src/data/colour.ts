@@ -51,3 +51,39 @@ export function colourMatrices(config: ColourConfig | null, seed: number, epoch:
   positions.forEach((position, i) => out.set(planColour(config, seed, epoch, position), i * 9));
   return out;
 }
+
+export interface GeometryConfig {
+  /** Probability of a random affine jitter (on top of the flips and quarter turns). */
+  affine: number;
+  /** Zoom factor range: the content is scaled by a log-uniform factor in [1/scale, scale]. */
+  scale: number;
+  /** Largest shift as a fraction of the image side. */
+  shift: number;
+  /** Largest rotation in degrees. */
+  rotate: number;
+}
+
+/**
+ * Per-sample 2×3 matrices for affine_grid (output → input coordinates, normalised to [-1, 1]): scale, rotation
+ * and shift jitter, drawn like the colour plans from (seed, epoch, position) on a stream of their own.
+ */
+export function affineMatrices(config: GeometryConfig | null, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+  if (config === null || config.affine === 0) return null;
+  const out = new Float32Array(positions.length * 6);
+  positions.forEach((position, i) => {
+    const rng = new RandomState([seed, epoch, position, 2]);
+    let m = [1, 0, 0, 0, 1, 0];
+    if (rng.randomSample() < config.affine) {
+      const zoom = Math.exp((2 * rng.randomSample() - 1) * Math.log(config.scale));
+      const angle = ((2 * rng.randomSample() - 1) * config.rotate * Math.PI) / 180;
+      const tx = (2 * rng.randomSample() - 1) * config.shift * 2;
+      const ty = (2 * rng.randomSample() - 1) * config.shift * 2;
+      // Sampling grid = R(angle) / zoom applied to output coordinates, then shifted.
+      const c = Math.cos(angle) / zoom;
+      const s = Math.sin(angle) / zoom;
+      m = [c, -s, tx, s, c, ty];
+    }
+    out.set(m, i * 6);
+  });
+  return out;
+}

@@ -339,6 +339,8 @@ export interface TrainStepNativeOptions {
   shape: number[];
   /** Per-image 3×3 RGB colour matrices (batch × 9), applied in [0, 1] before normalising. */
   colorMatrices?: Float32Array;
+  /** Per-image 2×3 affine matrices (batch × 6), applied in [0, 1] with white fill before normalising. */
+  affineMatrices?: Float32Array;
   returnLogits?: boolean;
 }
 
@@ -382,4 +384,27 @@ export interface NativeAddon {
   createLearner(model: NativeModel, options: LearnerNativeOptions): Promise<NativeLearner>;
   /** Seeds the process' default CPU (and CUDA) generators, e.g. before createModel for a reproducible init. */
   manualSeed(seed: number): void;
+}
+
+// ---- Device-level calls (native/bridge/device_runtime.cc) ----
+
+/** The CUDA caching allocator's counters in bytes (all zero for "cpu"). */
+export interface CudaMemoryStats {
+  allocated: number;
+  /** Highest `allocated` since the last resetCudaPeakMemory. */
+  peak: number;
+  reserved: number;
+  peakReserved: number;
+}
+
+/** float32 matmul/convolution precision on CUDA: "highest" = no TF32 (parity), "high" = TF32 allowed. */
+export type Float32MatmulPrecision = 'highest' | 'high';
+
+export interface NativeAddon {
+  cudaMemoryStats(device: string): CudaMemoryStats;
+  resetCudaPeakMemory(device: string): void;
+  emptyCudaCache(): void;
+  /** Resolves once the device's compute thread has run every earlier call and the GPU has finished them. */
+  synchronizeDevice(device: string): Promise<void>;
+  setFloat32MatmulPrecision(precision: Float32MatmulPrecision): void;
 }

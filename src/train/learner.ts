@@ -4,7 +4,7 @@
  * gradient accumulation and resumable checkpoints (model + optimizer + scaler + counters + RNG).
  */
 import * as fs from 'fs';
-import { disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
 import type { Model } from '../native/model';
 import { validateImageBatch } from '../native/runtime';
@@ -17,6 +17,8 @@ export interface TrainStepOptions {
   shape: readonly number[];
   /** Per-image 3×3 RGB colour matrices (batch × 9 values, row-major), applied natively before normalising. */
   colorMatrices?: Float32Array;
+  /** Per-image 2×3 affine matrices (batch × 6, affine_grid's convention): scale/shift/rotation jitter, white fill. */
+  affineMatrices?: Float32Array;
   /** Also return this micro-batch's logits (for a running train AUC). */
   returnLogits?: boolean;
 }
@@ -153,6 +155,12 @@ export function manualSeed(seed: number): void {
   loadAddon().manualSeed(requireInteger('seed', seed, 0));
 }
 
+function checkMatrices(name: string, value: unknown, batch: number, size: number, what: string): void {
+  if (value === undefined) return;
+  if (!isTypedArrayOf(value, 'Float32Array')) throw invalidType(name, 'a Float32Array', value);
+  if ((value as Float32Array).length !== batch * size) throw outOfRange(name, `${batch * size} values (a ${what} matrix per image)`, value);
+}
+
 export class Learner {
   private handle: NativeLearner | undefined;
 
@@ -180,14 +188,12 @@ export class Learner {
   async trainStep(images: Uint8Array, labels: Int32Array | readonly number[], options: TrainStepOptions): Promise<TrainStepResult> {
     const shape = this.checkImages(images, options?.shape);
     const checked = validateLabels('labels', labels, shape[0], this.model.numClasses);
-    const { colorMatrices, returnLogits } = options;
-    if (colorMatrices !== undefined) {
-      if (!(colorMatrices instanceof Float32Array)) throw invalidType('colorMatrices', 'a Float32Array', colorMatrices);
-      if (colorMatrices.length !== shape[0] * 9) throw outOfRange('colorMatrices', `${shape[0] * 9} values (a 3x3 matrix per image)`, colorMatrices);
-    }
+    const { colorMatrices, affineMatrices, returnLogits } = options;
+    checkMatrices('colorMatrices', colorMatrices, shape[0], 9, '3x3');
+    checkMatrices('affineMatrices', affineMatrices, shape[0], 6, '2x3');
     if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
     return this.native.trainStep(images, checked, {
-      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(returnLogits ? { returnLogits } : {}),
+      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(affineMatrices ? { affineMatrices } : {}), ...(returnLogits ? { returnLogits } : {}),
     });
   }
 

@@ -3,7 +3,7 @@
  * each epoch, the best weights, resumable checkpoints, then the fold's out-of-fold and test predictions with TTA.
  */
 import * as fs from 'fs';
-import { colourMatrices } from '../data/colour';
+import { affineMatrices, colourMatrices } from '../data/colour';
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
 import { rocAucScore } from '../metrics/auc';
@@ -194,7 +194,10 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       })) {
         const positions = batch.labels.map((_, j) => batch.index * recipe.batchSize + j);
         const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, Array.from(positions));
-        const result = await learner.trainStep(batch.data, batch.labels, { shape: batch.shape, colorMatrices: colours ?? undefined, returnLogits: true });
+        const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, Array.from(positions));
+        const result = await learner.trainStep(batch.data, batch.labels, {
+          shape: batch.shape, colorMatrices: colours ?? undefined, affineMatrices: affine ?? undefined, returnLogits: true,
+        });
         point.lossSum += result.loss * batch.shape[0];
         point.lossCount += batch.shape[0];
         if (result.logits) {

@@ -86,3 +86,8 @@ export function requireChoice<T extends string>(name: string, value: unknown, ch
   }
   return value as T;
 }
+
+/** A typed-array check that also holds across realms (arrays made by the addon, vm contexts, test sandboxes). */
+export function isTypedArrayOf(value: unknown, kind: 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint8Array'): boolean {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === `[object ${kind}]`;
+}

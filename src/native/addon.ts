@@ -33,6 +33,9 @@ export function loadAddon(root = packageRoot): NativeAddon {
       continue;
     }
     try {
+      // libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured
+      // here) as soon as another process shares the cores; passive waiting costs little when they don't.
+      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const addon = require(candidate.path) as NativeAddon;
       loaded = { addon, from: candidate };

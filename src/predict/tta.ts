@@ -2,7 +2,7 @@
  * Test-time augmentation with ttach's semantics (views = Cartesian product of the transforms in Compose order, merged
  * over raw logits), plus a plan that runs each distinct dihedral view once, weighted, for the same merged result.
  */
-import { closestNames, invalidType, outOfRange } from '../errors';
+import { closestNames, invalidType, outOfRange, isTypedArrayOf } from '../errors';
 import {
   dihedralKey, dihedralOfOps, opsOfView, viewOfDihedral, type Dihedral, type QuarterTurns, type TtaOp, type TtaView,
 } from './dihedral';
@@ -191,12 +191,13 @@ function checkOutputs(outputs: unknown, plan: readonly TtaPlanEntry[]): Float32A
   plan.forEach((e, i) => {
     if (!Number.isInteger(e.weight) || e.weight < 1) throw outOfRange(`plan[${i}].weight`, 'an integer >= 1', e.weight);
   });
-  return outputs.map((o: unknown, i) => {
-    if (!(o instanceof Float32Array)) throw invalidType(`outputs[${i}]`, 'a Float32Array', o);
+  return outputs.map((value: unknown, i) => {
+    const o = value as Float32Array;
+    if (!isTypedArrayOf(o, 'Float32Array')) throw invalidType(`outputs[${i}]`, 'a Float32Array', o);
     if (o.length !== (outputs[0] as Float32Array).length) {
       throw outOfRange(`outputs[${i}]`, `the same length as outputs[0] (${(outputs[0] as Float32Array).length})`, o);
     }
-    return o;
+    return o as Float32Array;
   });
 }
 

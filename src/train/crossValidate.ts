@@ -70,11 +70,11 @@ async function summarise(
     if (labels) testAuc = aucOrNull(labels, Array.from(ensemble.probabilities));
     testSet = { probabilities: ensemble.probabilities, labels };
   }
-  const records: EpochRecord[] = results.flatMap((r) => r.epochs.map((e) => ({ fold: r.fold, epoch: e.epoch, trainLoss: e.trainLoss, trainAuc: e.trainAuc ?? undefined, validLoss: e.validLoss, validAuc: e.validAuc ?? undefined })));
+  const records: EpochRecord[] = results.flatMap((r) => r.epochs.map((e) => ({ fold: r.fold, epoch: e.epoch + 1, trainLoss: e.trainLoss, trainAuc: e.trainAuc ?? undefined, validLoss: e.validLoss, validAuc: e.validAuc ?? undefined })));
   const table = formatFoldTable(foldTable(records));
   const report = await writeReport(run.dir, {
     title: `foldtorch run ${path.basename(run.dir)} (${recipe.name})`,
-    folds: results.map((r) => ({ fold: r.fold, epochs: r.epochs.map(({ epoch, trainLoss, trainAuc, validLoss, validAuc }) => ({ epoch, trainLoss, trainAuc: trainAuc ?? undefined, validLoss, validAuc: validAuc ?? undefined })), lr: r.lrs })),
+    folds: results.map((r) => ({ fold: r.fold, epochs: r.epochs.map(({ epoch, trainLoss, trainAuc, validLoss, validAuc }) => ({ epoch: epoch + 1, trainLoss, trainAuc: trainAuc ?? undefined, validLoss, validAuc: validAuc ?? undefined })), lr: r.lrs })),
     oof: { probabilities: oofRows.map((r) => r.probability), labels: oofRows.map((r) => r.label), name: 'out-of-fold' },
     test: testSet ? { probabilities: testSet.probabilities, labels: testSet.labels, name: 'test (fold ensemble)' } : undefined,
     notes: [

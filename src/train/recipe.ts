@@ -24,7 +24,6 @@ export interface ModelRecipe {
   /** Architecture overrides as timm's create_model kwargs (embedDim, depth, numHeads, patchSize); {} keeps the config. */
   overrides: Record<string, number>;
   gradCheckpointing: boolean;
-  dropPath: number;
 }
 
 export interface OptimizerRecipe {
@@ -85,7 +84,6 @@ const kSeedBase: Recipe = {
     numClasses: 2,
     overrides: {},
     gradCheckpointing: false,
-    dropPath: 0.1,
   },
   folds: 5,
   foldSeed: 42,
@@ -132,7 +130,6 @@ export const kRecipes: Record<string, Recipe> = {
       numClasses: 2,
       overrides: { patchSize: 8, embedDim: 96, depth: 4, numHeads: 3 },
       gradCheckpointing: false,
-      dropPath: 0,
     },
     foldGroups: 'family',
     epochs: 40,
@@ -251,7 +248,6 @@ export function validateRecipe(input: unknown): Recipe {
       numClasses: requireInteger('model.numClasses', model.numClasses, 2, 100000),
       overrides: overrides as Record<string, number>,
       gradCheckpointing: requireBoolean('model.gradCheckpointing', model.gradCheckpointing),
-      dropPath: requireNumber('model.dropPath', model.dropPath, 0, 1),
     },
     folds,
     foldSeed: requireInteger('foldSeed', r.foldSeed, 0, 2 ** 32 - 1),

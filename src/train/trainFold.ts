@@ -14,7 +14,7 @@ import { createModel, type Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { predictItems } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
-import { createLearner, type Learner } from './learner';
+import { createLearner, manualSeed, type Learner } from './learner';
 import type { TrainEvent } from './progress';
 import type { Recipe } from './recipe';
 import { prepareRun, type PreparedRun, type RunOptions } from './prepare';
@@ -149,6 +149,8 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
   const { train, valid } = prepared.split(fold);
   const state = run.readState(fold);
   const precision = await resolvePrecision(recipe);
+  // Seeded before the model's random init, so a fold is reproducible (and resumable) in any process.
+  manualSeed(recipe.seed + fold);
   const model = await buildModel(recipe);
   const cache = recipe.cacheImages ? prepared.cache : null;
   try {
@@ -157,6 +159,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
     const batchesPerEpoch = Math.ceil(samplesPerEpoch / recipe.batchSize);
     const stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / recipe.gradAccumulation));
     const learner = await makeLearner(model, recipe, stepsPerEpoch, precision);
+    fs.mkdirSync(run.foldDir(fold), { recursive: true });
     emit({ type: 'fold-start', fold, trainSize: train.length, validSize: valid.length, stepsPerEpoch, epochs: recipe.epochs });
     let resume: ResumePoint | null = null;
     if (fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) {

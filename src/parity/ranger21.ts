@@ -42,18 +42,22 @@ const kKwargNames: Record<string, keyof Ranger21NativeOptions> = {
   normloss_active: 'normlossActive', normloss_factor: 'normlossFactor', use_adaptive_gradient_clipping: 'useAdaptiveGradientClipping',
   agc_clipping_value: 'agcClippingValue', agc_eps: 'agcEps',
 };
-const kIgnoredKwargs = new Set(['momentum', 'pnm_momentum_factor', 'logging_active']);
+// Stored by the reference but never read by its AdamW step (decay_type included: every value decays the same way).
+const kIgnoredKwargs = new Set(['momentum', 'pnm_momentum_factor', 'logging_active', 'decay_type']);
 // Reference features this reimplementation does not provide, with the value that means "off".
 const kUnsupportedUnless: Record<string, unknown> = {
-  use_madgrad: false, use_adabelief: false, use_cheb: false, momentum_type: 'pnm', decay_type: 'stable', warmup_type: 'linear',
-  lookahead_load_at_validation: false,
+  use_madgrad: false, use_adabelief: false, use_cheb: false, momentum_type: 'pnm', lookahead_load_at_validation: false,
 };
 
 /** Maps the reference's constructor kwargs to a legacy-mode config; throws on a feature it does not implement. */
 export function configFromKwargs(kwargs: Record<string, unknown>): Ranger21Config {
   const config: Record<string, unknown> = { mode: 'legacy' };
   for (const [key, value] of Object.entries(kwargs)) {
-    if (key in kKwargNames) config[kKwargNames[key]] = value === null ? undefined : value;
+    if (key === 'warmup_type') {
+      // None turns the warmup off (warmup_dampening returns lr untouched); anything but linear raises there.
+      if (value === null) config.useWarmup = false;
+      else if (value !== 'linear') throw new Error(`ranger21: warmup_type=${JSON.stringify(value)} is not implemented`);
+    } else if (key in kKwargNames) config[kKwargNames[key]] = value === null ? undefined : value;
     else if (key in kUnsupportedUnless) {
       if (value !== kUnsupportedUnless[key]) throw new Error(`ranger21: ${key}=${JSON.stringify(value)} is not implemented`);
     } else if (!kIgnoredKwargs.has(key)) {

@@ -31,6 +31,9 @@ interface CceCase {
   v2021: VariantRecord;
   plain_cross_entropy_fp32: number;
   plain_cross_entropy_grad_fp32: number[][];
+  /** Optional: the head variant's balancing_factor (default 1) and v2021's gamma (default −1). */
+  balancing_factor?: number;
+  gamma?: number;
 }
 
 function result(fixture: string, check: string, maxError: number, tolerance: number, detail?: string): ParityResult {
@@ -46,7 +49,9 @@ async function checkVariant(stem: string, c: CceCase, variant: CceVariantName): 
   const logits = Float32Array.from(c.logits.flat());
   const shape: [number, number] = [c.batch, c.num_classes];
   const record = c[variant];
-  const ours = await classificationLoss(logits, shape, c.targets, { kind: 'cce', variant });
+  // loss = CE − balancingFactor·S/(BK) for head; CE + gamma·S/(BK) for v2021.
+  const balancingFactor = variant === 'head' ? c.balancing_factor ?? 1 : -(c.gamma ?? -1);
+  const ours = await classificationLoss(logits, shape, c.targets, { kind: 'cce', variant, balancingFactor });
   const lossTolerance = kTolerance * Math.max(1, Math.abs(record.loss_fp64));
   const referenceNaN = record.loss_fp32_is_nan === true || record.loss_fp32 === null;
   const out = [

@@ -1,7 +1,9 @@
 /** The Learner on CPU: learning a toy task, bf16 autocast, the loss scaler, seeding, accumulation, freezing, bad input. */
 import { createLearner } from '../../src/train/learner';
 import type { NativeLearner } from '../../src/native/types';
-import { accuracy, kNormalize, snapshotDiff, tensors, tinyEva, tinyLearner, toyBatch } from './train_helpers';
+import { accuracy, kNormalize, snapshotDiff, tensors, tinyEva, tinyLearner, toyBatch, useOneThread } from './train_helpers';
+
+useOneThread();
 
 describe('Learner training', () => {
   test('a tiny EVA-02 learns a separable toy task: loss falls, accuracy 100%', async () => {

@@ -6,7 +6,9 @@ import * as path from 'path';
 import { addonLocation, loadAddon } from '../../src/native/addon';
 import { readFixtureSafetensors } from '../../src/parity/fixture';
 import { createLearner, readCheckpointInfo } from '../../src/train/learner';
-import { kNormalize, snapshotDiff, tensors, tinyEva, tinyLearner, toyBatch } from './train_helpers';
+import { kNormalize, snapshotDiff, tensors, tinyEva, tinyLearner, toyBatch, useOneThread } from './train_helpers';
+
+useOneThread();
 
 const child = path.join(__dirname, 'helpers', 'train_child.js');
 let dir: string;
@@ -15,7 +17,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(() => {
   loadAddon();
   dir = mkdtempSync(path.join(tmpdir(), 'foldtorch-ckpt-'));
-  env = { ...process.env, FOLDTORCH_ADDON: addonLocation()!.path };
+  env = { ...process.env, FOLDTORCH_ADDON: addonLocation()!.path, FOLDTORCH_NUM_THREADS: '1' };
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

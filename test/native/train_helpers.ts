@@ -1,5 +1,6 @@
 // Shared by the Learner tests: a tiny EVA-02 and a separable toy task (red-dominant = class 1, blue = class 0).
 import { createModel, type Model } from '../../src/native/model';
+import { doctor, setNumThreads } from '../../src/native/runtime';
 import type { HostTensor } from '../../src/native/types';
 import { createLearner, manualSeed, type Learner, type LearnerOptions } from '../../src/train/learner';
 
@@ -68,4 +69,17 @@ export function accuracy(logits: HostTensor, labels: number[]): number {
     if (row.indexOf(Math.max(...row)) === label) correct++;
   });
   return correct / labels.length;
+}
+
+/**
+ * These models are tiny: one intra-op thread is as fast and does not stall when the 2-core machine is busy
+ * (OpenMP's spinning threads wait on each other). Restores the process-wide setting afterwards.
+ */
+export function useOneThread(): void {
+  let previous = 0;
+  beforeAll(async () => {
+    previous = (await doctor()).intraOpThreads;
+    setNumThreads(1);
+  });
+  afterAll(() => setNumThreads(previous));
 }

@@ -70,8 +70,11 @@ describe('parity kind ranger21', () => {
   test('a reference feature it does not implement fails the fixture with the reason', async () => {
     expect(() => configFromKwargs({ lr: 1e-3, use_madgrad: true })).toThrow('ranger21: use_madgrad=true is not implemented');
     expect(() => configFromKwargs({ lr: 1e-3, foo: 1 })).toThrow('ranger21: unknown constructor argument foo');
-    expect(configFromKwargs({ lr: 1e-3, num_epochs: 2, num_batches_per_epoch: 3, momentum: 0.9, use_madgrad: false }))
+    expect(() => configFromKwargs({ lr: 1e-3, warmup_type: 'exponential' })).toThrow('ranger21: warmup_type="exponential" is not implemented');
+    expect(configFromKwargs({ lr: 1e-3, num_epochs: 2, num_batches_per_epoch: 3, momentum: 0.9, use_madgrad: false, decay_type: 'other' }))
       .toEqual({ mode: 'legacy', lr: 1e-3, numEpochs: 2, numBatchesPerEpoch: 3 });
+    expect(configFromKwargs({ lr: 1e-3, warmup_type: null, num_warmup_iterations: null }))
+      .toEqual({ mode: 'legacy', lr: 1e-3, useWarmup: false, numWarmupIterations: undefined });
   });
 
   test('fails when the fixture disagrees', async () => {
@@ -105,6 +108,20 @@ describe('parity kind cce', () => {
     expect(nanCase.detail).toBe('vs float64; the float32 reference is NaN here');
     expect(nanCase.maxError).toBeLessThan(1e-6);
     expect(results.find((r) => r.check === 'k2_extreme.head.finite')!.maxError).toBe(0);
+  });
+
+  test('reads a case\'s balancing_factor / gamma, so a fixture made with other factors is checked with them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cce-'));
+    try {
+      const json = JSON.parse(readFileSync(goldenFile('cce.json'), 'utf8'));
+      json.cases[1].balancing_factor = 2;
+      json.cases[1].gamma = -0.5;
+      writeFileSync(join(dir, 'cce.json'), JSON.stringify(json));
+      const failed = (await cceParity.run(dir, 'cce', { device: 'cpu' })).filter((r) => !r.pass).map((r) => r.check);
+      expect(failed).toEqual(['k5_b8.head.loss', 'k5_b8.head.grad', 'k5_b8.v2021.loss', 'k5_b8.v2021.grad']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('for 2 classes head-CCE is cross-entropy up to 1e-7', async () => {

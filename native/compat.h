@@ -146,3 +146,44 @@ inline void set_cuda_rng_state(const c10::Device& device, const at::Tensor& stat
 }
 
 }  // namespace foldtorch::compat
+
+// ---- Memory statistics, the allocator cache and float32 precision (benchmarks, parity, the GPU check) ----
+namespace foldtorch::compat {
+
+struct CudaMemoryStats {
+  int64_t allocated = 0;
+  int64_t peak_allocated = 0;
+  int64_t reserved = 0;
+  int64_t peak_reserved = 0;
+};
+
+// The caching allocator's counters for a CUDA device (index 0 = the aggregate over pool kinds); zeros on CPU.
+inline CudaMemoryStats cuda_memory_stats(const c10::Device& device) {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    return {stats.allocated_bytes[0].current, stats.allocated_bytes[0].peak, stats.reserved_bytes[0].current,
+            stats.reserved_bytes[0].peak};
+  }
+#endif
+  (void)device;
+  return {};
+}
+
+// Returns cached blocks to the driver, e.g. after an out-of-memory probe; a no-op without CUDA.
+inline void empty_cuda_cache() {
+#ifdef FOLDTORCH_WITH_CUDA
+  if (cuda_available()) c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+}
+
+// libtorch lets cuDNN convolutions use TF32 by default (cuBLAS matmuls not), which breaks float32 parity on
+// Ampere and later: "highest" turns TF32 off for both, "high" on for both. The legacy setters keep the
+// per-backend flags of libtorch >= 2.9 in step, so later reads never see a mixed state.
+inline void set_float32_matmul_precision(bool highest) {
+  auto& context = at::globalContext();
+  context.setAllowTF32CuDNN(!highest);
+  context.setFloat32MatmulPrecision(highest ? "highest" : "high");
+}
+
+}  // namespace foldtorch::compat

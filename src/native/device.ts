@@ -1,0 +1,46 @@
+/**
+ * Device-level calls for benchmarks, parity and the GPU check: CUDA memory counters, the allocator cache, a timing
+ * fence, and whether float32 matmuls/convolutions on CUDA may use TF32.
+ */
+import { outOfRange } from '../errors';
+import { loadAddon } from './addon';
+import { validateDevice } from './runtime';
+import type { CudaMemoryStats, Float32MatmulPrecision } from './types';
+
+export const float32MatmulPrecisions = ['highest', 'high'] as const satisfies readonly Float32MatmulPrecision[];
+
+/** Allocated and reserved bytes now and at their peak on a CUDA device (zeros for "cpu"). */
+export function cudaMemoryStats(device: string): CudaMemoryStats {
+  return loadAddon().cudaMemoryStats(validateDevice('device', device));
+}
+
+/** Starts a new peak for cudaMemoryStats. */
+export function resetCudaPeakMemory(device: string): void {
+  loadAddon().resetCudaPeakMemory(validateDevice('device', device));
+}
+
+/** Returns the allocator's cached blocks to the driver (after an out-of-memory probe, say). */
+export function emptyCudaCache(): void {
+  loadAddon().emptyCudaCache();
+}
+
+/** Resolves when every call queued on the device before it has finished on the GPU. */
+export async function synchronizeDevice(device: string): Promise<void> {
+  return loadAddon().synchronizeDevice(validateDevice('device', device));
+}
+
+/**
+ * "highest": float32 matmuls and cuDNN convolutions on CUDA stay IEEE float32 (what parity needs; libtorch's
+ * default lets convolutions use TF32). "high": both may use TF32, as torch.backends.*.allow_tf32 = True.
+ */
+export function setFloat32MatmulPrecision(precision: Float32MatmulPrecision): void {
+  if (!(float32MatmulPrecisions as readonly string[]).includes(precision)) {
+    throw outOfRange('precision', float32MatmulPrecisions.map((p) => `"${p}"`).join(' or '), precision);
+  }
+  loadAddon().setFloat32MatmulPrecision(precision);
+}
+
+/** True for an out-of-memory failure of a native call (CUDA's allocator, or the host's). */
+export function isOutOfMemoryError(error: unknown): boolean {
+  return error instanceof Error && /out of memory|CUDA error: out of memory|std::bad_alloc/i.test(error.message);
+}

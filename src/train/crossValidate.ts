@@ -10,6 +10,7 @@ import { ensembleFolds } from '../predict/ensemble';
 import { writeSubmission } from '../predict/submission';
 import { writeReport } from '../report';
 import { prepareRun, type RunOptions } from './prepare';
+import { writeFileAtomic } from './runDir';
 import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
 
@@ -28,6 +29,15 @@ export interface CrossValidationResult {
 export interface CrossValidateOptions extends RunOptions {
   /** Only these folds (default: all); the ensemble uses the folds that are done. */
   folds?: number[];
+}
+
+function compactTable(results: readonly FoldResult[]): string {
+  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '   n/a' : v.toFixed(4));
+  const rows = results.map((r) => {
+    const last = r.epochs[r.epochs.length - 1];
+    return `${String(r.fold).padEnd(5)} ${String(r.epochs.length).padStart(6)} ${String(r.bestEpoch + 1).padStart(10)} ${fmt(r.bestAuc).padStart(14)} ${fmt(last?.trainAuc).padStart(15)} ${fmt(last?.validAuc).padStart(15)} ${r.seconds.toFixed(0).padStart(8)}`;
+  });
+  return ['fold  epochs  best epoch  best valid AUC  last train AUC  last valid AUC  seconds', ...rows, '(every epoch: fold-table.txt)'].join('\n');
 }
 
 function aucOrNull(labels: number[], scores: number[]): number | null {
@@ -71,7 +81,10 @@ async function summarise(
     testSet = { probabilities: ensemble.probabilities, labels };
   }
   const records: EpochRecord[] = results.flatMap((r) => r.epochs.map((e) => ({ fold: r.fold, epoch: e.epoch + 1, trainLoss: e.trainLoss, trainAuc: e.trainAuc ?? undefined, validLoss: e.validLoss, validAuc: e.validAuc ?? undefined })));
-  const table = formatFoldTable(foldTable(records));
+  const fullTable = formatFoldTable(foldTable(records));
+  writeFileAtomic(path.join(run.dir, 'fold-table.txt'), `${fullTable}\n`);
+  // The seed's table (every epoch) reads well for a few epochs; longer runs print one line per fold.
+  const table = recipe.epochs <= 5 ? fullTable : compactTable(results);
   const report = await writeReport(run.dir, {
     title: `foldtorch run ${path.basename(run.dir)} (${recipe.name})`,
     folds: results.map((r) => ({ fold: r.fold, epochs: r.epochs.map(({ epoch, trainLoss, trainAuc, validLoss, validAuc }) => ({ epoch: epoch + 1, trainLoss, trainAuc: trainAuc ?? undefined, validLoss, validAuc: validAuc ?? undefined })), lr: r.lrs })),

@@ -154,6 +154,7 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ModelWrap::Load>("load"),
           InstanceMethod<&ModelWrap::SaveWeights>("saveWeights"),
           InstanceMethod<&ModelWrap::Dispose>("dispose"),
+          InstanceMethod<&ModelWrap::Benchmark>("benchmark"),
       });
   {
     std::lock_guard<std::mutex> lock(g_constructors_mutex);

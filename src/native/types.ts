@@ -167,6 +167,8 @@ export interface NativeModel {
   load(path: string): Promise<LoadReport>;
   saveWeights(path: string, metadata?: Record<string, string>): Promise<void>;
   dispose(): void;
+  /** Seconds per timed step on random input (bench/model.ts); training steps (AdamW) change the weights. */
+  benchmark(options: { batch: number; mode: 'forward' | 'train'; precision?: Precision; warmup?: number; iterations?: number }): Promise<number[]>;
 }
 
 export interface RegistryEntry {

@@ -29,14 +29,20 @@ export interface BenchConfig {
 
 export interface BenchRow extends BenchConfig {
   implementation: Implementation;
-  /** Every timed step, in seconds. */
+  /** Every timed step, in wall seconds, and the process CPU seconds (all threads) it used. */
   steps: number[];
+  cpuSteps: number[];
   /** Images per second of the fastest step over all rounds (other processes on a shared VM only slow steps down). */
   imgPerSec: number;
   /** Images per second of the median step. */
   imgPerSecMedian: number;
   bestSeconds: number;
   medianSeconds: number;
+  /**
+   * Images per CPU-second (median step): on a VM shared with other busy processes this moves far less than wall
+   * time, so it is the steadier comparison between implementations with the same thread count.
+   */
+  imgPerCpuSecond: number;
   /** The largest peak RSS of the rounds' processes. */
   peakRssMiB: number;
   error?: string;
@@ -65,21 +71,30 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function row(config: BenchConfig, implementation: Implementation, seconds: number[], peakRssBytes: number, error?: string): BenchRow {
+interface StepTimes {
+  seconds: number[];
+  cpuSeconds: number[];
+}
+
+function row(config: BenchConfig, implementation: Implementation, times: StepTimes, peakRssBytes: number, error?: string): BenchRow {
+  const { seconds, cpuSeconds } = times;
   const medianSeconds = seconds.length ? median(seconds) : NaN;
   const bestSeconds = seconds.length ? Math.min(...seconds) : NaN;
   return {
-    ...config, implementation, steps: seconds, bestSeconds, medianSeconds, imgPerSec: config.batch / bestSeconds,
-    imgPerSecMedian: config.batch / medianSeconds, peakRssMiB: peakRssBytes / 2 ** 20, error,
+    ...config, implementation, steps: seconds, cpuSteps: cpuSeconds, bestSeconds, medianSeconds, imgPerSec: config.batch / bestSeconds,
+    imgPerSecMedian: config.batch / medianSeconds, imgPerCpuSecond: config.batch / (cpuSeconds.length ? median(cpuSeconds) : NaN),
+    peakRssMiB: peakRssBytes / 2 ** 20, error,
   };
 }
+
+const kNoTimes: StepTimes = { seconds: [], cpuSeconds: [] };
 
 /** Rounds of one implementation merged: all step times, the largest peak RSS, the first error if none ran. */
 function merge(rounds: BenchRow[]): BenchRow {
   const ok = rounds.filter((r) => !r.error);
   if (ok.length === 0) return rounds[0];
-  const seconds = ok.flatMap((r) => r.steps);
-  return { ...row(ok[0], ok[0].implementation, seconds, Math.max(...ok.map((r) => r.peakRssMiB)) * 2 ** 20), steps: seconds };
+  const times = { seconds: ok.flatMap((r) => r.steps), cpuSeconds: ok.flatMap((r) => r.cpuSteps) };
+  return row(ok[0], ok[0].implementation, times, Math.max(...ok.map((r) => r.peakRssMiB)) * 2 ** 20);
 }
 
 /** In the child process: one configuration through the addon; prints {seconds, peakRssBytes}. */
@@ -89,19 +104,19 @@ async function runChild(config: BenchConfig): Promise<void> {
   const { loadAddon } = await import('../src/native/addon');
   loadAddon().setNumThreads(config.threads);
   const model = await createModel(config.model, { numClasses: 2, imgSize: config.imgSize });
-  const seconds = await model.native.benchmark({
+  const times = await model.native.benchmark({
     batch: config.batch, mode: config.mode, precision: config.precision, warmup: config.warmup, iterations: config.iterations,
   });
-  process.stdout.write(JSON.stringify({ seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  process.stdout.write(JSON.stringify({ ...times, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
 }
 
 function runFoldtorch(config: BenchConfig): BenchRow {
   const child = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   try {
-    const out = JSON.parse(child.stdout) as { seconds: number[]; peakRssBytes: number };
-    return row(config, 'foldtorch', out.seconds, out.peakRssBytes);
+    const out = JSON.parse(child.stdout) as StepTimes & { peakRssBytes: number };
+    return row(config, 'foldtorch', out, out.peakRssBytes);
   } catch {
-    return row(config, 'foldtorch', [], NaN, (child.stderr || child.error?.message || 'no output').trim().split('\n').slice(-1)[0]);
+    return row(config, 'foldtorch', kNoTimes, NaN, (child.stderr || child.error?.message || 'no output').trim().split('\n').slice(-1)[0]);
   }
 }
 
@@ -114,16 +129,16 @@ function timmScript(): string {
 
 function runTimm(config: BenchConfig, python: string, tuned: boolean): BenchRow {
   const implementation: Implementation = tuned ? 'timm+malloc' : 'timm';
-  if (!existsSync(python)) return row(config, implementation, [], NaN, `no Python at ${python} (see bench/model.ts header)`);
+  if (!existsSync(python)) return row(config, implementation, kNoTimes, NaN, `no Python at ${python} (see bench/model.ts header)`);
   const args = [timmScript(), '--model', config.model, '--img-size', `${config.imgSize}`, '--batch', `${config.batch}`, '--mode', config.mode,
     '--precision', config.precision, '--warmup', `${config.warmup}`, '--iterations', `${config.iterations}`, '--threads', `${config.threads}`];
   const env = { ...process.env, ...(tuned ? { GLIBC_TUNABLES: kMallocTunables } : {}) };
   const child = spawnSync(python, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 });
   try {
-    const out = JSON.parse(child.stdout.trim().split('\n').slice(-1)[0]) as { seconds: number[]; peak_rss_bytes: number };
-    return row(config, implementation, out.seconds, out.peak_rss_bytes);
+    const out = JSON.parse(child.stdout.trim().split('\n').slice(-1)[0]) as { seconds: number[]; cpu_seconds: number[]; peak_rss_bytes: number };
+    return row(config, implementation, { seconds: out.seconds, cpuSeconds: out.cpu_seconds }, out.peak_rss_bytes);
   } catch {
-    return row(config, implementation, [], NaN, (child.stderr || child.error?.message || 'no output').trim().split('\n').slice(-1)[0]);
+    return row(config, implementation, kNoTimes, NaN, (child.stderr || child.error?.message || 'no output').trim().split('\n').slice(-1)[0]);
   }
 }
 
@@ -154,12 +169,16 @@ export async function runModelBench(options: ModelBenchOptions = {}): Promise<Be
 
 /** A plain-text table with the foldtorch / timm ratios. */
 export function formatModelBench(rows: BenchRow[]): string {
-  const lines = ['model px precision mode | foldtorch img/s best/median (peak RSS MiB) | timm | timm+malloc | ratio (best) vs timm, vs timm+malloc'];
+  const lines = [
+    'cells: img/s best step / median step, img per CPU-second, peak RSS MiB; ratios: foldtorch ÷ timm (best-step img/s; img per CPU-s)',
+    'px precision mode | foldtorch | timm | timm+malloc | vs timm | vs timm+malloc',
+  ];
   for (let i = 0; i < rows.length; i += 3) {
     const [ours, timm, tuned] = rows.slice(i, i + 3);
-    const cell = (r: BenchRow) => (r.error ? `n/a (${r.error})` : `${r.imgPerSec.toFixed(1)}/${r.imgPerSecMedian.toFixed(1)} (${r.peakRssMiB.toFixed(0)})`);
-    lines.push(`${ours.model} ${ours.imgSize} ${ours.precision} ${ours.mode} | ${cell(ours)} | ${cell(timm)} | ${cell(tuned)} | ` +
-      `${(ours.imgPerSec / timm.imgPerSec).toFixed(2)}x, ${(ours.imgPerSec / tuned.imgPerSec).toFixed(2)}x`);
+    const cell = (r: BenchRow) =>
+      r.error ? `n/a (${r.error})` : `${r.imgPerSec.toFixed(1)}/${r.imgPerSecMedian.toFixed(1)}, ${r.imgPerCpuSecond.toFixed(1)}, ${r.peakRssMiB.toFixed(0)}`;
+    const ratio = (other: BenchRow) => `${(ours.imgPerSec / other.imgPerSec).toFixed(2)}x; ${(ours.imgPerCpuSecond / other.imgPerCpuSecond).toFixed(2)}x`;
+    lines.push(`${ours.imgSize} ${ours.precision} ${ours.mode} | ${cell(ours)} | ${cell(timm)} | ${cell(tuned)} | ${ratio(timm)} | ${ratio(tuned)}`);
   }
   return lines.join('\n');
 }

@@ -97,14 +97,16 @@ def main():
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    seconds = []
+    seconds, cpu_seconds = [], []
     for i in range(args.warmup + args.iterations):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         if i >= args.warmup:
             seconds.append(time.perf_counter() - start)
+            cpu_seconds.append(time.process_time() - cpu_start)
     print(json.dumps({
         'seconds': seconds,
+        'cpu_seconds': cpu_seconds,
         'peak_rss_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         'torch': torch.__version__,
         'timm': timm.__version__,

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <torch/optim/adamw.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 
 #include "bridge/compute_thread.h"
@@ -60,6 +62,18 @@ void Step(ClassifierImpl& model, torch::optim::AdamW* optimizer, const at::Tenso
   optimizer->zero_grad(/*set_to_none=*/true);
 }
 
+// User + system CPU time of the whole process (all intra-op threads), in seconds.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+struct BenchTimes {
+  std::vector<double> seconds, cpu_seconds;
+};
+
 }  // namespace
 
 Napi::Value ModelWrap::Benchmark(const Napi::CallbackInfo& info) {
@@ -67,7 +81,7 @@ Napi::Value ModelWrap::Benchmark(const Napi::CallbackInfo& info) {
   ModelHandle handle = Live(env);
   OptionReader options(env, info[0], "benchmark options");
   const BenchRequest request = ParseBenchRequest(options);
-  AsyncCall<std::vector<double>> call(env, handle.device);
+  AsyncCall<BenchTimes> call(env, handle.device);
   return call.Run(
       [handle, request] {
         auto& model = *handle.module;
@@ -79,20 +93,29 @@ Napi::Value ModelWrap::Benchmark(const Napi::CallbackInfo& info) {
         auto y = at::randint(std::max<int64_t>(model.num_classes(), 1), {request.batch}, at::TensorOptions().dtype(at::kLong).device(handle.device));
         std::unique_ptr<torch::optim::AdamW> optimizer;
         if (request.train) optimizer = std::make_unique<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(1e-5));
-        std::vector<double> seconds;
+        BenchTimes times;
         for (int64_t i = 0; i < request.warmup + request.iterations; ++i) {
           compat::synchronize(handle.device);
           const auto start = std::chrono::steady_clock::now();
+          const double cpu_start = ProcessCpuSeconds();
           Step(model, optimizer.get(), x, y, request, handle.device);
           compat::synchronize(handle.device);
-          if (i >= request.warmup) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          if (i < request.warmup) continue;
+          times.seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          times.cpu_seconds.push_back(ProcessCpuSeconds() - cpu_start);
         }
         model.train(was_training);
-        return seconds;
+        return times;
       },
-      [](Napi::Env env, std::vector<double>& seconds) -> Napi::Value {
-        Napi::Array out = Napi::Array::New(env, seconds.size());
-        for (size_t i = 0; i < seconds.size(); ++i) out.Set(static_cast<uint32_t>(i), seconds[i]);
+      [](Napi::Env env, BenchTimes& times) -> Napi::Value {
+        Napi::Array seconds = Napi::Array::New(env, times.seconds.size()), cpu = Napi::Array::New(env, times.cpu_seconds.size());
+        for (size_t i = 0; i < times.seconds.size(); ++i) {
+          seconds.Set(static_cast<uint32_t>(i), times.seconds[i]);
+          cpu.Set(static_cast<uint32_t>(i), times.cpu_seconds[i]);
+        }
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("seconds", seconds);
+        out.Set("cpuSeconds", cpu);
         return out;
       });
 }

@@ -78,6 +78,12 @@ CreateRequest ParseCreateRequest(const OptionReader& options) {
     if (arch.Has("numHeads")) request.options.arch.num_heads = arch.Integer("numHeads");
     if (arch.Has("depths")) request.options.arch.depths = arch.IntegerArray("depths");
     if (arch.Has("dims")) request.options.arch.dims = arch.IntegerArray("dims");
+    if (arch.Has("mlpRatio")) request.options.arch.mlp_ratio = arch.Number("mlpRatio");
+    if (arch.Has("refFeatShape")) request.options.arch.ref_feat_shape = arch.IntegerArray("refFeatShape");
+    if (arch.Has("qkvFused")) request.options.arch.qkv_fused = arch.Bool("qkvFused", true);
+    if (arch.Has("scaleMlp")) request.options.arch.scale_mlp = arch.Bool("scaleMlp", false);
+    if (arch.Has("scaleAttnInner")) request.options.arch.scale_attn_inner = arch.Bool("scaleAttnInner", false);
+    if (arch.Has("convMlp")) request.options.arch.conv_mlp = arch.Bool("convMlp", false);
   }
   return request;
 }
@@ -154,6 +160,7 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ModelWrap::Load>("load"),
           InstanceMethod<&ModelWrap::SaveWeights>("saveWeights"),
           InstanceMethod<&ModelWrap::Dispose>("dispose"),
+          InstanceMethod<&ModelWrap::Benchmark>("benchmark"),
       });
   {
     std::lock_guard<std::mutex> lock(g_constructors_mutex);

@@ -52,6 +52,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value SaveWeights(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Benchmark(const Napi::CallbackInfo& info);  // model_bench.cc
 
   std::shared_ptr<State> state_;
 };

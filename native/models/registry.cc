@@ -229,9 +229,15 @@ Classifier CreateEva(const EvaArgs& a, const PretrainedConfig& tag, const Create
   c.embed_dim = options.arch.embed_dim.value_or(a.embed_dim);
   c.depth = options.arch.depth.value_or(a.depth);
   c.num_heads = options.arch.num_heads.value_or(a.num_heads);
-  c.qkv_fused = a.qkv_fused;
-  c.scale_mlp = a.scale_mlp;
-  c.scale_attn_inner = a.scale_attn_inner;
+  c.mlp_ratio = options.arch.mlp_ratio.value_or(c.mlp_ratio);
+  c.qkv_fused = options.arch.qkv_fused.value_or(a.qkv_fused);
+  c.scale_mlp = options.arch.scale_mlp.value_or(a.scale_mlp);
+  c.scale_attn_inner = options.arch.scale_attn_inner.value_or(a.scale_attn_inner);
+  if (options.arch.ref_feat_shape) {
+    const auto& ref = *options.arch.ref_feat_shape;
+    TORCH_CHECK_VALUE(ref.size() == 2, "eva02: ref_feat_shape needs 2 entries (got ", ref.size(), ")");
+    c.ref_feat_shape = std::make_pair(ref[0], ref[1]);
+  }
   c.global_pool = a.global_pool;
   c.num_classes = options.num_classes.value_or(tag.num_classes);
   TORCH_CHECK_VALUE(c.img_size % c.patch_size == 0, "eva02: img_size must be a multiple of the patch size ", c.patch_size,
@@ -247,7 +253,7 @@ Classifier CreateConvNext(const ConvNextArgs& a, const PretrainedConfig& tag, co
   ConvNextConfig c;
   c.depths = options.arch.depths.value_or(std::vector<int64_t>(a.depths, a.depths + 4));
   c.dims = options.arch.dims.value_or(std::vector<int64_t>(a.dims, a.dims + 4));
-  c.conv_mlp = a.conv_mlp;
+  c.conv_mlp = options.arch.conv_mlp.value_or(a.conv_mlp);
   c.num_classes = options.num_classes.value_or(tag.num_classes);
   c.img_size = options.img_size.value_or(tag.img_size);
   TORCH_CHECK_VALUE(c.depths.size() == 4 && c.dims.size() == 4, "convnext: depths and dims need 4 entries");

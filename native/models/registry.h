@@ -13,8 +13,14 @@ namespace foldtorch {
 // timm-style keyword overrides of a named architecture (what create_model(name, embed_dim=64, ...) does);
 // used by the parity fixtures' scaled-down models.
 struct ArchOverrides {
-  std::optional<int64_t> patch_size, embed_dim, depth, num_heads;  // eva02
-  std::optional<std::vector<int64_t>> depths, dims;                // convnext
+  // eva02
+  std::optional<int64_t> patch_size, embed_dim, depth, num_heads;
+  std::optional<double> mlp_ratio;
+  std::optional<bool> qkv_fused, scale_mlp, scale_attn_inner;
+  std::optional<std::vector<int64_t>> ref_feat_shape;
+  // convnext
+  std::optional<std::vector<int64_t>> depths, dims;
+  std::optional<bool> conv_mlp;
 };
 
 struct CreateOptions {

@@ -106,6 +106,17 @@ function checkArch(arch: unknown): ModelArchOverrides | undefined {
   for (const key of ['depths', 'dims'] as const) {
     if (source[key] !== undefined) out[key] = checkShape(`arch.${key}`, source[key], 4);
   }
+  if (source.refFeatShape !== undefined) out.refFeatShape = checkShape('arch.refFeatShape', source.refFeatShape, 2);
+  if (source.mlpRatio !== undefined) {
+    if (typeof source.mlpRatio !== 'number' || !(source.mlpRatio > 0)) throw outOfRange('arch.mlpRatio', 'a positive number', source.mlpRatio);
+    out.mlpRatio = source.mlpRatio;
+  }
+  for (const key of ['qkvFused', 'scaleMlp', 'scaleAttnInner', 'convMlp'] as const) {
+    if (source[key] !== undefined) out[key] = checkBoolean(`arch.${key}`, source[key]);
+  }
+  const known = ['patchSize', 'embedDim', 'depth', 'numHeads', 'mlpRatio', 'qkvFused', 'scaleMlp', 'scaleAttnInner', 'refFeatShape', 'depths', 'dims', 'convMlp'];
+  const unknown = Object.keys(source).filter((key) => !known.includes(key));
+  if (unknown.length) throw outOfRange('arch', `only the keys ${known.join(', ')}`, unknown[0]);
   return out;
 }
 

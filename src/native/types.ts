@@ -158,8 +158,14 @@ export interface ModelArchOverrides {
   embedDim?: number;
   depth?: number;
   numHeads?: number;
+  mlpRatio?: number;
+  qkvFused?: boolean;
+  scaleMlp?: boolean;
+  scaleAttnInner?: boolean;
+  refFeatShape?: number[];
   depths?: number[];
   dims?: number[];
+  convMlp?: boolean;
 }
 
 export interface NativeCreateModelOptions {
@@ -267,6 +273,14 @@ export interface NativeModel {
   load(path: string): Promise<LoadReport>;
   saveWeights(path: string, metadata?: Record<string, string>): Promise<void>;
   dispose(): void;
+  /**
+   * Wall and process-CPU seconds per timed step on random input (bench/model.ts); training steps (AdamW) change
+   * the weights.
+   */
+  benchmark(options: { batch: number; mode: 'forward' | 'train'; precision?: Precision; warmup?: number; iterations?: number }): Promise<{
+    seconds: number[];
+    cpuSeconds: number[];
+  }>;
 }
 
 export interface RegistryEntry {

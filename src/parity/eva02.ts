@@ -29,7 +29,7 @@ function tolerances(dir: string): ToleranceFor {
 interface ResampleJson {
   model_create_model: {
     model_name: string;
-    kwargs: Record<string, number>;
+    kwargs: Record<string, unknown>;
     pretrained_cfg_overlay?: { num_classes?: number };
   };
   checkpoint_grid?: number[];

@@ -71,19 +71,29 @@ export function structuralResult(fixture: string, check: string, problems: strin
 
 interface CreateModelJson {
   model_name: string;
-  kwargs: Record<string, number | number[]>;
+  kwargs: Record<string, unknown>;
 }
 
-/** timm create_model kwargs → createModel options. */
-export function createOptionsFromKwargs(kwargs: Record<string, number | number[]>) {
-  const arch: ModelArchOverrides = {};
-  if (kwargs.patch_size !== undefined) arch.patchSize = kwargs.patch_size as number;
-  if (kwargs.embed_dim !== undefined) arch.embedDim = kwargs.embed_dim as number;
-  if (kwargs.depth !== undefined) arch.depth = kwargs.depth as number;
-  if (kwargs.num_heads !== undefined) arch.numHeads = kwargs.num_heads as number;
-  if (kwargs.depths !== undefined) arch.depths = kwargs.depths as number[];
-  if (kwargs.dims !== undefined) arch.dims = kwargs.dims as number[];
-  return { numClasses: kwargs.num_classes as number | undefined, imgSize: kwargs.img_size as number | undefined, arch };
+// timm create_model kwargs → createModel arch keys (the values' meaning is the same).
+const kArchKwargs: Record<string, keyof ModelArchOverrides> = {
+  patch_size: 'patchSize', embed_dim: 'embedDim', depth: 'depth', num_heads: 'numHeads', mlp_ratio: 'mlpRatio',
+  qkv_fused: 'qkvFused', scale_mlp: 'scaleMlp', scale_attn_inner: 'scaleAttnInner', ref_feat_shape: 'refFeatShape',
+  depths: 'depths', dims: 'dims', conv_mlp: 'convMlp',
+};
+
+/**
+ * timm create_model kwargs → createModel options. A kwarg this implementation cannot express throws, so a
+ * fixture of an unsupported configuration fails loudly instead of being checked against the wrong model.
+ */
+export function createOptionsFromKwargs(kwargs: Record<string, unknown>) {
+  const arch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(kwargs)) {
+    if (key === 'num_classes' || key === 'img_size') continue;
+    const mapped = kArchKwargs[key];
+    if (!mapped) throw new Error(`parity: create_model kwarg ${key}=${JSON.stringify(value)} is not supported by foldtorch's models`);
+    arch[mapped] = value;
+  }
+  return { numClasses: kwargs.num_classes as number | undefined, imgSize: kwargs.img_size as number | undefined, arch: arch as ModelArchOverrides };
 }
 
 /** Which README tolerance applies to an output of a family. */

@@ -95,8 +95,21 @@ describe('createModel', () => {
     [{ gradCheckpointing: 'yes' }, 'Expected a boolean for gradCheckpointing but received "yes"'],
     [{ arch: { depths: [1, 1] } }, 'Expected an array of 4 integers for arch.depths but received an array of length 2'],
     [{ device: 'tpu' }, 'Expected "cpu", "cuda" or "cuda:N" for createModel options.device but received "tpu"'],
+    [{ arch: 'x' }, 'Expected an object for arch but received "x"'],
+    [{ arch: { mlpRatio: -1 } }, 'Expected a positive number for arch.mlpRatio but received -1'],
+    [{ arch: { refFeatShape: [16] } }, 'Expected an array of 2 integers for arch.refFeatShape but received an array of length 1'],
+    [{ arch: { qkvFused: 1 } }, 'Expected a boolean for arch.qkvFused but received 1'],
+    [{ arch: { embed_dim: 64 } }, 'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape, depths, dims, convMlp for arch but received "embed_dim"'],
   ])('rejects bad options %p', async (options, message) => {
     await expect(createModel('eva02_tiny_patch14_224', options as never)).rejects.toThrow(message);
+  });
+
+  test('arch overrides change the architecture as timm kwargs do', async () => {
+    const model = await createModel('eva02_tiny_patch14_224', { numClasses: 0, imgSize: 28, arch: { embedDim: 16, depth: 1, numHeads: 1, qkvFused: false, scaleMlp: true, mlpRatio: 2 } });
+    const names = (await model.parameters()).map((p) => `${p.name}:${p.shape}`);
+    expect(names).toEqual(expect.arrayContaining(['blocks.0.attn.k_proj.weight:16,16', 'blocks.0.mlp.fc1_g.weight:32,16', 'blocks.0.mlp.norm.weight:32']));
+    expect(names.some((n) => n.startsWith('head.'))).toBe(false);
+    model.dispose();
   });
 
   test('an image size the patch does not divide is refused natively', async () => {

@@ -6,7 +6,7 @@ import { convnextKind } from '../../src/parity/convnext';
 import { eva02Kind } from '../../src/parity/eva02';
 import type { ParityKind, ParityResult } from '../../src/parity/kind';
 import { parityKinds } from '../../src/parity/kinds';
-import { readmeTolerance } from '../../src/parity/model_common';
+import { createOptionsFromKwargs, readmeTolerance } from '../../src/parity/model_common';
 
 const golden = process.env.FOLDTORCH_GOLDEN ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'golden');
 const device = { device: 'cpu' };
@@ -95,5 +95,17 @@ describe('readmeTolerance', () => {
   test('falls back without a README or a row', () => {
     expect(readmeTolerance(scratch, 'EVA-02 logits / pre_logits', { atol: 2e-5, rtol: 0 })).toEqual({ atol: 2e-5, rtol: 0 });
     expect(readmeTolerance(golden, 'no such row', { atol: 3e-5, rtol: 0 })).toEqual({ atol: 3e-5, rtol: 0 });
+  });
+});
+
+describe('createOptionsFromKwargs', () => {
+  test('maps timm kwargs to createModel options', () => {
+    expect(createOptionsFromKwargs({ img_size: 56, patch_size: 14, embed_dim: 64, depth: 2, num_heads: 2, num_classes: 2, qkv_fused: false })).toEqual({
+      numClasses: 2, imgSize: 56, arch: { patchSize: 14, embedDim: 64, depth: 2, numHeads: 2, qkvFused: false },
+    });
+  });
+
+  test('refuses a kwarg the models cannot express', () => {
+    expect(() => createOptionsFromKwargs({ use_post_norm: true })).toThrow("parity: create_model kwarg use_post_norm=true is not supported by foldtorch's models");
   });
 });

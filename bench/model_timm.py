@@ -1,0 +1,119 @@
+"""timm's side of bench/model.ts: one configuration of eva02 forward or training steps, as JSON on stdout.
+
+Runs in a dev-only venv holding timm and the same torch as the addon (see bench/model.ts). The only torchvision
+wheel available here is a CUDA build that cannot load over CPU torch; timm imports a few names from it at import
+time (none used by EVA-02), so a stub stands in when the real package fails to import.
+"""
+import argparse
+import importlib.abc
+import importlib.util
+import json
+import resource
+import sys
+import time
+import types
+
+
+class _Placeholder(type):
+    """Any torchvision name timm touches at import time: attribute access and calls give more placeholders."""
+
+    def __getattr__(cls, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return _Placeholder(name, (), {})
+
+    def __call__(cls, *args, **kwargs):
+        return _Placeholder('instance', (), {})
+
+
+class _StubModule(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return _Placeholder(name, (), {})
+
+
+class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path, target=None):
+        if fullname == 'torchvision' or fullname.startswith('torchvision.'):
+            return importlib.util.spec_from_loader(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        return _StubModule(spec.name)
+
+    def exec_module(self, module):
+        module.__path__ = []
+
+
+def stub_torchvision():
+    """Uses the real torchvision when it imports; otherwise placeholders for every torchvision module."""
+    try:
+        import torchvision  # noqa: F401
+        return False
+    except Exception:
+        for name in list(sys.modules):
+            if name == 'torchvision' or name.startswith('torchvision.'):
+                del sys.modules[name]
+    sys.meta_path.insert(0, _StubFinder())
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--model', default='eva02_tiny_patch14_224')
+    parser.add_argument('--img-size', type=int, required=True)
+    parser.add_argument('--batch', type=int, required=True)
+    parser.add_argument('--mode', choices=['forward', 'train'], required=True)
+    parser.add_argument('--precision', choices=['float32', 'bfloat16'], default='float32')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--iterations', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=0)
+    args = parser.parse_args()
+
+    stubbed = stub_torchvision()
+    import torch
+    import torch.nn.functional as F
+    import timm
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = timm.create_model(args.model, pretrained=False, img_size=args.img_size, num_classes=2)
+    x = torch.randn(args.batch, 3, args.img_size, args.img_size)
+    y = torch.randint(0, 2, (args.batch,))
+    autocast = args.precision == 'bfloat16'
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5) if args.mode == 'train' else None
+    model.train(args.mode == 'train')
+
+    def step():
+        if args.mode == 'forward':
+            with torch.inference_mode(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+                model(x)
+            return
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    seconds, cpu_seconds = [], []
+    for i in range(args.warmup + args.iterations):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        step()
+        if i >= args.warmup:
+            seconds.append(time.perf_counter() - start)
+            cpu_seconds.append(time.process_time() - cpu_start)
+    print(json.dumps({
+        'seconds': seconds,
+        'cpu_seconds': cpu_seconds,
+        'peak_rss_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        'torch': torch.__version__,
+        'timm': timm.__version__,
+        'threads': torch.get_num_threads(),
+        'torchvision_stubbed': stubbed,
+    }))
+
+
+if __name__ == '__main__':
+    main()

@@ -40,7 +40,9 @@ export function setFloat32MatmulPrecision(precision: Float32MatmulPrecision): vo
   loadAddon().setFloat32MatmulPrecision(precision);
 }
 
-/** True for an out-of-memory failure of a native call (CUDA's allocator, or the host's). */
+/** True for an out-of-memory failure of a native call: CUDA's allocator, cuBLAS/cuDNN workspaces, or the host's. */
 export function isOutOfMemoryError(error: unknown): boolean {
-  return error instanceof Error && /out of memory|CUDA error: out of memory|std::bad_alloc/i.test(error.message);
+  // Not instanceof: errors made by the addon may come from another realm (jest's VM contexts).
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && /out of memory|_ALLOC_FAILED|std::bad_alloc/i.test(message);
 }

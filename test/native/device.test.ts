@@ -43,6 +43,7 @@ describe('device calls', () => {
   test('out-of-memory failures are told apart from other errors', () => {
     expect(isOutOfMemoryError(new Error('CUDA out of memory. Tried to allocate 2.00 GiB'))).toBe(true);
     expect(isOutOfMemoryError(new Error('std::bad_alloc'))).toBe(true);
+    expect(isOutOfMemoryError(new Error('CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`'))).toBe(true);
     expect(isOutOfMemoryError(new Error('shape mismatch'))).toBe(false);
     expect(isOutOfMemoryError('out of memory')).toBe(false);
   });

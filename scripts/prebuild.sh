@@ -9,6 +9,8 @@ mkdir -p "$scratch"
 rsync -a --delete "$root/native" "$root/scripts" "$scratch/" 2>/dev/null || { rm -rf "$scratch/native" "$scratch/scripts"; cp -r "$root/native" "$root/scripts" "$scratch/"; }
 cp "$root/binding.gyp" "$root/package.json" "$root/.npmrc" "$scratch/"
 ln -sfn "$root/node_modules" "$scratch/node_modules"
+# Paths relative to the scratch copy in ccache's hash: rebuilds and fresh clones reuse the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$scratch}"
 launcher=""
 command -v ccache >/dev/null && launcher="ccache "
 cd "$scratch"

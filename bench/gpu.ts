@@ -199,7 +199,8 @@ async function describe(config: BenchConfig, dryRun: boolean): Promise<BenchRepo
       timmKwargs: timmKwargs(config) },
     peak: card ? bf16PeakFlops(name) : { bf16Flops: null, source: 'CPU dry run: no MFU' },
     setup: { optimizer: 'Ranger21', loss: 'CCE', channelsLast: false, compile: false, gradCheckpointing: false, warmup: config.warmup,
-      iters: config.iters, syncPerStep: true, data: 'random uint8 NHWC from the host each step', tta: kTtaSpec },
+      iters: config.iters, syncPerStep: true, data: 'random uint8 NHWC from the host each step', tta: kTtaSpec,
+      matmulTf32: false, cudnnTf32: true },  // libtorch's defaults, left as they are (autocast covers the matmuls)
     train: [], largestBatch: [], inference: [], notes: [],
   };
 }

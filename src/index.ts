@@ -12,3 +12,21 @@ export {
   classificationLoss,
 } from './train/optimizer';
 export type { Ranger21Config, LossConfig } from './train/optimizer';
+export { createModel, listModels, registeredModelNames, readSafetensors, Model } from './native/model';
+export type { CreateModelOptions, ImageForwardOptions, FloatForwardOptions } from './native/model';
+export * from './data';
+export * from './metrics';
+export * from './predict';
+export type { TtaView } from './predict';
+export * from './report';
+export { trainFold, buildModel, resolvePrecision, TrainingInterrupted } from './train/trainFold';
+export type { FoldResult, EpochMetrics } from './train/trainFold';
+export { crossValidate } from './train/crossValidate';
+export type { CrossValidationResult, CrossValidateOptions } from './train/crossValidate';
+export type { RunOptions } from './train/prepare';
+export { resolveRecipe, applyOverrides, validateRecipe, recipeNames, recipeKeys, kRecipes } from './train/recipe';
+export type { Recipe, ModelRecipe, OptimizerRecipe, AugmentRecipe } from './train/recipe';
+export { createProgress, describeEvent } from './train/progress';
+export type { TrainEvent, ProgressMode, ProgressSink } from './train/progress';
+export { RunDir, writeFileAtomic } from './train/runDir';
+export { predictItems } from './predict/predictor';

@@ -1,0 +1,20 @@
+// Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
+import {
+  createModel, crossValidate, doctor, loadDataset, planTta, resolveRecipe, rocAucScore, trainFold,
+  type CrossValidationResult, type FoldResult, type Recipe,
+} from '../../src/index';
+
+export async function readmeUsage(): Promise<[FoldResult, CrossValidationResult]> {
+  const recipe: Recipe = resolveRecipe('seed-eva02', ['model.pretrained=/models/eva02_base_448.safetensors', 'device=cuda']);
+  const fold0: FoldResult = await trainFold(0, recipe, { data: 'data/competition', run: 'runs/eva02' });
+  const cv = await crossValidate(recipe, { data: 'data/competition', run: 'runs/eva02', folds: [0, 1] });
+  const auc: number = rocAucScore([0, 1], [0.2, 0.9]);
+  const report = await doctor();
+  const cuda: boolean = report.cudaAvailable;
+  const model = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 64, arch: { depth: 4 } });
+  const views = planTta('hflip,vflip,rot90').map((entry) => entry.view);
+  await model.forwardViews(new Uint8Array(64 * 64 * 3), { shape: [1, 64, 64, 3], views });
+  const dataset = await loadDataset('data/emoji');
+  void [auc, cuda, dataset.train.length];
+  return [fold0, cv];
+}

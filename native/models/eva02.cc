@@ -63,8 +63,8 @@ torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Ten
     v = v_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
   }
   if (rope_sin.defined()) {
-    q = layers::apply_rope_cat(q, rope_sin, rope_cos).to(v.scalar_type());
-    k = layers::apply_rope_cat(k, rope_sin, rope_cos).to(v.scalar_type());
+    q = layers::apply_rope_cat(q, rope_sin, rope_cos);
+    k = layers::apply_rope_cat(k, rope_sin, rope_cos);
   }
   torch::Tensor out;
   if (fused_attention_) {

@@ -215,6 +215,16 @@ describe('forward', () => {
     [() => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [2] }), 'Expected an integer from 0 to 1 for targets[0] but received 2'],
     [() => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [0, 1] }), 'Expected 1 targets (one per input) for lossAndGrads options.targets but received 2'],
     [() => eva.getTensors(['nope']), "Model.getTensors: no parameter named 'nope'"],
+    [() => eva.getTensors('head.weight' as never), 'Expected an array of parameter names for names but received "head.weight"'],
+    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], normalize: 'imagenet' as never }), 'Expected an object with mean and std for normalize but received "imagenet"'],
+    [() => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [null as never] }), 'Expected an object {hflip, vflip, rot} for views[0] but received null'],
+    [() => eva.lossAndGrads([0] as never, { shape: [1, 1, 1, 1], targets: [0] }), 'Expected a Float32Array for input but received an array of length 1'],
+    [() => eva.lossAndGrads(new Float32Array(1), { shape: [1, 1, 1, 1], targets: 0 as never }), 'Expected an array of class indices for targets but received 0'],
+    [() => eva.load(1 as never), 'Expected a string for path but received 1'],
+    [() => eva.saveWeights(1 as never), 'Expected a string for path but received 1'],
+    [() => createModel(7 as never), 'Expected a model name string for name but received 7'],
+    [() => createModel('convnext_atto', null as never), 'Expected an object for options but received null'],
+    [() => createModel('convnext_atto', { device: 0 as never }), 'Expected a device string for device but received 0'],
   ])('bad call %#', async (call, message) => {
     await expect(call()).rejects.toThrow(message);
   });

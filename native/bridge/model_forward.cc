@@ -113,53 +113,70 @@ Napi::Object NamedToJs(Napi::Env env, const NamedOutputs& outputs) {
 
 }  // namespace
 
+namespace {
+
+// What Forward and ForwardViews share: uint8 images, their normalisation and precision, and an eval-mode,
+// no-grad, autocast context around the model on its compute thread.
+struct ImageCall {
+  ModelHandle handle;
+  ImageBatch images;
+  Normalization norm;
+  Precision precision;
+  bool channels_last = false;
+
+  // Runs `body(model, x)` on normalised images in eval mode, inference mode and the call's autocast.
+  template <typename Body>
+  at::Tensor Eval(Body body) const {
+    ModeGuard eval(*handle.module, false);
+    at::InferenceMode inference;
+    auto x = ImagesToTensor(images, norm, handle.device, channels_last);
+    compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
+    return ToHostFloat(body(*handle.module, x));
+  }
+};
+
+ImageCall ReadImageCall(Napi::Env env, const Napi::CallbackInfo& info, const OptionReader& options, ModelHandle handle, bool channels_last) {
+  ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
+  Normalization norm = ParseNormalization(options, *handle.module, images.channels);
+  return {handle, images, norm, ParsePrecision(options), channels_last};
+}
+
+}  // namespace
+
 Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ModelHandle handle = Live(env);
   OptionReader options(env, info[1], "forward options");
-  ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  const Normalization norm = ParseNormalization(options, *handle.module, images.channels);
-  const Precision precision = ParsePrecision(options);
+  const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
   const bool pre_logits = options.String("output", "logits") == "preLogits";
-  const bool channels_last = state_->channels_last;
-  AsyncCall<at::Tensor> call(env, handle.device);
+  AsyncCall<at::Tensor> call(env, image_call.handle.device);
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        ModeGuard eval(*handle.module, false);
-        at::InferenceMode inference;
-        auto x = ImagesToTensor(images, norm, handle.device, channels_last);
-        compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-        auto features = handle.module->forward_features(x);
-        return ToHostFloat(handle.module->forward_head(features, pre_logits));
+        return image_call.Eval([&](ClassifierImpl& model, const at::Tensor& x) {
+          return model.forward_head(model.forward_features(x), pre_logits);
+        });
       },
       [](Napi::Env env, at::Tensor& out) -> Napi::Value { return HostTensorToJs(env, out); });
 }
 
 Napi::Value ModelWrap::ForwardViews(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ModelHandle handle = Live(env);
   OptionReader options(env, info[1], "forwardViews options");
-  ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  const Normalization norm = ParseNormalization(options, *handle.module, images.channels);
-  const Precision precision = ParsePrecision(options);
+  const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
   const std::vector<View> views = ParseViews(options);
-  const bool channels_last = state_->channels_last;
-  AsyncCall<at::Tensor> call(env, handle.device);
+  AsyncCall<at::Tensor> call(env, image_call.handle.device);
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        ModeGuard eval(*handle.module, false);
-        at::InferenceMode inference;
-        auto x = ImagesToTensor(images, norm, handle.device, channels_last);
-        compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-        std::vector<at::Tensor> logits;
-        for (const auto& view : views) {
-          auto viewed = ApplyView(x, view);
-          if (channels_last) viewed = viewed.contiguous(at::MemoryFormat::ChannelsLast);
-          logits.push_back(handle.module->forward(viewed).to(at::kFloat));
-        }
-        return ToHostFloat(at::stack(logits, 0));  // [views, batch, classes]
+        return image_call.Eval([&](ClassifierImpl& model, const at::Tensor& x) {
+          std::vector<at::Tensor> logits;
+          for (const auto& view : views) {
+            auto viewed = ApplyView(x, view);
+            if (image_call.channels_last) viewed = viewed.contiguous(at::MemoryFormat::ChannelsLast);
+            logits.push_back(model.forward(viewed).to(at::kFloat));
+          }
+          return at::stack(logits, 0);  // [views, batch, classes]
+        });
       },
       [](Napi::Env env, at::Tensor& out) -> Napi::Value { return HostTensorToJs(env, out); });
 }

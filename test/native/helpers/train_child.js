@@ -8,27 +8,8 @@ const addon = require(process.env.FOLDTORCH_ADDON);
 const args = JSON.parse(process.argv[2]);
 const side = 32;
 
-// The same generator as toyBatch in train_helpers.ts.
-function toyBatch(step, batch = 8) {
-  const images = new Uint8Array(batch * side * side * 3);
-  const labels = new Int32Array(batch);
-  let state = (step + 1) * 7919;
-  const noise = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return Math.floor((state / 2147483648) * 60);
-  };
-  for (let i = 0; i < batch; i++) {
-    const label = i % 2;
-    labels[i] = label;
-    for (let p = 0; p < side * side; p++) {
-      const at = (i * side * side + p) * 3;
-      images[at + (label ? 0 : 2)] = 150 + noise();
-      images[at + 1] = noise();
-      images[at + (label ? 2 : 0)] = noise();
-    }
-  }
-  return { images, labels };
-}
+// The toy task's generator, compiled from train_helpers.ts by the project's tsc (set-up runs it before the tests).
+const { toyBatch } = require(require('path').join(__dirname, '..', '..', '..', 'dist', 'test', 'native', 'train_helpers.js'));
 
 async function main() {
   addon.manualSeed(args.modelSeed);
@@ -44,7 +25,9 @@ async function main() {
   });
   if (args.load) await learner.load(args.load);
   for (let step = args.from; step < args.to; step++) {
-    const { images, labels } = toyBatch(step);
+    const batch = toyBatch(step);
+    const images = batch.images;
+    const labels = Int32Array.from(batch.labels);
     await learner.trainStep(images, labels, { shape: [8, side, side, 3] });
     if (args.saveEvery) await learner.save(args.save, JSON.stringify({ step: step + 1 }));
     process.stdout.write(`step ${step + 1}\n`);

@@ -81,29 +81,27 @@ inline std::vector<CudaDeviceInfo> cuda_devices() {
   return devices;
 }
 
+#ifdef FOLDTORCH_WITH_CUDA
+// "cuda" without an index means the current device; the allocator's per-device calls reject -1, and know no
+// device at all until CUDA is initialised (before a process's first CUDA tensor), so this initialises it.
+inline c10::DeviceIndex cuda_index(const c10::Device& device) {
+  at::globalContext().lazyInitDevice(c10::DeviceType::CUDA);
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+#endif
+
 // Waits for queued GPU work on the current stream; a no-op on CPU.
 inline void synchronize(const c10::Device& device) {
 #ifdef FOLDTORCH_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::getCurrentCUDAStream(device.index()).synchronize();
+  if (device.is_cuda()) c10::cuda::getCurrentCUDAStream(cuda_index(device)).synchronize();
 #else
   (void)device;
 #endif
 }
 
-inline int64_t cuda_peak_memory(const c10::Device& device) {
-#ifdef FOLDTORCH_WITH_CUDA
-  if (device.is_cuda()) {
-    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-    return stats.allocated_bytes[0].peak;
-  }
-#endif
-  (void)device;
-  return 0;
-}
-
 inline void reset_cuda_peak_memory(const c10::Device& device) {
 #ifdef FOLDTORCH_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(cuda_index(device));
 #endif
   (void)device;
 }
@@ -123,7 +121,7 @@ namespace foldtorch::compat {
 inline at::Tensor cuda_rng_state(const c10::Device& device) {
 #ifdef FOLDTORCH_WITH_CUDA
   if (device.is_cuda()) {
-    auto generator = at::cuda::detail::getDefaultCUDAGenerator(device.index() < 0 ? 0 : device.index());
+    auto generator = at::cuda::detail::getDefaultCUDAGenerator(cuda_index(device));
     std::lock_guard<std::mutex> lock(generator.mutex());
     return generator.get_state();
   }
@@ -135,7 +133,7 @@ inline at::Tensor cuda_rng_state(const c10::Device& device) {
 inline void set_cuda_rng_state(const c10::Device& device, const at::Tensor& state) {
 #ifdef FOLDTORCH_WITH_CUDA
   if (device.is_cuda()) {
-    auto generator = at::cuda::detail::getDefaultCUDAGenerator(device.index() < 0 ? 0 : device.index());
+    auto generator = at::cuda::detail::getDefaultCUDAGenerator(cuda_index(device));
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(state);
     return;
@@ -161,7 +159,7 @@ struct CudaMemoryStats {
 inline CudaMemoryStats cuda_memory_stats(const c10::Device& device) {
 #ifdef FOLDTORCH_WITH_CUDA
   if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cuda_index(device));
     return {stats.allocated_bytes[0].current, stats.allocated_bytes[0].peak, stats.reserved_bytes[0].current,
             stats.reserved_bytes[0].peak};
   }

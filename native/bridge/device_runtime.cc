@@ -21,23 +21,31 @@ c10::Device DeviceArgument(const Napi::CallbackInfo& info, const char* function)
 
 // Synchronous: the allocator's counters are updated when work is queued, so they need no device sync.
 Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
-  const auto stats = compat::cuda_memory_stats(DeviceArgument(info, "cudaMemoryStats"));
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("allocated", static_cast<double>(stats.allocated));
-  out.Set("peak", static_cast<double>(stats.peak_allocated));
-  out.Set("reserved", static_cast<double>(stats.reserved));
-  out.Set("peakReserved", static_cast<double>(stats.peak_reserved));
-  return out;
+  const c10::Device device = DeviceArgument(info, "cudaMemoryStats");
+  return GuardedCall(info.Env(), [&]() -> Napi::Value {
+    const auto stats = compat::cuda_memory_stats(device);
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("allocated", static_cast<double>(stats.allocated));
+    out.Set("peak", static_cast<double>(stats.peak_allocated));
+    out.Set("reserved", static_cast<double>(stats.reserved));
+    out.Set("peakReserved", static_cast<double>(stats.peak_reserved));
+    return out;
+  });
 }
 
 Napi::Value ResetCudaPeakMemory(const Napi::CallbackInfo& info) {
-  compat::reset_cuda_peak_memory(DeviceArgument(info, "resetCudaPeakMemory"));
-  return info.Env().Undefined();
+  const c10::Device device = DeviceArgument(info, "resetCudaPeakMemory");
+  return GuardedCall(info.Env(), [&]() -> Napi::Value {
+    compat::reset_cuda_peak_memory(device);
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value EmptyCudaCache(const Napi::CallbackInfo& info) {
-  compat::empty_cuda_cache();
-  return info.Env().Undefined();
+  return GuardedCall(info.Env(), [&]() -> Napi::Value {
+    compat::empty_cuda_cache();
+    return info.Env().Undefined();
+  });
 }
 
 // Queued behind the device's earlier calls on its compute thread, then waits for the GPU: a timing fence.
@@ -57,8 +65,10 @@ Napi::Value SetFloat32MatmulPrecision(const Napi::CallbackInfo& info) {
   if (value != "highest" && value != "high") {
     ThrowRangeError(info.Env(), "Expected \"highest\" or \"high\" for precision but received " + DescribeValue(info[0]));
   }
-  compat::set_float32_matmul_precision(value == "highest");
-  return info.Env().Undefined();
+  return GuardedCall(info.Env(), [&]() -> Napi::Value {
+    compat::set_float32_matmul_precision(value == "highest");
+    return info.Env().Undefined();
+  });
 }
 
 }  // namespace

@@ -58,6 +58,17 @@ Napi::Value MakeJsError(Napi::Env env, const NativeFailure& failure, Napi::Objec
   return result;
 }
 
+Napi::Value GuardedCall(Napi::Env env, const std::function<Napi::Value()>& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error(env, MakeJsError(env, DescribeException(std::current_exception()), Napi::Error::New(env).Value()));
+  }
+}
+
+
 void ThrowDisposed(Napi::Env env, const char* object_name) {
   Napi::Error error = Napi::Error::New(env, std::string(object_name) + " is disposed");
   error.Set("code", "ERR_DISPOSED");

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <exception>
+#include <functional>
 #include <string>
 
 namespace foldtorch::bridge {
@@ -22,6 +23,9 @@ NativeFailure DescribeException(std::exception_ptr error);
 // Builds the JS error for a failure, reusing `caller` (captured where the JS call was made) so the stack
 // points at the caller.
 Napi::Value MakeJsError(Napi::Env env, const NativeFailure& failure, Napi::Object caller);
+
+// Runs a synchronous binding body; a native exception leaves it as a worded JS error, never a terminate().
+Napi::Value GuardedCall(Napi::Env env, const std::function<Napi::Value()>& body);
 
 [[noreturn]] void ThrowDisposed(Napi::Env env, const char* object_name);
 [[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);

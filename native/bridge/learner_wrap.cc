@@ -147,8 +147,10 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "Expected a number for seed but received " + DescribeValue(info[0]));
   const int64_t seed = info[0].As<Napi::Number>().Int64Value();
   if (seed < 0) ThrowRangeError(env, "Expected a non-negative integer for seed but received " + std::to_string(seed));
-  at::manual_seed(static_cast<uint64_t>(seed));
-  return env.Undefined();
+  return GuardedCall(env, [&]() -> Napi::Value {
+    at::manual_seed(static_cast<uint64_t>(seed));  // seeds the CUDA generators too, which can fail
+    return env.Undefined();
+  });
 }
 
 }  // namespace

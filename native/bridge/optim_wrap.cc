@@ -226,16 +226,6 @@ Napi::Value ClassificationLossCall(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-Napi::Value GuardedCall(Napi::Env env, const std::function<Napi::Value()>& body) {
-  try {
-    return body();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (...) {
-    throw Napi::Error(env, MakeJsError(env, DescribeException(std::current_exception()), Napi::Error::New(env).Value()));
-  }
-}
-
 train::Ranger21Options ParseRanger21Options(const OptionReader& o) {
   train::Ranger21Options out(o.Number("lr"));
   out.weight_decay(o.Number("weightDecay", out.weight_decay()));
@@ -266,6 +256,7 @@ train::Ranger21Options ParseRanger21Options(const OptionReader& o) {
   out.use_adaptive_gradient_clipping(o.Bool("useAdaptiveGradientClipping", out.use_adaptive_gradient_clipping()));
   out.agc_clipping_value(o.Number("agcClippingValue", out.agc_clipping_value()));
   out.agc_eps(o.Number("agcEps", out.agc_eps()));
+  out.foreach(o.Bool("foreach", out.foreach()));
   const std::string mode = o.String("mode", "corrected");
   if (mode != "legacy" && mode != "corrected") ThrowRangeError(o.env(), "Expected \"legacy\" or \"corrected\" for mode but received \"" + mode + "\"");
   out.mode(mode == "legacy" ? train::Ranger21Mode::kLegacy : train::Ranger21Mode::kCorrected);

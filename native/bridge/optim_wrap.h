@@ -4,8 +4,6 @@
 
 #include <napi.h>
 
-#include <functional>
-
 #include "bridge/options.h"
 #include "train/complement_ce.h"
 #include "train/ranger21.h"
@@ -16,9 +14,6 @@ namespace foldtorch::bridge {
 train::Ranger21Options ParseRanger21Options(const OptionReader& options);
 // Keys as in LossNativeOptions: kind ("cce" | "ce"), variant ("head" | "v2021"), balancingFactor, labelSmoothing.
 train::LossOptions ParseLossOptions(const OptionReader& options);
-
-// Runs a synchronous native body on the JS thread, turning native exceptions into JS errors.
-Napi::Value GuardedCall(Napi::Env env, const std::function<Napi::Value()>& body);
 
 Napi::Object InitOptimExports(Napi::Env env, Napi::Object exports);
 

@@ -1,6 +1,7 @@
 // Ranger21's step, written op for op after the reference so that legacy mode matches it bit for bit on the
 // same libtorch (the golden README, section 3, spells out the semantics this follows).
 #include "train/ranger21.h"
+#include "train/ranger21_detail.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/irange.h>
@@ -15,41 +16,88 @@ namespace foldtorch::train {
 
 namespace {
 
-std::vector<int64_t> TrailingDims(int64_t ndim) {
-  std::vector<int64_t> dims(static_cast<size_t>(ndim - 1));
-  std::iota(dims.begin(), dims.end(), 1);
+// Dims from `first` to the last of a rank-`rank` tensor.
+std::vector<int64_t> DimsFrom(int64_t first, int64_t rank) {
+  std::vector<int64_t> dims(static_cast<size_t>(std::max<int64_t>(rank - first, 0)));
+  std::iota(dims.begin(), dims.end(), first);
   return dims;
 }
 
-// The reference's axis-wise L2 norm: whole tensor for ndim <= 1, dim 1 for ndim 2 and 3 (so [1, N, C]
-// position embeddings are normed over tokens only), dims 1.. for higher ranks.
-at::Tensor UnitNorm(const at::Tensor& x) {
-  const int64_t ndim = x.dim();
-  if (ndim <= 1) return at::linalg_vector_norm(x, 2);
-  if (ndim <= 3) return at::linalg_vector_norm(x, 2, std::vector<int64_t>{1}, true);
-  return at::linalg_vector_norm(x, 2, TrailingDims(ndim), true);
+}  // namespace
+
+// For a single tensor (lead 0) these are the reference's calls exactly, which legacy mode's bit-for-bit match
+// depends on; a stack (lead 1) reduces each of its k parameters separately and keeps dims to broadcast.
+at::Tensor UnitNorm(const at::Tensor& x, int64_t lead) {
+  const int64_t ndim = x.dim() - lead;
+  if (ndim <= 1) {
+    if (lead == 0) return at::linalg_vector_norm(x, 2);
+    return ndim == 0 ? x.abs() : at::linalg_vector_norm(x, 2, std::vector<int64_t>{1}, true);
+  }
+  if (ndim <= 3) return at::linalg_vector_norm(x, 2, std::vector<int64_t>{1 + lead}, true);
+  return at::linalg_vector_norm(x, 2, DimsFrom(1 + lead, x.dim()), true);
 }
 
-void CentralizeGradient(at::Tensor& grad, bool conv_only) {
-  const int64_t ndim = grad.dim();
-  if (conv_only ? ndim > 3 : ndim > 1) grad.add_(-grad.mean(TrailingDims(ndim), true));
+void CentralizeGradient(at::Tensor& grad, bool conv_only, int64_t lead) {
+  const int64_t ndim = grad.dim() - lead;
+  if (conv_only ? ndim > 3 : ndim > 1) grad.add_(-grad.mean(DimsFrom(1 + lead, grad.dim()), true));
 }
 
-void NormalizeGradient(at::Tensor& grad) {
-  if (grad.numel() > 2) grad.div_(grad.std() + 1e-8);
+void NormalizeGradient(at::Tensor& grad, int64_t lead) {
+  if (lead == 0) {
+    if (grad.numel() > 2) grad.div_(grad.std() + 1e-8);
+  } else if (grad.numel() / grad.size(0) > 2) {
+    grad.div_(at::std(grad, DimsFrom(1, grad.dim()), /*unbiased=*/true, /*keepdim=*/true) + 1e-8);
+  }
 }
 
-void ClipGradient(const at::Tensor& param, at::Tensor& grad, double clipping_value, double eps) {
-  auto param_norm = UnitNorm(param).clamp_min_(eps);
-  auto grad_norm = UnitNorm(grad);
+void ClipGradient(const at::Tensor& param, at::Tensor& grad, double clipping_value, double eps, int64_t lead) {
+  auto param_norm = UnitNorm(param, lead).clamp_min_(eps);
+  auto grad_norm = UnitNorm(grad, lead);
   auto max_norm = param_norm * clipping_value;
   auto clipped = grad * (max_norm / grad_norm.clamp_min(1e-6));
   grad.copy_(at::where(grad_norm > max_norm, clipped, grad));
 }
 
+void DecayAndNormLoss(at::Tensor& param, const Ranger21Options& o, double weight_decay, double lr, double variance_normalized,
+                      int64_t lead) {
+  if (weight_decay != 0) param.mul_(1 - weight_decay * lr / variance_normalized);
+  if (o.normloss_active()) {
+    const auto unorm = UnitNorm(param, lead);
+    const auto correction = (1 - (unorm + o.eps()).reciprocal()) * (2 * o.normloss_factor());
+    param.mul_(1 - correction * lr);
+  }
+}
+
+void AdamPnmUpdate(at::Tensor& param, const at::Tensor& grad, const MomentState& m, const Ranger21Options& o,
+                   const Ranger21Options& group, double lr) {
+  const auto [beta1, beta2] = group.betas();
+  // Positive-negative momentum: the two moving averages swap roles every step.
+  auto grad_ma = m.step % 2 == 1 ? m.grad_ma : m.neg_grad_ma;
+  auto neg_grad_ma = m.step % 2 == 1 ? m.neg_grad_ma : m.grad_ma;
+  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(m.step));
+  const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(m.step));
+  auto denom = (m.variance_ma.sqrt() / std::sqrt(bias_correction2)).add_(group.eps());
+  grad_ma.mul_(std::pow(beta1, 2.0)).add_(grad, 1 - std::pow(beta1, 2.0));
+  const double noise_norm = std::sqrt(std::pow(1 + beta2, 2.0) + std::pow(beta2, 2.0));
+  const double step_size = lr / bias_correction1;
+  if (o.softplus()) denom = at::softplus(denom, o.beta_softplus(), 20);
+  const auto pn_momentum = grad_ma.mul(2).add(neg_grad_ma, -1).mul(1 / noise_norm);
+  param.addcdiv_(pn_momentum, denom, -step_size);
+}
+
 const Ranger21Options& GroupOptions(const torch::optim::OptimizerParamGroup& group) {
   return static_cast<const Ranger21Options&>(group.options());
 }
+
+double VarianceNormalized(const at::Tensor& variance_sum, int64_t param_size) {
+  TORCH_CHECK(param_size > 0, "ranger21: no parameter has a gradient");
+  const double variance_normalized = std::sqrt((variance_sum / param_size).item<double>());
+  TORCH_CHECK(!std::isnan(variance_normalized),
+              "ranger21: the gradient variance is NaN (a NaN or inf gradient reached the optimizer)");
+  return variance_normalized;
+}
+
+namespace {
 
 void CheckOptions(const Ranger21Options& o) {
   TORCH_CHECK(o.lr() >= 0, "ranger21: expected lr >= 0 (got ", o.lr(), ")");
@@ -157,38 +205,6 @@ Ranger21ParamState& Ranger21::StateFor(const torch::Tensor& param) {
   return static_cast<Ranger21ParamState&>(*slot);
 }
 
-void Ranger21::DecayAndNormLoss(torch::Tensor& param, double weight_decay, double lr, double variance_normalized) const {
-  if (weight_decay != 0) param.mul_(1 - weight_decay * lr / variance_normalized);
-  if (options().normloss_active()) {
-    const auto unorm = UnitNorm(param);
-    const auto correction = (1 - (unorm + options().eps()).reciprocal()) * (2 * options().normloss_factor());
-    param.mul_(1 - correction * lr);
-  }
-}
-
-void Ranger21::AdamPnmUpdate(torch::Tensor& param, torch::Tensor& grad, Ranger21ParamState& state,
-                             const Ranger21Options& group, double lr) const {
-  const auto& o = options();
-  const auto [beta1, beta2] = group.betas();
-  const int64_t step = state.step();
-  // Positive-negative momentum: the two moving averages swap roles every step.
-  auto grad_ma = step % 2 == 1 ? state.grad_ma() : state.neg_grad_ma();
-  auto neg_grad_ma = step % 2 == 1 ? state.neg_grad_ma() : state.grad_ma();
-  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-  const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-  auto denom = (state.variance_ma().sqrt() / std::sqrt(bias_correction2)).add_(group.eps());
-  if (o.mode() == Ranger21Mode::kLegacy) {
-    if (o.using_gc()) CentralizeGradient(grad, o.gc_conv_only());
-    if (o.using_normgc()) NormalizeGradient(grad);
-  }
-  grad_ma.mul_(std::pow(beta1, 2.0)).add_(grad, 1 - std::pow(beta1, 2.0));
-  const double noise_norm = std::sqrt(std::pow(1 + beta2, 2.0) + std::pow(beta2, 2.0));
-  const double step_size = lr / bias_correction1;
-  if (o.softplus()) denom = at::softplus(denom, o.beta_softplus(), 20);
-  const auto pn_momentum = grad_ma.mul(2).add(neg_grad_ma, -1).mul(1 / noise_norm);
-  param.addcdiv_(pn_momentum, denom, -step_size);
-}
-
 void Ranger21::Lookahead() {
   const double alpha = options().lookahead_blending_alpha();
   for (auto& group : param_groups_) {
@@ -209,6 +225,17 @@ torch::Tensor Ranger21::step(LossClosure closure) {
     loss = closure();
   }
   const auto& o = options();
+  const bool merge_lookahead = o.lookahead_active() && lookahead_step_ + 1 >= o.lookahead_merge_time();
+  const bool stacked = o.foreach() && o.mode() == Ranger21Mode::kCorrected;
+  last_variance_normalized_ = stacked ? StackedStep(merge_lookahead) : PerTensorStep(merge_lookahead);
+  lookahead_step_ = merge_lookahead ? 0 : lookahead_step_ + 1;
+  ++iteration_;
+  return loss;
+}
+
+double Ranger21::PerTensorStep(bool merge_lookahead) {
+  buckets_.clear();  // the stacked layout no longer holds the state once this path has run
+  const auto& o = options();
   const bool legacy = o.mode() == Ranger21Mode::kLegacy;
   // The reference's loop variables outlive their loops; legacy mode reads them where it does.
   torch::Tensor leaked_param;
@@ -226,10 +253,10 @@ torch::Tensor Ranger21::step(LossClosure closure) {
       TORCH_CHECK(!p.grad().is_sparse(), "ranger21: sparse gradients are not supported");
       auto grad = p.grad();
       param_size += p.numel();
-      if (o.use_adaptive_gradient_clipping()) ClipGradient(p, grad, o.agc_clipping_value(), o.agc_eps());
+      if (o.use_adaptive_gradient_clipping()) ClipGradient(p, grad, o.agc_clipping_value(), o.agc_eps(), 0);
       auto& state = StateFor(p);
-      if (o.using_gc()) CentralizeGradient(grad, o.gc_conv_only());
-      if (o.using_normgc()) NormalizeGradient(grad);
+      if (o.using_gc()) CentralizeGradient(grad, o.gc_conv_only(), 0);
+      if (o.using_normgc()) NormalizeGradient(grad, 0);
       state.step(state.step() + 1);
       leaked_step = state.step();
       const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(state.step()));
@@ -238,10 +265,7 @@ torch::Tensor Ranger21::step(LossClosure closure) {
       variance_sum = variance_sum.defined() ? variance_sum + debiased_sum : debiased_sum;
     }
   }
-  TORCH_CHECK(param_size > 0, "ranger21: no parameter has a gradient");
-  const double variance_normalized = std::sqrt((variance_sum / param_size).item<double>());
-  TORCH_CHECK(!std::isnan(variance_normalized),
-              "ranger21: the gradient variance is NaN (a NaN or inf gradient reached the optimizer)");
+  const double variance_normalized = VarianceNormalized(variance_sum, param_size);
 
   // Phase 2: schedule, stable weight decay + norm loss, then the AdamW/PNM update of each parameter.
   for (const auto gi : c10::irange(param_groups_.size())) {
@@ -250,25 +274,23 @@ torch::Tensor Ranger21::step(LossClosure closure) {
     const int64_t step = legacy ? leaked_step : iteration_ + 1;
     const double lr = schedule_.LearningRate(o, g.lr(), step);
     last_lrs_[gi] = lr;
-    if (legacy && leaked_param.defined()) DecayAndNormLoss(leaked_param, g.weight_decay(), lr, variance_normalized);
+    if (legacy && leaked_param.defined()) DecayAndNormLoss(leaked_param, o, g.weight_decay(), lr, variance_normalized, 0);
     for (auto& p : group.params()) {
       leaked_param = p;
       if (!p.grad().defined()) continue;
       auto& state = StateFor(p);
-      if (!legacy) DecayAndNormLoss(p, g.weight_decay(), lr, variance_normalized);
+      if (!legacy) DecayAndNormLoss(p, o, g.weight_decay(), lr, variance_normalized, 0);
       auto grad = p.grad();
-      AdamPnmUpdate(p, grad, state, g, lr);
+      // The reference centralises and normalises a second time here (the update's denominator does not read
+      // the gradient, so doing it before is the same).
+      if (legacy && o.using_gc()) CentralizeGradient(grad, o.gc_conv_only(), 0);
+      if (legacy && o.using_normgc()) NormalizeGradient(grad, 0);
+      AdamPnmUpdate(p, grad, {state.step(), state.grad_ma(), state.neg_grad_ma(), state.variance_ma()}, o, g, lr);
       leaked_step = state.step();
     }
   }
-
-  if (o.lookahead_active() && ++lookahead_step_ >= o.lookahead_merge_time()) {
-    lookahead_step_ = 0;
-    Lookahead();
-  }
-  ++iteration_;
-  last_variance_normalized_ = variance_normalized;
-  return loss;
+  if (merge_lookahead) Lookahead();
+  return variance_normalized;
 }
 
 Ranger21State Ranger21::export_state() const {
@@ -337,6 +359,7 @@ void Ranger21::import_state(const Ranger21State& in) {
   TORCH_CHECK(in.iteration >= 0 && in.lookahead_step >= 0 && in.lookahead_step < options().lookahead_merge_time(),
               "ranger21: bad counters (iteration ", in.iteration, ", lookahead step ", in.lookahead_step, ")");
   state_.clear();
+  buckets_.clear();
   for (auto& [index, state] : fresh) state_[params[index].unsafeGetTensorImpl()] = std::move(state);
   iteration_ = in.iteration;
   lookahead_step_ = in.lookahead_step;

@@ -81,6 +81,11 @@ export interface Ranger21NativeOptions {
   agcClippingValue?: number;
   agcEps?: number;
   mode?: Ranger21Mode;
+  /**
+   * Corrected mode: step stacks of same-shape parameters together (default true; much faster on a GPU, equal to
+   * the tensor-by-tensor step to float rounding). Legacy mode always steps tensor by tensor, as the reference.
+   */
+  foreach?: boolean;
 }
 
 export interface Ranger21TraceOptions {

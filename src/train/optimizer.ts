@@ -37,13 +37,14 @@ export const ranger21Defaults = {
   agcClippingValue: 1e-2,
   agcEps: 1e-3,
   mode: 'corrected' as Ranger21Mode,
+  foreach: true,
 };
 
 /** lr and the run length are required (the schedule is laid out over numEpochs × numBatchesPerEpoch optimizer steps). */
 export type Ranger21Config = Ranger21NativeOptions;
 
 const kBooleanKeys = ['useWarmup', 'warmdownActive', 'lookaheadActive', 'softplus', 'usingGc', 'usingNormGc', 'gcConvOnly',
-  'normlossActive', 'useAdaptiveGradientClipping'] as const;
+  'normlossActive', 'useAdaptiveGradientClipping', 'foreach'] as const;
 const kNonNegativeKeys = ['weightDecay', 'eps', 'warmdownMinLr', 'normlossFactor', 'agcClippingValue', 'agcEps'] as const;
 const kFractionKeys = ['warmupPctDefault', 'warmdownStartPct', 'lookaheadBlendingAlpha'] as const;
 const kKnownKeys = new Set<string>(['lr', 'numEpochs', 'numBatchesPerEpoch', 'betas', 'numWarmupIterations', 'betaSoftplus',

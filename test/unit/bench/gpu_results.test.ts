@@ -1,4 +1,6 @@
 /** The GPU benchmark's result format: analytic FLOPs, card peaks, the schema checks and the ours/timm pairing. */
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
 import {
   bf16PeakFlops, checkBenchReport, checkBenchResult, compareReports, eva02Flops, formatComparison, kBenchSchema, mfu,
   requireBenchReport, type BenchReport,
@@ -57,5 +59,21 @@ describe('gpu benchmark results', () => {
     const other = { ...report('timm', 100), model: { ...report('timm', 100).model, parameters: 1 } };
     expect(compareReports(report('foldtorch', 120), other).notes[0]).toBe('parameter counts differ: ours 86000000, timm 1 (not the same architecture?)');
     expect(checkBenchResult({ ...result, schema: 'x' })).toEqual(['result.schema: expected "foldtorch.gpu-bench-result/1", got "x"']);
+  });
+
+  test('every committed GPU run in bench/results/ matches the format and is a real run on a GPU', () => {
+    const dir = join(__dirname, '../../../bench/results');
+    const files = readdirSync(dir).filter((name) => name.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const name of files) {
+      const result = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+      expect([name, checkBenchResult(result, name)]).toEqual([name, []]);
+      expect([name, result.ours.dryRun, result.device.name.startsWith('NVIDIA')]).toEqual([name, false, true]);
+    }
+    // The run the README quotes: Ranger21 stepping same-shape parameters together.
+    const h200 = JSON.parse(readFileSync(join(dir, '2026-11-27-h200.json'), 'utf8'));
+    const row = h200.comparison.find((r: { what: string; precision: string; batch: number }) => r.what === 'train' && r.precision === 'bfloat16' && r.batch === 17);
+    expect(row.oursImgPerSec).toBeCloseTo(202.9, 1);
+    expect(row.timmImgPerSec).toBeCloseTo(233.1, 1);
   });
 });

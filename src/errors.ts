@@ -91,3 +91,10 @@ export function requireChoice<T extends string>(name: string, value: unknown, ch
 export function isTypedArrayOf(value: unknown, kind: 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint8Array'): boolean {
   return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === `[object ${kind}]`;
 }
+
+/** An optional Float32Array of `size` values per image. */
+export function checkPerImage(name: string, value: unknown, batch: number, size: number, what: string): void {
+  if (value === undefined) return;
+  if (!isTypedArrayOf(value, 'Float32Array')) throw invalidType(name, 'a Float32Array', value);
+  if ((value as Float32Array).length !== batch * size) throw outOfRange(name, `${batch * size} values (${what})`, value);
+}

@@ -179,6 +179,7 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   Normalization norm = state->norm;
   ReadColorMatrices(env, options.Raw("colorMatrices"), images.batch, images.channels, norm);
   ReadAffineMatrices(env, options.Raw("affineMatrices"), images.batch, norm);
+  ReadOutlineStrengths(env, options.Raw("outlineStrengths"), images.batch, images.channels, norm);
   const bool return_logits = options.Bool("returnLogits", false);
   AsyncCall<train::TrainStepResult> call(env, state->device);
   call.Keep(info[0]);

@@ -58,30 +58,56 @@ void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channe
   }
 }
 
-void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
+namespace {
+
+// An optional Float32Array of `per_image` values per image (`what`, for the error) into `out`.
+void ReadPerImageValues(Napi::Env env, Napi::Value value, int64_t batch, int64_t per_image, const char* name, const char* what,
+                        std::vector<float>& out) {
   if (value.IsUndefined() || value.IsNull()) return;
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    ThrowTypeError(env, "Expected a Float32Array for colorMatrices but received " + DescribeValue(value));
+    ThrowTypeError(env, std::string("Expected a Float32Array for ") + name + " but received " + DescribeValue(value));
   }
-  auto matrices = value.As<Napi::Float32Array>();
-  if (channels != 3 || static_cast<int64_t>(matrices.ElementLength()) != batch * 9) {
-    ThrowRangeError(env, "Expected " + std::to_string(batch * 9) + " values (a 3x3 matrix per RGB image) for colorMatrices but received " +
-                             std::to_string(matrices.ElementLength()));
+  auto values = value.As<Napi::Float32Array>();
+  if (static_cast<int64_t>(values.ElementLength()) != batch * per_image) {
+    ThrowRangeError(env, "Expected " + std::to_string(batch * per_image) + " values (" + what + ") for " + name + " but received " +
+                             std::to_string(values.ElementLength()));
   }
-  norm.color_matrices.assign(matrices.Data(), matrices.Data() + matrices.ElementLength());
+  out.assign(values.Data(), values.Data() + values.ElementLength());
+}
+
+// Dark lines along colour boundaries, as outlined art styles draw them: the Sobel magnitude of luma (a unit
+// step gives 1), ramped from 0.1 to 0.3, darkens each pixel by strength * edge. Replicated borders, so the
+// frame itself never reads as an edge.
+at::Tensor DrawOutlines(const at::Tensor& x, const std::vector<float>& strengths) {
+  const auto options = x.options();
+  const auto luma_weights = at::tensor({0.299f, 0.587f, 0.114f}, options).view({1, 3, 1, 1});
+  const auto luma = (x * luma_weights).sum(1, true);
+  const auto sobel_x = at::tensor({-1.f, 0.f, 1.f, -2.f, 0.f, 2.f, -1.f, 0.f, 1.f}, options).view({1, 1, 3, 3}) / 4.0f;
+  const auto kernels = at::cat({sobel_x, sobel_x.transpose(2, 3)}, 0);
+  const auto gradients = at::conv2d(at::replication_pad2d(luma, {1, 1, 1, 1}), kernels);
+  const auto edge = ((gradients.pow(2).sum(1, true).sqrt() - 0.1f) / 0.2f).clamp_(0.0f, 1.0f);
+  const auto strength = at::from_blob(const_cast<float*>(strengths.data()), {x.size(0), 1, 1, 1}, at::kFloat).to(x.device());
+  return x * (1.0f - strength * edge);
+}
+
+}  // namespace
+
+void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
+  if (!value.IsUndefined() && !value.IsNull() && channels != 3) {
+    ThrowRangeError(env, "Expected RGB images (3 channels) for colorMatrices but received " + std::to_string(channels) + " channels");
+  }
+  ReadPerImageValues(env, value, batch, 9, "colorMatrices", "a 3x3 matrix per RGB image", norm.color_matrices);
 }
 
 void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm) {
-  if (value.IsUndefined() || value.IsNull()) return;
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    ThrowTypeError(env, "Expected a Float32Array for affineMatrices but received " + DescribeValue(value));
+  ReadPerImageValues(env, value, batch, 6, "affineMatrices", "a 2x3 matrix per image", norm.affine_matrices);
+}
+
+void ReadOutlineStrengths(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
+  if (!value.IsUndefined() && !value.IsNull() && channels != 3) {
+    ThrowRangeError(env, "Expected RGB images (3 channels) for outlineStrengths but received " + std::to_string(channels) + " channels");
   }
-  auto matrices = value.As<Napi::Float32Array>();
-  if (static_cast<int64_t>(matrices.ElementLength()) != batch * 6) {
-    ThrowRangeError(env, "Expected " + std::to_string(batch * 6) + " values (a 2x3 matrix per image) for affineMatrices but received " +
-                             std::to_string(matrices.ElementLength()));
-  }
-  norm.affine_matrices.assign(matrices.Data(), matrices.Data() + matrices.ElementLength());
+  ReadPerImageValues(env, value, batch, 1, "outlineStrengths", "one per image", norm.outline_strengths);
 }
 
 at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last) {
@@ -106,6 +132,7 @@ at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, c
     auto matrices = at::from_blob(const_cast<float*>(norm.color_matrices.data()), {images.batch, 3, 3}, at::kFloat).to(device);
     x = at::bmm(matrices, x.reshape({images.batch, 3, -1})).view_as(x).clamp_(0.0f, 1.0f);
   }
+  if (!norm.outline_strengths.empty()) x = DrawOutlines(x, norm.outline_strengths);
   if (!norm.affine_matrices.empty()) {
     auto theta = at::from_blob(const_cast<float*>(norm.affine_matrices.data()), {images.batch, 2, 3}, at::kFloat).to(device);
     auto grid = at::affine_grid_generator(theta, x.sizes(), /*align_corners=*/false);

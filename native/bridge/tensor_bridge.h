@@ -28,6 +28,9 @@ struct Normalization {
   // Optional per-image 2x3 affine matrices (batch*6, affine_grid's normalised convention) for scale, shift and
   // rotation jitter; uncovered pixels become white, like the datasets' backgrounds.
   std::vector<float> affine_matrices;
+  // Optional per-image outline strengths in [0, 1] (batch values): dark lines drawn along colour boundaries, as
+  // outlined art styles have them, after the colour matrices and before the affine jitter.
+  std::vector<float> outline_strengths;
 };
 
 // Validates buffer length against shape (and mean/std against channels); throws JS TypeError/RangeError
@@ -38,6 +41,8 @@ void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channe
 void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm);
 // Reads options.affineMatrices (a Float32Array of batch*6) into norm when present.
 void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm);
+// Reads options.outlineStrengths (a Float32Array of batch values) into norm when present.
+void ReadOutlineStrengths(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm);
 
 // Runs on a compute thread: upload (pinned + non-blocking on CUDA) as uint8, then convert and normalise on the
 // device: (x/255 − mean)/std. channels_last keeps the NHWC memory layout (faster for convolutions).

@@ -44,6 +44,24 @@ export function planColour(config: ColourConfig, seed: number, epoch: number, po
   return kIdentity;
 }
 
+/**
+ * The outline strength of the draw at `position` of `epoch`: 0 (none), else uniform in [0.5, 1]. A stream of its
+ * own (the extra key 2), so turning outlines on leaves every other plan as it was.
+ */
+export function planOutline(probability: number, seed: number, epoch: number, position: number): number {
+  requireNumber('augment.outline', probability, 0, 1);
+  if (probability === 0) return 0;
+  const rng = new RandomState([requireInteger('seed', seed, 0, 0xffffffff), requireInteger('epoch', epoch, 0, 0xffffffff), requireInteger('position', position, 0, 0xffffffff), 2]);
+  if (rng.randomSample() >= probability) return 0;
+  return 0.5 + 0.5 * rng.randomSample();
+}
+
+/** Strengths for a batch, packed as the bridge's `outlineStrengths`; null when outlines are off. */
+export function outlineStrengths(probability: number, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+  if (probability === 0) return null;
+  return Float32Array.from(positions, (position) => planOutline(probability, seed, epoch, position));
+}
+
 /** Matrices for a batch, packed as the bridge's `colorMatrices` (batch*9 float32); null when all identity. */
 export function colourMatrices(config: ColourConfig | null, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
   if (config === null || (config.grayscale === 0 && config.hue === 0)) return null;

@@ -1,5 +1,5 @@
 /** Process-level native calls with argument validation: doctor, thread count, device parsing and the tensor bridge. */
-import { invalidType, outOfRange, requireInteger } from '../errors';
+import { checkPerImage, invalidType, outOfRange, requireInteger } from '../errors';
 import { addonLocation, loadAddon } from './addon';
 import type { DoctorReport, HostTensor } from './types';
 
@@ -37,6 +37,10 @@ export interface ImagesToTensorOptions {
   std: number[];
   device?: string;
   channelsLast?: boolean;
+  /** Per-image 3×3 RGB colour matrices (batch × 9), as the Learner applies them. */
+  colorMatrices?: Float32Array;
+  /** Per-image outline strengths in [0, 1] (batch values), as the Learner applies them. */
+  outlineStrengths?: Float32Array;
 }
 
 /** Checks an NHWC uint8 batch against its shape, naming the argument that is wrong. */
@@ -67,5 +71,11 @@ export async function imagesToTensor(images: Uint8Array, options: ImagesToTensor
   const mean = validateChannelStats('mean', options.mean, shape[3], false);
   const std = validateChannelStats('std', options.std, shape[3], true);
   const device = validateDevice('device', options.device ?? 'cpu');
-  return loadAddon().imagesToTensor(images, { shape, mean, std, device, channelsLast: options.channelsLast ?? false });
+  const { colorMatrices, outlineStrengths } = options;
+  checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
+  checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image');
+  return loadAddon().imagesToTensor(images, {
+    shape, mean, std, device, channelsLast: options.channelsLast ?? false,
+    ...(colorMatrices ? { colorMatrices } : {}), ...(outlineStrengths ? { outlineStrengths } : {}),
+  });
 }

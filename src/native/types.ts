@@ -31,6 +31,10 @@ export interface ImagesToTensorOptions {
   std: number[];
   device: string;
   channelsLast?: boolean;
+  /** Per-image 3×3 RGB colour matrices (batch × 9), as the Learner takes them. */
+  colorMatrices?: Float32Array;
+  /** Per-image outline strengths in [0, 1] (batch values), as the Learner takes them. */
+  outlineStrengths?: Float32Array;
 }
 
 export interface MatmulBenchmarkOptions {
@@ -360,6 +364,8 @@ export interface TrainStepNativeOptions {
   colorMatrices?: Float32Array;
   /** Per-image 2×3 affine matrices (batch × 6), applied in [0, 1] with white fill before normalising. */
   affineMatrices?: Float32Array;
+  /** Per-image outline strengths in [0, 1] (batch values): dark lines along colour boundaries. */
+  outlineStrengths?: Float32Array;
   returnLogits?: boolean;
 }
 

@@ -4,7 +4,7 @@
  * gradient accumulation and resumable checkpoints (model + optimizer + scaler + counters + RNG).
  */
 import * as fs from 'fs';
-import { isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { checkPerImage, isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
 import type { Model } from '../native/model';
 import { validateImageBatch } from '../native/runtime';
@@ -19,6 +19,8 @@ export interface TrainStepOptions {
   colorMatrices?: Float32Array;
   /** Per-image 2×3 affine matrices (batch × 6, affine_grid's convention): scale/shift/rotation jitter, white fill. */
   affineMatrices?: Float32Array;
+  /** Per-image outline strengths in [0, 1] (batch values): dark lines drawn natively along colour boundaries. */
+  outlineStrengths?: Float32Array;
   /** Also return this micro-batch's logits (for a running train AUC). */
   returnLogits?: boolean;
 }
@@ -155,11 +157,6 @@ export function manualSeed(seed: number): void {
   loadAddon().manualSeed(requireInteger('seed', seed, 0));
 }
 
-function checkMatrices(name: string, value: unknown, batch: number, size: number, what: string): void {
-  if (value === undefined) return;
-  if (!isTypedArrayOf(value, 'Float32Array')) throw invalidType(name, 'a Float32Array', value);
-  if ((value as Float32Array).length !== batch * size) throw outOfRange(name, `${batch * size} values (a ${what} matrix per image)`, value);
-}
 
 export class Learner {
   private handle: NativeLearner | undefined;
@@ -188,12 +185,14 @@ export class Learner {
   async trainStep(images: Uint8Array, labels: Int32Array | readonly number[], options: TrainStepOptions): Promise<TrainStepResult> {
     const shape = this.checkImages(images, options?.shape);
     const checked = validateLabels('labels', labels, shape[0], this.model.numClasses);
-    const { colorMatrices, affineMatrices, returnLogits } = options;
-    checkMatrices('colorMatrices', colorMatrices, shape[0], 9, '3x3');
-    checkMatrices('affineMatrices', affineMatrices, shape[0], 6, '2x3');
+    const { colorMatrices, affineMatrices, outlineStrengths, returnLogits } = options;
+    checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
+    checkPerImage('affineMatrices', affineMatrices, shape[0], 6, 'a 2x3 matrix per image');
+    checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image');
     if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
     return this.native.trainStep(images, checked, {
-      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(affineMatrices ? { affineMatrices } : {}), ...(returnLogits ? { returnLogits } : {}),
+      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(affineMatrices ? { affineMatrices } : {}),
+      ...(outlineStrengths ? { outlineStrengths } : {}), ...(returnLogits ? { returnLogits } : {}),
     });
   }
 

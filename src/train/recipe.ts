@@ -8,6 +8,7 @@ import { closestNames, invalidData, invalidType, outOfRange, requireChoice, requ
 export const kAmpModes = ['auto', 'fp32', 'bf16', 'fp16'] as const;
 export const kLosses = ['cce', 'cce-2021', 'ce'] as const;
 export const kSamplers = ['imbalanced', 'shuffle'] as const;
+export const kKeepWeights = ['best', 'last'] as const;
 export const kFoldGroupings = ['none', 'style', 'emoji', 'family'] as const;
 export const kTtaTransforms = ['hflip', 'vflip', 'rot90'] as const;
 export const kMergeModes = ['mean', 'gmean', 'max', 'sum'] as const;
@@ -69,6 +70,11 @@ export interface Recipe {
   labelSmoothing: number;
   amp: (typeof kAmpModes)[number];
   sampler: (typeof kSamplers)[number];
+  /**
+   * Which weights a fold predicts with: `best`, the epoch with the highest validation AUC (the seed's choice), or
+   * `last`, the final epoch (no selection on a small, noisy validation fold).
+   */
+  keepWeights: (typeof kKeepWeights)[number];
   augment: AugmentRecipe;
   tta: (typeof kTtaTransforms)[number][];
   ttaMerge: (typeof kMergeModes)[number];
@@ -104,6 +110,7 @@ const kSeedBase: Recipe = {
   labelSmoothing: 0,
   amp: 'auto',
   sampler: 'imbalanced',
+  keepWeights: 'best',
   augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0, hue: 0, outline: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
   tta: ['hflip', 'vflip', 'rot90'],
   ttaMerge: 'mean',
@@ -276,6 +283,8 @@ export function validateRecipe(input: unknown): Recipe {
     labelSmoothing: requireNumber('labelSmoothing', r.labelSmoothing, 0, 1),
     amp: requireChoice('amp', r.amp, kAmpModes),
     sampler: requireChoice('sampler', r.sampler, kSamplers),
+    // Absent in run folders written before it existed: they kept the best epoch.
+    keepWeights: r.keepWeights === undefined ? 'best' : requireChoice('keepWeights', r.keepWeights, kKeepWeights),
     augment: {
       hflip: requireNumber('augment.hflip', augment.hflip, 0, 1),
       vflip: requireNumber('augment.vflip', augment.vflip, 0, 1),

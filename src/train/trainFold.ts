@@ -235,7 +235,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         lr: lastLr,
         seconds: (Date.now() - epochStarted) / 1000,
       };
-      const isBest = best.epoch < 0 || (metrics.validAuc ?? -Infinity) > (best.auc ?? -Infinity);
+      const isBest = recipe.keepWeights === 'last' || best.epoch < 0 || (metrics.validAuc ?? -Infinity) > (best.auc ?? -Infinity);
       if (isBest) {
         best = { epoch, auc: metrics.validAuc };
         await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });

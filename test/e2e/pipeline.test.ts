@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { crossValidate } from '../../src/train/crossValidate';
+import { resolveRecipe } from '../../src/train/recipe';
 import { cliPath, makeTinyDataset, tinyRecipe, tinyRecipeOverrides } from './fixtures';
 
 let data: string;
@@ -84,6 +85,24 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+describe('keepWeights', () => {
+  test('last: each fold predicts with its final epoch, whatever the validation AUC said', async () => {
+    const recipe = resolveRecipe('demo-cpu', [...tinyRecipeOverrides(3), 'folds=2', 'keepWeights=last']);
+    const run = path.join(work, 'keep-last');
+    const result = await crossValidate(recipe, { data, run, folds: [0] });
+    const metrics = lines(path.join(run, 'fold-0', 'metrics.jsonl')).map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.epoch)).toEqual([0, 1, 2]);
+    expect(result.folds[0].bestEpoch).toBe(2);
+    expect(result.folds[0].bestAuc).toBe(metrics[2].validAuc);
+    expect(JSON.parse(fs.readFileSync(path.join(run, 'fold-0', 'state.json'), 'utf8'))).toMatchObject({ bestEpoch: 2, epochsDone: 3 });
+    expect(() => resolveRecipe('demo-cpu', ['keepWeights=first'])).toThrow('keepWeights');
+    const bestRun = await crossValidate(resolveRecipe('demo-cpu', [...tinyRecipeOverrides(3), 'folds=2']), { data, run: path.join(work, 'keep-best'), folds: [0] });
+    // The same run keeping the best epoch stops at epoch 1: epochs 1 and 2 tie on validation AUC (1.0).
+    expect(metrics.map((m) => m.validAuc).slice(1)).toEqual([1, 1]);
+    expect(bestRun.folds[0].bestEpoch).toBe(1);
+  });
+});
 
 describe('kill and resume', () => {
   test('a run killed after a mid-epoch checkpoint resumes to the same result as an uninterrupted run', async () => {

@@ -22,6 +22,11 @@ run() {  # run quietly; show the log's tail on failure
 missing=()
 for tool in cmake g++ ccache python3 make; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# libjpeg-turbo's headers: the loader's JPEG fast path (optional: without them sharp decodes every image).
+if [ ! -f /usr/include/turbojpeg.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(libturbojpeg0-dev)
+  else say "note: no turbojpeg.h (Debian: libturbojpeg0-dev): JPEGs will be decoded by sharp only"; fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     pkgs=()

@@ -1,6 +1,8 @@
 /** Decoding one image with sharp into model-ready uint8 RGB (resize, alpha on white, EXIF, flips, rot90), with clear per-file errors. */
+import { readFile } from 'fs/promises';
 import sharp from 'sharp';
 import { invalidData, requireInteger } from '../errors';
+import { loadAddon } from '../native/addon';
 import { AugmentPlan, Interpolation, isIdentityPlan, kIdentityPlan, sharpKernel, sharpRotationAngle } from './augment';
 
 /** PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS); sharp's own default is 3× larger. */
@@ -11,7 +13,14 @@ export interface DecodeOptions {
   interpolation: Interpolation;
   /** Largest width × height accepted before decoding (sharp `limitInputPixels`). */
   limitInputPixels?: number;
+  /**
+   * Decode JPEGs that are already size × size with libjpeg-turbo in the addon (default true; the same pixels as
+   * sharp, without its ~0.25 ms a call). Everything else, and every error, goes through sharp.
+   */
+  fastPath?: boolean;
 }
+
+const kJpegName = /\.jpe?g$/i;
 
 /** Turns a sharp failure into an error that names the file and says what is wrong with it. */
 export function imageError(path: string, error: unknown, limit: number): Error {
@@ -68,6 +77,12 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   const size = requireInteger('size', options.size, 1, 8192);
   const limit = options.limitInputPixels ?? kDefaultPixelLimit;
   configureSharpForLoading();
+  if ((options.fastPath ?? true) && kJpegName.test(path) && loadAddon().jpegFastPath) {
+    // Declined (or unreadable) files are read again by sharp from the path, so its errors stay as they were.
+    const bytes = await readFile(path).catch(() => null);
+    const rgb = bytes && bytes.length > 0 ? await loadAddon().decodeJpegExact(bytes, size, plan) : null;
+    if (rgb) return rgb;
+  }
   try {
     const pipeline = sharp(path, { limitInputPixels: limit, failOn: 'truncated', autoOrient: true })
       .resize(size, size, { fit: 'fill', kernel: sharpKernel(options.interpolation) })
@@ -79,11 +94,10 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   }
 }
 
-/** Applies a plan to an already decoded `size × size × 3` image (the cached path); sharp moves the pixels. */
+/** Applies a plan to an already decoded `size × size × 3` image (the cached path), natively. */
 export async function augmentRgb(rgb: Buffer, size: number, plan: AugmentPlan): Promise<Buffer> {
   if (isIdentityPlan(plan)) return rgb;
-  const pipeline = sharp(rgb, { raw: { width: size, height: size, channels: 3 } });
-  return toRgb(orient(pipeline, plan), size, 'augmentRgb');
+  return loadAddon().orientPixels(rgb, size, plan);
 }
 
 /** Reads only the header: format and dimensions after EXIF orientation; throws the same per-file errors. */

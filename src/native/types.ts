@@ -51,6 +51,22 @@ export interface NativeAddon {
   matmulBenchmark(options: MatmulBenchmarkOptions): Promise<number>;
   /** Rejects with a native exception of the given kind, raised on the compute thread (diagnostics, tests). */
   raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never>;
+  /**
+   * A JPEG of exactly size × size decoded by libjpeg-turbo into RGB with the plan's flips and quarter turns; null
+   * when the file is not for this path (other size, CMYK, EXIF or ICC data, any decoder warning). libuv thread.
+   */
+  decodeJpegExact(bytes: Uint8Array, size: number, plan: OrientationPlan): Promise<Buffer | null>;
+  /** The plan's flips and quarter turns applied to size × size RGB. libuv thread. */
+  orientPixels(rgb: Uint8Array, size: number, plan: OrientationPlan): Promise<Buffer>;
+  /** Whether this build has libjpeg-turbo (turbojpeg.h was found when it was built). */
+  readonly jpegFastPath: boolean;
+}
+
+/** albumentations' order: HorizontalFlip, VerticalFlip, then `rot90` counter-clockwise quarter turns. */
+export interface OrientationPlan {
+  hflip: boolean;
+  vflip: boolean;
+  rot90: number;
 }
 
 // ---- Training core (native/train, native/bridge/optim_wrap.cc and learner_wrap.cc) ----

@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import sharp from 'sharp';
+import { readFileSync } from 'fs';
 import { augmentRgb, decodeImage, DecodedCache, probeImage, verifyImage } from '../../../src/data/image';
+import { loadAddon } from '../../../src/native/addon';
 import { indexPattern, indexPixel, writeImageSet, writeIndexPng, writeTruncatedPng } from './images';
 
 let dir: string;
@@ -74,6 +77,64 @@ describe('decodeImage', () => {
     const plan = { hflip: true, vflip: false, rot90: 3 } as const;
     expect((await augmentRgb(plain, 6, plan)).equals(await decodeImage(set.index, nearest(6), plan))).toBe(true);
     expect(await augmentRgb(plain, 6, { hflip: false, vflip: false, rot90: 0 })).toBe(plain);
+  });
+});
+
+const kAllPlans = [false, true].flatMap((hflip) => [false, true].flatMap((vflip) => [0, 1, 2, 3].map((rot90) => ({ hflip, vflip, rot90: rot90 as 0 | 1 | 2 | 3 }))));
+
+describe('native orientation (the cached path)', () => {
+  test('all 16 flip / quarter-turn plans move pixels exactly as sharp does', async () => {
+    const plain = await decodeImage(set.index, nearest(6));
+    for (const plan of kAllPlans) {
+      expect([plan, (await augmentRgb(plain, 6, plan)).equals(await decodeImage(set.index, nearest(6), plan))]).toEqual([plan, true]);
+    }
+  });
+});
+
+// Without turbojpeg.h at build time the addon has no fast path, and every JPEG goes through sharp.
+const fastPathTest = loadAddon().jpegFastPath ? test : test.skip;
+
+describe('JPEG fast path (libjpeg-turbo in the addon)', () => {
+  const noise = (size: number) => sharp({ create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 70 } } });
+  let jpegs: Record<string, string>;
+  beforeAll(async () => {
+    jpegs = {
+      '4:2:0': join(dir, 'fast-420.jpg'), '4:4:4': join(dir, 'fast-444.jpg'), grey: join(dir, 'fast-grey.jpeg'), progressive: join(dir, 'fast-progressive.JPG'),
+    };
+    await noise(24).jpeg({ quality: 90 }).toFile(jpegs['4:2:0']);
+    await noise(24).jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toFile(jpegs['4:4:4']);
+    await noise(24).greyscale().jpeg({ quality: 90 }).toFile(jpegs.grey);
+    await noise(24).jpeg({ quality: 80, progressive: true }).toFile(jpegs.progressive);
+  });
+
+  fastPathTest('takes JPEGs at the model size and gives sharp\'s pixels for every plan', async () => {
+    for (const [kind, file] of Object.entries(jpegs)) {
+      expect([kind, await loadAddon().decodeJpegExact(readFileSync(file), 24, kAllPlans[0])]).not.toEqual([kind, null]);
+      for (const plan of kAllPlans) {
+        const fast = await decodeImage(file, { ...nearest(24) }, plan);
+        const general = await decodeImage(file, { ...nearest(24), fastPath: false }, plan);
+        expect([kind, plan, fast.equals(general)]).toEqual([kind, plan, true]);
+      }
+    }
+  });
+
+  fastPathTest('declines what sharp must handle: another size, EXIF, an ICC profile, CMYK, a truncated file', async () => {
+    const decline = async (file: string, size: number) => loadAddon().decodeJpegExact(readFileSync(file), size, kAllPlans[0]);
+    expect(await decline(jpegs['4:2:0'], 12)).toBeNull();
+    const exif = join(dir, 'fast-exif.jpg');
+    await noise(24).jpeg().withMetadata({ orientation: 1 }).toFile(exif);
+    expect(await decline(exif, 24)).toBeNull();
+    const icc = join(dir, 'fast-icc.jpg');
+    await noise(24).jpeg().withIccProfile('p3').toFile(icc);
+    expect(await decline(icc, 24)).toBeNull();
+    expect(await decline(set.cmyk, 8)).toBeNull();
+    const truncated = join(dir, 'fast-truncated.jpg');
+    writeFileSync(truncated, readFileSync(jpegs['4:4:4']).subarray(0, 600));
+    expect(await decline(truncated, 24)).toBeNull();
+    await expect(decodeImage(truncated, nearest(24))).rejects.toThrow(`${truncated}: cannot decode image: unreadable or truncated`);
+    expect(await loadAddon().decodeJpegExact(Buffer.from('not a jpeg'), 24, kAllPlans[0])).toBeNull();
+    // The declined files still decode, through sharp.
+    expect((await decodeImage(icc, nearest(24))).length).toBe(24 * 24 * 3);
   });
 });
 

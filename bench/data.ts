@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { kSeedAugment, TransformConfig } from '../src/data/augment';
 import { DecodedCache } from '../src/data/image';
 import { loadBatches, LoaderItem } from '../src/data/loader';
+import { loadAddon } from '../src/native/addon';
 
 export interface DataBenchCase {
   name: string;
@@ -47,22 +48,22 @@ async function generate(dir: string, ext: 'jpg' | 'png', size: number, count: nu
   return paths;
 }
 
-async function nodeEpoch(items: LoaderItem[], transform: TransformConfig, batchSize: number, epoch: number, cache: DecodedCache | null): Promise<void> {
+async function nodeEpoch(items: LoaderItem[], transform: TransformConfig, batchSize: number, epoch: number, cache: DecodedCache | null, fastPath: boolean): Promise<void> {
   const order = items.map((_, i) => i);
-  for await (const batch of loadBatches(items, order, { transform, batchSize, seed: 0, epoch, cache })) {
+  for await (const batch of loadBatches(items, order, { transform, batchSize, seed: 0, epoch, cache, fastPath })) {
     if (batch.data.length === 0) throw new Error('empty batch');
   }
 }
 
 /** Best of `repeats` timed epochs after one warm-up epoch (which also fills the cache, if any), in images per second. */
-async function timeNode(paths: string[], size: number, batchSize: number, repeats: number, cache: DecodedCache | null = null): Promise<number> {
+async function timeNode(paths: string[], size: number, batchSize: number, repeats: number, cache: DecodedCache | null = null, fastPath = true): Promise<number> {
   const items = paths.map((path) => ({ path, label: 0 }));
   const transform: TransformConfig = { size, interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], augment: kSeedAugment };
-  await nodeEpoch(items, transform, batchSize, 0, cache);
+  await nodeEpoch(items, transform, batchSize, 0, cache, fastPath);
   let best = Infinity;
   for (let r = 1; r <= repeats; r++) {
     const started = process.hrtime.bigint();
-    await nodeEpoch(items, transform, batchSize, r, cache);
+    await nodeEpoch(items, transform, batchSize, r, cache, fastPath);
     best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
   }
   return paths.length / best;
@@ -103,7 +104,7 @@ export async function runDataBench(options: DataBenchOptions = {}): Promise<Data
   const repeats = options.repeats ?? 3;
   const batchSize = options.batchSize ?? 32;
   const python = benchPython(log);
-  log(`data bench: decode + flips/rot90 + pack uint8 NHWC, batch ${batchSize}, ${availableParallelism()} cores, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips})`);
+  log(`data bench: decode + flips/rot90 + pack uint8 NHWC, batch ${batchSize}, ${availableParallelism()} cores, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), JPEG fast path ${loadAddon().jpegFastPath ? 'on (libjpeg-turbo)' : 'off (built without turbojpeg.h)'}`);
   const results: DataBenchCase[] = [];
   for (const c of kCases) {
     const paths = await generate(dir, c.ext, c.size, c.count);
@@ -114,6 +115,8 @@ export async function runDataBench(options: DataBenchOptions = {}): Promise<Data
     log(`  ${c.name.padEnd(13)} n=${String(c.count).padEnd(5)} foldtorch ${nodeRate.toFixed(0)} img/s${ratio}  (${verdict} target ≥ ${c.target})`);
     results.push({ name: c.name, images: c.count, size: c.size, nodeImgPerSec: nodeRate, pythonImgPerSec: pythonRate, target: c.target });
     if (c.ext === 'jpg') {
+      const sharpOnly = await timeNode(paths, c.size, batchSize, repeats, null, false);
+      log(`  ${`${c.name} sharp only`.padEnd(20)} foldtorch ${sharpOnly.toFixed(0)} img/s (fastPath: false: what the libjpeg-turbo path replaces)`);
       // Small datasets can keep decoded images in memory: later epochs only augment and pack.
       const cached = await timeNode(paths, c.size, batchSize, repeats, new DecodedCache());
       log(`  ${`${c.name} cached`.padEnd(20)} foldtorch ${cached.toFixed(0)} img/s (DecodedCache: augment + pack only, from epoch 2 on)`);

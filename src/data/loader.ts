@@ -25,6 +25,8 @@ export interface LoaderOptions {
   /** First batch to produce (resuming mid-epoch): earlier batches are skipped without decoding, plans unchanged. */
   startBatch?: number;
   limitInputPixels?: number;
+  /** JPEGs at the model size through libjpeg-turbo in the addon (default true; see DecodeOptions.fastPath). */
+  fastPath?: boolean;
 }
 
 /** One batch: `data` is B×H×W×3 uint8 (NHWC, RGB) in one Buffer; normalisation happens natively with mean/std. */
@@ -88,6 +90,7 @@ function resolveOptions(options: LoaderOptions): Resolved {
       size: transform.size,
       interpolation: transform.interpolation,
       limitInputPixels: requireInteger('limitInputPixels', options.limitInputPixels ?? kDefaultPixelLimit, 1),
+      fastPath: options.fastPath ?? true,
     },
     limiter: new Limiter(requireInteger('concurrency', options.concurrency ?? 4, 1, 256)),
   };

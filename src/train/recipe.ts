@@ -146,7 +146,7 @@ export const kRecipes: Record<string, Recipe> = {
       gradCheckpointing: false,
     },
     foldGroups: 'family',
-    epochs: 30,
+    epochs: 27,
     batchSize: 32,
     evalBatchSize: 128,
     optimizer: { ...kSeedBase.optimizer, lr: 1e-3, warmdownMinLr: 5e-4 },

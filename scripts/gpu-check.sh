@@ -3,21 +3,23 @@
 # node, builds the addon against the machine's CUDA torch with all cores (plain cmake + ninja), then runs the GPU
 # tests (node:test), our benchmark, timm's, and their comparison, writing logs and JSON under OUT in 8 minutes.
 #
-#   bash scripts/gpu-check.sh [--dry-run] [--skip-build] [OUT]      (OUT defaults to $OUT)
+#   bash scripts/gpu-check.sh [--dry-run] [--skip-build | --build-only] [OUT]      (OUT defaults to $OUT)
 #
 # --dry-run runs HERE on the CPU: the same build commands against this machine's CUDA torch (into build-gpu-dry/,
 # not loaded), then the tests (FOLDTORCH_GPU_TESTS_ON_CPU=1) and both benchmarks' tiny CPU configs with the
-# local CPU build. --skip-build leaves the build out.
+# local CPU build. --skip-build leaves the build out; --build-only stops after it (scripts/gpu-profile.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 dry=0
 skip_build=0
+build_only=0
 out=""
 for arg in "$@"; do
   case "$arg" in
     --dry-run) dry=1 ;;
     --skip-build) skip_build=1 ;;
+    --build-only) build_only=1 ;;
     -*) echo "gpu-check: unknown option $arg" >&2; exit 2 ;;
     *) out="$arg" ;;
   esac
@@ -123,6 +125,10 @@ node -e "require('./dist/src/native/runtime').doctor().then((d) => {
   console.log('doctor: torch ' + d.torchVersion + ', builtWithCuda ' + d.builtWithCuda + ', cudaAvailable ' + d.cudaAvailable + (d.cudaDevices[0] ? ', ' + d.cudaDevices[0].name : ''));
   if ($need_cuda && !(d.builtWithCuda && d.cudaAvailable)) process.exit(1);
 })" || fail "doctor: the addon does not see a CUDA device"
+if [ "$build_only" = 1 ]; then
+  [ ${#failures[@]} -eq 0 ] && { echo "gpu-check: built in $(elapsed) s"; exit 0; }
+  printf 'gpu-check: %s\n' "${failures[@]}"; exit 1
+fi
 
 # ---- 4. The GPU tests ----
 stage "tests (node:test)"

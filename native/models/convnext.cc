@@ -9,6 +9,7 @@
 
 #include "models/layers/grad_checkpoint.h"
 #include "models/layers/init.h"
+#include "models/layers/linear.h"
 
 namespace foldtorch {
 
@@ -51,7 +52,7 @@ torch::Tensor ConvNextBlockImpl::forward(const torch::Tensor& input) {
     x = fc2_conv_->forward(at::gelu(fc1_conv_->forward(norm_2d_->forward(x))));
   } else {
     x = x.permute({0, 2, 3, 1});
-    x = fc2_->forward(at::gelu(fc1_->forward(norm_->forward(x))));
+    x = layers::linear(fc2_, at::gelu(layers::linear(fc1_, norm_->forward(x))));
     x = x.permute({0, 3, 1, 2});
   }
   return x.mul(gamma_.reshape({1, -1, 1, 1})) + input;
@@ -155,7 +156,7 @@ torch::Tensor ConvNextImpl::forward_features(const torch::Tensor& images) {
 torch::Tensor ConvNextImpl::forward_head(const torch::Tensor& features, bool pre_logits) {
   auto pooled = head_norm_->forward(features.mean({2, 3}, /*keepdim=*/true)).flatten(1);
   if (pre_logits || !head_fc_) return pooled;
-  return head_fc_->forward(pooled);
+  return layers::linear(head_fc_, pooled);
 }
 
 NamedOutputs ConvNextImpl::forward_intermediates(const torch::Tensor& images) {

@@ -9,6 +9,7 @@
 
 #include "models/layers/grad_checkpoint.h"
 #include "models/layers/init.h"
+#include "models/layers/linear.h"
 #include "models/layers/pos_embed_resample.h"
 
 namespace foldtorch {
@@ -58,9 +59,9 @@ torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Ten
     k = parts[1];
     v = parts[2];
   } else {
-    q = q_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
-    k = k_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
-    v = v_proj_->forward(x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
+    q = layers::linear(q_proj_, x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
+    k = layers::linear(k_proj_, x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
+    v = layers::linear(v_proj_, x).reshape({batch, tokens, num_heads_, head_dim_}).transpose(1, 2);
   }
   if (rope_sin.defined()) {
     q = layers::apply_rope_cat(q, rope_sin, rope_cos);
@@ -75,7 +76,7 @@ torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Ten
   }
   out = out.transpose(1, 2).reshape({batch, tokens, channels});
   if (norm_) out = norm_->forward(out);
-  return proj_->forward(out);
+  return layers::linear(proj_, out);
 }
 
 // ---- block ----
@@ -219,7 +220,7 @@ torch::Tensor Eva02Impl::forward_head(const torch::Tensor& features, bool pre_lo
     pooled = features.select(1, 0);
   }
   if (pre_logits || !head_) return pooled;
-  return head_->forward(pooled);
+  return layers::linear(head_, pooled);
 }
 
 NamedOutputs Eva02Impl::forward_intermediates(const torch::Tensor& images) {

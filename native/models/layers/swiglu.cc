@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include "models/layers/linear.h"
 namespace foldtorch::layers {
 
 SwiGLUImpl::SwiGLUImpl(int64_t in_features, int64_t hidden_features, bool inner_norm, double norm_eps) {
@@ -15,9 +16,9 @@ SwiGLUImpl::SwiGLUImpl(int64_t in_features, int64_t hidden_features, bool inner_
 }
 
 torch::Tensor SwiGLUImpl::forward(const torch::Tensor& x) {
-  auto hidden = at::silu(fc1_g_->forward(x)) * fc1_x_->forward(x);
+  auto hidden = at::silu(linear(fc1_g_, x)) * linear(fc1_x_, x);
   if (norm_) hidden = norm_->forward(hidden);
-  return fc2_->forward(hidden);
+  return linear(fc2_, hidden);
 }
 
 GluMlpImpl::GluMlpImpl(int64_t in_features, int64_t hidden_features) {
@@ -26,8 +27,8 @@ GluMlpImpl::GluMlpImpl(int64_t in_features, int64_t hidden_features) {
 }
 
 torch::Tensor GluMlpImpl::forward(const torch::Tensor& x) {
-  auto halves = fc1_->forward(x).chunk(2, -1);
-  return fc2_->forward(at::silu(halves[0]) * halves[1]);
+  auto halves = linear(fc1_, x).chunk(2, -1);
+  return linear(fc2_, at::silu(halves[0]) * halves[1]);
 }
 
 }  // namespace foldtorch::layers

@@ -3,6 +3,7 @@ import { readFile } from 'fs/promises';
 import sharp from 'sharp';
 import { invalidData, requireInteger } from '../errors';
 import { loadAddon } from '../native/addon';
+import type { NativeAddon } from '../native/types';
 import { AugmentPlan, Interpolation, isIdentityPlan, kIdentityPlan, sharpKernel, sharpRotationAngle } from './augment';
 
 /** PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS); sharp's own default is 3× larger. */
@@ -21,6 +22,19 @@ export interface DecodeOptions {
 }
 
 const kJpegName = /\.jpe?g$/i;
+
+let nativeOps: NativeAddon | null | undefined;
+/** The addon's image calls, or null where it cannot be loaded: then sharp does all the work, as it always can. */
+function nativeImageOps(): NativeAddon | null {
+  if (nativeOps === undefined) {
+    try {
+      nativeOps = loadAddon();
+    } catch {
+      nativeOps = null;
+    }
+  }
+  return nativeOps;
+}
 
 /** Turns a sharp failure into an error that names the file and says what is wrong with it. */
 export function imageError(path: string, error: unknown, limit: number): Error {
@@ -77,10 +91,11 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   const size = requireInteger('size', options.size, 1, 8192);
   const limit = options.limitInputPixels ?? kDefaultPixelLimit;
   configureSharpForLoading();
-  if ((options.fastPath ?? true) && kJpegName.test(path) && loadAddon().jpegFastPath) {
+  const native = (options.fastPath ?? true) && kJpegName.test(path) ? nativeImageOps() : null;
+  if (native?.jpegFastPath) {
     // Declined (or unreadable) files are read again by sharp from the path, so its errors stay as they were.
     const bytes = await readFile(path).catch(() => null);
-    const rgb = bytes && bytes.length > 0 ? await loadAddon().decodeJpegExact(bytes, size, plan) : null;
+    const rgb = bytes && bytes.length > 0 ? await native.decodeJpegExact(bytes, size, plan) : null;
     if (rgb) return rgb;
   }
   try {
@@ -94,10 +109,13 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   }
 }
 
-/** Applies a plan to an already decoded `size × size × 3` image (the cached path), natively. */
+/** Applies a plan to an already decoded `size × size × 3` image (the cached path): natively, else with sharp. */
 export async function augmentRgb(rgb: Buffer, size: number, plan: AugmentPlan): Promise<Buffer> {
   if (isIdentityPlan(plan)) return rgb;
-  return loadAddon().orientPixels(rgb, size, plan);
+  const native = nativeImageOps();
+  if (native) return native.orientPixels(rgb, size, plan);
+  const pipeline = sharp(rgb, { raw: { width: size, height: size, channels: 3 } });
+  return toRgb(orient(pipeline, plan), size, 'augmentRgb');
 }
 
 /** Reads only the header: format and dimensions after EXIF orientation; throws the same per-file errors. */

@@ -60,10 +60,14 @@ void CheckNormalization(Napi::Env env, const Normalization& norm, int64_t channe
 
 namespace {
 
-// An optional Float32Array of `per_image` values per image (`what`, for the error) into `out`.
+// An optional Float32Array of `per_image` values per image (`what`, for the error) into `out`; `rgb_channels`:
+// the images must have 3 channels (colour operations).
 void ReadPerImageValues(Napi::Env env, Napi::Value value, int64_t batch, int64_t per_image, const char* name, const char* what,
-                        std::vector<float>& out) {
+                        int64_t rgb_channels, std::vector<float>& out) {
   if (value.IsUndefined() || value.IsNull()) return;
+  if (rgb_channels > 0 && rgb_channels != 3) {
+    ThrowRangeError(env, std::string("Expected RGB images (3 channels) for ") + name + " but received " + std::to_string(rgb_channels) + " channels");
+  }
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     ThrowTypeError(env, std::string("Expected a Float32Array for ") + name + " but received " + DescribeValue(value));
   }
@@ -93,21 +97,15 @@ at::Tensor DrawOutlines(const at::Tensor& x, const std::vector<float>& strengths
 }  // namespace
 
 void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
-  if (!value.IsUndefined() && !value.IsNull() && channels != 3) {
-    ThrowRangeError(env, "Expected RGB images (3 channels) for colorMatrices but received " + std::to_string(channels) + " channels");
-  }
-  ReadPerImageValues(env, value, batch, 9, "colorMatrices", "a 3x3 matrix per RGB image", norm.color_matrices);
+  ReadPerImageValues(env, value, batch, 9, "colorMatrices", "a 3x3 matrix per RGB image", channels, norm.color_matrices);
 }
 
 void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm) {
-  ReadPerImageValues(env, value, batch, 6, "affineMatrices", "a 2x3 matrix per image", norm.affine_matrices);
+  ReadPerImageValues(env, value, batch, 6, "affineMatrices", "a 2x3 matrix per image", 0, norm.affine_matrices);
 }
 
 void ReadOutlineStrengths(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
-  if (!value.IsUndefined() && !value.IsNull() && channels != 3) {
-    ThrowRangeError(env, "Expected RGB images (3 channels) for outlineStrengths but received " + std::to_string(channels) + " channels");
-  }
-  ReadPerImageValues(env, value, batch, 1, "outlineStrengths", "one per image", norm.outline_strengths);
+  ReadPerImageValues(env, value, batch, 1, "outlineStrengths", "one per image", channels, norm.outline_strengths);
 }
 
 at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last) {

@@ -92,14 +92,17 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   const limit = options.limitInputPixels ?? kDefaultPixelLimit;
   configureSharpForLoading();
   const native = (options.fastPath ?? true) && kJpegName.test(path) ? nativeImageOps() : null;
+  let bytes: Buffer | null = null;
   if (native?.jpegFastPath) {
-    // Declined (or unreadable) files are read again by sharp from the path, so its errors stay as they were.
-    const bytes = await readFile(path).catch(() => null);
-    const rgb = bytes && bytes.length > 0 ? await native.decodeJpegExact(bytes, size, plan) : null;
+    // A file the fast path declines goes to sharp from these bytes; a missing, unreadable or empty one from its
+    // path, so that sharp's errors stay as they are.
+    bytes = await readFile(path).catch(() => null);
+    if (bytes?.length === 0) bytes = null;
+    const rgb = bytes ? await native.decodeJpegExact(bytes, size, plan) : null;
     if (rgb) return rgb;
   }
   try {
-    const pipeline = sharp(path, { limitInputPixels: limit, failOn: 'truncated', autoOrient: true })
+    const pipeline = sharp(bytes ?? path, { limitInputPixels: limit, failOn: 'truncated', autoOrient: true })
       .resize(size, size, { fit: 'fill', kernel: sharpKernel(options.interpolation) })
       .flatten({ background: '#ffffff' });
     return await toRgb(orient(pipeline, plan), size, path);

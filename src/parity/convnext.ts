@@ -4,7 +4,7 @@
  * (convnext_timm_registry.json).
  */
 import type { ParityKind, ParityResult } from './kind';
-import { readmeTolerance, runModelFixture, type ToleranceFor } from './model_common';
+import { modelFixtureStems, readmeTolerance, runModelFixture, type ToleranceFor } from './model_common';
 import { runRegistryFixture } from './model_registry';
 
 const kInScope = /^convnext_(atto|femto|pico|nano|tiny|small|base|large|xlarge)$/;
@@ -18,16 +18,7 @@ function tolerances(dir: string): ToleranceFor {
 
 export const convnextKind: ParityKind = {
   name: 'convnext',
-  fixtures(fileNames) {
-    const files = new Set(fileNames);
-    const stems: string[] = [];
-    for (const file of fileNames) {
-      const model = /^(convnext_.*)\.weights\.safetensors$/.exec(file);
-      if (model && files.has(`${model[1]}.io.safetensors`) && files.has(`${model[1]}.json`)) stems.push(model[1]);
-      if (file === 'convnext_timm_registry.json') stems.push('convnext_timm_registry');
-    }
-    return stems.sort();
-  },
+  fixtures: (fileNames) => modelFixtureStems(fileNames, 'convnext'),
   async run(dir, fixture, options) {
     if (fixture.endsWith('_timm_registry')) return runRegistryFixture(dir, fixture, options, kInScope);
     const results: ParityResult[] = [];

@@ -10,6 +10,7 @@ import type { ParityKind, ParityOptions, ParityResult } from './kind';
 import {
   compareTensor,
   createOptionsFromKwargs,
+  modelFixtureStems,
   readmeTolerance,
   runModelFixture,
   structuralResult,
@@ -81,19 +82,7 @@ async function runResampleFixture(dir: string, stem: string, options: ParityOpti
 
 export const eva02Kind: ParityKind = {
   name: 'eva02',
-  fixtures(fileNames) {
-    const files = new Set(fileNames);
-    const stems: string[] = [];
-    for (const file of fileNames) {
-      if (!file.startsWith('eva02_')) continue;
-      const model = /^(.*)\.weights\.safetensors$/.exec(file);
-      if (model && files.has(`${model[1]}.io.safetensors`) && files.has(`${model[1]}.json`)) stems.push(model[1]);
-      const resample = /^(.*)\.checkpoint\.safetensors$/.exec(file);
-      if (resample && files.has(`${resample[1]}.io.safetensors`) && files.has(`${resample[1]}.json`)) stems.push(resample[1]);
-      if (file === 'eva02_timm_registry.json') stems.push('eva02_timm_registry');
-    }
-    return stems.sort();
-  },
+  fixtures: (fileNames) => modelFixtureStems(fileNames, 'eva02', ['weights', 'checkpoint']),
   async run(dir, fixture, options) {
     const tolFor = tolerances(dir);
     if (fixture.endsWith('_timm_registry')) return runRegistryFixture(dir, fixture, options, kInScope);

@@ -99,6 +99,25 @@ export function createOptionsFromKwargs(kwargs: Record<string, unknown>) {
 /** Which README tolerance applies to an output of a family. */
 export type ToleranceFor = (output: string) => Tolerance;
 
+/**
+ * The fixtures of a model family in a golden folder: `<stem>.<input>.safetensors` with its `<stem>.io.safetensors`
+ * and `<stem>.json` for each input kind (`weights`; EVA-02 also `checkpoint`, the resample cases), plus the
+ * family's timm registry dump. Sorted stems.
+ */
+export function modelFixtureStems(fileNames: readonly string[], family: string, inputs: readonly string[] = ['weights']): string[] {
+  const files = new Set(fileNames);
+  const stems: string[] = [];
+  for (const file of fileNames) {
+    if (!file.startsWith(`${family}_`)) continue;
+    for (const input of inputs) {
+      const stem = file.endsWith(`.${input}.safetensors`) ? file.slice(0, -`.${input}.safetensors`.length) : null;
+      if (stem && files.has(`${stem}.io.safetensors`) && files.has(`${stem}.json`)) stems.push(stem);
+    }
+    if (file === `${family}_timm_registry.json`) stems.push(`${family}_timm_registry`);
+  }
+  return stems.sort();
+}
+
 function outputsByName(out: Awaited<ReturnType<Model['forwardFloat']>>): Record<string, HostTensor> {
   return { ...out.intermediates, logits: out.logits, pre_logits: out.preLogits, features: out.features };
 }

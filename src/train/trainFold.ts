@@ -192,10 +192,10 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         cache,
         startBatch: point.nextBatch,
       })) {
-        const positions = batch.labels.map((_, j) => batch.index * recipe.batchSize + j);
-        const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, Array.from(positions));
-        const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, Array.from(positions));
-        const outlines = outlineStrengths(recipe.augment.outline, recipe.seed + fold, epoch, Array.from(positions));
+        const positions = Array.from(batch.labels, (_, j) => batch.index * recipe.batchSize + j);
+        const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
+        const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
+        const outlines = outlineStrengths(recipe.augment.outline, recipe.seed + fold, epoch, positions);
         const result = await learner.trainStep(batch.data, batch.labels, {
           shape: batch.shape, colorMatrices: colours ?? undefined, affineMatrices: affine ?? undefined,
           outlineStrengths: outlines ?? undefined, returnLogits: true,

@@ -50,7 +50,8 @@ export interface EmojiInfo {
   /** CLDR short name (from OpenMoji's annotations), e.g. "hot beverage". */
   name: string;
   subgroup: string;
-  label: 0 | 1;
+  /** Food & Drink: drink = 0, food = 1. The pretraining corpus: the subgroup's index in kPretrainingSubgroups order. */
+  label: number;
   /** Every name the emoji goes by, for matching icon names. */
   names: string[];
 }
@@ -93,8 +94,8 @@ interface DatasourceEmoji {
   sort_order: number;
 }
 
-/** The 124 Food & Drink emoji (20 drink, 104 food) in Unicode order. */
-export function foodAndDrinkEmoji(): EmojiInfo[] {
+/** emoji-datasource's entries that `keep` accepts, in Unicode order, named as OpenMoji annotates them. */
+function catalogue(keep: (e: DatasourceEmoji) => boolean, labelOf: (e: DatasourceEmoji) => number): EmojiInfo[] {
   const all = readJson<DatasourceEmoji[]>(join(packageDir('emoji-datasource'), 'emoji.json'));
   const annotations = new Map(
     readJson<Array<{ hexcode: string; annotation: string }>>(join(packageDir('openmoji'), 'data', 'openmoji.json')).map((o) => [
@@ -103,13 +104,42 @@ export function foodAndDrinkEmoji(): EmojiInfo[] {
     ]),
   );
   return all
-    .filter((e) => e.category === 'Food & Drink' && e.subcategory in kSubgroupLabels)
+    .filter(keep)
     .sort((a, b) => a.sort_order - b.sort_order)
     .map((e) => {
       const hexcode = normaliseHexcode(e.unified);
       const name = annotations.get(hexcode) ?? e.name.toLowerCase();
-      return { hexcode, name, subgroup: e.subcategory, label: kSubgroupLabels[e.subcategory], names: [name, e.name, ...e.short_names] };
+      return { hexcode, name, subgroup: e.subcategory, label: labelOf(e), names: [name, e.name, ...e.short_names] };
     });
+}
+
+/** The 124 Food & Drink emoji (20 drink, 104 food) in Unicode order. */
+export function foodAndDrinkEmoji(): EmojiInfo[] {
+  return catalogue(
+    (e) => e.category === 'Food & Drink' && e.subcategory in kSubgroupLabels,
+    (e) => kSubgroupLabels[e.subcategory],
+  );
+}
+
+/**
+ * Categories the pretraining corpus leaves out: all of Food & Drink (the task itself, dishware included), flags
+ * (260 near-identical rectangles) and skin-tone/hair components.
+ */
+export const kPretrainingExcludedCategories: readonly string[] = ['Food & Drink', 'Flags', 'Component'];
+
+/** Unicode subgroups of the pretraining corpus, in Unicode order: the class index of each. */
+export function pretrainingSubgroups(): string[] {
+  const subgroups = catalogue((e) => !kPretrainingExcludedCategories.includes(e.category), () => 0).map((e) => e.subgroup);
+  return [...new Set(subgroups)];
+}
+
+/** Every emoji outside Food & Drink, flags and components, labelled with its Unicode subgroup's index. */
+export function pretrainingEmoji(): EmojiInfo[] {
+  const subgroups = pretrainingSubgroups();
+  return catalogue(
+    (e) => !kPretrainingExcludedCategories.includes(e.category),
+    (e) => subgroups.indexOf(e.subcategory),
+  );
 }
 
 interface IconifyIcon {
@@ -195,8 +225,7 @@ function fileEntries(info: StyleInfo, emoji: readonly EmojiInfo[]): EmojiEntry[]
 }
 
 /** Every (style, emoji) image the dataset is made of, style by style in table order, emoji in Unicode order. */
-export function emojiEntries(styles: readonly EmojiStyle[] = kEmojiStyles): EmojiEntry[] {
-  const emoji = foodAndDrinkEmoji();
+export function emojiEntries(styles: readonly EmojiStyle[] = kEmojiStyles, emoji: readonly EmojiInfo[] = foodAndDrinkEmoji()): EmojiEntry[] {
   return styles.flatMap((style) => {
     const info = kStyleInfo[style];
     return info.source.kind === 'twemoji' || info.source.kind === 'openmoji' ? fileEntries(info, emoji) : iconifyEntries(info, emoji);

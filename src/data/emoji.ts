@@ -87,7 +87,7 @@ function counts(entries: readonly EmojiEntry[]): SplitCounts {
 }
 
 /** Runs tasks with a small concurrency (librsvg and the JPEG encoder run on the libuv pool). */
-async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T, i: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T, i: number) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -105,18 +105,32 @@ function assignNames(entries: readonly EmojiEntry[], prefix: string, rng: Random
   return order.map((index, k) => ({ name: `${prefix}_${String(k).padStart(digits, '0')}.jpg`, entry: entries[index] }));
 }
 
-async function prepareOutDir(outDir: string): Promise<string> {
+/**
+ * A staging folder beside `outDir` with `subdirs` made. `outDir` itself may only be missing or an earlier build
+ * (its manifest names `build.datasetName`): never replace a folder of someone else's.
+ */
+export async function prepareStaging(
+  outDir: string,
+  build: { manifestFile: string; datasetName: string; description: string },
+  subdirs: readonly string[],
+): Promise<string> {
   const stats = await fs.stat(outDir).catch(() => null);
   if (stats !== null) {
-    const manifest = await fs.readFile(join(outDir, kManifest), 'utf8').catch(() => '');
-    if (!manifest.includes(kDatasetName)) {
-      throw invalidData(outDir, 'Expected a missing folder or an earlier emoji dataset for outDir, but it exists with other content');
+    const manifest = await fs.readFile(join(outDir, build.manifestFile), 'utf8').catch(() => '');
+    if (!manifest.includes(build.datasetName)) {
+      throw invalidData(outDir, `Expected a missing folder or an earlier ${build.description} for outDir, but it exists with other content`);
     }
   }
   const staging = `${outDir}.building-${process.pid}`;
   await fs.rm(staging, { recursive: true, force: true });
-  for (const sub of ['train', 'test', 'answer']) await fs.mkdir(join(staging, sub), { recursive: true });
+  for (const sub of subdirs) await fs.mkdir(join(staging, sub), { recursive: true });
   return staging;
+}
+
+/** Replaces `outDir` with the finished staging folder. */
+export async function commitStaging(staging: string, outDir: string): Promise<void> {
+  await fs.rm(outDir, { recursive: true, force: true });
+  await fs.rename(staging, outDir);
 }
 
 /**
@@ -138,7 +152,7 @@ export async function buildEmojiDataset(options: EmojiBuildOptions): Promise<Emo
   const test = assignNames(entries.filter((e) => testStyles.includes(e.style)), 'test', rng);
   if (train.length === 0 || test.length === 0) throw invalidData('testStyles', 'Expected both a train and a test split but one is empty');
 
-  const staging = await prepareOutDir(outDir);
+  const staging = await prepareStaging(outDir, { manifestFile: kManifest, datasetName: kDatasetName, description: 'emoji dataset' }, ['train', 'test', 'answer']);
   const files = [...train.map((t) => ({ ...t, dir: 'train' })), ...test.map((t) => ({ ...t, dir: 'test' }))];
   await forEachLimited(files, 4, async ({ name, entry, dir }) => {
     await fs.writeFile(join(staging, dir, name), await renderEmoji(entry.svg, size, quality));
@@ -169,8 +183,7 @@ export async function buildEmojiDataset(options: EmojiBuildOptions): Promise<Emo
   const manifest = { name: kDatasetName, version: 1, size, quality, seed, testStyles, packages: emojiPackageVersions(), styles };
   await fs.writeFile(join(staging, kManifest), `${JSON.stringify(manifest, null, 2)}\n`);
   await fs.writeFile(join(staging, 'README.md'), emojiReadme(summary, manifest.packages));
-  await fs.rm(outDir, { recursive: true, force: true });
-  await fs.rename(staging, outDir);
+  await commitStaging(staging, outDir);
   summary.seconds = (Date.now() - started) / 1000;
   return summary;
 }
@@ -191,6 +204,13 @@ export async function ensureEmojiDataset(options: EmojiBuildOptions): Promise<{ 
   await buildEmojiDataset({ ...options, outDir });
   return { built: true, outDir };
 }
+
+/** The licence paragraph of every README built from the emoji artwork. */
+export const kLicenceNote = `The images are derivative works of the artwork above and carry the same licences: CC-BY-4.0
+(https://creativecommons.org/licenses/by/4.0/), CC-BY-SA-4.0 (https://creativecommons.org/licenses/by-sa/4.0/,
+derivatives must be shared alike) and Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0). The images were
+resized, padded and flattened onto white; no other changes were made.
+`;
 
 function emojiReadme(summary: EmojiBuildSummary, packages: Record<string, string>): string {
   const rows = kEmojiStyles.map((style) => {
@@ -218,9 +238,5 @@ every image (for scoring and for group folds by style or by emoji).
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-The images are derivative works of the artwork above and carry the same licences: CC-BY-4.0
-(https://creativecommons.org/licenses/by/4.0/), CC-BY-SA-4.0 (https://creativecommons.org/licenses/by-sa/4.0/,
-derivatives must be shared alike) and Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0). The images were
-resized, padded and flattened onto white; no other changes were made.
-`;
+${kLicenceNote}`;
 }

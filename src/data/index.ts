@@ -42,7 +42,9 @@ export type { Batch, LoaderItem, LoaderOptions } from './loader';
 
 export { buildEmojiDataset, ensureEmojiDataset, renderEmoji } from './emoji';
 export type { EmojiBuildOptions, EmojiBuildSummary, SplitCounts } from './emoji';
-export { kEmojiStyles, emojiEntries, foodAndDrinkEmoji } from './emoji-sources';
+export { kEmojiStyles, emojiEntries, foodAndDrinkEmoji, pretrainingEmoji, pretrainingSubgroups } from './emoji-sources';
+export { buildEmojiCorpus, ensureEmojiCorpus } from './emoji-corpus';
+export type { EmojiCorpusOptions, EmojiCorpusSummary } from './emoji-corpus';
 export type { EmojiStyle, EmojiEntry, EmojiInfo } from './emoji-sources';
 
 export { RandomState } from './random';

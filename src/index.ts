@@ -24,6 +24,8 @@ export type { FoldResult, EpochMetrics } from './train/trainFold';
 export { crossValidate } from './train/crossValidate';
 export type { CrossValidationResult, CrossValidateOptions } from './train/crossValidate';
 export type { RunOptions } from './train/prepare';
+export { pretrainBackbone, ensureBackbone } from './train/pretrain';
+export type { PretrainOptions, PretrainResult, BackboneCacheOptions } from './train/pretrain';
 export { resolveRecipe, applyOverrides, validateRecipe, recipeNames, recipeKeys, kRecipes } from './train/recipe';
 export type { Recipe, ModelRecipe, OptimizerRecipe, AugmentRecipe } from './train/recipe';
 export { createProgress, describeEvent } from './train/progress';

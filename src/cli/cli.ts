@@ -10,6 +10,7 @@ import { doctorCommand } from './doctor';
 import { evaluateCommand } from './evaluate';
 import { parityCommand } from './parity';
 import { predictCommand } from './predict';
+import { pretrainCommand } from './pretrain';
 import { trainCommand } from './train';
 
 function fail(message: string | undefined, error?: Error): never {
@@ -59,12 +60,24 @@ export function buildCli(argv: string[]): Argv {
       .option('out', { type: 'string' })
       .option('progress', progressOption),
     async (args) => { process.exitCode = await compareCommand(args as never); })
-    .command('dataset <name>', 'Build a dataset: emoji (food/drink from emoji artwork on npm)', (y) => y
-      .positional('name', { type: 'string', choices: ['emoji'], demandOption: true })
-      .option('out', { type: 'string', default: 'data/emoji' }),
+    .command('pretrain', 'Train a backbone on a many-class dataset (default: the emoji corpus recipe) for --pretrained', (y) => y
+      .option('data', { type: 'string', demandOption: true, describe: 'one folder per class (foldtorch dataset emoji-corpus)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'backbone checkpoint to write (.safetensors)' })
+      .option('recipe', { type: 'string', describe: `${recipeNames().join(' | ')} | FILE.json (default emoji-pretrain)` })
+      .option('device', { type: 'string', describe: 'cpu | cuda | cuda:N' })
+      .option('set', setOption)
+      .option('run', { type: 'string', describe: 'run folder (default: next to --out)' })
+      .option('progress', progressOption)
+      .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' }),
+    async (args) => { process.exitCode = await pretrainCommand(args as never); })
+    .command('dataset <name>', 'Build a dataset: emoji (food/drink from emoji artwork on npm), emoji-corpus (the other emoji, for pretrain)', (y) => y
+      .positional('name', { type: 'string', choices: ['emoji', 'emoji-corpus'], demandOption: true })
+      .option('out', { type: 'string', describe: 'default data/<name>' }),
     async (args) => {
-      const { buildEmojiDataset } = await import('../data/emoji');
-      const summary = await buildEmojiDataset({ outDir: args.out as string });
+      const outDir = (args.out as string | undefined) ?? `data/${args.name as string}`;
+      const summary = args.name === 'emoji-corpus'
+        ? await (await import('../data/emoji-corpus')).buildEmojiCorpus({ outDir })
+        : await (await import('../data/emoji')).buildEmojiDataset({ outDir });
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     })
     .command('parity <dir>', 'Check this build against the reference fixtures in DIR (like shared/golden)', (y) => y
@@ -80,6 +93,7 @@ export function buildCli(argv: string[]): Argv {
       .option('data', { type: 'string', default: 'data/emoji' })
       .option('out', { type: 'string', default: 'runs' })
       .option('set', setOption)
+      .option('pretrain', { type: 'boolean', default: false, describe: 'start from a backbone pretrained on the emoji corpus (built once, ~8 min more)' })
       .option('progress', progressOption),
     async (args) => { process.exitCode = await demoCommand(args as never); })
     .fail((message, error) => fail(message, error))

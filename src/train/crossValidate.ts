@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import { writeOofCsv } from '../data/csv';
+import { invalidData } from '../errors';
 import { formatFoldTable, foldTable, type EpochRecord } from '../metrics/foldTable';
 import { rocAucScore } from '../metrics/auc';
 import { ensembleFolds } from '../predict/ensemble';
@@ -46,6 +47,10 @@ function aucOrNull(labels: number[], scores: number[]): number | null {
 
 export async function crossValidate(recipe: Recipe, options: CrossValidateOptions): Promise<CrossValidationResult> {
   const started = Date.now();
+  if (recipe.model.numClasses !== 2) {
+    // Scored by ROC AUC into a probability submission: two classes. Fail before training, not after a fold.
+    throw invalidData('model.numClasses', `is ${recipe.model.numClasses}; cross-validation scores two classes (ROC AUC, a probability submission). Train a many-class model with foldtorch pretrain`);
+  }
   const prepared = await prepareRun(recipe, options);
   const emit = options.progress ?? (() => undefined);
   const foldsToRun = options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i);

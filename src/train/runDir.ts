@@ -26,6 +26,8 @@ export interface FoldState {
   done: boolean;
   bestEpoch: number;
   bestAuc: number | null;
+  /** What picked the best epoch: the AUC for two classes, the accuracy for more (absent in older runs: the AUC). */
+  bestScore?: number | null;
   /** Epochs fully finished (their metrics written). */
   epochsDone: number;
 }

@@ -25,6 +25,8 @@ export interface EpochMetrics {
   trainAuc: number | null;
   validLoss: number;
   validAuc: number | null;
+  /** Top-1 accuracy of the validation fold. */
+  validAccuracy: number;
   lr: number;
   seconds: number;
 }
@@ -100,8 +102,9 @@ function meanLoss(logits: Float32Array, labels: readonly number[], classes: numb
   return labels.length ? total / labels.length : NaN;
 }
 
-function safeAuc(labels: readonly number[], scores: ArrayLike<number>): number | null {
-  return new Set(labels).size < 2 ? null : rocAucScore(labels, Array.from(scores));
+/** Binary ROC AUC; null with one class present, or for a multi-class model (pretraining), where accuracy is kept. */
+function safeAuc(labels: readonly number[], scores: ArrayLike<number>, classes: number): number | null {
+  return classes !== 2 || new Set(labels).size < 2 ? null : rocAucScore(labels, Array.from(scores));
 }
 
 async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision): Promise<Learner> {
@@ -169,7 +172,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
     }
     const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold).filter((m) => m.type === 'epoch');
-    let best = { epoch: state.bestEpoch, auc: state.bestAuc };
+    let best = { epoch: state.bestEpoch, auc: state.bestAuc, score: state.bestScore ?? state.bestAuc };
     const lrs: number[] = resume ? [...resume.lrs] : [];
     const sampler = new EpochSampler(train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });
     const totalSteps = recipe.epochs * batchesPerEpoch;
@@ -229,32 +232,44 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       const metrics: EpochMetrics = {
         epoch,
         trainLoss: point.lossSum / Math.max(1, point.lossCount),
-        trainAuc: safeAuc(point.trainLabels, point.trainScores),
+        trainAuc: safeAuc(point.trainLabels, point.trainScores, model.numClasses),
         validLoss: meanLoss(validPrediction.logits, validLabels, model.numClasses),
-        validAuc: safeAuc(validLabels, validPrediction.probabilities),
+        validAuc: safeAuc(validLabels, validPrediction.probabilities, model.numClasses),
+        validAccuracy: accuracyOf(validPrediction.logits, validLabels, model.numClasses),
         lr: lastLr,
         seconds: (Date.now() - epochStarted) / 1000,
       };
-      const isBest = recipe.keepWeights === 'last' || best.epoch < 0 || (metrics.validAuc ?? -Infinity) > (best.auc ?? -Infinity);
+      // Binary: the seed's validation AUC. More classes (a pretraining run): top-1 accuracy.
+      const score = model.numClasses === 2 ? metrics.validAuc : metrics.validAccuracy;
+      const isBest = recipe.keepWeights === 'last' || best.epoch < 0 || (score ?? -Infinity) > (best.score ?? -Infinity);
       if (isBest) {
-        best = { epoch, auc: metrics.validAuc };
+        best = { epoch, auc: metrics.validAuc, score };
         await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
       }
       epochs.push(metrics);
       run.appendMetrics(fold, { type: 'epoch', ...metrics });
       emit({ type: 'epoch-end', fold, ...metrics, best: isBest });
-      run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, epochsDone: epoch + 1 });
+      run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: epoch + 1 });
       const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
       await learner.save(run.lastCheckpoint(fold), next);
       if (context.shouldStop() && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
     }
     learner.dispose();
     const result = await predictFold(context, model, { train, valid }, { best, epochs, lrs, precision, started });
-    run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, epochsDone: recipe.epochs });
+    run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
     return result;
   } finally {
     model.dispose();
   }
+}
+
+function accuracyOf(logits: Float32Array, labels: readonly number[], classes: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const row = logits.subarray(i * classes, (i + 1) * classes);
+    if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
+  }
+  return labels.length ? correct / labels.length : NaN;
 }
 
 function classProbabilitiesOf(logits: Float32Array, classes: number): number[] {

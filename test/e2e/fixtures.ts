@@ -8,20 +8,37 @@ import { resolveRecipe, type Recipe } from '../../src/train/recipe';
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli', 'cli.js');
 
+type Shape = 'disc' | 'bar' | 'triangle';
+
+/** A red disc, a blue bar or a green triangle on white, with position, size and colour jittered by `k`. */
+async function drawShape(file: string, shape: Shape, k: number): Promise<void> {
+  const offset = 6 + (k % 5) * 3;
+  const body = {
+    disc: `<circle cx="${20 + offset}" cy="${22 + (k % 3) * 4}" r="${10 + (k % 4)}" fill="rgb(${200 + (k % 50)},40,30)"/>`,
+    bar: `<rect x="${offset}" y="${8 + (k % 4) * 2}" width="${12 + (k % 3)}" height="30" fill="rgb(30,60,${190 + (k % 60)})"/>`,
+    triangle: `<polygon points="${offset},40 ${offset + 20},40 ${offset + 10},${10 + (k % 4) * 2}" fill="rgb(40,${170 + (k % 60)},50)"/>`,
+  }[shape];
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>${body}</svg>`;
+  await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toFile(file);
+}
+
+/** Three classes, one folder each (bar, disc, triangle), `perClass` images per class. */
+export async function makeTinyFolderDataset(perClass = 12): Promise<string> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-folders-'));
+  for (const shape of ['disc', 'bar', 'triangle'] as const) {
+    fs.mkdirSync(path.join(root, shape));
+    for (let k = 0; k < perClass; k++) await drawShape(path.join(root, shape, `${shape}_${k}.jpg`), shape, k);
+  }
+  return root;
+}
+
 /** Food = a red disc, drink = a blue bar, on white, with jittered position and size; test images have labels in answer/. */
 export async function makeTinyDataset(trainCount = 24, testCount = 8): Promise<string> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-e2e-'));
   fs.mkdirSync(path.join(root, 'train'));
   fs.mkdirSync(path.join(root, 'test'));
   fs.mkdirSync(path.join(root, 'answer'));
-  const draw = async (file: string, label: number, k: number) => {
-    const offset = 6 + (k % 5) * 3;
-    const shape = label === 1
-      ? `<circle cx="${20 + offset}" cy="${22 + (k % 3) * 4}" r="${10 + (k % 4)}" fill="rgb(${200 + (k % 50)},40,30)"/>`
-      : `<rect x="${offset}" y="${8 + (k % 4) * 2}" width="${12 + (k % 3)}" height="30" fill="rgb(30,60,${190 + (k % 60)})"/>`;
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>${shape}</svg>`;
-    await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toFile(file);
-  };
+  const draw = (file: string, label: number, k: number) => drawShape(file, label === 1 ? 'disc' : 'bar', k);
   const trainRows = ['image_name,label'];
   for (let i = 0; i < trainCount; i++) {
     const label = i % 2;

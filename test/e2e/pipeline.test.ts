@@ -42,7 +42,7 @@ describe('crossValidate writes every artifact', () => {
       }
       const metrics = lines(path.join(dir, 'metrics.jsonl')).map((l) => JSON.parse(l));
       expect(metrics).toHaveLength(1);
-      expect(Object.keys(metrics[0]).sort()).toEqual(['epoch', 'lr', 'seconds', 'trainAuc', 'trainLoss', 'type', 'validAuc', 'validLoss'].sort());
+      expect(Object.keys(metrics[0]).sort()).toEqual(['epoch', 'lr', 'seconds', 'trainAuc', 'trainLoss', 'type', 'validAccuracy', 'validAuc', 'validLoss'].sort());
       expect(metrics[0].validAuc).toBe(result.folds[fold].bestAuc);
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'))).toMatchObject({ fold, done: true, bestEpoch: 0, epochsDone: 1 });
     }
@@ -153,7 +153,7 @@ describe('CLI help and errors', () => {
   test('--help lists every command', () => {
     const { code, out } = cli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['train', 'predict', 'evaluate', 'compare', 'dataset', 'parity', 'doctor', 'demo']) expect(out).toContain(`foldtorch ${command}`);
+    for (const command of ['train', 'predict', 'evaluate', 'compare', 'dataset', 'parity', 'doctor', 'demo', 'pretrain']) expect(out).toContain(`foldtorch ${command}`);
   });
 
   test.each([

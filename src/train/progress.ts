@@ -6,7 +6,7 @@ export type TrainEvent =
   | { type: 'step'; fold: number; epoch: number; step: number; totalSteps: number; loss: number; lr: number; imagesPerSecond: number; skipped: boolean }
   | { type: 'epoch-end'; fold: number; epoch: number; trainLoss: number; trainAuc: number | null; validLoss: number; validAuc: number | null; validAccuracy?: number; seconds: number; best: boolean }
   | { type: 'checkpoint'; fold: number; step: number; path: string }
-  | { type: 'fold-end'; fold: number; bestEpoch: number; bestAuc: number | null; seconds: number }
+  | { type: 'fold-end'; fold: number; bestEpoch: number; bestAuc: number | null; bestAccuracy?: number | null; seconds: number }
   | { type: 'predict'; what: string; images: number; views: number; seconds: number }
   | { type: 'run-end'; oofAuc: number | null; testAuc: number | null; seconds: number }
   | { type: 'message'; text: string };
@@ -34,7 +34,10 @@ export function describeEvent(event: TrainEvent): string | null {
     case 'fold-start': return `fold ${event.fold}: ${event.trainSize} train / ${event.validSize} valid images, ${event.epochs} epochs x ${event.stepsPerEpoch} steps`;
     case 'epoch-end':
       return `fold ${event.fold} epoch ${event.epoch}: train loss ${fmt(event.trainLoss)} auc ${fmt(event.trainAuc)} | valid loss ${fmt(event.validLoss)} ${event.validAuc === null && event.validAccuracy !== undefined ? `accuracy ${fmt(event.validAccuracy)}` : `auc ${fmt(event.validAuc)}`} | ${event.seconds.toFixed(1)} s${event.best ? ' *best' : ''}`;
-    case 'fold-end': return `fold ${event.fold}: best epoch ${event.bestEpoch}, valid auc ${fmt(event.bestAuc)} (${formatSeconds(event.seconds)})`;
+    case 'fold-end': {
+      const score = event.bestAccuracy !== undefined ? `valid accuracy ${fmt(event.bestAccuracy)}` : `valid auc ${fmt(event.bestAuc)}`;
+      return `fold ${event.fold}: best epoch ${event.bestEpoch}, ${score} (${formatSeconds(event.seconds)})`;
+    }
     case 'predict': return `predict ${event.what}: ${event.images} images x ${event.views} views (${event.seconds.toFixed(1)} s)`;
     case 'run-end': return `done: out-of-fold auc ${fmt(event.oofAuc)}, test auc ${fmt(event.testAuc)} (${formatSeconds(event.seconds)})`;
     case 'message': return event.text;

@@ -289,7 +289,7 @@ async function predictFold(
   context: FoldContext,
   model: Model,
   split: { train: LoaderItem[]; valid: (LoaderItem & { imageName: string })[] },
-  info: { best: { epoch: number; auc: number | null }; epochs: EpochMetrics[]; lrs: number[]; precision: Precision; started: number },
+  info: { best: { epoch: number; auc: number | null; score: number | null }; epochs: EpochMetrics[]; lrs: number[]; precision: Precision; started: number },
 ): Promise<FoldResult> {
   const { prepared, fold, emit } = context;
   const { recipe, run, dataset } = prepared;
@@ -321,7 +321,8 @@ async function predictFold(
     seconds: (Date.now() - info.started) / 1000,
   };
   writeFileAtomic(run.foldOof(fold), JSON.stringify(result));
-  emit({ type: 'fold-end', fold, bestEpoch: info.best.epoch, bestAuc: info.best.auc, seconds: result.seconds });
+  const bestAccuracy = model.numClasses === 2 ? undefined : info.best.score;
+  emit({ type: 'fold-end', fold, bestEpoch: info.best.epoch, bestAuc: info.best.auc, bestAccuracy, seconds: result.seconds });
   return result;
 }
 

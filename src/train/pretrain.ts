@@ -10,7 +10,7 @@ import { invalidData, outOfRange } from '../errors';
 import { loadDataset } from '../data/dataset';
 import { prepareRun, type RunOptions } from './prepare';
 import type { Recipe } from './recipe';
-import { runFold } from './trainFold';
+import { runFold, TrainingInterrupted } from './trainFold';
 
 export interface PretrainOptions extends Omit<RunOptions, 'run'> {
   /** Where the backbone checkpoint goes (.safetensors); an existing file is never replaced. */
@@ -82,6 +82,14 @@ export async function ensureBackbone(recipe: Recipe, options: BackboneCacheOptio
   }
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(keyFile, key);
-  await pretrainBackbone(recipe, { ...options, out: file, run });
+  try {
+    await pretrainBackbone(recipe, { ...options, out: file, run });
+  } catch (error) {
+    if (error instanceof TrainingInterrupted) {
+      // The cache, not --resume, is how this continues: the same call picks up the saved run.
+      error.message = `pretraining interrupted at step ${error.step}; its last checkpoint is saved in ${run}: run the same command again to continue`;
+    }
+    throw error;
+  }
   return { file, trained: true };
 }

@@ -108,6 +108,15 @@ describe('ensureBackbone', () => {
     expect(fs.readFileSync(again.file).equals(bytes)).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'backbone.json'), 'utf8')).recipe.epochs).toBe(2);
 
+    // Stopped (Ctrl-C) after its first step, then called again: it continues from the saved step to the same weights.
+    const stopped = path.join(work, 'stopped');
+    await expect(ensureBackbone(tinyPretrain('epochs=2'), { data: shapes, dir: stopped, shouldStop: () => true })).rejects.toThrow(
+      `pretraining interrupted at step 1; its last checkpoint is saved in ${path.join(stopped, 'run')}: run the same command again to continue`,
+    );
+    expect(fs.existsSync(path.join(stopped, 'backbone.safetensors'))).toBe(false);
+    expect(await ensureBackbone(tinyPretrain('epochs=2'), { data: shapes, dir: stopped })).toMatchObject({ trained: true });
+    expect(fs.readFileSync(path.join(stopped, 'backbone.safetensors')).equals(fs.readFileSync(again.file))).toBe(true);
+
     const foreign = path.join(work, 'foreign');
     fs.mkdirSync(foreign);
     fs.writeFileSync(path.join(foreign, 'notes.txt'), 'mine');

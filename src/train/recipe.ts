@@ -161,7 +161,7 @@ export const kRecipes: Record<string, Recipe> = {
   'demo-cpu': kDemoCpu,
   /**
    * The backbone for demo-cpu-pretrained: demo-cpu's model taught to name the Unicode subgroup (88 classes) of
-   * the emoji corpus, outlines drawn on half the images. A 5% hold-out, plain shuffling, cross entropy.
+   * the emoji corpus; outlines and affine jitter on half the images each. A 5% hold-out, plain shuffling, cross entropy.
    */
   'emoji-pretrain': {
     ...kDemoCpu,
@@ -174,14 +174,14 @@ export const kRecipes: Record<string, Recipe> = {
     loss: 'ce',
     keepWeights: 'last',
     optimizer: { ...kDemoCpu.optimizer, lr: 2e-3, warmdownMinLr: 2e-4 },
-    augment: { ...kDemoCpu.augment, outline: 0.5 },
+    augment: { ...kDemoCpu.augment, outline: 0.5, affine: 0.5 },
     tta: [],
   },
   /** demo-cpu starting from the emoji-pretrain backbone (`npm run demo -- --pretrain` fills model.pretrained in). */
   'demo-cpu-pretrained': {
     ...kDemoCpu,
     name: 'demo-cpu-pretrained',
-    augment: { ...kDemoCpu.augment, outline: 0.5 },
+    augment: { ...kDemoCpu.augment, outline: 0.5, affine: 0.5 },
   },
 };
 

@@ -9,7 +9,7 @@ import { crossValidate } from '../train/crossValidate';
 import { ensureEmojiCorpus } from '../data/emoji-corpus';
 import { ensureBackbone } from '../train/pretrain';
 import { createProgress, type ProgressMode, type ProgressSink } from '../train/progress';
-import { resolveRecipe } from '../train/recipe';
+import { applyOverrides, resolveRecipe } from '../train/recipe';
 import { stopOnSigint } from './signals';
 import { doctor } from '../native/runtime';
 import { formatDoctor } from './doctor';
@@ -51,7 +51,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const stop = stopOnSigint();
   try {
     const recipe = args.pretrain
-      ? resolveRecipe('demo-cpu-pretrained', [...(args.set ?? []), `model.pretrained=${await demoBackbone(data, progress, stop.shouldStop)}`])
+      ? applyOverrides(checked, [`model.pretrained=${await demoBackbone(data, progress, stop.shouldStop)}`])
       : checked;
     const result = await crossValidate(recipe, { data, run, progress, shouldStop: stop.shouldStop });
     process.stdout.write(`\n${result.table}\n\n`);

@@ -8,7 +8,7 @@
 import { promises as fs } from 'fs';
 import { join, resolve } from 'path';
 import { invalidData, requireChoice, requireInteger } from '../errors';
-import { commitStaging, forEachLimited, kLicenceNote, prepareStaging, renderEmoji } from './emoji';
+import { commitStaging, ensureBuilt, forEachLimited, kLicenceNote, prepareStaging, renderEmoji } from './emoji';
 import {
   emojiEntries,
   emojiPackageVersions,
@@ -76,8 +76,11 @@ export async function buildEmojiCorpus(options: EmojiCorpusOptions): Promise<Emo
     const file = join(staging, entry.subgroup, `${entry.style}_${entry.hexcode}.jpg`);
     await fs.writeFile(file, await renderEmoji(entry.svg, settings.size, settings.quality));
   });
-  const countBy = (key: (e: (typeof entries)[number]) => string) =>
-    entries.reduce<Record<string, number>>((acc, e) => ({ ...acc, [key(e)]: (acc[key(e)] ?? 0) + 1 }), {});
+  const countBy = (key: (e: (typeof entries)[number]) => string) => {
+    const counts: Record<string, number> = {};
+    for (const e of entries) counts[key(e)] = (counts[key(e)] ?? 0) + 1;
+    return counts;
+  };
   const summary: EmojiCorpusSummary = {
     outDir,
     size: settings.size,
@@ -98,15 +101,7 @@ export async function buildEmojiCorpus(options: EmojiCorpusOptions): Promise<Emo
 /** Builds the corpus unless `outDir` already holds one built with the same settings. */
 export async function ensureEmojiCorpus(options: EmojiCorpusOptions): Promise<{ built: boolean; outDir: string }> {
   const outDir = resolve(options.outDir);
-  const manifest = await fs.readFile(join(outDir, kManifest), 'utf8').then(JSON.parse, () => null);
-  const wanted = resolvedSettings(options);
-  const same =
-    manifest !== null &&
-    manifest.name === kCorpusName &&
-    (['size', 'quality', 'styles', 'subgroups'] as const).every((key) => JSON.stringify(manifest[key]) === JSON.stringify(wanted[key]));
-  if (same) return { built: false, outDir };
-  await buildEmojiCorpus({ ...options, outDir });
-  return { built: true, outDir };
+  return ensureBuilt(outDir, kManifest, kCorpusName, resolvedSettings(options), () => buildEmojiCorpus({ ...options, outDir }));
 }
 
 function corpusReadme(summary: EmojiCorpusSummary, styles: readonly EmojiStyle[], packages: Record<string, string>): string {

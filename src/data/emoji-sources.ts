@@ -127,19 +127,16 @@ export function foodAndDrinkEmoji(): EmojiInfo[] {
  */
 export const kPretrainingExcludedCategories: readonly string[] = ['Food & Drink', 'Flags', 'Component'];
 
-/** Unicode subgroups of the pretraining corpus, in Unicode order: the class index of each. */
-export function pretrainingSubgroups(): string[] {
-  const subgroups = catalogue((e) => !kPretrainingExcludedCategories.includes(e.category), () => 0).map((e) => e.subgroup);
-  return [...new Set(subgroups)];
+/** Every emoji outside Food & Drink, flags and components, labelled with its subgroup's index in Unicode order. */
+export function pretrainingEmoji(): EmojiInfo[] {
+  const emoji = catalogue((e) => !kPretrainingExcludedCategories.includes(e.category), () => 0);
+  const index = new Map([...new Set(emoji.map((e) => e.subgroup))].map((subgroup, i) => [subgroup, i]));
+  return emoji.map((e) => ({ ...e, label: index.get(e.subgroup)! }));
 }
 
-/** Every emoji outside Food & Drink, flags and components, labelled with its Unicode subgroup's index. */
-export function pretrainingEmoji(): EmojiInfo[] {
-  const subgroups = pretrainingSubgroups();
-  return catalogue(
-    (e) => !kPretrainingExcludedCategories.includes(e.category),
-    (e) => subgroups.indexOf(e.subcategory),
-  );
+/** Unicode subgroups of the pretraining corpus, in Unicode order: the class index of each. */
+export function pretrainingSubgroups(): string[] {
+  return [...new Set(pretrainingEmoji().map((e) => e.subgroup))];
 }
 
 interface IconifyIcon {

@@ -188,21 +188,30 @@ export async function buildEmojiDataset(options: EmojiBuildOptions): Promise<Emo
   return summary;
 }
 
+/**
+ * Runs `build` unless `outDir`'s manifest names `build.datasetName` and equals `wanted` on each of its keys: the
+ * reuse rule of every generated emoji folder.
+ */
+export async function ensureBuilt(
+  outDir: string,
+  manifestFile: string,
+  datasetName: string,
+  wanted: Record<string, unknown>,
+  build: () => Promise<unknown>,
+): Promise<{ built: boolean; outDir: string }> {
+  const manifest = await fs.readFile(join(outDir, manifestFile), 'utf8').then(JSON.parse, () => null);
+  const same = manifest !== null && manifest.name === datasetName &&
+    Object.entries(wanted).every(([key, value]) => JSON.stringify(manifest[key]) === JSON.stringify(value));
+  if (same) return { built: false, outDir };
+  await build();
+  return { built: true, outDir };
+}
+
 /** Builds the dataset unless `outDir` already holds one built with the same settings (the demo's first step). */
 export async function ensureEmojiDataset(options: EmojiBuildOptions): Promise<{ built: boolean; outDir: string }> {
   const outDir = resolve(options.outDir);
-  const manifest = await fs.readFile(join(outDir, kManifest), 'utf8').then(JSON.parse, () => null);
   const wanted = { size: options.size ?? 128, quality: options.quality ?? 90, seed: options.seed ?? 0, testStyles: options.testStyles ?? ['openmoji'] };
-  const same =
-    manifest !== null &&
-    manifest.name === kDatasetName &&
-    manifest.size === wanted.size &&
-    manifest.quality === wanted.quality &&
-    manifest.seed === wanted.seed &&
-    JSON.stringify(manifest.testStyles) === JSON.stringify(wanted.testStyles);
-  if (same) return { built: false, outDir };
-  await buildEmojiDataset({ ...options, outDir });
-  return { built: true, outDir };
+  return ensureBuilt(outDir, kManifest, kDatasetName, wanted, () => buildEmojiDataset({ ...options, outDir }));
 }
 
 /** The licence paragraph of every README built from the emoji artwork. */

@@ -21,6 +21,8 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Leave out unreadable images (listed in the log) instead of failing. */
   skipUnreadable?: boolean;
+  /** `data` already loaded (pretraining sizes its head from the classes first): not listed and probed again. */
+  dataset?: Dataset;
 }
 
 export interface PreparedRun {
@@ -63,7 +65,7 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
   if (!fs.existsSync(options.data) || !fs.statSync(options.data).isDirectory()) {
     throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
   }
-  const dataset = await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
   if (dataset.classes.length !== recipe.model.numClasses) {
     throw invalidData(options.data, `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`);
   }

@@ -38,13 +38,14 @@ export async function pretrainBackbone(recipe: Recipe, options: PretrainOptions)
   if (!fs.existsSync(options.data)) {
     throw outOfRange('--data', 'a dataset folder (one folder per class, e.g. foldtorch dataset emoji-corpus)', options.data);
   }
-  const { classes } = await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  const dataset = await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  const { classes } = dataset;
   if (classes.length < 3) {
     throw invalidData(options.data, `has ${classes.length} classes; pretraining is for many-class data (a two-class dataset trains with foldtorch train)`);
   }
   const run = options.run ?? out.replace(/\.safetensors$/, '.run');
   const sized: Recipe = { ...recipe, model: { ...recipe.model, numClasses: classes.length } };
-  const prepared = await prepareRun(sized, { ...options, run });
+  const prepared = await prepareRun(sized, { ...options, run, dataset });
   const result = await runFold({ prepared, fold: 0, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
   fs.mkdirSync(path.dirname(out), { recursive: true });
   // Copy then rename: a reader never sees half a checkpoint.
@@ -70,12 +71,13 @@ export async function ensureBackbone(recipe: Recipe, options: BackboneCacheOptio
   const keyFile = path.join(dir, 'backbone.json');
   const manifest = ['corpus.json', 'dataset.json'].map((name) => path.join(options.data, name)).find((p) => fs.existsSync(p));
   const key = `${JSON.stringify({ recipe, data: manifest ? JSON.parse(fs.readFileSync(manifest, 'utf8')) : path.resolve(options.data) }, null, 2)}\n`;
-  if (fs.existsSync(file) && fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') === key) return { file, trained: false };
-  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !fs.existsSync(keyFile)) {
+  const savedKey = fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8') : null;
+  if (savedKey === key && fs.existsSync(file)) return { file, trained: false };
+  if (savedKey === null && fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
     throw invalidData(dir, 'holds files that are not a foldtorch backbone cache; choose another folder');
   }
   const run = path.join(dir, 'run');
-  if (fs.existsSync(keyFile) && fs.readFileSync(keyFile, 'utf8') !== key) {
+  if (savedKey !== null && savedKey !== key) {
     // Ours (the key file says so) and stale: another recipe or dataset.
     fs.rmSync(file, { force: true });
     fs.rmSync(run, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 // A tiny generated dataset in the competition layout, for end-to-end runs in seconds.
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,6 +8,16 @@ import { resolveRecipe, type Recipe } from '../../src/train/recipe';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli', 'cli.js');
+
+/** Runs the built CLI to completion: its exit code and stdout + stderr. */
+export function runCliSync(args: string[]): { code: number; out: string } {
+  try {
+    return { code: 0, out: execFileSync('node', [cliPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (error) {
+    const e = error as { status: number; stderr: string; stdout: string };
+    return { code: e.status, out: `${e.stdout}${e.stderr}` };
+  }
+}
 
 type Shape = 'disc' | 'bar' | 'triangle';
 

@@ -1,11 +1,11 @@
 // End to end on a tiny generated dataset: every artifact of a cross-validation run, and kill + resume.
-import { execFileSync, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { crossValidate } from '../../src/train/crossValidate';
 import { resolveRecipe } from '../../src/train/recipe';
-import { cliPath, makeTinyDataset, tinyRecipe, tinyRecipeOverrides } from './fixtures';
+import { cliPath, makeTinyDataset, runCliSync, tinyRecipe, tinyRecipeOverrides } from './fixtures';
 
 let data: string;
 let work: string;
@@ -141,14 +141,7 @@ describe('kill and resume', () => {
 });
 
 describe('CLI help and errors', () => {
-  const cli = (args: string[]) => {
-    try {
-      return { code: 0, out: execFileSync('node', [cliPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
-    } catch (error) {
-      const e = error as { status: number; stderr: string; stdout: string };
-      return { code: e.status, out: `${e.stdout}${e.stderr}` };
-    }
-  };
+  const cli = runCliSync;
 
   test('--help lists every command', () => {
     const { code, out } = cli(['--help']);

@@ -1,5 +1,4 @@
 // Pretraining a backbone on a many-class folder dataset, loading it into a two-class model, and the backbone cache.
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -7,7 +6,7 @@ import { createModel } from '../../src/native/model';
 import { crossValidate } from '../../src/train/crossValidate';
 import { ensureBackbone, pretrainBackbone } from '../../src/train/pretrain';
 import { resolveRecipe, type Recipe } from '../../src/train/recipe';
-import { cliPath, makeTinyDataset, makeTinyFolderDataset } from './fixtures';
+import { makeTinyDataset, makeTinyFolderDataset, runCliSync } from './fixtures';
 
 let shapes: string;
 let work: string;
@@ -128,14 +127,7 @@ describe('ensureBackbone', () => {
 });
 
 describe('CLI', () => {
-  const cli = (args: string[]) => {
-    try {
-      return { code: 0, out: execFileSync('node', [cliPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
-    } catch (error) {
-      const e = error as { status: number; stderr: string; stdout: string };
-      return { code: e.status, out: `${e.stdout}${e.stderr}` };
-    }
-  };
+  const cli = runCliSync;
 
   test('foldtorch pretrain writes a backbone and says how to use it', () => {
     const out = path.join(work, 'cli.safetensors');

@@ -180,6 +180,7 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   ReadColorMatrices(env, options.Raw("colorMatrices"), images.batch, images.channels, norm);
   ReadAffineMatrices(env, options.Raw("affineMatrices"), images.batch, norm);
   ReadOutlineStrengths(env, options.Raw("outlineStrengths"), images.batch, images.channels, norm);
+  ReadFadeAmounts(env, options.Raw("fadeAmounts"), images.batch, norm);
   const bool return_logits = options.Bool("returnLogits", false);
   AsyncCall<train::TrainStepResult> call(env, state->device);
   call.Keep(info[0]);

@@ -123,6 +123,7 @@ Napi::Value ImagesToTensorCall(const Napi::CallbackInfo& info) {
   CheckNormalization(env, norm, images.channels, "imagesToTensor options");
   ReadColorMatrices(env, options.Raw("colorMatrices"), images.batch, images.channels, norm);
   ReadOutlineStrengths(env, options.Raw("outlineStrengths"), images.batch, images.channels, norm);
+  ReadFadeAmounts(env, options.Raw("fadeAmounts"), images.batch, norm);
   const c10::Device device = options.Device();
   const bool channels_last = options.Bool("channelsLast", false);
   AsyncCall<at::Tensor> call(env, device);

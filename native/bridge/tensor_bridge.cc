@@ -79,19 +79,32 @@ void ReadPerImageValues(Napi::Env env, Napi::Value value, int64_t batch, int64_t
   out.assign(values.Data(), values.Data() + values.ElementLength());
 }
 
-// Dark lines along colour boundaries, as outlined art styles draw them: the Sobel magnitude of luma (a unit
-// step gives 1), ramped from 0.1 to 0.3, darkens each pixel by strength * edge. Replicated borders, so the
-// frame itself never reads as an edge.
-at::Tensor DrawOutlines(const at::Tensor& x, const std::vector<float>& strengths) {
+// Per-image values as a [batch, 1, 1, 1] tensor on x's device, to scale whole images.
+at::Tensor PerImage(const at::Tensor& x, const std::vector<float>& values) {
+  return at::from_blob(const_cast<float*>(values.data()), {x.size(0), 1, 1, 1}, at::kFloat).to(x.device());
+}
+
+// How strongly each pixel lies on a colour boundary, in [0, 1]: the Sobel magnitude of luma (a unit step gives
+// 1), ramped from 0.1 to 0.3. Replicated borders, so the frame itself never reads as an edge.
+at::Tensor BoundaryStrength(const at::Tensor& x) {
   const auto options = x.options();
   const auto luma_weights = at::tensor({0.299f, 0.587f, 0.114f}, options).view({1, 3, 1, 1});
   const auto luma = (x * luma_weights).sum(1, true);
   const auto sobel_x = at::tensor({-1.f, 0.f, 1.f, -2.f, 0.f, 2.f, -1.f, 0.f, 1.f}, options).view({1, 1, 3, 3}) / 4.0f;
   const auto kernels = at::cat({sobel_x, sobel_x.transpose(2, 3)}, 0);
   const auto gradients = at::conv2d(at::replication_pad2d(luma, {1, 1, 1, 1}), kernels);
-  const auto edge = ((gradients.pow(2).sum(1, true).sqrt() - 0.1f) / 0.2f).clamp_(0.0f, 1.0f);
-  const auto strength = at::from_blob(const_cast<float*>(strengths.data()), {x.size(0), 1, 1, 1}, at::kFloat).to(x.device());
-  return x * (1.0f - strength * edge);
+  return ((gradients.pow(2).sum(1, true).sqrt() - 0.1f) / 0.2f).clamp_(0.0f, 1.0f);
+}
+
+// The outlined and faded styles: colours blended toward white by the fade amount, then darkened by
+// strength * boundary, with boundaries found before fading so a faded image keeps its full outlines.
+at::Tensor RestyleFillsAndOutlines(const at::Tensor& x, const std::vector<float>& outline_strengths, const std::vector<float>& fade_amounts) {
+  at::Tensor boundary;
+  if (!outline_strengths.empty()) boundary = BoundaryStrength(x);
+  auto y = x;
+  if (!fade_amounts.empty()) y = 1.0f - (1.0f - y) * (1.0f - PerImage(x, fade_amounts));
+  if (!outline_strengths.empty()) y = y * (1.0f - PerImage(x, outline_strengths) * boundary);
+  return y;
 }
 
 }  // namespace
@@ -106,6 +119,10 @@ void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normali
 
 void ReadOutlineStrengths(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm) {
   ReadPerImageValues(env, value, batch, 1, "outlineStrengths", "one per image", channels, norm.outline_strengths);
+}
+
+void ReadFadeAmounts(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm) {
+  ReadPerImageValues(env, value, batch, 1, "fadeAmounts", "one per image", 0, norm.fade_amounts);
 }
 
 at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, const c10::Device& device, bool channels_last) {
@@ -130,7 +147,9 @@ at::Tensor ImagesToTensor(const ImageBatch& images, const Normalization& norm, c
     auto matrices = at::from_blob(const_cast<float*>(norm.color_matrices.data()), {images.batch, 3, 3}, at::kFloat).to(device);
     x = at::bmm(matrices, x.reshape({images.batch, 3, -1})).view_as(x).clamp_(0.0f, 1.0f);
   }
-  if (!norm.outline_strengths.empty()) x = DrawOutlines(x, norm.outline_strengths);
+  if (!norm.outline_strengths.empty() || !norm.fade_amounts.empty()) {
+    x = RestyleFillsAndOutlines(x, norm.outline_strengths, norm.fade_amounts);
+  }
   if (!norm.affine_matrices.empty()) {
     auto theta = at::from_blob(const_cast<float*>(norm.affine_matrices.data()), {images.batch, 2, 3}, at::kFloat).to(device);
     auto grid = at::affine_grid_generator(theta, x.sizes(), /*align_corners=*/false);

@@ -31,6 +31,9 @@ struct Normalization {
   // Optional per-image outline strengths in [0, 1] (batch values): dark lines drawn along colour boundaries, as
   // outlined art styles have them, after the colour matrices and before the affine jitter.
   std::vector<float> outline_strengths;
+  // Optional per-image fade amounts in [0, 1] (batch values): colours blended toward white, as pale flat-filled
+  // art styles look; the outlines are found on the unfaded colours and drawn over the faded ones.
+  std::vector<float> fade_amounts;
 };
 
 // Validates buffer length against shape (and mean/std against channels); throws JS TypeError/RangeError
@@ -43,6 +46,8 @@ void ReadColorMatrices(Napi::Env env, Napi::Value value, int64_t batch, int64_t 
 void ReadAffineMatrices(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm);
 // Reads options.outlineStrengths (a Float32Array of batch values) into norm when present.
 void ReadOutlineStrengths(Napi::Env env, Napi::Value value, int64_t batch, int64_t channels, Normalization& norm);
+// Reads options.fadeAmounts (a Float32Array of batch values) into norm when present.
+void ReadFadeAmounts(Napi::Env env, Napi::Value value, int64_t batch, Normalization& norm);
 
 // Runs on a compute thread: upload (pinned + non-blocking on CUDA) as uint8, then convert and normalise on the
 // device: (x/255 − mean)/std. channels_last keeps the NHWC memory layout (faster for convolutions).

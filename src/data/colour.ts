@@ -14,6 +14,16 @@ export interface ColourConfig {
 }
 
 const kIdentity = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+
+/**
+ * Each augmentation draws from a random stream of its own, keyed (seed, epoch, position, stream), so turning one
+ * on or off leaves the others' plans as they were, and no two share draws (which would tie their decisions).
+ */
+const kStream = { colour: 1, affine: 2, outline: 3, fade: 4 } as const;
+
+function planStream(seed: number, epoch: number, position: number, stream: number): RandomState {
+  return new RandomState([requireInteger('seed', seed, 0, 0xffffffff), requireInteger('epoch', epoch, 0, 0xffffffff), requireInteger('position', position, 0, 0xffffffff), stream]);
+}
 const kLuma = [0.299, 0.587, 0.114];
 
 /** The RGB matrix that rotates hue by `angle` radians: a rotation about the grey axis (1,1,1), so grey stays grey. */
@@ -37,23 +47,36 @@ export function planColour(config: ColourConfig, seed: number, epoch: number, po
   requireNumber('augment.grayscale', config.grayscale, 0, 1);
   requireNumber('augment.hue', config.hue, 0, 1);
   if (config.grayscale === 0 && config.hue === 0) return kIdentity;
-  // A stream of its own (the extra key 1) so the geometric plans stay those of the seed recipe.
-  const rng = new RandomState([requireInteger('seed', seed, 0, 0xffffffff), requireInteger('epoch', epoch, 0, 0xffffffff), requireInteger('position', position, 0, 0xffffffff), 1]);
+  const rng = planStream(seed, epoch, position, kStream.colour);
   if (rng.randomSample() < config.grayscale) return grayscaleMatrix();
   if (rng.randomSample() < config.hue) return hueRotationMatrix(2 * Math.PI * rng.randomSample());
   return kIdentity;
 }
 
 /**
- * The outline strength of the draw at `position` of `epoch`: 0 (none), else uniform in [0.5, 1]. A stream of its
- * own (the extra key 2), so turning outlines on leaves every other plan as it was.
+ * The outline strength of the draw at `position` of `epoch`: 0 (none), else uniform in [0.5, 1].
  */
 export function planOutline(probability: number, seed: number, epoch: number, position: number): number {
   requireNumber('augment.outline', probability, 0, 1);
   if (probability === 0) return 0;
-  const rng = new RandomState([requireInteger('seed', seed, 0, 0xffffffff), requireInteger('epoch', epoch, 0, 0xffffffff), requireInteger('position', position, 0, 0xffffffff), 2]);
+  const rng = planStream(seed, epoch, position, kStream.outline);
   if (rng.randomSample() >= probability) return 0;
   return 0.5 + 0.5 * rng.randomSample();
+}
+
+/** The fade amount of the draw at `position` of `epoch`: 0 (none), else uniform in [0, 1). */
+export function planFade(probability: number, seed: number, epoch: number, position: number): number {
+  requireNumber('augment.fade', probability, 0, 1);
+  if (probability === 0) return 0;
+  const rng = planStream(seed, epoch, position, kStream.fade);
+  if (rng.randomSample() >= probability) return 0;
+  return rng.randomSample();
+}
+
+/** Amounts for a batch, packed as the bridge's `fadeAmounts`; null when fading is off. */
+export function fadeAmounts(probability: number, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+  if (probability === 0) return null;
+  return Float32Array.from(positions, (position) => planFade(probability, seed, epoch, position));
 }
 
 /** Strengths for a batch, packed as the bridge's `outlineStrengths`; null when outlines are off. */
@@ -89,7 +112,7 @@ export function affineMatrices(config: GeometryConfig | null, seed: number, epoc
   if (config === null || config.affine === 0) return null;
   const out = new Float32Array(positions.length * 6);
   positions.forEach((position, i) => {
-    const rng = new RandomState([seed, epoch, position, 2]);
+    const rng = planStream(seed, epoch, position, kStream.affine);
     let m = [1, 0, 0, 0, 1, 0];
     if (rng.randomSample() < config.affine) {
       const zoom = Math.exp((2 * rng.randomSample() - 1) * Math.log(config.scale));

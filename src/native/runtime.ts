@@ -41,6 +41,8 @@ export interface ImagesToTensorOptions {
   colorMatrices?: Float32Array;
   /** Per-image outline strengths in [0, 1] (batch values), as the Learner applies them. */
   outlineStrengths?: Float32Array;
+  /** Per-image fade amounts in [0, 1] (batch values), as the Learner applies them. */
+  fadeAmounts?: Float32Array;
 }
 
 /** Checks an NHWC uint8 batch against its shape, naming the argument that is wrong. */
@@ -71,11 +73,13 @@ export async function imagesToTensor(images: Uint8Array, options: ImagesToTensor
   const mean = validateChannelStats('mean', options.mean, shape[3], false);
   const std = validateChannelStats('std', options.std, shape[3], true);
   const device = validateDevice('device', options.device ?? 'cpu');
-  const { colorMatrices, outlineStrengths } = options;
+  const { colorMatrices, outlineStrengths, fadeAmounts } = options;
   checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
   checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image');
+  checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image');
   return loadAddon().imagesToTensor(images, {
     shape, mean, std, device, channelsLast: options.channelsLast ?? false,
     ...(colorMatrices ? { colorMatrices } : {}), ...(outlineStrengths ? { outlineStrengths } : {}),
+    ...(fadeAmounts ? { fadeAmounts } : {}),
   });
 }

@@ -35,6 +35,8 @@ export interface ImagesToTensorOptions {
   colorMatrices?: Float32Array;
   /** Per-image outline strengths in [0, 1] (batch values), as the Learner takes them. */
   outlineStrengths?: Float32Array;
+  /** Per-image fade amounts in [0, 1] (batch values), as the Learner takes them. */
+  fadeAmounts?: Float32Array;
 }
 
 export interface MatmulBenchmarkOptions {
@@ -382,6 +384,8 @@ export interface TrainStepNativeOptions {
   affineMatrices?: Float32Array;
   /** Per-image outline strengths in [0, 1] (batch values): dark lines along colour boundaries. */
   outlineStrengths?: Float32Array;
+  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, outlines kept. */
+  fadeAmounts?: Float32Array;
   returnLogits?: boolean;
 }
 

@@ -21,6 +21,8 @@ export interface TrainStepOptions {
   affineMatrices?: Float32Array;
   /** Per-image outline strengths in [0, 1] (batch values): dark lines drawn natively along colour boundaries. */
   outlineStrengths?: Float32Array;
+  /** Per-image fade amounts in [0, 1] (batch values): colours blended natively toward white, outlines kept. */
+  fadeAmounts?: Float32Array;
   /** Also return this micro-batch's logits (for a running train AUC). */
   returnLogits?: boolean;
 }
@@ -185,14 +187,16 @@ export class Learner {
   async trainStep(images: Uint8Array, labels: Int32Array | readonly number[], options: TrainStepOptions): Promise<TrainStepResult> {
     const shape = this.checkImages(images, options?.shape);
     const checked = validateLabels('labels', labels, shape[0], this.model.numClasses);
-    const { colorMatrices, affineMatrices, outlineStrengths, returnLogits } = options;
+    const { colorMatrices, affineMatrices, outlineStrengths, fadeAmounts, returnLogits } = options;
     checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
     checkPerImage('affineMatrices', affineMatrices, shape[0], 6, 'a 2x3 matrix per image');
     checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image');
+    checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image');
     if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
     return this.native.trainStep(images, checked, {
       shape, ...(colorMatrices ? { colorMatrices } : {}), ...(affineMatrices ? { affineMatrices } : {}),
-      ...(outlineStrengths ? { outlineStrengths } : {}), ...(returnLogits ? { returnLogits } : {}),
+      ...(outlineStrengths ? { outlineStrengths } : {}), ...(fadeAmounts ? { fadeAmounts } : {}),
+      ...(returnLogits ? { returnLogits } : {}),
     });
   }
 

@@ -47,6 +47,8 @@ export interface AugmentRecipe {
   hue: number;
   /** Probability of drawing dark outlines along colour boundaries (strength 0.5–1), as outlined art styles have. */
   outline: number;
+  /** Probability of fading the colours toward white (amount uniform in [0, 1)), as pale flat-filled art styles look. */
+  fade: number;
   /** Random affine jitter (beyond the seed): probability, zoom range, shift fraction, rotation degrees. */
   affine: number;
   scale: number;
@@ -111,7 +113,7 @@ const kSeedBase: Recipe = {
   amp: 'auto',
   sampler: 'imbalanced',
   keepWeights: 'best',
-  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0, hue: 0, outline: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
+  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0, hue: 0, outline: 0, fade: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
   tta: ['hflip', 'vflip', 'rot90'],
   ttaMerge: 'mean',
   ensemble: 'mean',
@@ -139,7 +141,7 @@ const kDemoCpu: Recipe = {
   batchSize: 32,
   evalBatchSize: 128,
   optimizer: { ...kSeedBase.optimizer, lr: 1e-3, warmdownMinLr: 5e-4 },
-  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0.2, hue: 0.5, outline: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
+  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0.2, hue: 0.5, outline: 0, fade: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
   device: 'cpu',
   amp: 'auto',
   checkpointEvery: 1000,
@@ -320,6 +322,7 @@ export function validateRecipe(input: unknown): Recipe {
       hue: requireNumber('augment.hue', augment.hue, 0, 1),
       // Absent in run folders written before it existed: off, as they trained.
       outline: augment.outline === undefined ? 0 : requireNumber('augment.outline', augment.outline, 0, 1),
+      fade: augment.fade === undefined ? 0 : requireNumber('augment.fade', augment.fade, 0, 1),
       affine: requireNumber('augment.affine', augment.affine, 0, 1),
       scale: requireNumber('augment.scale', augment.scale, 1, 4),
       shift: requireNumber('augment.shift', augment.shift, 0, 0.5),

@@ -3,7 +3,7 @@
  * each epoch, the best weights, resumable checkpoints, then the fold's out-of-fold and test predictions with TTA.
  */
 import * as fs from 'fs';
-import { affineMatrices, colourMatrices, outlineStrengths } from '../data/colour';
+import { affineMatrices, colourMatrices, fadeAmounts, outlineStrengths } from '../data/colour';
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
 import { rocAucScore } from '../metrics/auc';
@@ -199,9 +199,10 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
         const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
         const outlines = outlineStrengths(recipe.augment.outline, recipe.seed + fold, epoch, positions);
+        const fades = fadeAmounts(recipe.augment.fade, recipe.seed + fold, epoch, positions);
         const result = await learner.trainStep(batch.data, batch.labels, {
           shape: batch.shape, colorMatrices: colours ?? undefined, affineMatrices: affine ?? undefined,
-          outlineStrengths: outlines ?? undefined, returnLogits: true,
+          outlineStrengths: outlines ?? undefined, fadeAmounts: fades ?? undefined, returnLogits: true,
         });
         point.lossSum += result.loss * batch.shape[0];
         point.lossCount += batch.shape[0];

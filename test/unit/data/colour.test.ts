@@ -1,5 +1,6 @@
 // Colour augmentation plans and their native application in the bridge.
-import { colourMatrices, grayscaleMatrix, hueRotationMatrix, outlineStrengths, planColour, planOutline } from '../../../src/data/colour';
+import { affineMatrices, colourMatrices, fadeAmounts, grayscaleMatrix, hueRotationMatrix, outlineStrengths, planColour, planFade, planOutline } from '../../../src/data/colour';
+import { resolveRecipe } from '../../../src/train/recipe';
 import { imagesToTensor } from '../../../src/native/runtime';
 import { loadAddon } from '../../../src/native/addon';
 
@@ -53,8 +54,20 @@ describe('outlines', () => {
     expect(drawn.length / 4000).toBeLessThan(0.33);
     expect(Math.min(...drawn)).toBeGreaterThanOrEqual(0.5);
     expect(Math.max(...drawn)).toBeLessThanOrEqual(1);
-    // Its own stream: the colour plans do not change when outlines are turned on.
-    expect(planColour({ grayscale: 0.25, hue: 0.5 }, 7, 0, 3)).toEqual(planColour({ grayscale: 0.25, hue: 0.5 }, 7, 0, 3));
+    // Streams of their own: whether an image is outlined says nothing about its affine jitter or colour draw
+    // (all four combinations about equally often at 0.5 each), as it did when outlines shared affine's stream.
+    const positions = Array.from({ length: 4000 }, (_, k) => k);
+    const affine = affineMatrices({ affine: 0.5, scale: 1.25, shift: 0.1, rotate: 15 }, 7, 0, positions)!;
+    const jittered = positions.map((k) => affine[k * 6] !== 1 || affine[k * 6 + 2] !== 0);
+    const outlined = positions.map((k) => planOutline(0.5, 7, 0, k) > 0);
+    const greyed = positions.map((k) => planColour({ grayscale: 0.5, hue: 0 }, 7, 0, k)[1] !== 0);
+    for (const other of [jittered, greyed]) {
+      for (const [a, b] of [[true, true], [true, false], [false, true], [false, false]]) {
+        const share = positions.filter((k) => outlined[k] === a && other[k] === b).length / 4000;
+        expect(share).toBeGreaterThan(0.22);
+        expect(share).toBeLessThan(0.28);
+      }
+    }
     expect(outlineStrengths(0, 1, 0, [0, 1])).toBeNull();
     expect(Array.from(outlineStrengths(1, 7, 0, [5, 6])!)).toEqual([planOutline(1, 7, 0, 5), planOutline(1, 7, 0, 6)].map(Math.fround));
     expect(() => planOutline(1.5, 1, 0, 0)).toThrow('Expected a number from 0 to 1 for augment.outline but received 1.5');
@@ -72,5 +85,46 @@ describe('outlines', () => {
     expect(channel0(1)).toEqual([0.8, 0.6, 0.75, 1, 0.8, 0.6, 0.75, 1]);
     await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], outlineStrengths: new Float32Array(1) }))
       .rejects.toThrow('Expected 2 values (one per image) for outlineStrengths but received');
+  });
+});
+
+describe('fading toward white', () => {
+  test('plans: a pure function of (seed, epoch, position), drawn with the probability, amounts in [0, 1), a stream of its own', () => {
+    expect(planFade(0.4, 7, 2, 11)).toBe(planFade(0.4, 7, 2, 11));
+    const amounts = Array.from({ length: 4000 }, (_, k) => planFade(0.4, 7, 0, k));
+    const drawn = amounts.filter((v) => v > 0);
+    expect(drawn.length / 4000).toBeGreaterThan(0.37);
+    expect(drawn.length / 4000).toBeLessThan(0.43);
+    expect(Math.max(...drawn)).toBeLessThan(1);
+    const mean = drawn.reduce((a, b) => a + b, 0) / drawn.length;
+    expect(mean).toBeGreaterThan(0.47);
+    expect(mean).toBeLessThan(0.53);
+    const faded = amounts.map((v) => v > 0);
+    const both = faded.filter((f, k) => f && planOutline(0.5, 7, 0, k) > 0).length / 4000;
+    expect(both).toBeGreaterThan(0.17);
+    expect(both).toBeLessThan(0.23);
+    expect(fadeAmounts(0, 1, 0, [0, 1])).toBeNull();
+    expect(Array.from(fadeAmounts(1, 7, 0, [5, 6])!)).toEqual([planFade(1, 7, 0, 5), planFade(1, 7, 0, 6)].map(Math.fround));
+    expect(() => planFade(-0.1, 1, 0, 0)).toThrow('Expected a number from 0 to 1 for augment.fade but received -0.1');
+    expect(() => resolveRecipe('demo-cpu', ['augment.fade=2'])).toThrow('Expected a number from 0 to 1 for augment.fade but received 2');
+  });
+
+  test('the bridge blends toward white by the amount; outlines are found before fading and drawn over it', async () => {
+    // The outline test's images: columns 204 204 255 255, an edge of 0.5 on both sides of the step.
+    const row = [204, 204, 255, 255].flatMap((v) => [v, v, v]);
+    const pixels = Buffer.from([...row, ...row, ...row, ...row]);
+    const channel0 = (t: { data: Float32Array }, image: number) => Array.from(t.data.slice(image * 24, image * 24 + 4)).map((v) => +v.toFixed(4));
+    const faded = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], fadeAmounts: new Float32Array([0.5, 1]) });
+    // 0.8 → 1 - 0.2 × 0.5; white stays white; amount 1 is a blank page.
+    expect(channel0(faded, 0)).toEqual([0.9, 0.9, 1, 1]);
+    expect(channel0(faded, 1)).toEqual([1, 1, 1, 1]);
+    const both = await imagesToTensor(pixels, {
+      shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], fadeAmounts: new Float32Array([0.5, 1]), outlineStrengths: new Float32Array([1, 1]),
+    });
+    // The full outline survives the fade: times (1 - 0.5) at the step, even on the blank page.
+    expect(channel0(both, 0)).toEqual([0.9, 0.45, 0.5, 1]);
+    expect(channel0(both, 1)).toEqual([1, 0.5, 0.5, 1]);
+    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], fadeAmounts: new Float32Array(3) }))
+      .rejects.toThrow('Expected 2 values (one per image) for fadeAmounts but received');
   });
 });

@@ -8,10 +8,11 @@
 import { promises as fs } from 'fs';
 import { join, resolve } from 'path';
 import { invalidData, requireChoice, requireInteger } from '../errors';
-import { commitStaging, ensureBuilt, forEachLimited, kLicenceNote, prepareStaging, renderEmoji } from './emoji';
+import { commitStaging, ensureBuilt, forEachLimited, licenceNote, prepareStaging, renderEmoji } from './emoji';
 import {
   emojiEntries,
   emojiPackageVersions,
+  kCorpusOnlyStyles,
   kEmojiStyles,
   kPretrainingExcludedCategories,
   kStyleInfo,
@@ -25,7 +26,7 @@ export interface EmojiCorpusOptions {
   size?: number;
   /** JPEG quality (default 90). */
   quality?: number;
-  /** Art styles to draw from (default: every style but openmoji, the dataset's test style). */
+  /** Art styles to draw from (default: the dataset's training styles and the corpus-only Fluent styles; never openmoji, the test style). */
   styles?: readonly EmojiStyle[];
   /** Only these Unicode subgroups (default: all of them); for small test builds. */
   subgroups?: readonly string[];
@@ -43,11 +44,11 @@ export interface EmojiCorpusSummary {
 
 const kManifest = 'corpus.json';
 const kCorpusName = 'foldtorch-emoji-pretraining-corpus';
-const kDefaultStyles: readonly EmojiStyle[] = kEmojiStyles.filter((style) => style !== 'openmoji');
+const kDefaultStyles: readonly EmojiStyle[] = [...kEmojiStyles.filter((style) => style !== 'openmoji'), ...kCorpusOnlyStyles];
 
 function resolvedSettings(options: EmojiCorpusOptions) {
   const styles = [...(options.styles ?? kDefaultStyles)];
-  styles.forEach((style, i) => requireChoice(`styles[${i}]`, style, kEmojiStyles));
+  styles.forEach((style, i) => requireChoice(`styles[${i}]`, style, [...kEmojiStyles, ...kCorpusOnlyStyles]));
   return {
     size: requireInteger('size', options.size ?? 128, 16, 1024),
     quality: requireInteger('quality', options.quality ?? 90, 1, 100),
@@ -89,7 +90,7 @@ export async function buildEmojiCorpus(options: EmojiCorpusOptions): Promise<Emo
     styles: countBy((e) => e.style),
     seconds: 0,
   };
-  const packages = emojiPackageVersions();
+  const packages = emojiPackageVersions(settings.styles);
   const manifest = { name: kCorpusName, version: 1, ...settings, excludedCategories: kPretrainingExcludedCategories, packages, classes: summary.classes };
   await fs.writeFile(join(staging, kManifest), `${JSON.stringify(manifest, null, 2)}\n`);
   await fs.writeFile(join(staging, 'README.md'), corpusReadme(summary, settings.styles, packages));
@@ -121,5 +122,5 @@ style left out below. Each image is drawn as the food/drink dataset's are: ${sum
 |---|---|---|---|---|
 ${rows.join('\n')}
 
-${kLicenceNote}`;
+${licenceNote(styles)}`;
 }

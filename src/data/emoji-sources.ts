@@ -3,9 +3,15 @@ import { existsSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { invalidData } from '../errors';
 
-/** The art styles in the order of EMOJI.md's table; the last one is the default test style. */
+/** The dataset's art styles, in the order of EMOJI.md's table; the last one is the default test style. */
 export const kEmojiStyles = ['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline', 'openmoji'] as const;
-export type EmojiStyle = (typeof kEmojiStyles)[number];
+export type DatasetStyle = (typeof kEmojiStyles)[number];
+/**
+ * Art styles for the pretraining corpus only, so the dataset stays EMOJI.md's: Microsoft's Fluent Emoji drawn
+ * flat and in high contrast (thick black line art), unlike any training style.
+ */
+export const kCorpusOnlyStyles = ['fluent-flat', 'fluent-high-contrast'] as const;
+export type EmojiStyle = DatasetStyle | (typeof kCorpusOnlyStyles)[number];
 
 type Source =
   | { kind: 'twemoji' }
@@ -32,6 +38,8 @@ export const kStyleInfo: Record<EmojiStyle, StyleInfo> = {
   fxemoji: { style: 'fxemoji', family: 'fxemoji', packageName: '@iconify-json/fxemoji', licence: 'Apache-2.0', attribution: 'Firefox OS Emoji by Mozilla', source: { kind: 'iconify-names', set: 'fxemoji' } },
   streamline: { style: 'streamline', family: 'streamline', packageName: '@iconify-json/streamline-emojis', licence: 'CC-BY-4.0', attribution: 'Streamline Emojis by Streamline (webalys)', source: { kind: 'iconify-names', set: 'streamline-emojis' } },
   openmoji: { style: 'openmoji', family: 'openmoji', packageName: 'openmoji', licence: 'CC-BY-SA-4.0', attribution: 'OpenMoji, the open-source emoji and icon project (openmoji.org)', source: { kind: 'openmoji' } },
+  'fluent-flat': { style: 'fluent-flat', family: 'fluent', packageName: '@iconify-json/fluent-emoji-flat', licence: 'MIT', attribution: 'Fluent Emoji (flat) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-flat' } },
+  'fluent-high-contrast': { style: 'fluent-high-contrast', family: 'fluent', packageName: '@iconify-json/fluent-emoji-high-contrast', licence: 'MIT', attribution: 'Fluent Emoji (high contrast) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-high-contrast' } },
 };
 
 /** Unicode subgroups kept, with their label: drink = 0, food = 1 (dishware is left out). */
@@ -229,9 +237,9 @@ export function emojiEntries(styles: readonly EmojiStyle[] = kEmojiStyles, emoji
   });
 }
 
-/** Installed versions of the source packages, for the dataset's manifest and README. */
-export function emojiPackageVersions(): Record<string, string> {
-  const names = ['emoji-datasource', ...kEmojiStyles.map((s) => kStyleInfo[s].packageName)];
+/** Installed versions of the source packages of `styles`, for a manifest and README. */
+export function emojiPackageVersions(styles: readonly EmojiStyle[] = kEmojiStyles): Record<string, string> {
+  const names = ['emoji-datasource', ...styles.map((s) => kStyleInfo[s].packageName)];
   return Object.fromEntries(
     [...new Set(names)].map((name) => [name, readJson<{ version: string }>(join(packageDir(name), 'package.json')).version]),
   );

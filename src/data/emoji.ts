@@ -4,7 +4,7 @@ import { join, resolve } from 'path';
 import sharp from 'sharp';
 import { invalidData, requireChoice, requireInteger } from '../errors';
 import { writeCsv } from './csv';
-import { emojiEntries, EmojiEntry, emojiPackageVersions, EmojiStyle, kEmojiStyles, kStyleInfo } from './emoji-sources';
+import { emojiEntries, EmojiEntry, emojiPackageVersions, DatasetStyle, EmojiStyle, kEmojiStyles, kStyleInfo } from './emoji-sources';
 import { RandomState } from './random';
 
 export interface EmojiBuildOptions {
@@ -16,7 +16,7 @@ export interface EmojiBuildOptions {
   /** Seed of the image-name shuffle (default 0). */
   seed?: number;
   /** Styles held out as the test split (default openmoji). */
-  testStyles?: readonly EmojiStyle[];
+  testStyles?: readonly DatasetStyle[];
 }
 
 export interface SplitCounts {
@@ -30,7 +30,7 @@ export interface EmojiBuildSummary {
   size: number;
   train: SplitCounts;
   test: SplitCounts;
-  styles: Record<EmojiStyle, SplitCounts & { split: 'train' | 'test' }>;
+  styles: Record<DatasetStyle, SplitCounts & { split: 'train' | 'test' }>;
   seconds: number;
 }
 
@@ -144,7 +144,7 @@ export async function buildEmojiDataset(options: EmojiBuildOptions): Promise<Emo
   const size = requireInteger('size', options.size ?? 128, 16, 1024);
   const quality = requireInteger('quality', options.quality ?? 90, 1, 100);
   const seed = requireInteger('seed', options.seed ?? 0, 0, 0xffffffff);
-  const testStyles = options.testStyles ?? ['openmoji'];
+  const testStyles: readonly EmojiStyle[] = options.testStyles ?? ['openmoji'];
   testStyles.forEach((style, i) => requireChoice(`testStyles[${i}]`, style, kEmojiStyles));
   const entries = emojiEntries();
   const rng = new RandomState(seed);
@@ -214,12 +214,21 @@ export async function ensureEmojiDataset(options: EmojiBuildOptions): Promise<{ 
   return ensureBuilt(outDir, kManifest, kDatasetName, wanted, () => buildEmojiDataset({ ...options, outDir }));
 }
 
-/** The licence paragraph of every README built from the emoji artwork. */
-export const kLicenceNote = `The images are derivative works of the artwork above and carry the same licences: CC-BY-4.0
-(https://creativecommons.org/licenses/by/4.0/), CC-BY-SA-4.0 (https://creativecommons.org/licenses/by-sa/4.0/,
-derivatives must be shared alike) and Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0). The images were
-resized, padded and flattened onto white; no other changes were made.
+const kLicenceTerms: Record<string, string> = {
+  'CC-BY-4.0': 'CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/)',
+  'CC-BY-SA-4.0': 'CC-BY-SA-4.0 (https://creativecommons.org/licenses/by-sa/4.0/, derivatives must be shared alike)',
+  'Apache-2.0': 'Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0)',
+  MIT: 'MIT (https://opensource.org/license/mit, the copyright and permission notice kept with copies)',
+};
+
+/** The licence paragraph of a README built from the artwork of `styles`: each of their licences once. */
+export function licenceNote(styles: readonly EmojiStyle[]): string {
+  const terms = [...new Set(styles.map((style) => kStyleInfo[style].licence))].map((licence) => kLicenceTerms[licence]);
+  const listed = terms.length > 1 ? `${terms.slice(0, -1).join(', ')} and ${terms[terms.length - 1]}` : terms[0];
+  return `The images are derivative works of the artwork above and carry the same licences: ${listed}. The images
+were resized, padded and flattened onto white; no other changes were made.
 `;
+}
 
 function emojiReadme(summary: EmojiBuildSummary, packages: Record<string, string>): string {
   const rows = kEmojiStyles.map((style) => {
@@ -247,5 +256,5 @@ every image (for scoring and for group folds by style or by emoji).
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-${kLicenceNote}`;
+${licenceNote(kEmojiStyles)}`;
 }

@@ -3,9 +3,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
 import { loadDataset } from '../../../src/data/dataset';
-import { renderEmoji } from '../../../src/data/emoji';
+import { licenceNote, renderEmoji } from '../../../src/data/emoji';
 import { buildEmojiCorpus, ensureEmojiCorpus, type EmojiCorpusSummary } from '../../../src/data/emoji-corpus';
-import { emojiEntries, foodAndDrinkEmoji, pretrainingEmoji, pretrainingSubgroups } from '../../../src/data/emoji-sources';
+import { emojiEntries, foodAndDrinkEmoji, kCorpusOnlyStyles, pretrainingEmoji, pretrainingSubgroups } from '../../../src/data/emoji-sources';
 
 // Two small subgroups in two styles: the build's every rule in a second.
 const kSmall = { styles: ['twemoji', 'noto'] as const, subgroups: ['face-tongue', 'face-sleepy'] };
@@ -35,9 +35,17 @@ describe('pretraining catalogue', () => {
     expect(emoji.find((e) => e.hexcode === '1f600')).toMatchObject({ name: 'grinning face', subgroup: 'face-smiling', label: 0 });
   });
 
-  test('the default styles give 6934 images, none from openmoji', () => {
-    const entries = emojiEntries(['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline'], pretrainingEmoji());
-    expect(entries).toHaveLength(6934);
+  test('the training styles give 6934 images and the Fluent styles 1456 each; none from openmoji', () => {
+    const emoji = pretrainingEmoji();
+    expect(emojiEntries(['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline'], emoji)).toHaveLength(6934);
+    for (const style of kCorpusOnlyStyles) {
+      const entries = emojiEntries([style], emoji);
+      expect(entries).toHaveLength(1456);
+      expect(entries.every((e) => e.family === 'fluent')).toBe(true);
+    }
+    // Matched by code point: the grinning face is Fluent's grinning face, in both styles.
+    expect(emojiEntries(['fluent-flat', 'fluent-high-contrast'], emoji.filter((e) => e.hexcode === '1f600')).map((e) => e.source))
+      .toEqual(['fluent-emoji-flat:grinning-face', 'fluent-emoji-high-contrast:grinning-face']);
   });
 });
 
@@ -77,7 +85,12 @@ describe('buildEmojiCorpus', () => {
     expect(readme).toContain('24 images in 2 classes');
     expect(readme).toContain('| twemoji | `@discordapp/twemoji@16.0.1` | CC-BY-4.0 |');
     expect(readme).toContain('| noto | `@iconify-json/noto@1.2.9` | Apache-2.0 |');
-    expect(readme).toContain('CC-BY-SA-4.0 (https://creativecommons.org/licenses/by-sa/4.0/');
+    // Only the licences of the styles drawn: twemoji's and noto's.
+    expect(readme).toContain('carry the same licences: CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/) and Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0).');
+    expect(readme).not.toContain('CC-BY-SA');
+    expect(licenceNote(['fluent-flat', 'noto-v1', 'fluent-high-contrast'])).toContain(
+      'licences: MIT (https://opensource.org/license/mit, the copyright and permission notice kept with copies) and Apache-2.0',
+    );
   });
 
   test('ensureEmojiCorpus reuses a matching build, rebuilds on other settings, refuses foreign folders', async () => {

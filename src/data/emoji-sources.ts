@@ -8,9 +8,9 @@ export const kEmojiStyles = ['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione
 export type DatasetStyle = (typeof kEmojiStyles)[number];
 /**
  * Art styles for the pretraining corpus only, so the dataset stays EMOJI.md's: Microsoft's Fluent Emoji drawn
- * flat and in high contrast (thick black line art), unlike any training style.
+ * flat and in high contrast, and Emoji One's monotone set: flat fills and black line art, unlike any training style.
  */
-export const kCorpusOnlyStyles = ['fluent-flat', 'fluent-high-contrast'] as const;
+export const kCorpusOnlyStyles = ['fluent-flat', 'fluent-high-contrast', 'emojione-monotone'] as const;
 export type EmojiStyle = DatasetStyle | (typeof kCorpusOnlyStyles)[number];
 
 type Source =
@@ -40,6 +40,7 @@ export const kStyleInfo: Record<EmojiStyle, StyleInfo> = {
   openmoji: { style: 'openmoji', family: 'openmoji', packageName: 'openmoji', licence: 'CC-BY-SA-4.0', attribution: 'OpenMoji, the open-source emoji and icon project (openmoji.org)', source: { kind: 'openmoji' } },
   'fluent-flat': { style: 'fluent-flat', family: 'fluent', packageName: '@iconify-json/fluent-emoji-flat', licence: 'MIT', attribution: 'Fluent Emoji (flat) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-flat' } },
   'fluent-high-contrast': { style: 'fluent-high-contrast', family: 'fluent', packageName: '@iconify-json/fluent-emoji-high-contrast', licence: 'MIT', attribution: 'Fluent Emoji (high contrast) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-high-contrast' } },
+  'emojione-monotone': { style: 'emojione-monotone', family: 'emojione', packageName: '@iconify-json/emojione-monotone', licence: 'CC-BY-4.0', attribution: 'Emoji One (monotone) by Emoji One', source: { kind: 'iconify-names', set: 'emojione-monotone' } },
 };
 
 /** Unicode subgroups kept, with their label: drink = 0, food = 1 (dishware is left out). */

@@ -93,7 +93,7 @@ export function buildCli(argv: string[]): Argv {
       .option('data', { type: 'string', default: 'data/emoji' })
       .option('out', { type: 'string', default: 'runs' })
       .option('set', setOption)
-      .option('pretrain', { type: 'boolean', default: false, describe: 'start from a backbone pretrained on the emoji corpus (built once, ~8 min more)' })
+      .option('pretrain', { type: 'boolean', default: false, describe: 'start from a backbone pretrained on the emoji corpus (built the first time: ~7.5 min more)' })
       .option('progress', progressOption),
     async (args) => { process.exitCode = await demoCommand(args as never); })
     .fail((message, error) => fail(message, error))

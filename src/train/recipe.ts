@@ -171,7 +171,7 @@ export const kRecipes: Record<string, Recipe> = {
     model: { ...kDemoCpu.model, numClasses: 88 },
     folds: 20,
     foldGroups: 'none',
-    epochs: 16,
+    epochs: 11,
     sampler: 'shuffle',
     loss: 'ce',
     keepWeights: 'last',

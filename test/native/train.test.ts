@@ -83,7 +83,7 @@ describe('Learner training', () => {
     expect((await accumulated.counters()).samples).toBe(8);
   });
 
-  test('returns training logits and applies per-image colour matrices when asked', async () => {
+  test('returns training logits and applies per-image colour matrices, fades and outlines when asked', async () => {
     const batch = toyBatch(0);
     const identity = new Float32Array(8 * 9);
     for (let i = 0; i < 8; i++) [0, 4, 8].forEach((d) => { identity[i * 9 + d] = 1; });
@@ -97,7 +97,17 @@ describe('Learner training', () => {
     const diff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
     expect(diff(await logitsWith(identity), plain.logits!)).toBeLessThan(1e-6);
     expect(diff(await logitsWith(grey), plain.logits!)).toBeGreaterThan(1e-5);
+    // Fading and outlines reach the learner's input too: amount and strength 0 change nothing; a full fade is a
+    // blank page whatever the image, so every image's logits are the same.
+    const logitsRestyled = async (fadeAmounts: Float32Array, outlineStrengths?: Float32Array) =>
+      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts, outlineStrengths, returnLogits: true })).logits!;
+    expect(diff(await logitsRestyled(new Float32Array(8), new Float32Array(8)), plain.logits!)).toBeLessThan(1e-6);
+    const blank = await logitsRestyled(new Float32Array(8).fill(1));
+    expect(diff(blank, plain.logits!)).toBeGreaterThan(1e-5);
+    for (let i = 1; i < 8; i++) expect(Math.abs(blank[2 * i] - blank[0]) + Math.abs(blank[2 * i + 1] - blank[1])).toBeLessThan(1e-5);
     const learner = await tinyLearner(12);
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts: new Float32Array(3) }))
+      .rejects.toThrow('Expected 8 values (one per image) for fadeAmounts but received');
     await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, colorMatrices: new Float32Array(9) }))
       .rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for colorMatrices but received a Float32Array of 36 bytes');
     await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: 1 as never }))

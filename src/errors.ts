@@ -92,9 +92,13 @@ export function isTypedArrayOf(value: unknown, kind: 'Float32Array' | 'Float64Ar
   return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === `[object ${kind}]`;
 }
 
-/** An optional Float32Array of `size` values per image. */
-export function checkPerImage(name: string, value: unknown, batch: number, size: number, what: string): void {
+/** An optional Float32Array of `size` values per image, each within `range` when given. */
+export function checkPerImage(name: string, value: unknown, batch: number, size: number, what: string, range?: [number, number]): void {
   if (value === undefined) return;
   if (!isTypedArrayOf(value, 'Float32Array')) throw invalidType(name, 'a Float32Array', value);
-  if ((value as Float32Array).length !== batch * size) throw outOfRange(name, `${batch * size} values (${what})`, value);
+  const values = value as Float32Array;
+  if (values.length !== batch * size) throw outOfRange(name, `${batch * size} values (${what})`, value);
+  if (range === undefined) return;
+  const bad = values.findIndex((v) => !(v >= range[0] && v <= range[1]));
+  if (bad >= 0) throw outOfRange(`${name}[${bad}]`, `a number from ${range[0]} to ${range[1]}`, values[bad]);
 }

@@ -1,7 +1,7 @@
 /**
- * Style-breaking colour augmentation (beyond the seed): per sample a 3x3 RGB matrix — identity, greyscale or a
- * hue rotation — drawn deterministically from (seed, epoch, position); the bridge applies them natively on the
- * device, batched, before normalising.
+ * Style-breaking augmentation plans (beyond the seed), each drawn deterministically from (seed, epoch, position)
+ * on a stream of its own: per sample a 3x3 RGB matrix (identity, greyscale or a hue rotation), an outline
+ * strength, a fade amount and a 2x3 affine matrix. The bridge applies them natively on the device, batched.
  */
 import { requireInteger, requireNumber } from '../errors';
 import { RandomState } from './random';
@@ -54,35 +54,35 @@ export function planColour(config: ColourConfig, seed: number, epoch: number, po
 }
 
 /**
- * The outline strength of the draw at `position` of `epoch`: 0 (none), else uniform in [0.5, 1].
+ * One per-image value drawn with `probability` from the stream of `name`: 0 (not drawn), else `draw(rng)`. The
+ * plans of outlines and fades.
  */
-export function planOutline(probability: number, seed: number, epoch: number, position: number): number {
-  requireNumber('augment.outline', probability, 0, 1);
+function planPerImage(name: 'outline' | 'fade', probability: number, seed: number, epoch: number, position: number, draw: (rng: RandomState) => number): number {
+  requireNumber(`augment.${name}`, probability, 0, 1);
   if (probability === 0) return 0;
-  const rng = planStream(seed, epoch, position, kStream.outline);
+  const rng = planStream(seed, epoch, position, kStream[name]);
   if (rng.randomSample() >= probability) return 0;
-  return 0.5 + 0.5 * rng.randomSample();
+  return draw(rng);
+}
+
+/** The outline strength of the draw at `position` of `epoch`: 0 (none), else uniform in [0.5, 1]. */
+export function planOutline(probability: number, seed: number, epoch: number, position: number): number {
+  return planPerImage('outline', probability, seed, epoch, position, (rng) => 0.5 + 0.5 * rng.randomSample());
 }
 
 /** The fade amount of the draw at `position` of `epoch`: 0 (none), else uniform in [0, 1). */
 export function planFade(probability: number, seed: number, epoch: number, position: number): number {
-  requireNumber('augment.fade', probability, 0, 1);
-  if (probability === 0) return 0;
-  const rng = planStream(seed, epoch, position, kStream.fade);
-  if (rng.randomSample() >= probability) return 0;
-  return rng.randomSample();
-}
-
-/** Amounts for a batch, packed as the bridge's `fadeAmounts`; null when fading is off. */
-export function fadeAmounts(probability: number, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
-  if (probability === 0) return null;
-  return Float32Array.from(positions, (position) => planFade(probability, seed, epoch, position));
+  return planPerImage('fade', probability, seed, epoch, position, (rng) => rng.randomSample());
 }
 
 /** Strengths for a batch, packed as the bridge's `outlineStrengths`; null when outlines are off. */
 export function outlineStrengths(probability: number, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
-  if (probability === 0) return null;
-  return Float32Array.from(positions, (position) => planOutline(probability, seed, epoch, position));
+  return probability === 0 ? null : Float32Array.from(positions, (position) => planOutline(probability, seed, epoch, position));
+}
+
+/** Amounts for a batch, packed as the bridge's `fadeAmounts`; null when fading is off. */
+export function fadeAmounts(probability: number, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+  return probability === 0 ? null : Float32Array.from(positions, (position) => planFade(probability, seed, epoch, position));
 }
 
 /** Matrices for a batch, packed as the bridge's `colorMatrices` (batch*9 float32); null when all identity. */

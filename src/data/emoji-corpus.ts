@@ -1,6 +1,7 @@
 /**
  * The emoji pretraining corpus: every emoji outside Food & Drink (faces, people, animals, plants, places,
- * objects, symbols…) in the training art styles, one folder per Unicode subgroup (ImageFolder layout). A model
+ * objects, symbols…) in the dataset's training art styles and the corpus-only ones, one folder per Unicode
+ * subgroup (ImageFolder layout). A model
  * trained to name the subgroup learns shapes that hold across art styles; its backbone then starts the food/drink
  * folds (`foldtorch pretrain`, `npm run demo -- --pretrain`), as the seed started from an ImageNet-trained EVA-02.
  * No Food & Drink emoji and no test-style image is in it.
@@ -26,7 +27,7 @@ export interface EmojiCorpusOptions {
   size?: number;
   /** JPEG quality (default 90). */
   quality?: number;
-  /** Art styles to draw from (default: the dataset's training styles and the corpus-only Fluent styles; never openmoji, the test style). */
+  /** Art styles to draw from (default kCorpusDefaultStyles: never openmoji, the dataset's test style). */
   styles?: readonly EmojiStyle[];
   /** Only these Unicode subgroups (default: all of them); for small test builds. */
   subgroups?: readonly string[];
@@ -44,10 +45,11 @@ export interface EmojiCorpusSummary {
 
 const kManifest = 'corpus.json';
 const kCorpusName = 'foldtorch-emoji-pretraining-corpus';
-const kDefaultStyles: readonly EmojiStyle[] = [...kEmojiStyles.filter((style) => style !== 'openmoji'), ...kCorpusOnlyStyles];
+/** The dataset's training styles and the corpus-only ones. */
+export const kCorpusDefaultStyles: readonly EmojiStyle[] = [...kEmojiStyles.filter((style) => style !== 'openmoji'), ...kCorpusOnlyStyles];
 
 function resolvedSettings(options: EmojiCorpusOptions) {
-  const styles = [...(options.styles ?? kDefaultStyles)];
+  const styles = [...(options.styles ?? kCorpusDefaultStyles)];
   styles.forEach((style, i) => requireChoice(`styles[${i}]`, style, [...kEmojiStyles, ...kCorpusOnlyStyles]));
   return {
     size: requireInteger('size', options.size ?? 128, 16, 1024),

@@ -19,12 +19,18 @@ type Source =
   | { kind: 'iconify-chars'; set: string }
   | { kind: 'iconify-names'; set: string };
 
+/** The licences of the artwork used, each explained once in the READMEs (licenceNote). */
+export const kArtLicences = ['CC-BY-4.0', 'CC-BY-SA-4.0', 'Apache-2.0', 'MIT'] as const;
+export type ArtLicence = (typeof kArtLicences)[number];
+
 export interface StyleInfo {
   style: EmojiStyle;
   /** Art lineage: v1 and later versions of one design share a family. */
   family: string;
   packageName: string;
-  licence: string;
+  licence: ArtLicence;
+  /** Who holds the copyright, where the licence asks for the notice to be kept (MIT). */
+  copyright?: string;
   attribution: string;
   source: Source;
 }
@@ -38,8 +44,8 @@ export const kStyleInfo: Record<EmojiStyle, StyleInfo> = {
   fxemoji: { style: 'fxemoji', family: 'fxemoji', packageName: '@iconify-json/fxemoji', licence: 'Apache-2.0', attribution: 'Firefox OS Emoji by Mozilla', source: { kind: 'iconify-names', set: 'fxemoji' } },
   streamline: { style: 'streamline', family: 'streamline', packageName: '@iconify-json/streamline-emojis', licence: 'CC-BY-4.0', attribution: 'Streamline Emojis by Streamline (webalys)', source: { kind: 'iconify-names', set: 'streamline-emojis' } },
   openmoji: { style: 'openmoji', family: 'openmoji', packageName: 'openmoji', licence: 'CC-BY-SA-4.0', attribution: 'OpenMoji, the open-source emoji and icon project (openmoji.org)', source: { kind: 'openmoji' } },
-  'fluent-flat': { style: 'fluent-flat', family: 'fluent', packageName: '@iconify-json/fluent-emoji-flat', licence: 'MIT', attribution: 'Fluent Emoji (flat) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-flat' } },
-  'fluent-high-contrast': { style: 'fluent-high-contrast', family: 'fluent', packageName: '@iconify-json/fluent-emoji-high-contrast', licence: 'MIT', attribution: 'Fluent Emoji (high contrast) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-high-contrast' } },
+  'fluent-flat': { style: 'fluent-flat', family: 'fluent', packageName: '@iconify-json/fluent-emoji-flat', licence: 'MIT', copyright: 'Microsoft Corporation', attribution: 'Fluent Emoji (flat) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-flat' } },
+  'fluent-high-contrast': { style: 'fluent-high-contrast', family: 'fluent', packageName: '@iconify-json/fluent-emoji-high-contrast', licence: 'MIT', copyright: 'Microsoft Corporation', attribution: 'Fluent Emoji (high contrast) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-high-contrast' } },
   'emojione-monotone': { style: 'emojione-monotone', family: 'emojione', packageName: '@iconify-json/emojione-monotone', licence: 'CC-BY-4.0', attribution: 'Emoji One (monotone) by Emoji One', source: { kind: 'iconify-names', set: 'emojione-monotone' } },
 };
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'path';
 import sharp from 'sharp';
 import { invalidData, requireChoice, requireInteger } from '../errors';
 import { writeCsv } from './csv';
-import { emojiEntries, EmojiEntry, emojiPackageVersions, DatasetStyle, EmojiStyle, kEmojiStyles, kStyleInfo } from './emoji-sources';
+import { emojiEntries, EmojiEntry, emojiPackageVersions, type ArtLicence, DatasetStyle, EmojiStyle, kEmojiStyles, kStyleInfo } from './emoji-sources';
 import { RandomState } from './random';
 
 export interface EmojiBuildOptions {
@@ -214,20 +214,46 @@ export async function ensureEmojiDataset(options: EmojiBuildOptions): Promise<{ 
   return ensureBuilt(outDir, kManifest, kDatasetName, wanted, () => buildEmojiDataset({ ...options, outDir }));
 }
 
-const kLicenceTerms: Record<string, string> = {
+const kLicenceTerms: Record<ArtLicence, string> = {
   'CC-BY-4.0': 'CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/)',
   'CC-BY-SA-4.0': 'CC-BY-SA-4.0 (https://creativecommons.org/licenses/by-sa/4.0/, derivatives must be shared alike)',
   'Apache-2.0': 'Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0)',
-  MIT: 'MIT (https://opensource.org/license/mit, the copyright and permission notice kept with copies)',
+  MIT: 'MIT (https://opensource.org/license/mit, notice below)',
 };
+
+/** The MIT licence's copyright and permission notice, which must be included with copies of MIT artwork. */
+function mitNotice(holders: readonly string[]): string {
+  return `${holders.map((holder) => `Copyright (c) ${holder}`).join('\n')}
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+documentation files (the "Software"), to deal in the Software without restriction, including without limitation the
+rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit
+persons to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial portions of the
+Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE
+WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR
+COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+`;
+}
 
 /** The licence paragraph of a README built from the artwork of `styles`: each of their licences once. */
 export function licenceNote(styles: readonly EmojiStyle[]): string {
-  const terms = [...new Set(styles.map((style) => kStyleInfo[style].licence))].map((licence) => kLicenceTerms[licence]);
+  const licences = [...new Set(styles.map((style) => kStyleInfo[style].licence))];
+  const terms = licences.map((licence) => kLicenceTerms[licence]);
   const listed = terms.length > 1 ? `${terms.slice(0, -1).join(', ')} and ${terms[terms.length - 1]}` : terms[0];
-  return `The images are derivative works of the artwork above and carry the same licences: ${listed}. The images
+  const note = `The images are derivative works of the artwork above and carry the same licences: ${listed}. The images
 were resized, padded and flattened onto white; no other changes were made.
 `;
+  const mit = styles.filter((style) => kStyleInfo[style].licence === 'MIT');
+  const holders = [...new Set(mit.map((style) => kStyleInfo[style].copyright ?? kStyleInfo[style].attribution))];
+  return mit.length === 0 ? note : `${note}
+## MIT notice (${mit.join(', ')})
+
+${mitNotice(holders)}`;
 }
 
 function emojiReadme(summary: EmojiBuildSummary, packages: Record<string, string>): string {

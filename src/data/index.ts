@@ -42,9 +42,9 @@ export type { Batch, LoaderItem, LoaderOptions } from './loader';
 
 export { buildEmojiDataset, ensureEmojiDataset, renderEmoji } from './emoji';
 export type { EmojiBuildOptions, EmojiBuildSummary, SplitCounts } from './emoji';
-export { kEmojiStyles, emojiEntries, foodAndDrinkEmoji, pretrainingEmoji, pretrainingSubgroups } from './emoji-sources';
-export { buildEmojiCorpus, ensureEmojiCorpus } from './emoji-corpus';
+export { kEmojiStyles, kCorpusOnlyStyles, emojiEntries, foodAndDrinkEmoji, pretrainingEmoji, pretrainingSubgroups } from './emoji-sources';
+export { buildEmojiCorpus, ensureEmojiCorpus, kCorpusDefaultStyles } from './emoji-corpus';
 export type { EmojiCorpusOptions, EmojiCorpusSummary } from './emoji-corpus';
-export type { EmojiStyle, EmojiEntry, EmojiInfo } from './emoji-sources';
+export type { DatasetStyle, EmojiStyle, EmojiEntry, EmojiInfo } from './emoji-sources';
 
 export { RandomState } from './random';

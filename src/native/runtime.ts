@@ -41,7 +41,7 @@ export interface ImagesToTensorOptions {
   colorMatrices?: Float32Array;
   /** Per-image outline strengths in [0, 1] (batch values), as the Learner applies them. */
   outlineStrengths?: Float32Array;
-  /** Per-image fade amounts in [0, 1] (batch values), as the Learner applies them. */
+  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, as the Learner applies them. */
   fadeAmounts?: Float32Array;
 }
 
@@ -75,8 +75,8 @@ export async function imagesToTensor(images: Uint8Array, options: ImagesToTensor
   const device = validateDevice('device', options.device ?? 'cpu');
   const { colorMatrices, outlineStrengths, fadeAmounts } = options;
   checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
-  checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image');
-  checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image');
+  checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image', [0, 1]);
+  checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image', [0, 1]);
   return loadAddon().imagesToTensor(images, {
     shape, mean, std, device, channelsLast: options.channelsLast ?? false,
     ...(colorMatrices ? { colorMatrices } : {}), ...(outlineStrengths ? { outlineStrengths } : {}),

@@ -35,7 +35,7 @@ export interface ImagesToTensorOptions {
   colorMatrices?: Float32Array;
   /** Per-image outline strengths in [0, 1] (batch values), as the Learner takes them. */
   outlineStrengths?: Float32Array;
-  /** Per-image fade amounts in [0, 1] (batch values), as the Learner takes them. */
+  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, as the Learner takes them. */
   fadeAmounts?: Float32Array;
 }
 

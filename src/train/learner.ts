@@ -190,8 +190,8 @@ export class Learner {
     const { colorMatrices, affineMatrices, outlineStrengths, fadeAmounts, returnLogits } = options;
     checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
     checkPerImage('affineMatrices', affineMatrices, shape[0], 6, 'a 2x3 matrix per image');
-    checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image');
-    checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image');
+    checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image', [0, 1]);
+    checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image', [0, 1]);
     if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
     return this.native.trainStep(images, checked, {
       shape, ...(colorMatrices ? { colorMatrices } : {}), ...(affineMatrices ? { affineMatrices } : {}),

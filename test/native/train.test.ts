@@ -102,12 +102,21 @@ describe('Learner training', () => {
     const logitsRestyled = async (fadeAmounts: Float32Array, outlineStrengths?: Float32Array) =>
       (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts, outlineStrengths, returnLogits: true })).logits!;
     expect(diff(await logitsRestyled(new Float32Array(8), new Float32Array(8)), plain.logits!)).toBeLessThan(1e-6);
+    // Outlines need boundaries, which the toy images' faint noise hardly has: whiten each image's left half.
+    const edged = Uint8Array.from(batch.images, (v, i) => ((i / 3) % batch.shape[2] < batch.shape[2] / 2 ? 255 : v));
+    const logitsEdged = async (outlineStrengths?: Float32Array) =>
+      (await (await tinyLearner(12)).trainStep(edged, batch.labels, { shape: batch.shape, outlineStrengths, returnLogits: true })).logits!;
+    expect(diff(await logitsEdged(new Float32Array(8).fill(1)), await logitsEdged())).toBeGreaterThan(5e-6);
     const blank = await logitsRestyled(new Float32Array(8).fill(1));
     expect(diff(blank, plain.logits!)).toBeGreaterThan(1e-5);
     for (let i = 1; i < 8; i++) expect(Math.abs(blank[2 * i] - blank[0]) + Math.abs(blank[2 * i + 1] - blank[1])).toBeLessThan(1e-5);
     const learner = await tinyLearner(12);
     await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts: new Float32Array(3) }))
       .rejects.toThrow('Expected 8 values (one per image) for fadeAmounts but received');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts: new Float32Array([0, 0, 0.5, 1.5, 0, 0, 0, 0]) }))
+      .rejects.toThrow('Expected a number from 0 to 1 for fadeAmounts[3] but received 1.5');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, outlineStrengths: new Float32Array(8).fill(NaN) }))
+      .rejects.toThrow('Expected a number from 0 to 1 for outlineStrengths[0] but received NaN');
     await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, colorMatrices: new Float32Array(9) }))
       .rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for colorMatrices but received a Float32Array of 36 bytes');
     await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: 1 as never }))

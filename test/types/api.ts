@@ -1,7 +1,8 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
-  createModel, crossValidate, doctor, loadDataset, planTta, resolveRecipe, rocAucScore, trainFold,
-  type CrossValidationResult, type FoldResult, type Recipe,
+  buildEmojiCorpus, buildEmojiDataset, createModel, crossValidate, doctor, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
+  resolveRecipe, rocAucScore, trainFold,
+  type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
 } from '../../src/index';
 
 export async function readmeUsage(): Promise<[FoldResult, CrossValidationResult]> {
@@ -17,4 +18,14 @@ export async function readmeUsage(): Promise<[FoldResult, CrossValidationResult]
   const dataset = await loadDataset('data/emoji');
   void [auc, cuda, dataset.train.length];
   return [fold0, cv];
+}
+
+// The dataset takes its own styles; the corpus takes those and the corpus-only ones.
+export async function emojiStyles(): Promise<void> {
+  const held: DatasetStyle[] = ['openmoji'];
+  await buildEmojiDataset({ outDir: 'data/emoji', testStyles: held });
+  const corpus: EmojiStyle[] = [...kEmojiStyles.filter((style) => style !== 'openmoji'), ...kCorpusOnlyStyles];
+  await buildEmojiCorpus({ outDir: 'data/emoji-corpus', styles: corpus });
+  // @ts-expect-error a corpus-only style is not a dataset style
+  await buildEmojiDataset({ outDir: 'data/emoji', testStyles: ['fluent-flat'] });
 }

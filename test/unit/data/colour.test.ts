@@ -54,14 +54,15 @@ describe('outlines', () => {
     expect(drawn.length / 4000).toBeLessThan(0.33);
     expect(Math.min(...drawn)).toBeGreaterThanOrEqual(0.5);
     expect(Math.max(...drawn)).toBeLessThanOrEqual(1);
-    // Streams of their own: whether an image is outlined says nothing about its affine jitter or colour draw
-    // (all four combinations about equally often at 0.5 each), as it did when outlines shared affine's stream.
+    // Streams of their own: whether an image is outlined says nothing about its affine jitter, colour or fade draw
+    // (all four combinations about equally often at 0.5 each), unlike when outlines shared affine's stream.
     const positions = Array.from({ length: 4000 }, (_, k) => k);
     const affine = affineMatrices({ affine: 0.5, scale: 1.25, shift: 0.1, rotate: 15 }, 7, 0, positions)!;
     const jittered = positions.map((k) => affine[k * 6] !== 1 || affine[k * 6 + 2] !== 0);
     const outlined = positions.map((k) => planOutline(0.5, 7, 0, k) > 0);
     const greyed = positions.map((k) => planColour({ grayscale: 0.5, hue: 0 }, 7, 0, k)[1] !== 0);
-    for (const other of [jittered, greyed]) {
+    const faded = positions.map((k) => planFade(0.5, 7, 0, k) > 0);
+    for (const other of [jittered, greyed, faded]) {
       for (const [a, b] of [[true, true], [true, false], [false, true], [false, false]]) {
         const share = positions.filter((k) => outlined[k] === a && other[k] === b).length / 4000;
         expect(share).toBeGreaterThan(0.22);

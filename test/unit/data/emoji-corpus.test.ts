@@ -4,7 +4,7 @@ import { join } from 'path';
 import sharp from 'sharp';
 import { loadDataset } from '../../../src/data/dataset';
 import { licenceNote, renderEmoji } from '../../../src/data/emoji';
-import { buildEmojiCorpus, ensureEmojiCorpus, type EmojiCorpusSummary } from '../../../src/data/emoji-corpus';
+import { buildEmojiCorpus, ensureEmojiCorpus, kCorpusDefaultStyles, type EmojiCorpusSummary } from '../../../src/data/emoji-corpus';
 import { emojiEntries, foodAndDrinkEmoji, kCorpusOnlyStyles, pretrainingEmoji, pretrainingSubgroups } from '../../../src/data/emoji-sources';
 
 // Two small subgroups in two styles: the build's every rule in a second.
@@ -35,7 +35,10 @@ describe('pretraining catalogue', () => {
     expect(emoji.find((e) => e.hexcode === '1f600')).toMatchObject({ name: 'grinning face', subgroup: 'face-smiling', label: 0 });
   });
 
-  test('the training styles give 6934 images, the corpus-only styles 3903 more; none from openmoji', () => {
+  test('the default styles: the 7 training styles give 6934 images, the corpus-only styles 3903 more; no openmoji', () => {
+    expect(kCorpusDefaultStyles).toEqual([
+      'twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline', 'fluent-flat', 'fluent-high-contrast', 'emojione-monotone',
+    ]);
     const emoji = pretrainingEmoji();
     expect(emojiEntries(['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline'], emoji)).toHaveLength(6934);
     const counted = kCorpusOnlyStyles.map((style) => {
@@ -88,9 +91,12 @@ describe('buildEmojiCorpus', () => {
     // Only the licences of the styles drawn: twemoji's and noto's.
     expect(readme).toContain('carry the same licences: CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/) and Apache-2.0 (https://www.apache.org/licenses/LICENSE-2.0).');
     expect(readme).not.toContain('CC-BY-SA');
-    expect(licenceNote(['fluent-flat', 'noto-v1', 'fluent-high-contrast'])).toContain(
-      'licences: MIT (https://opensource.org/license/mit, the copyright and permission notice kept with copies) and Apache-2.0',
-    );
+    // MIT artwork carries its copyright and permission notice, once per holder.
+    const mit = licenceNote(['fluent-flat', 'noto-v1', 'fluent-high-contrast']);
+    expect(mit).toContain('licences: MIT (https://opensource.org/license/mit, notice below) and Apache-2.0');
+    expect(mit).toContain('## MIT notice (fluent-flat, fluent-high-contrast)\n\nCopyright (c) Microsoft Corporation\n\nPermission is hereby granted');
+    expect(mit.match(/Copyright \(c\)/g)).toHaveLength(1);
+    expect(mit).toContain('The above copyright notice and this permission notice shall be included in all copies');
   });
 
   test('ensureEmojiCorpus reuses a matching build, rebuilds on other settings, refuses foreign folders', async () => {

@@ -73,12 +73,14 @@ export async function makeTinyDataset(trainCount = 24, testCount = 8): Promise<s
 }
 
 /** demo-cpu shrunk to seconds: 2 folds, a 1-block EVA-02 at 32 px. */
+/** A one-block EVA-02 at 32 px in fp32, batches of 8: the size of every end-to-end run. */
+export const kTinyModelOverrides = [
+  'batchSize=8', 'evalBatchSize=16', 'model.imgSize=32', 'model.overrides.patchSize=8', 'model.overrides.embedDim=32',
+  'model.overrides.depth=1', 'model.overrides.numHeads=2', 'amp=fp32',
+];
+
 export function tinyRecipeOverrides(epochs = 1): string[] {
-  return [
-    'name=tiny', 'folds=2', `epochs=${epochs}`, 'batchSize=8', 'evalBatchSize=16', 'foldGroups=none',
-    'model.imgSize=32', 'model.overrides.patchSize=8', 'model.overrides.embedDim=32', 'model.overrides.depth=1',
-    'model.overrides.numHeads=2', 'amp=fp32', 'tta=hflip,rot90', 'augment.hue=0.5',
-  ];
+  return ['name=tiny', 'folds=2', `epochs=${epochs}`, 'foldGroups=none', ...kTinyModelOverrides, 'tta=hflip,rot90', 'augment.hue=0.5'];
 }
 
 export function tinyRecipe(epochs = 1): Recipe {

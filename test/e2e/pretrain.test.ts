@@ -6,16 +6,13 @@ import { createModel } from '../../src/native/model';
 import { crossValidate } from '../../src/train/crossValidate';
 import { ensureBackbone, pretrainBackbone } from '../../src/train/pretrain';
 import { resolveRecipe, type Recipe } from '../../src/train/recipe';
-import { makeTinyDataset, makeTinyFolderDataset, runCliSync } from './fixtures';
+import { kTinyModelOverrides, makeTinyDataset, makeTinyFolderDataset, runCliSync } from './fixtures';
 
 let shapes: string;
 let work: string;
 
 // emoji-pretrain shrunk to seconds: a 1-block EVA-02 at 32 px; 4 folds hold out 3 images per class.
-const kTiny = [
-  'model.imgSize=32', 'model.overrides.patchSize=8', 'model.overrides.embedDim=32', 'model.overrides.depth=1',
-  'model.overrides.numHeads=2', 'amp=fp32', 'folds=4', 'batchSize=8', 'evalBatchSize=16',
-];
+const kTiny = [...kTinyModelOverrides, 'folds=4'];
 const tinyPretrain = (...sets: string[]): Recipe => resolveRecipe('emoji-pretrain', [...kTiny, ...sets]);
 const epochsOf = (run: string) => fs.readFileSync(path.join(run, 'fold-0', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 

@@ -45,11 +45,15 @@ describe('colour matrices in the bridge', () => {
   });
 });
 
+/** The non-zero values of a per-image plan over 4000 draws of epoch 0, seed 7. */
+function drawsOf(plan: (probability: number, seed: number, epoch: number, position: number) => number, probability: number): number[] {
+  return Array.from({ length: 4000 }, (_, k) => plan(probability, 7, 0, k)).filter((v) => v > 0);
+}
+
 describe('outlines', () => {
   test('plans: a pure function of (seed, epoch, position), drawn with the probability, strengths in [0.5, 1]', () => {
     expect(planOutline(0.3, 7, 2, 11)).toBe(planOutline(0.3, 7, 2, 11));
-    const strengths = Array.from({ length: 4000 }, (_, k) => planOutline(0.3, 7, 0, k));
-    const drawn = strengths.filter((v) => v > 0);
+    const drawn = drawsOf(planOutline, 0.3);
     expect(drawn.length / 4000).toBeGreaterThan(0.27);
     expect(drawn.length / 4000).toBeLessThan(0.33);
     expect(Math.min(...drawn)).toBeGreaterThanOrEqual(0.5);
@@ -92,16 +96,14 @@ describe('outlines', () => {
 describe('fading toward white', () => {
   test('plans: a pure function of (seed, epoch, position), drawn with the probability, amounts in [0, 1), a stream of its own', () => {
     expect(planFade(0.4, 7, 2, 11)).toBe(planFade(0.4, 7, 2, 11));
-    const amounts = Array.from({ length: 4000 }, (_, k) => planFade(0.4, 7, 0, k));
-    const drawn = amounts.filter((v) => v > 0);
+    const drawn = drawsOf(planFade, 0.4);
     expect(drawn.length / 4000).toBeGreaterThan(0.37);
     expect(drawn.length / 4000).toBeLessThan(0.43);
     expect(Math.max(...drawn)).toBeLessThan(1);
     const mean = drawn.reduce((a, b) => a + b, 0) / drawn.length;
     expect(mean).toBeGreaterThan(0.47);
     expect(mean).toBeLessThan(0.53);
-    const faded = amounts.map((v) => v > 0);
-    const both = faded.filter((f, k) => f && planOutline(0.5, 7, 0, k) > 0).length / 4000;
+    const both = Array.from({ length: 4000 }, (_, k) => k).filter((k) => planFade(0.4, 7, 0, k) > 0 && planOutline(0.5, 7, 0, k) > 0).length / 4000;
     expect(both).toBeGreaterThan(0.17);
     expect(both).toBeLessThan(0.23);
     expect(fadeAmounts(0, 1, 0, [0, 1])).toBeNull();

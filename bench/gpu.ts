@@ -211,10 +211,9 @@ async function timeInference(config: BenchConfig, views: TtaView[] | null): Prom
 function timmKwargs(config: BenchConfig): Record<string, number> {
   const arch = config.arch ?? {};
   const kwargs: Record<string, number> = { img_size: config.imgSize };
-  if (arch.patchSize !== undefined) kwargs.patch_size = arch.patchSize;
-  if (arch.embedDim !== undefined) kwargs.embed_dim = arch.embedDim;
-  if (arch.depth !== undefined) kwargs.depth = arch.depth;
-  if (arch.numHeads !== undefined) kwargs.num_heads = arch.numHeads;
+  for (const [key, timmKey] of [['patchSize', 'patch_size'], ['embedDim', 'embed_dim'], ['depth', 'depth'], ['numHeads', 'num_heads']] as const) {
+    if (arch[key] !== undefined) kwargs[timmKey] = arch[key] as number;
+  }
   return kwargs;
 }
 
@@ -228,8 +227,8 @@ async function describe(config: BenchConfig, dryRun: boolean): Promise<BenchRepo
   const parameters = (await model.parameters()).reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
   model.dispose();
   const flops = eva02Flops({
-    imgSize: config.imgSize, patchSize: config.arch?.patchSize ?? (args.patch_size as number), embedDim: config.arch?.embedDim ?? (args.embed_dim as number),
-    depth: config.arch?.depth ?? (args.depth as number), mlpRatio: args.mlp_ratio as number, numClasses: 2,
+    imgSize: config.imgSize, patchSize: (config.arch?.patchSize ?? args.patch_size) as number, embedDim: (config.arch?.embedDim ?? args.embed_dim) as number,
+    depth: (config.arch?.depth ?? args.depth) as number, mlpRatio: args.mlp_ratio as number, numClasses: 2,
   });
   const fromConfig = (key: string) => new RegExp(`${key}\\s+([0-9][^\\s,]*)`).exec(report.buildConfig)?.[1] ?? null;
   const version = (JSON.parse(readFileSync(resolve(kRepoRoot, 'package.json'), 'utf8')) as { version: string }).version;

@@ -87,8 +87,8 @@ Napi::Value ModelWrap::Benchmark(const Napi::CallbackInfo& info) {
         auto& model = *handle.module;
         const bool was_training = model.is_training();
         model.train(request.train);
-        const int64_t side = model.img_size();
-        auto x = at::randn({request.batch, 3, side, side}, at::TensorOptions().device(handle.device));
+        const ImageSize size = model.img_size();
+        auto x = at::randn({request.batch, 3, size.height, size.width}, at::TensorOptions().device(handle.device));
         if (model.prefers_channels_last()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
         auto y = at::randint(std::max<int64_t>(model.num_classes(), 1), {request.batch}, at::TensorOptions().dtype(at::kLong).device(handle.device));
         std::unique_ptr<torch::optim::AdamW> optimizer;

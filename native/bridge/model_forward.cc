@@ -233,6 +233,7 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
 
 struct LossResult {
   double loss = 0;
+  at::Tensor logits;
   NamedOutputs grads;
   at::Tensor grad_input;
 };
@@ -244,6 +245,8 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   const FloatInput input = ReadFloatInput(env, info[0], options);
   const std::vector<int64_t> targets = options.IntegerArray("targets");
   const Precision precision = ParsePrecision(options);
+  // Train mode: batch statistics, running-statistic updates and dropout, as one training forward.
+  const bool train = options.Bool("train", false);
   if (static_cast<int64_t>(targets.size()) != input.shape[0]) {
     ThrowRangeError(env, "Expected " + std::to_string(input.shape[0]) + " targets (one per input) for lossAndGrads options.targets but received " +
                              std::to_string(targets.size()));
@@ -258,7 +261,7 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        ModeGuard eval(*handle.module, false);
+        ModeGuard mode(*handle.module, train);
         at::AutoGradMode grad_mode(true);
         auto params = handle.module->named_parameters();
         std::vector<at::Tensor> saved;  // the caller's accumulated gradients, restored afterwards
@@ -268,15 +271,17 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
         }
         auto x = FloatInputToDevice(input, handle.device).requires_grad_(true);
         auto target = at::tensor(targets, at::TensorOptions().dtype(at::kLong)).to(handle.device);
-        at::Tensor loss;
+        at::Tensor loss, logits;
         {
           // Autocast covers the forward only; backward runs outside it, as in training.
           compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-          loss = at::cross_entropy_loss(handle.module->forward(x), target);
+          logits = handle.module->forward(x);
+          loss = at::cross_entropy_loss(logits, target);
         }
         loss.backward();
         LossResult result;
         result.loss = loss.item<double>();
+        result.logits = ToHostFloat(logits.detach());
         size_t i = 0;
         for (auto& p : params) {
           if (p.value().grad().defined()) result.grads.emplace_back(p.key(), ToHostFloat(p.value().grad()));
@@ -288,6 +293,7 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
       [](Napi::Env env, LossResult& result) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("loss", result.loss);
+        out.Set("logits", HostTensorToJs(env, result.logits));
         out.Set("grads", NamedToJs(env, result.grads));
         out.Set("gradInput", HostTensorToJs(env, result.grad_input));
         return out;

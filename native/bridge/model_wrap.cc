@@ -52,6 +52,41 @@ Napi::Object PretrainedToJs(Napi::Env env, const PretrainedConfig& cfg) {
   return out;
 }
 
+std::string CamelCase(const std::string& name) {
+  std::string out;
+  bool upper = false;
+  for (char ch : name) {
+    if (ch == '_') {
+      upper = true;
+    } else {
+      out += upper && ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 'a' + 'A') : ch;
+      upper = false;
+    }
+  }
+  return out;
+}
+
+// The overrides a family takes: [{name (camelCase), kind, length}].
+Napi::Array ArchKeysToJs(Napi::Env env, const std::vector<ArchKey>& keys) {
+  static const char* kKinds[] = {"integer", "number", "boolean", "integers"};
+  Napi::Array out = Napi::Array::New(env, keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Napi::Object key = Napi::Object::New(env);
+    key.Set("name", CamelCase(keys[i].name));
+    key.Set("kind", kKinds[static_cast<int>(keys[i].kind)]);
+    key.Set("length", static_cast<double>(keys[i].length));
+    out.Set(static_cast<uint32_t>(i), key);
+  }
+  return out;
+}
+
+Napi::Array SizeToJs(Napi::Env env, const ImageSize& size) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, static_cast<double>(size.height));
+  out.Set(1u, static_cast<double>(size.width));
+  return out;
+}
+
 struct CreateRequest {
   std::string name;
   CreateOptions options;
@@ -59,38 +94,82 @@ struct CreateRequest {
   c10::Device device{c10::kCPU};
   bool grad_checkpointing = false;
   bool channels_last = false;
+  bool channels_last_given = false;  // else the model's preference
+  bool reset_classifier = false;  // a fresh classifier after loading (timm's reset_classifier), not the model's init
 };
+
+// "embedDim" → "embed_dim": JS takes timm's keywords in camelCase.
+std::string SnakeCase(const std::string& name) {
+  std::string out;
+  for (char ch : name) {
+    if (ch >= 'A' && ch <= 'Z') {
+      out += '_';
+      out += static_cast<char>(ch - 'A' + 'a');
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// Numbers, booleans and number arrays pass as they are; create_model checks them against the family's keys.
+ArchOverrides ParseArch(Napi::Env env, Napi::Value value) {
+  if (!value.IsObject()) ThrowTypeError(env, "Expected an object for createModel options.arch but received " + DescribeValue(value));
+  ArchOverrides arch;
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Array keys = object.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).ToString().Utf8Value();
+    Napi::Value item = object.Get(key);
+    if (item.IsUndefined()) continue;
+    if (item.IsBoolean()) {
+      arch.set(SnakeCase(key), item.As<Napi::Boolean>().Value());
+    } else if (item.IsNumber()) {
+      arch.set(SnakeCase(key), item.As<Napi::Number>().DoubleValue());
+    } else if (item.IsArray()) {
+      Napi::Array array = item.As<Napi::Array>();
+      std::vector<double> list;
+      for (uint32_t j = 0; j < array.Length(); ++j) {
+        Napi::Value entry = array.Get(j);
+        if (!entry.IsNumber()) ThrowTypeError(env, "Expected numbers in arch." + key + " but received " + DescribeValue(entry));
+        list.push_back(entry.As<Napi::Number>().DoubleValue());
+      }
+      arch.set(SnakeCase(key), std::move(list));
+    } else {
+      ThrowTypeError(env, "Expected a number, boolean or number array for arch." + key + " but received " + DescribeValue(item));
+    }
+  }
+  return arch;
+}
 
 CreateRequest ParseCreateRequest(const OptionReader& options) {
   CreateRequest request;
   request.name = options.String("name");
   if (options.Has("numClasses")) request.options.num_classes = options.Integer("numClasses");
-  if (options.Has("imgSize")) request.options.img_size = options.Integer("imgSize");
+  if (options.Has("imgSize")) {
+    if (options.Raw("imgSize").IsNumber()) {
+      const int64_t side = options.Integer("imgSize");
+      request.options.img_size = ImageSize{side, side};
+    } else {
+      const auto size = options.IntegerArray("imgSize");
+      if (size.size() != 2) ThrowTypeError(options.env(), "Expected a side or [height, width] for createModel options.imgSize");
+      request.options.img_size = ImageSize{size[0], size[1]};
+    }
+  }
   request.pretrained = options.String("pretrained", "");
   request.device = options.Device();
   request.grad_checkpointing = options.Bool("gradCheckpointing", false);
+  request.channels_last_given = options.Has("channelsLast");
   request.channels_last = options.Bool("channelsLast", false);
-  if (options.Has("arch")) {
-    OptionReader arch(options.env(), options.Raw("arch"), "createModel options.arch");
-    if (arch.Has("patchSize")) request.options.arch.patch_size = arch.Integer("patchSize");
-    if (arch.Has("embedDim")) request.options.arch.embed_dim = arch.Integer("embedDim");
-    if (arch.Has("depth")) request.options.arch.depth = arch.Integer("depth");
-    if (arch.Has("numHeads")) request.options.arch.num_heads = arch.Integer("numHeads");
-    if (arch.Has("depths")) request.options.arch.depths = arch.IntegerArray("depths");
-    if (arch.Has("dims")) request.options.arch.dims = arch.IntegerArray("dims");
-    if (arch.Has("mlpRatio")) request.options.arch.mlp_ratio = arch.Number("mlpRatio");
-    if (arch.Has("refFeatShape")) request.options.arch.ref_feat_shape = arch.IntegerArray("refFeatShape");
-    if (arch.Has("qkvFused")) request.options.arch.qkv_fused = arch.Bool("qkvFused", true);
-    if (arch.Has("scaleMlp")) request.options.arch.scale_mlp = arch.Bool("scaleMlp", false);
-    if (arch.Has("scaleAttnInner")) request.options.arch.scale_attn_inner = arch.Bool("scaleAttnInner", false);
-    if (arch.Has("convMlp")) request.options.arch.conv_mlp = arch.Bool("convMlp", false);
-  }
+  request.reset_classifier = options.Bool("resetClassifier", false);
+  if (options.Has("arch")) request.options.arch = ParseArch(options.env(), options.Raw("arch"));
   return request;
 }
 
 struct Created {
   ModelHandle handle;
   LoadReport report;
+  bool channels_last = false;
 };
 
 Napi::Value CreateModel(const Napi::CallbackInfo& info) {
@@ -103,14 +182,16 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
         Classifier model = create_model(request.name, request.options);
         LoadReport report;
         if (!request.pretrained.empty()) report = load_checkpoint(*model, request.pretrained);
-        model->set_grad_checkpointing(request.grad_checkpointing);
+        if (request.reset_classifier) model->reset_classifier(model->num_classes());
+        if (request.grad_checkpointing) model->set_grad_checkpointing(true);
         model->to(request.device);
-        if (request.channels_last) model->set_channels_last(true);
+        const bool channels_last = request.channels_last_given ? request.channels_last : model->prefers_channels_last();
+        if (channels_last) model->set_channels_last(true);
         model->eval();
-        return Created{{model, request.device}, std::move(report)};
+        return Created{{model, request.device}, std::move(report), channels_last};
       },
       [request](Napi::Env env, Created& created) -> Napi::Value {
-        return ModelWrap::NewInstance(env, created.handle, request.name, created.report, request.channels_last);
+        return ModelWrap::NewInstance(env, created.handle, request.name, created.report, created.channels_last);
       });
 }
 
@@ -127,6 +208,7 @@ Napi::Value ListModels(const Napi::CallbackInfo& info) {
     Napi::Array tags = Napi::Array::New(env, registry[i].tags.size());
     for (size_t t = 0; t < registry[i].tags.size(); ++t) tags.Set(static_cast<uint32_t>(t), PretrainedToJs(env, registry[i].tags[t]));
     entry.Set("tags", tags);
+    entry.Set("archKeys", ArchKeysToJs(env, find_family(registry[i].family).arch_keys));
     out.Set(static_cast<uint32_t>(i), entry);
   }
   return out;
@@ -207,7 +289,24 @@ Napi::Value ModelWrap::Info(const Napi::CallbackInfo& info) {
   out.Set("family", m.family());
   out.Set("numClasses", static_cast<double>(m.num_classes()));
   out.Set("numFeatures", static_cast<double>(m.num_features()));
-  out.Set("imgSize", static_cast<double>(m.img_size()));
+  out.Set("imgSize", SizeToJs(env, m.img_size()));
+  const InputRules rules = m.input_rules();
+  Napi::Object input = Napi::Object::New(env);
+  input.Set("size", SizeToJs(env, rules.size));
+  input.Set("fixedSize", rules.fixed_size);
+  input.Set("minSize", static_cast<double>(rules.min_size));
+  input.Set("sizeMultiple", static_cast<double>(rules.size_multiple));
+  input.Set("channelsLast", rules.channels_last);
+  out.Set("input", input);
+  const auto stages = m.parameter_stages();
+  Napi::Array groups = Napi::Array::New(env, stages.size());
+  for (size_t i = 0; i < stages.size(); ++i) {
+    Napi::Object group = Napi::Object::New(env);
+    group.Set("name", stages[i].first);
+    group.Set("pattern", stages[i].second);
+    groups.Set(static_cast<uint32_t>(i), group);
+  }
+  out.Set("parameterStages", groups);
   out.Set("device", handle.device.str());
   out.Set("channelsLast", state_->channels_last);
   out.Set("pretrainedConfig", PretrainedToJs(env, m.pretrained_config()));
@@ -226,9 +325,18 @@ Napi::Value ModelWrap::IsDisposed(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::Parameters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelHandle handle = Live(env);
-  AsyncCall<io::NamedTensors> call(env, handle.device);
-  return call.Run([handle] { return state_dict(*handle.module); },
-                  [](Napi::Env env, io::NamedTensors& tensors) -> Napi::Value {
+  struct Listing {
+    io::NamedTensors tensors;
+    std::set<std::string> buffers;
+  };
+  AsyncCall<Listing> call(env, handle.device);
+  return call.Run([handle] {
+                    Listing listing{state_dict(*handle.module), {}};
+                    for (const auto& b : handle.module->named_buffers()) listing.buffers.insert(b.key());
+                    return listing;
+                  },
+                  [](Napi::Env env, Listing& listing) -> Napi::Value {
+                    auto& tensors = listing.tensors;
                     Napi::Array out = Napi::Array::New(env, tensors.size());
                     for (size_t i = 0; i < tensors.size(); ++i) {
                       Napi::Object entry = Napi::Object::New(env);
@@ -238,6 +346,7 @@ Napi::Value ModelWrap::Parameters(const Napi::CallbackInfo& info) {
                       entry.Set("shape", shape);
                       entry.Set("dtype", io::safetensors_dtype_name(tensors[i].second.scalar_type()));
                       entry.Set("requiresGrad", tensors[i].second.requires_grad());
+                      entry.Set("buffer", listing.buffers.count(tensors[i].first) > 0);
                       out.Set(static_cast<uint32_t>(i), entry);
                     }
                     return out;

@@ -4,12 +4,14 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
 #include "models/layers/grad_checkpoint.h"
 #include "models/layers/init.h"
 #include "models/layers/linear.h"
+#include "models/registry.h"
 
 namespace foldtorch {
 
@@ -114,13 +116,12 @@ void ConvNextImpl::init_weights() {
   }
 }
 
-void ConvNextImpl::check_input(const torch::Tensor& images) const {
-  if (images.dim() != 4 || images.size(1) != config_.in_chans || images.size(2) < 32 || images.size(3) < 32) {
-    std::ostringstream got;
-    got << images.sizes();
-    TORCH_CHECK_VALUE(false, "convnext: expected input of shape [B, ", config_.in_chans, ", H, W] with H, W >= 32 (got ",
-                      got.str(), ")");
-  }
+std::vector<std::pair<std::string, std::string>> ConvNextImpl::parameter_stages() const {
+  std::vector<std::pair<std::string, std::string>> out{{"stem", R"(^stem\.)"}};
+  for (size_t i = 0; i < blocks_.size(); ++i) out.emplace_back("stages." + std::to_string(i), R"(^stages\.)" + std::to_string(i) + R"(\.)");
+  out.emplace_back("head", R"(^head\.norm\.)");
+  out.emplace_back("classifier", R"(^head\.fc\.)");
+  return out;
 }
 
 void ConvNextImpl::set_channels_last(bool enable) {
@@ -225,6 +226,131 @@ void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tenso
     out[key] = value;
   }
   tensors.swap(out);
+}
+
+// ---- named variants (timm v1.0.28's entrypoints and pretrained cfgs) ----
+
+namespace {
+
+struct ConvNextArgs {
+  const char* name;
+  int64_t depths[4], dims[4];
+  bool conv_mlp;
+};
+
+constexpr ConvNextArgs kConvNextArgs[] = {
+    {"convnext_atto", {2, 2, 6, 2}, {40, 80, 160, 320}, true},
+    {"convnext_femto", {2, 2, 6, 2}, {48, 96, 192, 384}, true},
+    {"convnext_pico", {2, 2, 6, 2}, {64, 128, 256, 512}, true},
+    {"convnext_nano", {2, 2, 8, 2}, {80, 160, 320, 640}, true},
+    {"convnext_tiny", {3, 3, 9, 3}, {96, 192, 384, 768}, false},
+    {"convnext_small", {3, 3, 27, 3}, {96, 192, 384, 768}, false},
+    {"convnext_base", {3, 3, 27, 3}, {128, 256, 512, 1024}, false},
+    {"convnext_large", {3, 3, 27, 3}, {192, 384, 768, 1536}, false},
+    {"convnext_xlarge", {3, 3, 27, 3}, {256, 512, 1024, 2048}, false},
+};
+
+struct ConvNextTag {
+  const char* model;
+  const char* tag;
+  int64_t num_classes, input_size;
+  double crop_pct;
+  bool clip;  // CLIP's mean/std, else ImageNet's
+};
+
+// In timm's order (the first of a model is its default); all bicubic, centre crop.
+constexpr ConvNextTag kConvNextTags[] = {
+    {"convnext_atto", "d2_in1k", 1000, 224, 0.875, false},
+    {"convnext_femto", "d1_in1k", 1000, 224, 0.875, false},
+    {"convnext_pico", "d1_in1k", 1000, 224, 0.875, false},
+    {"convnext_nano", "in12k_ft_in1k", 1000, 224, 0.95, false},
+    {"convnext_nano", "d1h_in1k", 1000, 224, 0.95, false},
+    {"convnext_nano", "r384_in12k_ft_in1k", 1000, 384, 1.0, false},
+    {"convnext_nano", "in12k", 11821, 224, 0.95, false},
+    {"convnext_nano", "r384_in12k", 11821, 384, 1.0, false},
+    {"convnext_nano", "r384_ad_in12k", 11821, 384, 1.0, false},
+    {"convnext_tiny", "in12k_ft_in1k", 1000, 224, 0.95, false},
+    {"convnext_tiny", "in12k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_tiny", "in12k", 11821, 224, 0.95, false},
+    {"convnext_tiny", "fb_in22k_ft_in1k", 1000, 224, 0.875, false},
+    {"convnext_tiny", "fb_in1k", 1000, 224, 0.875, false},
+    {"convnext_tiny", "fb_in22k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_tiny", "fb_in22k", 21841, 224, 0.875, false},
+    {"convnext_tiny", "dinov3_lvd1689m", 0, 224, 1.0, false},
+    {"convnext_tiny", "eupe_lvd1689m", 0, 256, 1.0, false},
+    {"convnext_small", "in12k_ft_in1k", 1000, 224, 0.95, false},
+    {"convnext_small", "in12k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_small", "in12k", 11821, 224, 0.95, false},
+    {"convnext_small", "fb_in22k_ft_in1k", 1000, 224, 0.875, false},
+    {"convnext_small", "fb_in1k", 1000, 224, 0.875, false},
+    {"convnext_small", "fb_in22k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_small", "fb_in22k", 21841, 224, 0.875, false},
+    {"convnext_small", "dinov3_lvd1689m", 0, 224, 1.0, false},
+    {"convnext_small", "eupe_lvd1689m", 0, 256, 1.0, false},
+    {"convnext_base", "fb_in22k_ft_in1k", 1000, 224, 0.875, false},
+    {"convnext_base", "fb_in1k", 1000, 224, 0.875, false},
+    {"convnext_base", "fb_in22k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_base", "fb_in22k", 21841, 224, 0.875, false},
+    {"convnext_base", "clip_laion2b_augreg_ft_in12k_in1k", 1000, 256, 1.0, true},
+    {"convnext_base", "clip_laion2b_augreg_ft_in12k_in1k_384", 1000, 384, 1.0, true},
+    {"convnext_base", "clip_laion2b_augreg_ft_in1k", 1000, 256, 1.0, true},
+    {"convnext_base", "clip_laiona_augreg_ft_in1k_384", 1000, 384, 1.0, true},
+    {"convnext_base", "clip_laion2b_augreg_ft_in12k", 11821, 256, 1.0, true},
+    {"convnext_base", "clip_laion2b", 640, 256, 1.0, true},
+    {"convnext_base", "clip_laion2b_augreg", 640, 256, 1.0, true},
+    {"convnext_base", "clip_laiona", 640, 256, 1.0, true},
+    {"convnext_base", "clip_laiona_320", 640, 320, 1.0, true},
+    {"convnext_base", "clip_laiona_augreg_320", 640, 320, 1.0, true},
+    {"convnext_base", "dinov3_lvd1689m", 0, 224, 1.0, false},
+    {"convnext_base", "eupe_lvd1689m", 0, 256, 1.0, false},
+    {"convnext_large", "fb_in22k_ft_in1k", 1000, 224, 0.875, false},
+    {"convnext_large", "fb_in1k", 1000, 224, 0.875, false},
+    {"convnext_large", "fb_in22k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_large", "fb_in22k", 21841, 224, 0.875, false},
+    {"convnext_large", "dinov3_lvd1689m", 0, 224, 1.0, false},
+    {"convnext_xlarge", "fb_in22k_ft_in1k", 1000, 224, 0.875, false},
+    {"convnext_xlarge", "fb_in22k_ft_in1k_384", 1000, 384, 1.0, false},
+    {"convnext_xlarge", "fb_in22k", 21841, 224, 0.875, false},
+};
+
+std::string IntList(const int64_t* values) {
+  std::string out = "[";
+  for (int i = 0; i < 4; ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "]";
+}
+
+Classifier CreateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+  const ConvNextArgs* a =
+      std::find_if(std::begin(kConvNextArgs), std::end(kConvNextArgs), [&](const ConvNextArgs& x) { return entry.name == x.name; });
+  ConvNextConfig c;
+  c.depths = options.arch.integers("depths").value_or(std::vector<int64_t>(a->depths, a->depths + 4));
+  c.dims = options.arch.integers("dims").value_or(std::vector<int64_t>(a->dims, a->dims + 4));
+  c.conv_mlp = options.arch.flag("conv_mlp").value_or(a->conv_mlp);
+  c.num_classes = options.num_classes.value_or(tag.num_classes);
+  c.img_size = requested_size(options, tag);
+  TORCH_CHECK_VALUE(c.img_size.height >= 32 && c.img_size.width >= 32, "convnext: img_size must be at least 32 (got [",
+                    c.img_size.height, ", ", c.img_size.width, "])");
+  return std::make_shared<ConvNextImpl>(c, tag);
+}
+
+}  // namespace
+
+ModelFamily convnext_family() {
+  ModelFamily family{"convnext", {}, {}, CreateConvNext};
+  for (const auto& a : kConvNextArgs) {
+    family.entries.push_back({a.name, "convnext", {},
+                              "{\"depths\":" + IntList(a.depths) + ",\"dims\":" + IntList(a.dims) +
+                                  ",\"conv_mlp\":" + (a.conv_mlp ? "true" : "false") + "}"});
+  }
+  for (const auto& row : kConvNextTags) {
+    for (auto& entry : family.entries) {
+      if (entry.name != row.model) continue;
+      entry.tags.push_back(make_tag(row.model, row.tag, row.num_classes, row.input_size, row.crop_pct, "center",
+                                    row.clip ? kClipMean : kImageNetMean, row.clip ? kClipStd : kImageNetStd));
+    }
+  }
+  family.arch_keys = {{"depths", ArchKind::kIntegers, 4}, {"dims", ArchKind::kIntegers, 4}, {"conv_mlp", ArchKind::kBool}};
+  return family;
 }
 
 }  // namespace foldtorch

@@ -19,7 +19,7 @@ struct ConvNextConfig {
   bool conv_mlp = false;  // 1×1 convs + LayerNorm2d in the blocks (atto…nano), else permute + Linear
   int64_t in_chans = 3;
   int64_t num_classes = 1000;
-  int64_t img_size = 224;  // nominal: any input of at least 32 px works
+  ImageSize img_size{224, 224};  // nominal: any input of at least 32 px works
   int64_t patch_size = 4;
   int64_t kernel_size = 7;
   double ls_init_value = 1e-6;
@@ -55,13 +55,13 @@ class ConvNextImpl : public ClassifierImpl {
   void reset_classifier(int64_t num_classes) override;
   void set_grad_checkpointing(bool enable) override { grad_checkpointing_ = enable; }
   int64_t num_classes() const override { return config_.num_classes; }
-  int64_t img_size() const override { return config_.img_size; }
+  ImageSize img_size() const override { return config_.img_size; }
+  InputRules input_rules() const override { return {config_.img_size, /*fixed_size=*/false, kMinSize, 1, /*channels_last=*/true}; }
   const PretrainedConfig& pretrained_config() const override { return pretrained_; }
   std::string family() const override { return "convnext"; }
-  void check_input(const torch::Tensor& images) const override;
   int64_t num_features() const override { return config_.dims.back(); }
-  bool prefers_channels_last() const override { return true; }
   std::vector<std::string> head_parameter_names() const override { return {"head.fc.weight", "head.fc.bias"}; }
+  std::vector<std::pair<std::string, std::string>> parameter_stages() const override;
   void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const override;
 
   const ConvNextConfig& config() const { return config_; }
@@ -71,6 +71,7 @@ class ConvNextImpl : public ClassifierImpl {
   void init_weights();
 
  private:
+  static constexpr int64_t kMinSize = 32;  // the stem and three downsamplings need 32 px
   torch::Tensor run_stage(size_t index, torch::Tensor x);
 
   ConvNextConfig config_;
@@ -86,5 +87,9 @@ class ConvNextImpl : public ClassifierImpl {
   std::shared_ptr<torch::nn::Module> head_;
 };
 TORCH_MODULE(ConvNext);
+
+// The convnext_* entrypoints and their pretrained tags, for the registry.
+struct ModelFamily;
+ModelFamily convnext_family();
 
 }  // namespace foldtorch

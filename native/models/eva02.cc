@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include "models/layers/init.h"
 #include "models/layers/linear.h"
 #include "models/layers/pos_embed_resample.h"
+#include "models/registry.h"
 
 namespace foldtorch {
 
@@ -105,11 +107,12 @@ torch::Tensor EvaBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
 Eva02Impl::Eva02Impl(const Eva02Config& config, PretrainedConfig pretrained)
     : config_(config), pretrained_(std::move(pretrained)) {
   const auto& c = config_;
-  TORCH_CHECK(c.img_size % c.patch_size == 0, "eva02: img_size ", c.img_size, " is not a multiple of patch_size ", c.patch_size);
+  TORCH_CHECK_VALUE(c.img_size.height % c.patch_size == 0 && c.img_size.width % c.patch_size == 0,
+                    "eva02: img_size must be a multiple of the patch size ", c.patch_size, " (got [", c.img_size.height, ", ",
+                    c.img_size.width, "])");
   TORCH_CHECK(c.global_pool == "avg" || c.global_pool == "token", "eva02: global_pool must be avg or token (got ", c.global_pool, ")");
-  const int64_t grid = grid_size();
   cls_token_ = register_parameter("cls_token", at::zeros({1, 1, c.embed_dim}));
-  pos_embed_ = register_parameter("pos_embed", at::zeros({1, grid * grid + 1, c.embed_dim}));
+  pos_embed_ = register_parameter("pos_embed", at::zeros({1, grid_height() * grid_width() + 1, c.embed_dim}));
   auto patch_embed = std::make_shared<torch::nn::Module>();
   patch_proj_ = patch_embed->register_module(
       "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.in_chans, c.embed_dim, c.patch_size).stride(c.patch_size)));
@@ -122,7 +125,7 @@ Eva02Impl::Eva02Impl(const Eva02Config& config, PretrainedConfig pretrained)
     norm_ = register_module("norm", MakeLayerNorm(c.embed_dim, c.norm_eps));
   }
   if (c.num_classes > 0) head_ = register_module("head", torch::nn::Linear(c.embed_dim, c.num_classes));
-  if (c.use_rot_pos_emb) rope_ = layers::build_rope_cat(grid, grid, c.embed_dim / c.num_heads, c.ref_feat_shape);
+  if (c.use_rot_pos_emb) rope_ = layers::build_rope_cat(grid_height(), grid_width(), c.embed_dim / c.num_heads, c.ref_feat_shape);
   init_weights();
 }
 
@@ -158,14 +161,12 @@ void Eva02Impl::init_weights() {
   }
 }
 
-void Eva02Impl::check_input(const torch::Tensor& images) const {
-  const auto& c = config_;
-  if (images.dim() != 4 || images.size(1) != c.in_chans || images.size(2) != c.img_size || images.size(3) != c.img_size) {
-    std::ostringstream got;
-    got << images.sizes();
-    TORCH_CHECK_VALUE(false, "eva02: expected input of shape [B, ", c.in_chans, ", ", c.img_size, ", ", c.img_size,
-                      "] (got ", got.str(), ")");
-  }
+std::vector<std::pair<std::string, std::string>> Eva02Impl::parameter_stages() const {
+  std::vector<std::pair<std::string, std::string>> out{{"embed", R"(^(cls_token|pos_embed|patch_embed\.))"}};
+  for (size_t i = 0; i < blocks_->size(); ++i) out.emplace_back("blocks." + std::to_string(i), R"(^blocks\.)" + std::to_string(i) + R"(\.)");
+  out.emplace_back("head", R"(^(norm|fc_norm)\.)");
+  out.emplace_back("classifier", R"(^head\.)");
+  return out;
 }
 
 void Eva02Impl::refresh_rope_cache(const torch::Device& device) {
@@ -299,12 +300,124 @@ void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
     }
     // Only a grid change is resampled; another width is a mismatch the strict load reports.
     if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1) && value.size(2) == pos_embed_.size(2)) {
-      value = layers::resample_abs_pos_embed(value, grid_size(), grid_size(), 1);
+      value = layers::resample_abs_pos_embed(value, grid_height(), grid_width(), 1);
       resampled.push_back(key);
     }
     out[key] = value;
   }
   tensors.swap(out);
+}
+
+// ---- named variants (timm v1.0.28's entrypoints and pretrained cfgs) ----
+
+namespace {
+
+struct EvaArgs {
+  const char* name;
+  int64_t img_size, patch_size, embed_dim, depth, num_heads;
+  bool qkv_fused, scale_mlp, scale_attn_inner;
+  const char* global_pool;
+};
+
+// Every eva02 entrypoint except enormous (post-norm blocks); mlp_ratio 4*2/3, SwiGLU, RoPE ref grid 16×16.
+constexpr EvaArgs kEvaArgs[] = {
+    {"eva02_tiny_patch14_224", 224, 14, 192, 12, 3, true, false, false, "avg"},
+    {"eva02_tiny_patch14_336", 336, 14, 192, 12, 3, true, false, false, "avg"},
+    {"eva02_small_patch14_224", 224, 14, 384, 12, 6, true, false, false, "avg"},
+    {"eva02_small_patch14_336", 336, 14, 384, 12, 6, true, false, false, "avg"},
+    {"eva02_base_patch14_224", 224, 14, 768, 12, 12, false, true, false, "avg"},
+    {"eva02_base_patch14_448", 448, 14, 768, 12, 12, false, true, false, "avg"},
+    {"eva02_large_patch14_224", 224, 14, 1024, 24, 16, false, true, false, "avg"},
+    {"eva02_large_patch14_448", 448, 14, 1024, 24, 16, false, true, false, "avg"},
+    {"eva02_base_patch16_clip_224", 224, 16, 768, 12, 12, false, true, true, "token"},
+    {"eva02_large_patch14_clip_224", 224, 14, 1024, 24, 16, false, true, true, "token"},
+    {"eva02_large_patch14_clip_336", 336, 14, 1024, 24, 16, false, true, true, "token"},
+};
+
+struct EvaTag {
+  const char* model;
+  const char* tag;
+  int64_t num_classes, input_size;
+  double crop_pct;
+  const char* crop_mode;
+};
+
+// In timm's order (the first of a model is its default); all bicubic with CLIP's mean/std.
+constexpr EvaTag kEvaTags[] = {
+    {"eva02_base_patch14_224", "mim_in22k", 0, 224, 0.9, "center"},
+    {"eva02_base_patch14_448", "mim_in22k_ft_in22k_in1k", 1000, 448, 1.0, "squash"},
+    {"eva02_base_patch14_448", "mim_in22k_ft_in1k", 1000, 448, 1.0, "center"},
+    {"eva02_base_patch14_448", "mim_in22k_ft_in22k", 21841, 448, 1.0, "squash"},
+    {"eva02_base_patch16_clip_224", "merged2b", 512, 224, 0.9, "center"},
+    {"eva02_large_patch14_224", "mim_in22k", 0, 224, 0.9, "center"},
+    {"eva02_large_patch14_224", "mim_m38m", 0, 224, 0.9, "center"},
+    {"eva02_large_patch14_448", "mim_in22k_ft_in22k_in1k", 1000, 448, 1.0, "squash"},
+    {"eva02_large_patch14_448", "mim_m38m_ft_in22k_in1k", 1000, 448, 1.0, "squash"},
+    {"eva02_large_patch14_448", "mim_in22k_ft_in1k", 1000, 448, 1.0, "center"},
+    {"eva02_large_patch14_448", "mim_m38m_ft_in1k", 1000, 448, 1.0, "center"},
+    {"eva02_large_patch14_448", "mim_in22k_ft_in22k", 21841, 448, 1.0, "squash"},
+    {"eva02_large_patch14_448", "mim_m38m_ft_in22k", 21841, 448, 1.0, "squash"},
+    {"eva02_large_patch14_clip_224", "merged2b", 768, 224, 0.9, "center"},
+    {"eva02_large_patch14_clip_336", "merged2b", 768, 336, 1.0, "center"},
+    {"eva02_small_patch14_224", "mim_in22k", 0, 224, 0.9, "center"},
+    {"eva02_small_patch14_336", "mim_in22k_ft_in1k", 1000, 336, 1.0, "center"},
+    {"eva02_tiny_patch14_224", "mim_in22k", 0, 224, 0.9, "center"},
+    {"eva02_tiny_patch14_336", "mim_in22k_ft_in1k", 1000, 336, 1.0, "center"},
+};
+
+std::string Bool(bool value) { return value ? "true" : "false"; }
+
+// The keys timm's entrypoints pass, so they compare one to one with timm's registry.
+std::string EvaArgsJson(const EvaArgs& a) {
+  return "{\"img_size\":" + std::to_string(a.img_size) + ",\"patch_size\":" + std::to_string(a.patch_size) +
+         ",\"embed_dim\":" + std::to_string(a.embed_dim) + ",\"depth\":" + std::to_string(a.depth) +
+         ",\"num_heads\":" + std::to_string(a.num_heads) + ",\"qkv_fused\":" + Bool(a.qkv_fused) +
+         ",\"mlp_ratio\":" + json_number(Eva02Config().mlp_ratio) + ",\"swiglu_mlp\":true,\"scale_mlp\":" + Bool(a.scale_mlp) +
+         ",\"scale_attn_inner\":" + Bool(a.scale_attn_inner) +
+         ",\"use_rot_pos_emb\":true,\"ref_feat_shape\":[16,16],\"global_pool\":\"" + a.global_pool + "\"}";
+}
+
+Classifier CreateEva(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+  const EvaArgs* a = std::find_if(std::begin(kEvaArgs), std::end(kEvaArgs), [&](const EvaArgs& x) { return entry.name == x.name; });
+  const auto& o = options.arch;
+  Eva02Config c;
+  c.img_size = options.img_size.value_or(ImageSize{a->img_size, a->img_size});
+  c.patch_size = o.integer("patch_size").value_or(a->patch_size);
+  c.embed_dim = o.integer("embed_dim").value_or(a->embed_dim);
+  c.depth = o.integer("depth").value_or(a->depth);
+  c.num_heads = o.integer("num_heads").value_or(a->num_heads);
+  c.mlp_ratio = o.number("mlp_ratio").value_or(c.mlp_ratio);
+  c.qkv_fused = o.flag("qkv_fused").value_or(a->qkv_fused);
+  c.scale_mlp = o.flag("scale_mlp").value_or(a->scale_mlp);
+  c.scale_attn_inner = o.flag("scale_attn_inner").value_or(a->scale_attn_inner);
+  if (auto ref = o.integers("ref_feat_shape")) c.ref_feat_shape = std::make_pair((*ref)[0], (*ref)[1]);
+  c.global_pool = a->global_pool;
+  c.num_classes = options.num_classes.value_or(tag.num_classes);
+  TORCH_CHECK_VALUE(c.patch_size > 0 && c.embed_dim > 0 && c.depth > 0 && c.num_heads > 0,
+                    "eva02: patch_size, embed_dim, depth and num_heads must be positive");
+  TORCH_CHECK_VALUE(c.embed_dim % c.num_heads == 0 && (c.embed_dim / c.num_heads) % 4 == 0,
+                    "eva02: embed_dim / num_heads must be a multiple of 4 (got ", c.embed_dim, " / ", c.num_heads, ")");
+  return std::make_shared<Eva02Impl>(c, tag);
+}
+
+}  // namespace
+
+ModelFamily eva02_family() {
+  ModelFamily family{"eva02", {}, {}, CreateEva};
+  for (const auto& args : kEvaArgs) family.entries.push_back({args.name, "eva02", {}, EvaArgsJson(args)});
+  for (const auto& row : kEvaTags) {
+    for (auto& entry : family.entries) {
+      if (entry.name == row.model) {
+        entry.tags.push_back(make_tag(row.model, row.tag, row.num_classes, row.input_size, row.crop_pct, row.crop_mode, kClipMean, kClipStd));
+      }
+    }
+  }
+  family.arch_keys = {{"patch_size", ArchKind::kInteger}, {"embed_dim", ArchKind::kInteger},
+                      {"depth", ArchKind::kInteger},      {"num_heads", ArchKind::kInteger},
+                      {"mlp_ratio", ArchKind::kNumber},   {"qkv_fused", ArchKind::kBool},
+                      {"scale_mlp", ArchKind::kBool},     {"scale_attn_inner", ArchKind::kBool},
+                      {"ref_feat_shape", ArchKind::kIntegers, 2}};
+  return family;
 }
 
 }  // namespace foldtorch

@@ -17,7 +17,7 @@
 namespace foldtorch {
 
 struct Eva02Config {
-  int64_t img_size = 224;
+  ImageSize img_size{224, 224};  // [height, width]: a rectangular patch grid works too
   int64_t patch_size = 14;
   int64_t in_chans = 3;
   int64_t num_classes = 1000;
@@ -79,16 +79,18 @@ class Eva02Impl : public ClassifierImpl {
   void reset_classifier(int64_t num_classes) override;
   void set_grad_checkpointing(bool enable) override { grad_checkpointing_ = enable; }
   int64_t num_classes() const override { return config_.num_classes; }
-  int64_t img_size() const override { return config_.img_size; }
+  ImageSize img_size() const override { return config_.img_size; }
+  InputRules input_rules() const override { return {config_.img_size, /*fixed_size=*/true, config_.patch_size, config_.patch_size, false}; }
   const PretrainedConfig& pretrained_config() const override { return pretrained_; }
   std::string family() const override { return "eva02"; }
-  void check_input(const torch::Tensor& images) const override;
   int64_t num_features() const override { return config_.embed_dim; }
   std::vector<std::string> no_weight_decay() const override { return {"pos_embed", "cls_token"}; }
+  std::vector<std::pair<std::string, std::string>> parameter_stages() const override;
   void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const override;
 
   const Eva02Config& config() const { return config_; }
-  int64_t grid_size() const { return config_.img_size / config_.patch_size; }
+  int64_t grid_height() const { return config_.img_size.height / config_.patch_size; }
+  int64_t grid_width() const { return config_.img_size.width / config_.patch_size; }
   // cat(sin, cos) of the patch tokens: timm's rope.get_embed() (undefined without RoPE).
   torch::Tensor rope_embed() const;
   void set_fused_attention(bool fused);
@@ -112,5 +114,9 @@ class Eva02Impl : public ClassifierImpl {
   layers::RopeTable rope_device_;  // with the class-token row, on the device last used
 };
 TORCH_MODULE(Eva02);
+
+// The eva02_* entrypoints and their pretrained tags, for the registry.
+struct ModelFamily;
+ModelFamily eva02_family();
 
 }  // namespace foldtorch

@@ -39,9 +39,13 @@ std::string Summarise(const std::vector<std::string>& problems, size_t limit = 6
 }  // namespace
 
 io::NamedTensors state_dict(const ClassifierImpl& model) {
+  // PyTorch's order: each module's own parameters, then its own buffers, then its children.
   io::NamedTensors out;
-  for (const auto& p : model.named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : model.named_buffers()) out.emplace_back(b.key(), b.value());
+  for (const auto& item : model.named_modules()) {
+    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  }
   return out;
 }
 

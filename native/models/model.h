@@ -23,6 +23,23 @@ struct PretrainedConfig {
   std::string tag;                   // e.g. "eva02_base_patch14_448.mim_in22k_ft_in22k_in1k"
 };
 
+// An input size in pixels, [height, width] as timm's img_size tuple.
+struct ImageSize {
+  int64_t height = 224;
+  int64_t width = 224;
+  bool operator==(const ImageSize&) const = default;
+};
+
+// What a model accepts, stated by the model so callers ask instead of knowing its family: a fixed-size model
+// (a ViT's patch grid) takes exactly `size`; otherwise any H, W >= min_size that are multiples of size_multiple.
+struct InputRules {
+  ImageSize size;            // the size the model was built for (and the default input size)
+  bool fixed_size = false;   // true: only `size` goes through
+  int64_t min_size = 1;      // smallest H and W (when not fixed)
+  int64_t size_multiple = 1; // H and W must be multiples of this (a patch size)
+  bool channels_last = false;  // convolutions here run faster on NHWC activations
+};
+
 // Named intermediate outputs in execution order (e.g. "patch_embed", "block_0", "features", "logits").
 using NamedOutputs = std::vector<std::pair<std::string, torch::Tensor>>;
 
@@ -37,15 +54,17 @@ class ClassifierImpl : public torch::nn::Module {
   virtual void reset_classifier(int64_t num_classes) = 0;
   virtual void set_grad_checkpointing(bool enable) = 0;
   virtual int64_t num_classes() const = 0;
-  // Expected input side in pixels (the model is built for img_size x img_size).
-  virtual int64_t img_size() const = 0;
+  // The input size the model is built for, [height, width].
+  virtual ImageSize img_size() const = 0;
+  // What inputs the model takes (its size rules and channels-last preference); check_input enforces it.
+  virtual InputRules input_rules() const = 0;
   virtual const PretrainedConfig& pretrained_config() const = 0;
   virtual std::string family() const = 0;
 
   // --- additions, each with a default so other implementations keep compiling ---
 
   // Throws c10::ValueError naming the expected shape when `images` cannot go through the model.
-  virtual void check_input(const torch::Tensor& images) const { (void)images; }
+  void check_input(const torch::Tensor& images) const;
   // The same forward, returning every intermediate the parity fixtures record, then "features",
   // "pre_logits" and "logits".
   virtual NamedOutputs forward_intermediates(const torch::Tensor& images) {
@@ -59,8 +78,14 @@ class ClassifierImpl : public torch::nn::Module {
   virtual std::vector<std::string> no_weight_decay() const { return {}; }
   // Whether convolutions here run faster with NHWC (channels-last) input, and switching to it (4-D weights and
   // activations); a no-op for families without convolutions to speak of.
-  virtual bool prefers_channels_last() const { return false; }
+  bool prefers_channels_last() const { return input_rules().channels_last; }
   virtual void set_channels_last(bool enable) { (void)enable; }
+  // BatchNorm layers keep their running statistics (normalise with them, never update them) in training too:
+  // fine-tuning with small batches. A no-op for families without BatchNorm.
+  virtual void set_batch_norm_frozen(bool frozen) { (void)frozen; }
+  // Names of the parameter groups a fine-tuner freezes or gives its own learning rate, from the input side
+  // (e.g. "stem", "stages.0", …, "head"), each an ECMAScript regex over parameter names.
+  virtual std::vector<std::pair<std::string, std::string>> parameter_stages() const { return {}; }
   // The classifier's parameter names: a checkpoint head of another class count is skipped (the model keeps its
   // freshly initialised head), as timm does when fine-tuning.
   virtual std::vector<std::string> head_parameter_names() const { return {"head.weight", "head.bias"}; }

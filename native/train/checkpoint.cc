@@ -53,6 +53,12 @@ void SetCpuRngState(const at::Tensor& state) {
   generator.set_state(state);
 }
 
+// A side for a square input (as written before non-square inputs existed), else [height, width].
+std::string SizeJson(const ImageSize& size) {
+  if (size.height == size.width) return std::to_string(size.height);
+  return "[" + std::to_string(size.height) + "," + std::to_string(size.width) + "]";
+}
+
 std::string Document(const Learner& learner, const Ranger21State& optimizer, bool cuda_rng, const std::string& user_json) {
   const auto& model = *learner.model();
   const auto& o = learner.optimizer().options();
@@ -60,7 +66,7 @@ std::string Document(const Learner& learner, const Ranger21State& optimizer, boo
   std::ostringstream doc;
   doc << "{\"format\":" << io::JsonQuote(kCheckpointFormat) << ",\"version\":" << kCheckpointVersion
       << ",\"model\":{\"family\":" << io::JsonQuote(model.family()) << ",\"numClasses\":" << model.num_classes()
-      << ",\"imgSize\":" << model.img_size() << "}"
+      << ",\"imgSize\":" << SizeJson(model.img_size()) << "}"
       << ",\"counters\":{\"step\":" << counters.step << ",\"microStep\":" << counters.micro_step
       << ",\"skippedSteps\":" << counters.skipped_steps << ",\"samples\":" << counters.samples << "}"
       << ",\"optimizer\":{\"name\":\"ranger21\",\"mode\":" << io::JsonQuote(ModeName(o.mode())) << ",\"iteration\":"

@@ -1,5 +1,5 @@
 /**
- * EVA-02 and ConvNeXt classifiers from TypeScript: `createModel(name, options)` builds (and loads a timm
+ * Registered classifiers (EVA-02, ConvNeXt, EfficientNet-Lite, …) from TypeScript: `createModel(name, options)` builds (and loads a timm
  * .safetensors checkpoint) on the device's native compute thread; `Model` runs forward passes, TTA views,
  * parity helpers and weight export. Arguments are validated here; native code re-checks what would crash.
  */
@@ -9,6 +9,8 @@ import { loadAddon } from './addon';
 import type {
   ForwardFloatResult,
   HostTensor,
+  ImageSizeOption,
+  InputRules,
   LoadReport,
   LossAndGradsResult,
   ModelArchOverrides,
@@ -28,15 +30,20 @@ export const precisions = ['float32', 'bfloat16', 'float16'] as const satisfies 
 export interface CreateModelOptions {
   /** Classes of the new head (default: the pretrained tag's); a checkpoint head of another size is replaced. */
   numClasses?: number;
-  /** Input side in pixels (default: the config's); the position embedding is resampled to fit. */
-  imgSize?: number;
+  /** Input size in pixels, a side or [height, width] (default: the config's); a ViT's position embedding is resampled to fit. */
+  imgSize?: ImageSizeOption;
   /** Path of a timm .safetensors checkpoint, or false for random initialisation. */
   pretrained?: string | false;
   /** "cpu", "cuda" or "cuda:N". */
   device?: string;
   gradCheckpointing?: boolean;
-  /** NHWC activations (faster for ConvNeXt convolutions); EVA-02 ignores it. */
-  channelsLast?: boolean;
+  /** NHWC activations; 'auto' follows the model's preference (Model.input.channelsLast); EVA-02 ignores it. */
+  channelsLast?: boolean | 'auto';
+  /**
+   * After loading, a fresh classifier as timm's reset_classifier makes it (U(±1/√features)) instead of the family's
+   * own initialisation (EfficientNet's is U(±1/√classes): ±0.7 for 2 classes, first logits of ±10).
+   */
+  resetClassifier?: boolean;
   /** timm keyword overrides of the architecture (scaled-down test models). */
   arch?: ModelArchOverrides;
 }
@@ -95,29 +102,59 @@ function checkShape(name: string, shape: unknown, length: number): number[] {
   return shape.map((d, i) => requireInteger(`${name}[${i}]`, d, 1));
 }
 
-function checkArch(arch: unknown): ModelArchOverrides | undefined {
+/** [height, width] from a side or a pair. */
+export function imageSize(name: string, value: unknown, min = 1): [number, number] {
+  if (typeof value === 'number') {
+    const side = requireInteger(name, value, min);
+    return [side, side];
+  }
+  if (!Array.isArray(value) || value.length !== 2) throw invalidType(name, 'an integer or [height, width]', value);
+  return [requireInteger(`${name}[0]`, value[0], min), requireInteger(`${name}[1]`, value[1], min)];
+}
+
+/** Checks overrides against the keys the model's family declares (listModels()[i].archKeys). */
+function checkArch(arch: unknown, entry: RegistryEntry): ModelArchOverrides | undefined {
   if (arch === undefined) return undefined;
-  if (typeof arch !== 'object' || arch === null) throw invalidType('arch', 'an object', arch);
+  if (typeof arch !== 'object' || arch === null || Array.isArray(arch)) throw invalidType('arch', 'an object', arch);
   const out: ModelArchOverrides = {};
-  const source = arch as Record<string, unknown>;
-  for (const key of ['patchSize', 'embedDim', 'depth', 'numHeads'] as const) {
-    if (source[key] !== undefined) out[key] = requireInteger(`arch.${key}`, source[key], 1);
+  for (const [key, value] of Object.entries(arch as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    const spec = entry.archKeys.find((k) => k.name === key);
+    if (!spec) throw outOfRange('arch', `only the keys ${entry.archKeys.map((k) => k.name).join(', ')} (${entry.family})`, key);
+    const name = `arch.${key}`;
+    if (spec.kind === 'boolean') {
+      out[key] = checkBoolean(name, value) as boolean;
+    } else if (spec.kind === 'integers') {
+      if (!Array.isArray(value) || (spec.length > 0 && value.length !== spec.length)) {
+        throw invalidType(name, spec.length > 0 ? `an array of ${spec.length} integers` : 'an array of integers', value);
+      }
+      out[key] = value.map((d, i) => requireInteger(`${name}[${i}]`, d, 1));
+    } else if (spec.kind === 'integer') {
+      out[key] = requireInteger(name, value, 1);
+    } else {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw outOfRange(name, 'a non-negative number', value);
+      out[key] = value;
+    }
   }
-  for (const key of ['depths', 'dims'] as const) {
-    if (source[key] !== undefined) out[key] = checkShape(`arch.${key}`, source[key], 4);
-  }
-  if (source.refFeatShape !== undefined) out.refFeatShape = checkShape('arch.refFeatShape', source.refFeatShape, 2);
-  if (source.mlpRatio !== undefined) {
-    if (typeof source.mlpRatio !== 'number' || !(source.mlpRatio > 0)) throw outOfRange('arch.mlpRatio', 'a positive number', source.mlpRatio);
-    out.mlpRatio = source.mlpRatio;
-  }
-  for (const key of ['qkvFused', 'scaleMlp', 'scaleAttnInner', 'convMlp'] as const) {
-    if (source[key] !== undefined) out[key] = checkBoolean(`arch.${key}`, source[key]);
-  }
-  const known = ['patchSize', 'embedDim', 'depth', 'numHeads', 'mlpRatio', 'qkvFused', 'scaleMlp', 'scaleAttnInner', 'refFeatShape', 'depths', 'dims', 'convMlp'];
-  const unknown = Object.keys(source).filter((key) => !known.includes(key));
-  if (unknown.length) throw outOfRange('arch', `only the keys ${known.join(', ')}`, unknown[0]);
   return out;
+}
+
+/** The side of a square model input, for the image pipeline (its loaders, augmentations and TTA resize to squares). */
+export function squareSide(model: { name: string; imgSize: readonly [number, number] }): number {
+  const [height, width] = model.imgSize;
+  if (height !== width) throw outOfRange(`imgSize of ${model.name}`, 'a square size for the image pipeline (loaders and TTA resize to squares)', `[${height}, ${width}]`);
+  return height;
+}
+
+/**
+ * undefined when an image of height × width goes through a model with these input rules, else the expected
+ * "height, width" part of a shape ("448, 448" or "height >= 32, width >= 32").
+ */
+export function inputProblem(rules: InputRules, height: number, width: number): string | undefined {
+  if (rules.fixedSize) return height === rules.size[0] && width === rules.size[1] ? undefined : `${rules.size[0]}, ${rules.size[1]}`;
+  const multiple = rules.sizeMultiple > 1 ? ` (multiples of ${rules.sizeMultiple})` : '';
+  const fits = height >= rules.minSize && width >= rules.minSize && height % rules.sizeMultiple === 0 && width % rules.sizeMultiple === 0;
+  return fits ? undefined : `height >= ${rules.minSize}, width >= ${rules.minSize}${multiple}`;
 }
 
 /** Builds a registered model (optionally from a timm checkpoint) on its device. */
@@ -127,9 +164,10 @@ export async function createModel(name: string, options: CreateModelOptions = {}
   if (!names.includes(name)) {
     throw outOfRange('name', `a registered model name (closest: ${closestNames(name, names).join(', ')})`, name);
   }
+  const entry = listModels().find((e) => e.name === name.split('.')[0]) as RegistryEntry;
   if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
   const numClasses = options.numClasses === undefined ? undefined : requireInteger('numClasses', options.numClasses, 0);
-  const imgSize = options.imgSize === undefined ? undefined : requireInteger('imgSize', options.imgSize, 1);
+  const imgSize = options.imgSize === undefined ? undefined : imageSize('imgSize', options.imgSize);
   let pretrained = '';
   if (options.pretrained !== undefined && options.pretrained !== false) {
     if (typeof options.pretrained !== 'string') throw invalidType('pretrained', 'a .safetensors path or false', options.pretrained);
@@ -144,8 +182,9 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     pretrained,
     device: options.device ?? 'cpu',
     gradCheckpointing: checkBoolean('gradCheckpointing', options.gradCheckpointing) ?? false,
-    channelsLast: checkBoolean('channelsLast', options.channelsLast) ?? false,
-    arch: checkArch(options.arch),
+    ...(options.channelsLast === 'auto' ? {} : { channelsLast: checkBoolean('channelsLast', options.channelsLast) ?? false }),
+    resetClassifier: checkBoolean('resetClassifier', options.resetClassifier) ?? false,
+    arch: checkArch(options.arch, entry),
   });
   return new Model(native);
 }
@@ -156,9 +195,14 @@ export class Model {
   readonly family: ModelFamily;
   readonly numClasses: number;
   readonly numFeatures: number;
-  readonly imgSize: number;
+  /** [height, width] the model was built for. */
+  readonly imgSize: [number, number];
   readonly device: string;
   readonly pretrainedConfig: PretrainedConfigInfo;
+  /** What inputs the model takes: its family's size rules and channels-last preference. */
+  readonly input: InputRules;
+  /** Parameter groups from the input side (stem, blocks or stages, head, classifier) as regexes over names. */
+  readonly parameterStages: { name: string; pattern: string }[];
   private handle: NativeModel | undefined;
 
   constructor(native: NativeModel) {
@@ -171,6 +215,8 @@ export class Model {
     this.imgSize = info.imgSize;
     this.device = info.device;
     this.pretrainedConfig = info.pretrainedConfig;
+    this.input = info.input;
+    this.parameterStages = info.parameterStages;
   }
 
   /** The addon object, for native consumers such as the Learner. */
@@ -191,9 +237,8 @@ export class Model {
   private checkImages(images: unknown, shape: unknown): number[] {
     if (!(images instanceof Uint8Array)) throw invalidType('images', 'a Buffer or Uint8Array', images);
     const [batch, height, width, channels] = checkShape('shape', shape, 4);
-    const square = this.family === 'eva02' ? `${this.imgSize}, ${this.imgSize}` : 'height >= 32, width >= 32';
-    const fits = this.family === 'eva02' ? height === this.imgSize && width === this.imgSize : height >= 32 && width >= 32;
-    if (channels !== 3 || !fits) throw outOfRange('shape', `[batch, ${square}, 3]`, `[${batch}, ${height}, ${width}, ${channels}]`);
+    const problem = inputProblem(this.input, height, width);
+    if (channels !== 3 || problem) throw outOfRange('shape', `[batch, ${problem ?? 'height, width'}, 3]`, `[${batch}, ${height}, ${width}, ${channels}]`);
     return [batch, height, width, channels];
   }
 
@@ -251,18 +296,20 @@ export class Model {
   }
 
   /**
-   * Mean cross-entropy against `targets` in eval mode, with every parameter's gradient and the input's (autocast,
-   * when asked, covers the forward only, as in training).
+   * Mean cross-entropy against `targets` with every parameter's gradient and the input's (autocast, when asked,
+   * covers the forward only, as in training). Eval mode unless `train`: then one training forward (batch
+   * statistics, BatchNorm running-statistic updates, dropout), as the train-mode parity fixtures record it.
    */
   async lossAndGrads(
     input: Float32Array,
-    options: { shape: readonly number[]; targets: readonly number[]; precision?: Precision },
+    options: { shape: readonly number[]; targets: readonly number[]; precision?: Precision; train?: boolean },
   ): Promise<LossAndGradsResult> {
     if (!(input instanceof Float32Array)) throw invalidType('input', 'a Float32Array', input);
     const shape = checkShape('shape', options?.shape, 4);
     if (!Array.isArray(options.targets)) throw invalidType('targets', 'an array of class indices', options.targets);
     const targets = options.targets.map((t, i) => requireInteger(`targets[${i}]`, t, 0, this.numClasses - 1));
-    return this.native.lossAndGrads(input, { shape, targets, precision: checkPrecision(options.precision) });
+    const train = checkBoolean('train', options.train) ?? false;
+    return this.native.lossAndGrads(input, { shape, targets, precision: checkPrecision(options.precision), train });
   }
 
   /** Parameter names (timm's state_dict order), shapes and dtypes. */

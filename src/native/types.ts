@@ -176,35 +176,54 @@ export interface NativeAddon {
 
 // ---- Models (native/bridge/model_wrap.cc, model_forward.cc, safetensors_wrap.cc) ----
 
-export type ModelFamily = 'eva02' | 'convnext';
+/** A registered family's name ('eva02', 'convnext', 'efficientnet', …): families are plug-ins of the registry. */
+export type ModelFamily = string;
 export type Precision = 'float32' | 'bfloat16' | 'float16';
 
-/** timm-style keyword overrides of a named architecture (as create_model(name, embed_dim=64, ...)). */
-export interface ModelArchOverrides {
-  patchSize?: number;
-  embedDim?: number;
-  depth?: number;
-  numHeads?: number;
-  mlpRatio?: number;
-  qkvFused?: boolean;
-  scaleMlp?: boolean;
-  scaleAttnInner?: boolean;
-  refFeatShape?: number[];
-  depths?: number[];
-  dims?: number[];
-  convMlp?: boolean;
+/**
+ * timm-style keyword overrides of a named architecture (as create_model(name, embed_dim=64, ...)), by timm's
+ * keyword in camelCase (embedDim, depths, channelMultiplier, dropRate, …); each family lists the keys it takes
+ * (RegistryEntry.archKeys).
+ */
+export type ModelArchOverrides = Record<string, number | boolean | number[]>;
+
+/** One override a family takes. */
+export interface ArchKeyInfo {
+  name: string;
+  kind: 'integer' | 'number' | 'boolean' | 'integers';
+  /** For 'integers': the exact length (0: any). */
+  length: number;
+}
+
+/** An input size: one side for a square, or [height, width] as timm's img_size. */
+export type ImageSizeOption = number | readonly [number, number];
+
+/** What a model accepts, stated by the model (its family's rules). */
+export interface InputRules {
+  /** The size it was built for, [height, width]. */
+  size: [number, number];
+  /** Only `size` goes through (a ViT's patch grid); otherwise any size within the rules below. */
+  fixedSize: boolean;
+  minSize: number;
+  sizeMultiple: number;
+  /** Convolutions here run faster on NHWC activations. */
+  channelsLast: boolean;
 }
 
 export interface NativeCreateModelOptions {
   /** Registered name, or name.tag for a pretrained tag's preprocessing defaults. */
   name: string;
   numClasses?: number;
-  imgSize?: number;
+  /** [height, width]. */
+  imgSize?: [number, number];
   /** Path of a timm .safetensors checkpoint; '' for none. */
   pretrained?: string;
   device?: string;
   gradCheckpointing?: boolean;
+  /** Absent: the model's preference. */
   channelsLast?: boolean;
+  /** A fresh classifier after loading (timm's reset_classifier) instead of the model's own initialisation. */
+  resetClassifier?: boolean;
   arch?: ModelArchOverrides;
 }
 
@@ -224,10 +243,14 @@ export interface ModelInfo {
   family: ModelFamily;
   numClasses: number;
   numFeatures: number;
-  imgSize: number;
+  /** [height, width] the model was built for. */
+  imgSize: [number, number];
   device: string;
   channelsLast: boolean;
   pretrainedConfig: PretrainedConfigInfo;
+  input: InputRules;
+  /** Parameter groups from the input side (stem, blocks/stages, head, classifier): regexes over parameter names. */
+  parameterStages: { name: string; pattern: string }[];
 }
 
 export interface LoadReport {
@@ -276,6 +299,8 @@ export interface ForwardFloatResult {
 
 export interface LossAndGradsResult {
   loss: number;
+  /** The forward's logits (train-mode ones when asked for train mode). */
+  logits: HostTensor;
   grads: Record<string, HostTensor>;
   gradInput: HostTensor;
 }
@@ -285,6 +310,8 @@ export interface ParameterInfo {
   shape: number[];
   dtype: string;
   requiresGrad: boolean;
+  /** A buffer (BatchNorm running statistics), not a parameter. */
+  buffer: boolean;
 }
 
 export interface NativeModel {
@@ -294,7 +321,7 @@ export interface NativeModel {
   forward(images: Uint8Array, options: NativeForwardOptions): Promise<HostTensor>;
   forwardViews(images: Uint8Array, options: NativeForwardViewsOptions): Promise<HostTensor>;
   forwardFloat(input: Float32Array, options: ForwardFloatOptions): Promise<ForwardFloatResult>;
-  lossAndGrads(input: Float32Array, options: { shape: number[]; targets: number[]; precision?: Precision }): Promise<LossAndGradsResult>;
+  lossAndGrads(input: Float32Array, options: { shape: number[]; targets: number[]; precision?: Precision; train?: boolean }): Promise<LossAndGradsResult>;
   parameters(): Promise<ParameterInfo[]>;
   getTensors(options?: { names?: string[] }): Promise<Record<string, HostTensor>>;
   load(path: string): Promise<LoadReport>;
@@ -317,6 +344,8 @@ export interface RegistryEntry {
   args: Record<string, number | boolean | string | number[]>;
   /** Pretrained tags, the default first. */
   tags: PretrainedConfigInfo[];
+  /** The keyword overrides its family takes. */
+  archKeys: ArchKeyInfo[];
 }
 
 export interface SafetensorsTensor extends HostTensor {

@@ -1,6 +1,7 @@
 /** Every parity kind `foldtorch parity` knows; each kind lives in its own file. */
 import { cceParity } from './cce';
 import { convnextKind } from './convnext';
+import { efficientnetKind } from './efficientnet';
 import { eva02Kind } from './eva02';
 import type { ParityKind } from './kind';
 import { sklearnMetricsParity } from './metrics';
@@ -12,6 +13,7 @@ import { ttachParity } from './ttach';
 export const parityKinds: ParityKind[] = [
   eva02Kind,
   convnextKind,
+  efficientnetKind,
   ttachParity,
   sklearnMetricsParity,
   sklearnFoldsParity,

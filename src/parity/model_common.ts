@@ -74,26 +74,26 @@ interface CreateModelJson {
   kwargs: Record<string, unknown>;
 }
 
-// timm create_model kwargs → createModel arch keys (the values' meaning is the same).
-const kArchKwargs: Record<string, keyof ModelArchOverrides> = {
-  patch_size: 'patchSize', embed_dim: 'embedDim', depth: 'depth', num_heads: 'numHeads', mlp_ratio: 'mlpRatio',
-  qkv_fused: 'qkvFused', scale_mlp: 'scaleMlp', scale_attn_inner: 'scaleAttnInner', ref_feat_shape: 'refFeatShape',
-  depths: 'depths', dims: 'dims', conv_mlp: 'convMlp',
-};
+/** timm's keyword (embed_dim) → createModel's arch key (embedDim). */
+function camelCase(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+}
 
 /**
- * timm create_model kwargs → createModel options. A kwarg this implementation cannot express throws, so a
- * fixture of an unsupported configuration fails loudly instead of being checked against the wrong model.
+ * timm create_model kwargs → createModel options. createModel checks each key against the keys the model's family
+ * declares, so a fixture of an unsupported configuration fails loudly instead of being checked against the wrong model.
  */
 export function createOptionsFromKwargs(kwargs: Record<string, unknown>) {
   const arch: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(kwargs)) {
     if (key === 'num_classes' || key === 'img_size') continue;
-    const mapped = kArchKwargs[key];
-    if (!mapped) throw new Error(`parity: create_model kwarg ${key}=${JSON.stringify(value)} is not supported by foldtorch's models`);
-    arch[mapped] = value;
+    arch[camelCase(key)] = value;
   }
-  return { numClasses: kwargs.num_classes as number | undefined, imgSize: kwargs.img_size as number | undefined, arch: arch as ModelArchOverrides };
+  return {
+    numClasses: kwargs.num_classes as number | undefined,
+    imgSize: kwargs.img_size as number | [number, number] | undefined,
+    arch: arch as ModelArchOverrides,
+  };
 }
 
 /** Which README tolerance applies to an output of a family. */
@@ -122,7 +122,7 @@ function outputsByName(out: Awaited<ReturnType<Model['forwardFloat']>>): Record<
   return { ...out.intermediates, logits: out.logits, pre_logits: out.preLogits, features: out.features };
 }
 
-async function checkStateDictOrder(fixture: string, model: Model, keys: Record<string, number[]> | undefined): Promise<ParityResult[]> {
+export async function checkStateDictOrder(fixture: string, model: Model, keys: Record<string, number[]> | undefined): Promise<ParityResult[]> {
   if (!keys) return [];
   const ours = await model.parameters();
   const expected = Object.entries(keys);

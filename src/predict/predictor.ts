@@ -3,7 +3,7 @@ import type { LoaderItem } from '../data/loader';
 import { loadInOrder } from '../data/loader';
 import type { DecodedCache } from '../data/image';
 import type { Interpolation } from '../data/augment';
-import type { Model } from '../native/model';
+import { squareSide, type Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { classProbabilities } from './ensemble';
 import { mergeTta, planTta, type TtaPlanEntry } from './tta';
@@ -35,7 +35,7 @@ export async function predictItems(model: Model, items: readonly LoaderItem[], o
   const logits = new Float32Array(items.length * classes);
   const { mean, std } = model.pretrainedConfig;
   const batches = loadInOrder(items, {
-    transform: { size: model.imgSize, interpolation: options.interpolation, mean: mean as [number, number, number], std: std as [number, number, number], augment: null },
+    transform: { size: squareSide(model), interpolation: options.interpolation, mean: mean as [number, number, number], std: std as [number, number, number], augment: null },
     batchSize: options.batchSize,
     prefetch: options.prefetch ?? 2,
     cache: options.cache ?? null,

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { checkPerImage, isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
-import type { Model } from '../native/model';
+import { inputProblem, type Model } from '../native/model';
 import { validateImageBatch } from '../native/runtime';
 import type {
   HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
@@ -64,7 +64,7 @@ export interface LearnerOptions {
 export interface CheckpointDocument {
   format: 'foldtorch.checkpoint';
   version: number;
-  model: { family: string; numClasses: number; imgSize: number };
+  model: { family: string; numClasses: number; imgSize: number | [number, number] };
   counters: { step: number; microStep: number; skippedSteps: number; samples: number };
   optimizer: { name: 'ranger21'; mode: string; iteration: number; lookaheadStep: number; lr: number; numEpochs: number;
     numBatchesPerEpoch: number; params: string[] };
@@ -175,11 +175,8 @@ export class Learner {
   private checkImages(images: unknown, shape: unknown): number[] {
     const checked = validateImageBatch('images', images, shape);
     const [, height, width, channels] = checked;
-    const fits = this.model.family === 'eva02' ? height === this.model.imgSize && width === this.model.imgSize : height >= 32 && width >= 32;
-    if (channels !== 3 || !fits) {
-      const expected = this.model.family === 'eva02' ? `${this.model.imgSize}, ${this.model.imgSize}` : 'height >= 32, width >= 32';
-      throw outOfRange('images shape', `[batch, ${expected}, 3]`, `[${checked.join(', ')}]`);
-    }
+    const problem = inputProblem(this.model.input, height, width);
+    if (channels !== 3 || problem) throw outOfRange('images shape', `[batch, ${problem ?? 'height, width'}, 3]`, `[${checked.join(', ')}]`);
     return checked;
   }
 

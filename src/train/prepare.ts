@@ -5,7 +5,7 @@ import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augm
 import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
 import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
 import { DecodedCache } from '../data/image';
-import type { Model } from '../native/model';
+import { squareSide, type Model } from '../native/model';
 import type { ProgressSink } from './progress';
 import type { Recipe } from './recipe';
 import { RunDir } from './runDir';
@@ -88,7 +88,7 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
     interpolation,
     transform(model, augment) {
       const { mean, std } = model.pretrainedConfig;
-      return { size: model.imgSize, interpolation: interpolation(model), mean: mean as [number, number, number], std: std as [number, number, number], augment };
+      return { size: squareSide(model), interpolation: interpolation(model), mean: mean as [number, number, number], std: std as [number, number, number], augment };
     },
   };
 }

@@ -85,7 +85,7 @@ export async function buildModel(recipe: Recipe): Promise<Model> {
     pretrained: recipe.model.pretrained ?? false,
     device: recipe.device,
     gradCheckpointing: recipe.model.gradCheckpointing,
-    channelsLast: recipe.model.name.startsWith('convnext'),
+    channelsLast: 'auto',
     arch,
   });
 }

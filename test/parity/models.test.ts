@@ -2,7 +2,9 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { createModel } from '../../src/native/model';
 import { convnextKind } from '../../src/parity/convnext';
+import { efficientnetKind } from '../../src/parity/efficientnet';
 import { eva02Kind } from '../../src/parity/eva02';
 import type { ParityKind, ParityResult } from '../../src/parity/kind';
 import { parityKinds } from '../../src/parity/kinds';
@@ -34,18 +36,19 @@ function tamperedCopy(stem: string, file: string, target: string, source: (heade
   return dir;
 }
 
-test('both kinds are registered', () => {
-  expect(parityKinds.map((k) => k.name)).toEqual(expect.arrayContaining(['eva02', 'convnext']));
+test('the model kinds are registered', () => {
+  expect(parityKinds.map((k) => k.name)).toEqual(expect.arrayContaining(['eva02', 'convnext', 'efficientnet']));
 });
 
 test.each([
   ['eva02', eva02Kind, ['eva02_base_family_resample_down', 'eva02_base_family_resample_up', 'eva02_base_family_tiny', 'eva02_small_family_tiny', 'eva02_timm_registry']],
   ['convnext', convnextKind, ['convnext_atto_family_small', 'convnext_timm_registry', 'convnext_tiny_family_small']],
+  ['efficientnet', efficientnetKind, ['efficientnet_lite0_imagenet', 'efficientnet_lite0_random', 'efficientnet_timm_registry']],
 ])('%s recognises its golden fixtures by name', (_name, kind: ParityKind, stems: string[]) => {
   expect(kind.fixtures(readdirSync(golden))).toEqual(stems);
 });
 
-describe.each([eva02Kind, convnextKind])('$name on the golden fixtures', (kind) => {
+describe.each([eva02Kind, convnextKind, efficientnetKind])('$name on the golden fixtures', (kind) => {
   test.each(kind.fixtures(readdirSync(golden)))('%s passes within the README tolerances', async (stem) => {
     const results = await kind.run(golden, stem, device);
     expect(describeFailures(results)).toEqual([]);
@@ -105,7 +108,46 @@ describe('createOptionsFromKwargs', () => {
     });
   });
 
-  test('refuses a kwarg the models cannot express', () => {
-    expect(() => createOptionsFromKwargs({ use_post_norm: true })).toThrow("parity: create_model kwarg use_post_norm=true is not supported by foldtorch's models");
+  test('a kwarg the family cannot express is refused when the model is built', async () => {
+    const options = createOptionsFromKwargs({ num_classes: 2, use_post_norm: true });
+    expect(options.arch).toEqual({ usePostNorm: true });
+    await expect(createModel('eva02_tiny_patch14_224', options)).rejects.toThrow(/^Expected only the keys patchSize, embedDim, .* \(eva02\) for arch but received "usePostNorm"$/);
+  });
+});
+
+describe('efficientnet fixtures', () => {
+  const stem = 'efficientnet_lite0_random';
+
+  test('cover every intermediate of both inputs in both layouts, and the train step', async () => {
+    const checks = (await efficientnetKind.run(golden, stem, device)).map((r) => r.check);
+    for (const input of ['in0', 'in1']) {
+      for (const name of ['stem_conv', 'stem', 'block_0_0', 'block_5_3', 'stage_6', 'head_conv', 'features', 'pre_logits', 'logits']) {
+        expect(checks).toEqual(expect.arrayContaining([`${input}.${name}`, `${input}.${name} (channels-last)`]));
+      }
+    }
+    expect(checks).toEqual(expect.arrayContaining(['state_dict keys, order and shapes', 'train.loss', 'train.train_logits', 'train.grad_input',
+      'train: 147 BatchNorm running statistics after the step']));
+    expect(checks.find((c) => c.startsWith('train: 149 parameter gradients'))).toBeDefined();
+    expect(checks.filter((c) => c.startsWith('in1.block_'))).toHaveLength(32);
+  });
+
+  test('fails on logits of symmetric padding (the bug the fixture diagnoses)', async () => {
+    const dir = tamperedCopy(stem, `${stem}.io.safetensors`, 'in1.logits', (header, bytes) => {
+      const headerLength = Number(bytes.readBigUInt64LE(0));
+      const [begin, end] = header['in1.logits_diag_symmetric_pad'].data_offsets;
+      return Buffer.from(bytes.subarray(8 + headerLength + begin, 8 + headerLength + end));
+    });
+    const failures = describeFailures(await efficientnetKind.run(dir, stem, device));
+    expect(failures.map((f) => f.split(':')[0])).toEqual([`${stem} in1.logits`, `${stem} in1.logits (channels-last)`]);
+  });
+
+  test('fails when a running statistic after the train step is off', async () => {
+    const dir = tamperedCopy(stem, `${stem}.grads.safetensors`, 'bn_after_train.bn2.running_var', (header) => {
+      const [begin, end] = header['bn_after_train.bn2.running_var'].data_offsets;
+      return Buffer.from(new Float32Array((end - begin) / 4).fill(1).buffer);
+    });
+    const failures = describeFailures(await efficientnetKind.run(dir, stem, device));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^efficientnet_lite0_random train: 147 BatchNorm running statistics after the step: 1 > 0 bn2.running_var: max error/);
   });
 });

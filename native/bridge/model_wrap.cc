@@ -96,6 +96,7 @@ struct CreateRequest {
   bool channels_last = false;
   bool channels_last_given = false;  // else the model's preference
   bool reset_classifier = false;  // a fresh classifier after loading (timm's reset_classifier), not the model's init
+  bool freeze_batch_norm = false;
 };
 
 // "embedDim" → "embed_dim": JS takes timm's keywords in camelCase.
@@ -162,6 +163,7 @@ CreateRequest ParseCreateRequest(const OptionReader& options) {
   request.channels_last_given = options.Has("channelsLast");
   request.channels_last = options.Bool("channelsLast", false);
   request.reset_classifier = options.Bool("resetClassifier", false);
+  request.freeze_batch_norm = options.Bool("freezeBatchNorm", false);
   if (options.Has("arch")) request.options.arch = ParseArch(options.env(), options.Raw("arch"));
   return request;
 }
@@ -184,6 +186,7 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
         if (!request.pretrained.empty()) report = load_checkpoint(*model, request.pretrained);
         if (request.reset_classifier) model->reset_classifier(model->num_classes());
         if (request.grad_checkpointing) model->set_grad_checkpointing(true);
+        if (request.freeze_batch_norm) model->set_batch_norm_frozen(true);
         model->to(request.device);
         const bool channels_last = request.channels_last_given ? request.channels_last : model->prefers_channels_last();
         if (channels_last) model->set_channels_last(true);

@@ -12,6 +12,7 @@ import { parityCommand } from './parity';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
 import { trainCommand } from './train';
+import { weightsCommand } from './weights';
 
 function fail(message: string | undefined, error?: Error): never {
   process.stderr.write(`foldtorch: ${error ? error.message : message}\n`);
@@ -86,6 +87,7 @@ export function buildCli(argv: string[]): Argv {
       .option('device', { type: 'string', default: 'cpu' })
       .option('json', { type: 'boolean', default: false }),
     async (args) => { process.exitCode = await parityCommand({ ...args, dir: args.dir as string }); })
+    .command(weightsCommand)
     .command('doctor', 'libtorch, devices, threads and BLAS as the addon sees them', (y) => y
       .option('json', { type: 'boolean', default: false }),
     async (args) => doctorCommand(args))

@@ -32,7 +32,7 @@ export interface CreateModelOptions {
   numClasses?: number;
   /** Input size in pixels, a side or [height, width] (default: the config's); a ViT's position embedding is resampled to fit. */
   imgSize?: ImageSizeOption;
-  /** Path of a timm .safetensors checkpoint, or false for random initialisation. */
+  /** Path of a timm .safetensors checkpoint (see resolvePretrained for weights names), or false for random initialisation. */
   pretrained?: string | false;
   /** "cpu", "cuda" or "cuda:N". */
   device?: string;
@@ -44,6 +44,8 @@ export interface CreateModelOptions {
    * own initialisation (EfficientNet's is U(±1/√classes): ±0.7 for 2 classes, first logits of ±10).
    */
   resetClassifier?: boolean;
+  /** BatchNorm layers normalise with their running statistics in training too and never update them (fine-tuning). */
+  freezeBatchNorm?: boolean;
   /** timm keyword overrides of the architecture (scaled-down test models). */
   arch?: ModelArchOverrides;
 }
@@ -184,6 +186,7 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     gradCheckpointing: checkBoolean('gradCheckpointing', options.gradCheckpointing) ?? false,
     ...(options.channelsLast === 'auto' ? {} : { channelsLast: checkBoolean('channelsLast', options.channelsLast) ?? false }),
     resetClassifier: checkBoolean('resetClassifier', options.resetClassifier) ?? false,
+    freezeBatchNorm: checkBoolean('freezeBatchNorm', options.freezeBatchNorm) ?? false,
     arch: checkArch(options.arch, entry),
   });
   return new Model(native);

@@ -224,6 +224,8 @@ export interface NativeCreateModelOptions {
   channelsLast?: boolean;
   /** A fresh classifier after loading (timm's reset_classifier) instead of the model's own initialisation. */
   resetClassifier?: boolean;
+  /** BatchNorm keeps its running statistics in training too. */
+  freezeBatchNorm?: boolean;
   arch?: ModelArchOverrides;
 }
 

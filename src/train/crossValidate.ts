@@ -14,6 +14,7 @@ import { prepareRun, type RunOptions } from './prepare';
 import { writeFileAtomic } from './runDir';
 import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
+import { weightsSummary } from '../weights';
 
 export interface CrossValidationResult {
   run: string;
@@ -43,6 +44,17 @@ function compactTable(results: readonly FoldResult[]): string {
 
 function aucOrNull(labels: number[], scores: number[]): number | null {
   return new Set(labels).size < 2 ? null : rocAucScore(labels, scores);
+}
+
+/** Which weights the run started from, their licence, and how the new head was initialised. */
+export function weightsNote(recipe: Recipe): string {
+  if (recipe.model.pretrained === null) return `Weights: ${recipe.model.name} trained from scratch (random initialisation).`;
+  const summary = weightsSummary(recipe.model.pretrained);
+  const head = recipe.finetune.headInit === 'reset'
+    ? 'a fresh classifier as timm\'s reset_classifier makes it'
+    : `the classifier as ${recipe.model.name}'s own initialisation makes it`;
+  const from = summary ? summary.text : `the checkpoint ${recipe.model.pretrained} (licence not recorded)`;
+  return `Weights: ${from} The ${recipe.model.numClasses}-class head is ${head}.`;
 }
 
 export async function crossValidate(recipe: Recipe, options: CrossValidateOptions): Promise<CrossValidationResult> {
@@ -98,6 +110,7 @@ async function summarise(
     notes: [
       results[0]?.ttaNote ?? '',
       `Folds: ${recipe.folds}, grouped by ${recipe.foldGroups}; ensemble: ${recipe.ensemble} of ${withTest.length} folds.`,
+      weightsNote(recipe),
       ...(dataset.skipped.length ? [`Skipped ${dataset.skipped.length} unreadable images: ${dataset.skipped.map((s) => s.imageName).join(', ')}`] : []),
     ].filter(Boolean),
     recipe,

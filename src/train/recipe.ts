@@ -14,17 +14,41 @@ export const kTtaTransforms = ['hflip', 'vflip', 'rot90'] as const;
 export const kMergeModes = ['mean', 'gmean', 'max', 'sum'] as const;
 export const kEnsembleModes = ['mean', 'rank'] as const;
 export const kOptimizerModes = ['corrected', 'legacy'] as const;
+export const kHeadInits = ['reset', 'model'] as const;
 
 export interface ModelRecipe {
   /** A registered model name (e.g. eva02_base_patch14_448). */
   name: string;
-  /** A local timm safetensors checkpoint, or null to train from scratch. */
+  /**
+   * Pretrained weights: a name from `foldtorch weights list` (fetched into the cache when absent, e.g.
+   * tf_efficientnet_lite0.in1k), a local timm safetensors checkpoint, or null to train from scratch.
+   */
   pretrained: string | null;
   imgSize: number;
   numClasses: number;
-  /** Architecture overrides as timm's create_model kwargs (embedDim, depth, numHeads, patchSize); {} keeps the config. */
-  overrides: Record<string, number>;
+  /**
+   * Architecture overrides as timm's create_model kwargs in camelCase (embedDim, depth, numHeads, patchSize, dropRate,
+   * …: each family lists its keys); {} keeps the config.
+   */
+  overrides: Record<string, number | boolean | number[]>;
   gradCheckpointing: boolean;
+}
+
+/** How a pretrained backbone is fine-tuned (no effect on the first epochs of a model trained from scratch, except as stated). */
+export interface FineTuneRecipe {
+  /**
+   * The new classifier: `reset`, a fresh one as timm's reset_classifier makes it (nn.Linear's U(±1/√features));
+   * `model`, the family's own initialisation, as timm's create_model(pretrained=True, num_classes=N) keeps it.
+   */
+  headInit: (typeof kHeadInits)[number];
+  /** Learning rate of everything but the classifier, as a fraction of optimizer.lr (and of warmdownMinLr). */
+  backboneLrScale: number;
+  /** Parameter stages (Model.parameterStages names: stem, blocks.0, …, head) frozen for the whole run. */
+  freeze: string[];
+  /** BatchNorm layers keep their (pretrained) running statistics in training, and normalise with them. */
+  freezeBatchNorm: boolean;
+  /** Epochs at the start that train the classifier alone (the rest frozen), before everything trains. */
+  headWarmupEpochs: number;
 }
 
 export interface OptimizerRecipe {
@@ -68,6 +92,7 @@ export interface Recipe {
   evalBatchSize: number;
   gradAccumulation: number;
   optimizer: OptimizerRecipe;
+  finetune: FineTuneRecipe;
   loss: (typeof kLosses)[number];
   labelSmoothing: number;
   amp: (typeof kAmpModes)[number];
@@ -90,6 +115,9 @@ export interface Recipe {
   prefetch: number;
 }
 
+/** One learning rate, nothing frozen, timm's fresh classifier: what the seed did. */
+const kNoFineTuneOptions: FineTuneRecipe = { headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 };
+
 const kSeedBase: Recipe = {
   name: 'seed-eva02',
   model: {
@@ -108,6 +136,7 @@ const kSeedBase: Recipe = {
   evalBatchSize: 34,
   gradAccumulation: 1,
   optimizer: { name: 'ranger21', lr: 6e-5, warmdownMinLr: 3e-5, warmdownStartPct: 0.72, weightDecay: 1e-4, mode: 'corrected', warmupIterations: null },
+  finetune: kNoFineTuneOptions,
   loss: 'cce',
   labelSmoothing: 0,
   amp: 'auto',
@@ -124,10 +153,10 @@ const kSeedBase: Recipe = {
   prefetch: 4,
 };
 
-/** Sized to finish 5 folds on 2 CPU cores in minutes (see README for what each choice buys). */
-const kDemoCpu: Recipe = {
+/** From scratch, sized to finish 5 folds on 2 CPU cores in minutes (see README for what each choice buys). */
+const kDemoCpuScratch: Recipe = {
   ...kSeedBase,
-  name: 'demo-cpu',
+  name: 'demo-cpu-scratch',
   model: {
     name: 'eva02_tiny_patch14_224',
     pretrained: null,
@@ -148,6 +177,21 @@ const kDemoCpu: Recipe = {
   cacheImages: true,
 };
 
+/**
+ * Transfer learning on 2 CPU cores: ImageNet EfficientNet-Lite0 (converted from its PyPI wheel) fine-tuned with the
+ * seed's recipe shape (Ranger21 with its warmdown, CCE, the imbalanced sampler, TTA), sized to finish in minutes.
+ */
+const kDemoCpu: Recipe = {
+  ...kDemoCpuScratch,
+  name: 'demo-cpu',
+  model: { name: 'tf_efficientnet_lite0', pretrained: 'tf_efficientnet_lite0.in1k', imgSize: 128, numClasses: 2, overrides: {}, gradCheckpointing: false },
+  epochs: 3,
+  batchSize: 32,
+  evalBatchSize: 64,
+  optimizer: { ...kDemoCpuScratch.optimizer, lr: 1e-3, warmdownMinLr: 5e-4 },
+  finetune: { ...kNoFineTuneOptions },
+};
+
 /** The named recipes. */
 export const kRecipes: Record<string, Recipe> = {
   'seed-eva02': kSeedBase,
@@ -161,29 +205,30 @@ export const kRecipes: Record<string, Recipe> = {
     optimizer: { ...kSeedBase.optimizer, lr: 7e-5, warmdownMinLr: 3e-5 },
   },
   'demo-cpu': kDemoCpu,
+  'demo-cpu-scratch': kDemoCpuScratch,
   /**
    * The backbone for demo-cpu-pretrained: demo-cpu's model taught to name the Unicode subgroup (88 classes) of
    * the emoji corpus; outlines and affine jitter on half the images each. A 5% hold-out, plain shuffling, cross entropy.
    */
   'emoji-pretrain': {
-    ...kDemoCpu,
+    ...kDemoCpuScratch,
     name: 'emoji-pretrain',
-    model: { ...kDemoCpu.model, numClasses: 88 },
+    model: { ...kDemoCpuScratch.model, numClasses: 88 },
     folds: 20,
     foldGroups: 'none',
     epochs: 11,
     sampler: 'shuffle',
     loss: 'ce',
     keepWeights: 'last',
-    optimizer: { ...kDemoCpu.optimizer, lr: 2e-3, warmdownMinLr: 2e-4 },
-    augment: { ...kDemoCpu.augment, outline: 0.5, affine: 0.5 },
+    optimizer: { ...kDemoCpuScratch.optimizer, lr: 2e-3, warmdownMinLr: 2e-4 },
+    augment: { ...kDemoCpuScratch.augment, outline: 0.5, affine: 0.5 },
     tta: [],
   },
-  /** demo-cpu starting from the emoji-pretrain backbone (`npm run demo -- --pretrain` fills model.pretrained in). */
+  /** demo-cpu-scratch starting from the emoji-pretrain backbone (`npm run demo -- --pretrain` fills model.pretrained in). */
   'demo-cpu-pretrained': {
-    ...kDemoCpu,
+    ...kDemoCpuScratch,
     name: 'demo-cpu-pretrained',
-    augment: { ...kDemoCpu.augment, outline: 0.5, affine: 0.5 },
+    augment: { ...kDemoCpuScratch.augment, outline: 0.5, affine: 0.5 },
   },
 };
 
@@ -270,11 +315,21 @@ export function validateRecipe(input: unknown): Recipe {
   rejectUnknownKeys('optimizer', optimizer, kSeedBase.optimizer);
   const augment = requireObject('augment', r.augment);
   rejectUnknownKeys('augment', augment, kSeedBase.augment);
+  // Absent in run folders written before it existed: they fine-tuned with one lr and nothing frozen.
+  const finetune = r.finetune === undefined ? { ...kNoFineTuneOptions } : requireObject('finetune', r.finetune);
+  rejectUnknownKeys('finetune', finetune, kNoFineTuneOptions);
   if (typeof r.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(r.name)) throw invalidType('name', 'a name of letters, digits, ".", "_" or "-"', r.name);
   if (typeof model.name !== 'string') throw invalidType('model.name', 'a model name', model.name);
   if (model.pretrained !== null && typeof model.pretrained !== 'string') throw invalidType('model.pretrained', 'a file path or null', model.pretrained);
   const overrides = requireObject('model.overrides', model.overrides);
-  for (const [k, v] of Object.entries(overrides)) requireInteger(`model.overrides.${k}`, v, 1);
+  for (const [k, v] of Object.entries(overrides)) {
+    // The model's family checks the key and its kind (createModel); here only the JSON shape.
+    const fits = typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'number'));
+    if (!fits) throw invalidType(`model.overrides.${k}`, 'a number, boolean or array of numbers', v);
+  }
+  if (!Array.isArray(finetune.freeze) || finetune.freeze.some((x) => typeof x !== 'string')) {
+    throw invalidType('finetune.freeze', 'an array of parameter stage names', finetune.freeze);
+  }
   const tta = r.tta;
   if (!Array.isArray(tta)) throw invalidType('tta', `an array of ${kTtaTransforms.join(', ')}`, tta);
   tta.forEach((t, i) => requireChoice(`tta[${i}]`, t, kTtaTransforms));
@@ -289,7 +344,7 @@ export function validateRecipe(input: unknown): Recipe {
       pretrained: model.pretrained as string | null,
       imgSize: requireInteger('model.imgSize', model.imgSize, 8, 4096),
       numClasses: requireInteger('model.numClasses', model.numClasses, 2, 100000),
-      overrides: overrides as Record<string, number>,
+      overrides: overrides as ModelRecipe['overrides'],
       gradCheckpointing: requireBoolean('model.gradCheckpointing', model.gradCheckpointing),
     },
     folds,
@@ -307,6 +362,13 @@ export function validateRecipe(input: unknown): Recipe {
       weightDecay: requireNumber('optimizer.weightDecay', optimizer.weightDecay, 0, 10),
       mode: requireChoice('optimizer.mode', optimizer.mode, kOptimizerModes),
       warmupIterations: warmup as number | null,
+    },
+    finetune: {
+      headInit: requireChoice('finetune.headInit', finetune.headInit, kHeadInits),
+      backboneLrScale: requireNumber('finetune.backboneLrScale', finetune.backboneLrScale, 0, 100),
+      freeze: [...(finetune.freeze as string[])],
+      freezeBatchNorm: requireBoolean('finetune.freezeBatchNorm', finetune.freezeBatchNorm),
+      headWarmupEpochs: requireInteger('finetune.headWarmupEpochs', finetune.headWarmupEpochs, 0, 100000),
     },
     loss: requireChoice('loss', r.loss, kLosses),
     labelSmoothing: requireNumber('labelSmoothing', r.labelSmoothing, 0, 1),
@@ -337,6 +399,9 @@ export function validateRecipe(input: unknown): Recipe {
     cacheImages: requireBoolean('cacheImages', r.cacheImages),
     prefetch: requireInteger('prefetch', r.prefetch, 0, 64),
   };
+  if (checked.finetune.headWarmupEpochs >= checked.epochs) {
+    throw outOfRange('finetune.headWarmupEpochs', `fewer than epochs (${checked.epochs})`, checked.finetune.headWarmupEpochs);
+  }
   if (checked.optimizer.warmdownMinLr > checked.optimizer.lr) {
     throw outOfRange('optimizer.warmdownMinLr', `at most optimizer.lr (${checked.optimizer.lr})`, checked.optimizer.warmdownMinLr);
   }

@@ -11,6 +11,7 @@ import { outOfRange } from '../errors';
 import { doctor } from '../native/runtime';
 import { writeFileAtomic } from './runDir';
 import { createModel, type Model } from '../native/model';
+import { resolvePretrained } from '../weights';
 import type { Precision } from '../native/types';
 import { predictItems } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
@@ -79,15 +80,49 @@ export async function resolvePrecision(recipe: Recipe): Promise<Precision> {
 
 export async function buildModel(recipe: Recipe): Promise<Model> {
   const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
+  const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
   return createModel(recipe.model.name, {
     numClasses: recipe.model.numClasses,
     imgSize: recipe.model.imgSize,
-    pretrained: recipe.model.pretrained ?? false,
+    pretrained,
     device: recipe.device,
     gradCheckpointing: recipe.model.gradCheckpointing,
     channelsLast: 'auto',
+    // A from-scratch model keeps its family's own head initialisation whatever headInit says.
+    resetClassifier: pretrained !== false && recipe.finetune.headInit === 'reset',
+    freezeBatchNorm: recipe.finetune.freezeBatchNorm,
     arch,
   });
+}
+
+/** Regex sources of the named parameter stages (Model.parameterStages), refusing an unknown name. */
+function stagePatterns(model: Model, names: readonly string[], key: string): string[] {
+  return names.map((name, i) => {
+    const stage = model.parameterStages.find((s) => s.name === name);
+    if (!stage) throw outOfRange(`${key}[${i}]`, `a parameter stage of ${model.name} (${model.parameterStages.map((s) => s.name).join(', ')})`, name);
+    return stage.pattern;
+  });
+}
+
+/** The classifier's parameters: the last parameter stage. */
+function classifierPattern(model: Model): string {
+  const stage = model.parameterStages.find((s) => s.name === 'classifier');
+  if (!stage) throw outOfRange('model', 'a model with a classifier stage', model.name);
+  return stage.pattern;
+}
+
+/**
+ * What trains in `epoch`: the classifier alone during the head warm-up, then everything but the frozen stages.
+ * Applied at every epoch start, so a resumed run gets the same state.
+ */
+async function applyTrainable(learner: Learner, model: Model, recipe: Recipe, epoch: number): Promise<void> {
+  const frozen = stagePatterns(model, recipe.finetune.freeze, 'finetune.freeze');
+  if (frozen.length === 0 && recipe.finetune.headWarmupEpochs === 0) return;
+  await learner.unfreeze('.');
+  if (epoch < recipe.finetune.headWarmupEpochs) {
+    await learner.freeze(`^(?!${classifierPattern(model).replace(/^\^/, '')})`);
+  }
+  for (const pattern of frozen) await learner.freeze(pattern);
 }
 
 function meanLoss(logits: Float32Array, labels: readonly number[], classes: number): number {
@@ -109,10 +144,14 @@ function safeAuc(labels: readonly number[], scores: ArrayLike<number>, classes: 
 
 async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision): Promise<Learner> {
   const o = recipe.optimizer;
+  // optimizer.lr is the classifier's; the backbone (the default group) runs at backboneLrScale of it, its
+  // warmdown floor scaled alike (Ranger21's corrected mode keeps each group's lr / min_lr ratio).
+  const scale = recipe.finetune.backboneLrScale;
   return createLearner(model, {
+    ...(scale !== 1 ? { paramGroups: [{ pattern: classifierPattern(model), lr: o.lr }] } : {}),
     optimizer: {
-      lr: o.lr,
-      warmdownMinLr: o.warmdownMinLr,
+      lr: o.lr * scale,
+      warmdownMinLr: o.warmdownMinLr * scale,
       warmdownStartPct: o.warmdownStartPct,
       weightDecay: o.weightDecay,
       mode: o.mode,
@@ -178,6 +217,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
     const totalSteps = recipe.epochs * batchesPerEpoch;
     for (let epoch = resume?.epoch ?? 0; epoch < recipe.epochs; epoch++) {
       const epochStarted = Date.now();
+      await applyTrainable(learner, model, recipe, epoch);
       const point: ResumePoint = resume && resume.epoch === epoch
         ? resume
         : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };

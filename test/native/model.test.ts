@@ -60,7 +60,7 @@ describe('createModel', () => {
     expect(eva.loadReport.loaded).toHaveLength(46);
     expect(eva.loadReport).toMatchObject({ missing: [], unexpected: [], resampled: [], replaced: [] });
     expect({ family: eva.family, numClasses: eva.numClasses, imgSize: eva.imgSize, numFeatures: eva.numFeatures }).toEqual({
-      family: 'eva02', numClasses: 2, imgSize: 56, numFeatures: 64,
+      family: 'eva02', numClasses: 2, imgSize: [56, 56], numFeatures: 64,
     });
     expect(eva.pretrainedConfig).toMatchObject({ tag: 'eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', interpolation: 'bicubic', cropMode: 'squash', cropPct: 1 });
     expect(eva.pretrainedConfig.mean).toEqual([0.48145466, 0.4578275, 0.40821073]);
@@ -93,13 +93,15 @@ describe('createModel', () => {
     [{ pretrained: '/no/such/file.safetensors' }, 'Expected an existing .safetensors file for pretrained but received "/no/such/file.safetensors"'],
     [{ pretrained: 3 }, 'Expected a .safetensors path or false for pretrained but received 3'],
     [{ gradCheckpointing: 'yes' }, 'Expected a boolean for gradCheckpointing but received "yes"'],
-    [{ arch: { depths: [1, 1] } }, 'Expected an array of 4 integers for arch.depths but received an array of length 2'],
+
     [{ device: 'tpu' }, 'Expected "cpu", "cuda" or "cuda:N" for createModel options.device but received "tpu"'],
     [{ arch: 'x' }, 'Expected an object for arch but received "x"'],
-    [{ arch: { mlpRatio: -1 } }, 'Expected a positive number for arch.mlpRatio but received -1'],
+    [{ arch: { mlpRatio: -1 } }, 'Expected a non-negative number for arch.mlpRatio but received -1'],
+    [{ imgSize: [56] }, 'Expected an integer or [height, width] for imgSize but received an array of length 1'],
+    [{ arch: { depths: [1, 1, 1, 1] } }, 'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape (eva02) for arch but received "depths"'],
     [{ arch: { refFeatShape: [16] } }, 'Expected an array of 2 integers for arch.refFeatShape but received an array of length 1'],
     [{ arch: { qkvFused: 1 } }, 'Expected a boolean for arch.qkvFused but received 1'],
-    [{ arch: { embed_dim: 64 } }, 'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape, depths, dims, convMlp for arch but received "embed_dim"'],
+    [{ arch: { embed_dim: 64 } }, 'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape (eva02) for arch but received "embed_dim"'],
   ])('rejects bad options %p', async (options, message) => {
     await expect(createModel('eva02_tiny_patch14_224', options as never)).rejects.toThrow(message);
   });
@@ -113,7 +115,7 @@ describe('createModel', () => {
   });
 
   test('an image size the patch does not divide is refused natively', async () => {
-    await expect(createModel('eva02_tiny_patch14_224', { imgSize: 100 })).rejects.toThrow('eva02: img_size must be a multiple of the patch size 14 (got 100)');
+    await expect(createModel('eva02_tiny_patch14_224', { imgSize: 100 })).rejects.toThrow('eva02: img_size must be a multiple of the patch size 14 (got [100, 100])');
   });
 
   test('a checkpoint of another architecture lists the first mismatching keys with both shapes', async () => {
@@ -127,6 +129,49 @@ describe('createModel', () => {
     const io = readFixtureSafetensors(path.join(golden, 'eva02_base_family_tiny.io.safetensors'));
     const out = await eva.forwardFloat(io.get('input')!.data as Float32Array, { shape: io.get('input')!.shape });
     expect(maxDiff(out.logits.data, io.get('logits')!.data as Float32Array)).toBeLessThan(1e-5);
+  });
+
+  test('convnext takes its own overrides, checked by kind and length', async () => {
+    await expect(createModel('convnext_atto', { arch: { depths: [1, 1] } })).rejects.toThrow('Expected an array of 4 integers for arch.depths but received an array of length 2');
+    await expect(createModel('convnext_atto', { arch: { embedDim: 8 } })).rejects.toThrow('Expected only the keys depths, dims, convMlp (convnext) for arch but received "embedDim"');
+  });
+
+  test('every family lists the overrides it takes, under timm names in camelCase', () => {
+    const keysOf = (name: string) => listModels().find((m) => m.name === name)!.archKeys;
+    expect(keysOf('convnext_tiny')).toEqual([
+      { name: 'depths', kind: 'integers', length: 4 }, { name: 'dims', kind: 'integers', length: 4 }, { name: 'convMlp', kind: 'boolean', length: 0 },
+    ]);
+    expect(keysOf('tf_efficientnet_lite0').map((k) => `${k.name}:${k.kind}`)).toEqual([
+      'channelMultiplier:number', 'depthMultiplier:number', 'dropRate:number', 'dropPathRate:number',
+    ]);
+    expect(keysOf('eva02_base_patch14_448').find((k) => k.name === 'refFeatShape')).toEqual({ name: 'refFeatShape', kind: 'integers', length: 2 });
+  });
+
+  test('each model states its input rules and parameter stages', async () => {
+    expect(eva.input).toEqual({ size: [56, 56], fixedSize: true, minSize: 14, sizeMultiple: 14, channelsLast: false });
+    expect(eva.parameterStages.map((s) => s.name)).toEqual(['embed', 'blocks.0', 'blocks.1', 'head', 'classifier']);
+    const convnext = await createModel('convnext_atto', { numClasses: 2, imgSize: [40, 72], arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+    expect(convnext.input).toEqual({ size: [40, 72], fixedSize: false, minSize: 32, sizeMultiple: 1, channelsLast: true });
+    expect(convnext.parameterStages.map((s) => `${s.name} ${s.pattern}`)).toEqual([
+      'stem ^stem\\.', 'stages.0 ^stages\\.0\\.', 'stages.1 ^stages\\.1\\.', 'stages.2 ^stages\\.2\\.', 'stages.3 ^stages\\.3\\.',
+      'head ^head\\.norm\\.', 'classifier ^head\\.fc\\.',
+    ]);
+    // Every parameter is in exactly one stage.
+    const names = (await convnext.parameters()).map((p) => p.name);
+    for (const name of names) expect(convnext.parameterStages.filter((s) => new RegExp(s.pattern).test(name))).toHaveLength(1);
+    await expect(convnext.forward(pixels(1, 24), { shape: [1, 24, 24, 3] })).rejects.toThrow(
+      'Expected [batch, height >= 32, width >= 32, 3] for shape but received [1, 24, 24, 3]',
+    );
+    convnext.dispose();
+  });
+
+  test('channelsLast "auto" follows the model', async () => {
+    const auto = await createModel('convnext_atto', { numClasses: 2, channelsLast: 'auto', arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+    expect(auto.native.info().channelsLast).toBe(true);
+    const evaAuto = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 28, channelsLast: 'auto', arch: { embedDim: 16, depth: 1, numHeads: 1 } });
+    expect(evaAuto.native.info().channelsLast).toBe(false);
+    auto.dispose();
+    evaAuto.dispose();
   });
 
   test('listModels mirrors timm names with model_args and tags', () => {
@@ -264,5 +309,84 @@ describe('weights and lifecycle', () => {
     const file = path.join(dir, 'pytorch_model.bin');
     writeFileSync(file, Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00]));
     await expect(createModel('eva02_tiny_patch14_224', { pretrained: file })).rejects.toThrow(/is a PyTorch pickle checkpoint.*save_file/);
+  });
+});
+
+describe('non-square inputs ([height, width], as timm img_size)', () => {
+  const resampleCheckpoint = path.join(golden, 'eva02_base_family_resample_down.checkpoint.safetensors');
+
+  /** PIL-style antialiased bicubic (a = −0.5) weights resizing `size` samples to `out` (the golden README's formula). */
+  function resampleWeights(size: number, out: number): number[][] {
+    const cubic = (x: number) => {
+      const a = -0.5, t = Math.abs(x);
+      return t < 1 ? (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1 : t < 2 ? a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a : 0;
+    };
+    const scale = size / out, stretch = Math.max(scale, 1), support = 2 * stretch;
+    return Array.from({ length: out }, (_, i) => {
+      const c = (i + 0.5) * scale;
+      const row = new Array<number>(size).fill(0);
+      for (let j = Math.max(Math.trunc(c - support + 0.5), 0); j < Math.min(Math.trunc(c + support + 0.5), size); j++) row[j] = cubic((j - c + 0.5) / stretch);
+      const sum = row.reduce((a, b) => a + b, 0);
+      return row.map((w) => w / sum);
+    });
+  }
+
+  test('EVA-02 resamples a square checkpoint grid to a rectangular one (6×6 → 6×4: rows kept, columns resampled)', async () => {
+    const model = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: [84, 56], arch: baseArch, pretrained: resampleCheckpoint });
+    expect(model.loadReport.resampled).toEqual(['pos_embed']);
+    expect(model.input).toMatchObject({ size: [84, 56], fixedSize: true });
+    const source = (await readSafetensors(resampleCheckpoint)).tensors.pos_embed;  // [1, 37, 64]
+    const ours = (await model.getTensors(['pos_embed'])).pos_embed;
+    expect(ours.shape).toEqual([1, 25, 64]);
+    const dim = 64, columns = resampleWeights(6, 4);
+    expect(maxDiff(ours.data.subarray(0, dim), source.data.subarray(0, dim))).toBe(0);  // the class token's row
+    const expected = new Float32Array(24 * dim);
+    for (let h = 0; h < 6; h++)
+      for (let w = 0; w < 4; w++)
+        for (let d = 0; d < dim; d++) {
+          let v = 0;
+          for (let j = 0; j < 6; j++) v += columns[w][j] * source.data[(1 + h * 6 + j) * dim + d];
+          expected[(h * 4 + w) * dim + d] = v;
+        }
+    expect(maxDiff(ours.data.subarray(dim), expected)).toBeLessThan(1e-5);
+    model.dispose();
+  });
+
+  test('EVA-02 builds RoPE for the rectangular grid and runs only that size', async () => {
+    const model = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: [56, 84], arch: baseArch, pretrained: resampleCheckpoint });
+    const input = new Float32Array(2 * 3 * 56 * 84).map((_, i) => Math.sin(i * 0.37));
+    const out = await model.forwardFloat(input, { shape: [2, 3, 56, 84], intermediates: true });
+    expect(out.logits.shape).toEqual([2, 2]);
+    // timm's RotaryEmbeddingCat: coordinates arange(H)/H·16 and arange(W)/W·16, bands 10000^(−b/nb), nb = head_dim/4.
+    const rope = out.intermediates.rope_embed;
+    const [gridH, gridW, headDim] = [4, 6, 32];
+    const nb = headDim / 4;
+    expect(rope.shape).toEqual([gridH * gridW, 2 * headDim]);
+    let worst = 0;
+    for (let h = 0; h < gridH; h++)
+      for (let w = 0; w < gridW; w++)
+        for (let k = 0; k < headDim; k++) {
+          const index = Math.floor(k / 2), coordinate = Math.floor(index / nb), band = index % nb;
+          const t = coordinate === 0 ? (h / gridH) * 16 : (w / gridW) * 16;
+          const angle = t * 10000 ** (-band / nb);
+          const row = (h * gridW + w) * 2 * headDim;
+          worst = Math.max(worst, Math.abs(rope.data[row + k] - Math.sin(angle)), Math.abs(rope.data[row + headDim + k] - Math.cos(angle)));
+        }
+    expect(worst).toBeLessThan(1e-5);
+    await expect(model.forwardFloat(new Float32Array(3 * 84 * 56), { shape: [1, 3, 84, 56] })).rejects.toThrow(
+      'eva02: expected input of shape [B, 3, 56, 84] (got [1, 3, 84, 56])',
+    );
+    await expect(model.forward(new Uint8Array(56 * 56 * 3), { shape: [1, 56, 56, 3] })).rejects.toThrow(
+      'Expected [batch, 56, 84, 3] for shape but received [1, 56, 56, 3]',
+    );
+    model.dispose();
+  });
+
+  test('the image pipeline refuses a non-square model with the reason', async () => {
+    const { squareSide } = await import('../../src/native/model');
+    expect(squareSide({ name: 'eva02_tiny_patch14_224', imgSize: [28, 28] })).toBe(28);
+    expect(() => squareSide({ name: 'x', imgSize: [28, 42] })).toThrow(
+      'Expected a square size for the image pipeline (loaders and TTA resize to squares) for imgSize of x but received "[28, 42]"',
+    );
   });
 });

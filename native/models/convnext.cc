@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "models/layers/classifier.h"
 #include "models/layers/grad_checkpoint.h"
 #include "models/layers/init.h"
 #include "models/layers/linear.h"
@@ -126,11 +127,7 @@ std::vector<std::pair<std::string, std::string>> ConvNextImpl::parameter_stages(
 
 void ConvNextImpl::set_channels_last(bool enable) {
   channels_last_ = enable;
-  at::NoGradGuard no_grad;
-  const auto format = enable ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  for (auto& p : parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(format));
-  }
+  layers::set_weights_channels_last(*this, enable);
 }
 
 torch::Tensor ConvNextImpl::run_stage(size_t index, torch::Tensor x) {
@@ -177,24 +174,7 @@ NamedOutputs ConvNextImpl::forward_intermediates(const torch::Tensor& images) {
 
 void ConvNextImpl::reset_classifier(int64_t num_classes) {
   config_.num_classes = num_classes;
-  if (num_classes == 0) {
-    if (head_fc_) head_->unregister_module("fc");
-    head_fc_ = nullptr;
-    return;
-  }
-  auto fc = torch::nn::Linear(config_.dims.back(), num_classes);
-  {
-    at::NoGradGuard no_grad;
-    layers::trunc_normal_(fc->weight, 0.02);
-    fc->weight.mul_(config_.head_init_scale);
-    fc->bias.zero_();
-  }
-  if (head_fc_) {
-    fc->to(head_fc_->weight.device(), head_fc_->weight.scalar_type());
-    head_fc_ = head_->replace_module("fc", fc);
-  } else {
-    head_fc_ = head_->register_module("fc", fc);
-  }
+  head_fc_ = layers::reset_linear(*head_, "fc", head_fc_, config_.dims.back(), num_classes);
 }
 
 void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {

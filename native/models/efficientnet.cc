@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/layers/classifier.h"
 #include "models/layers/linear.h"
 #include "models/registry.h"
 
@@ -145,11 +146,7 @@ void EfficientNetImpl::set_grad_checkpointing(bool enable) {
 
 void EfficientNetImpl::set_channels_last(bool enable) {
   channels_last_ = enable;
-  at::NoGradGuard no_grad;
-  const auto format = enable ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  for (auto& p : parameters()) {
-    if (p.dim() == 4) p.set_data(p.contiguous(format));
-  }
+  layers::set_weights_channels_last(*this, enable);
 }
 
 void EfficientNetImpl::set_batch_norm_frozen(bool frozen) {
@@ -210,19 +207,7 @@ NamedOutputs EfficientNetImpl::forward_intermediates(const torch::Tensor& images
 
 void EfficientNetImpl::reset_classifier(int64_t num_classes) {
   config_.num_classes = num_classes;
-  if (num_classes == 0) {
-    if (classifier_) unregister_module("classifier");
-    classifier_ = nullptr;
-    return;
-  }
-  // A plain nn.Linear as timm's create_classifier makes it: U(±1/sqrt(in)) for weight and bias.
-  auto classifier = torch::nn::Linear(config_.num_features, num_classes);
-  if (classifier_) {
-    classifier->to(classifier_->weight.device(), classifier_->weight.scalar_type());
-    classifier_ = replace_module("classifier", classifier);
-  } else {
-    classifier_ = register_module("classifier", classifier);
-  }
+  classifier_ = layers::reset_linear(*this, "classifier", classifier_, config_.num_features, num_classes);
 }
 
 // ---- named variants (timm's tf_efficientnet_lite* entrypoints) ----

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "models/layers/classifier.h"
 #include "models/layers/grad_checkpoint.h"
 #include "models/layers/init.h"
 #include "models/layers/linear.h"
@@ -241,24 +242,7 @@ NamedOutputs Eva02Impl::forward_intermediates(const torch::Tensor& images) {
 
 void Eva02Impl::reset_classifier(int64_t num_classes) {
   config_.num_classes = num_classes;
-  if (num_classes == 0) {
-    if (head_) unregister_module("head");
-    head_ = nullptr;
-    return;
-  }
-  auto head = torch::nn::Linear(config_.embed_dim, num_classes);
-  {
-    at::NoGradGuard no_grad;
-    layers::trunc_normal_(head->weight, 0.02);
-    head->weight.mul_(0.001);
-    head->bias.zero_();
-  }
-  if (head_) {
-    head->to(head_->weight.device(), head_->weight.scalar_type());
-    head_ = replace_module("head", head);
-  } else {
-    head_ = register_module("head", head);
-  }
+  head_ = layers::reset_linear(*this, "head", head_, config_.embed_dim, num_classes);
 }
 
 void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {

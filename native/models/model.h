@@ -51,6 +51,7 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor forward_head(const torch::Tensor& features, bool pre_logits = false) = 0;
   torch::Tensor forward(const torch::Tensor& images) { return forward_head(forward_features(images)); }
 
+  // A fresh classifier for num_classes (0: none), as timm's reset_classifier makes it: nn.Linear with PyTorch's default init.
   virtual void reset_classifier(int64_t num_classes) = 0;
   virtual void set_grad_checkpointing(bool enable) = 0;
   virtual int64_t num_classes() const = 0;

@@ -7,19 +7,9 @@ import * as path from 'path';
 import { invalidData, outOfRange } from '../errors';
 import type { Recipe } from './recipe';
 
-/** Writes via a temporary file, fsync and rename: readers see the old or the new file, never a mix. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(temporary, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, file);
-}
+import { writeFileAtomic } from '../files';
+
+export { writeFileAtomic };
 
 export interface FoldState {
   fold: number;

@@ -123,16 +123,7 @@ export function removeStaleTemporaries(dir: string, name: string): string[] {
   return removed;
 }
 
-/** Writes `data` to `file` and fsyncs it (the caller renames it into place). */
-export function writeSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { writeSynced } from '../files';
 
 /** Makes renames in `dir` durable (a no-op where folders cannot be opened for fsync). */
 export function syncDir(dir: string): void {

@@ -72,7 +72,7 @@ export async function makeTinyDataset(trainCount = 24, testCount = 8): Promise<s
   return root;
 }
 
-/** demo-cpu shrunk to seconds: 2 folds, a 1-block EVA-02 at 32 px. */
+/** demo-cpu-scratch shrunk to seconds: 2 folds, a 1-block EVA-02 at 32 px. */
 /** A one-block EVA-02 at 32 px in fp32, batches of 8: the size of every end-to-end run. */
 export const kTinyModelOverrides = [
   'batchSize=8', 'evalBatchSize=16', 'model.imgSize=32', 'model.overrides.patchSize=8', 'model.overrides.embedDim=32',
@@ -84,5 +84,5 @@ export function tinyRecipeOverrides(epochs = 1): string[] {
 }
 
 export function tinyRecipe(epochs = 1): Recipe {
-  return resolveRecipe('demo-cpu', tinyRecipeOverrides(epochs));
+  return resolveRecipe('demo-cpu-scratch', tinyRecipeOverrides(epochs));
 }

@@ -88,7 +88,7 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 
 describe('keepWeights', () => {
   test('last: each fold predicts with its final epoch, whatever the validation AUC said', async () => {
-    const recipe = resolveRecipe('demo-cpu', [...tinyRecipeOverrides(3), 'folds=2', 'keepWeights=last']);
+    const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(3), 'folds=2', 'keepWeights=last']);
     const run = path.join(work, 'keep-last');
     const result = await crossValidate(recipe, { data, run, folds: [0] });
     const metrics = lines(path.join(run, 'fold-0', 'metrics.jsonl')).map((l) => JSON.parse(l));
@@ -97,7 +97,7 @@ describe('keepWeights', () => {
     expect(result.folds[0].bestAuc).toBe(metrics[2].validAuc);
     expect(JSON.parse(fs.readFileSync(path.join(run, 'fold-0', 'state.json'), 'utf8'))).toMatchObject({ bestEpoch: 2, epochsDone: 3 });
     expect(() => resolveRecipe('demo-cpu', ['keepWeights=first'])).toThrow('keepWeights');
-    const bestRun = await crossValidate(resolveRecipe('demo-cpu', [...tinyRecipeOverrides(3), 'folds=2']), { data, run: path.join(work, 'keep-best'), folds: [0] });
+    const bestRun = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(3), 'folds=2']), { data, run: path.join(work, 'keep-best'), folds: [0] });
     // The same run keeping the best epoch stops at epoch 1: epochs 1 and 2 tie on validation AUC (1.0).
     expect(metrics.map((m) => m.validAuc).slice(1)).toEqual([1, 1]);
     expect(bestRun.folds[0].bestEpoch).toBe(1);
@@ -108,11 +108,11 @@ describe('kill and resume', () => {
   test('a run killed after a mid-epoch checkpoint resumes to the same result as an uninterrupted run', async () => {
     const sets = [...tinyRecipeOverrides(2), 'checkpointEvery=1'].flatMap((s) => ['--set', s]);
     const straight = path.join(work, 'straight');
-    const straightRun = await runCli(['train', '--recipe', 'demo-cpu', '--data', data, '--run', straight, '--progress', 'silent', ...sets]);
+    const straightRun = await runCli(['train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', straight, '--progress', 'silent', ...sets]);
     expect(straightRun.code).toBe(0);
 
     const killed = path.join(work, 'killed');
-    const child = spawn('node', [cliPath, 'train', '--recipe', 'demo-cpu', '--data', data, '--run', killed, '--json', ...sets], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [cliPath, 'train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', killed, '--json', ...sets], { stdio: ['ignore', 'pipe', 'pipe'] });
     let checkpoints = 0;
     await new Promise<void>((resolve) => {
       let buffer = '';

@@ -1,4 +1,4 @@
-/** `foldtorch parity` on the device: the EVA-02 and ConvNeXt golden fixtures in float32, at their README's tolerances. */
+/** `foldtorch parity` on the device: the EVA-02, ConvNeXt and EfficientNet-Lite golden fixtures in float32, at their README's tolerances. */
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,7 +10,7 @@ function goldenDir(): string {
   return process.env.FOLDTORCH_GOLDEN ?? path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'golden');
 }
 
-for (const kind of ['eva02', 'convnext']) {
+for (const kind of ['eva02', 'convnext', 'efficientnet']) {
   gpuTest(`parity: ${kind} fixtures on the device match timm (float32, no TF32)`, async (target, t) => {
     const dir = goldenDir();
     if (!fs.existsSync(dir)) {

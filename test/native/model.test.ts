@@ -160,7 +160,7 @@ describe('createModel', () => {
     const names = (await convnext.parameters()).map((p) => p.name);
     for (const name of names) expect(convnext.parameterStages.filter((s) => new RegExp(s.pattern).test(name))).toHaveLength(1);
     await expect(convnext.forward(pixels(1, 24), { shape: [1, 24, 24, 3] })).rejects.toThrow(
-      'Expected [batch, height >= 32, width >= 32, 3] for shape but received [1, 24, 24, 3]',
+      'Expected [batch, height >= 32, width >= 32, 3] for shape but received "[1, 24, 24, 3]"',
     );
     convnext.dispose();
   });
@@ -294,7 +294,7 @@ describe('weights and lifecycle', () => {
   test('parameters come in timm state_dict order', async () => {
     const params = await eva.parameters();
     expect(params.slice(0, 4).map((p) => p.name)).toEqual(['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'patch_embed.proj.bias']);
-    expect(params[params.length - 1]).toEqual({ name: 'head.bias', shape: [2], dtype: 'F32', requiresGrad: true });
+    expect(params[params.length - 1]).toEqual({ name: 'head.bias', shape: [2], dtype: 'F32', requiresGrad: true, buffer: false });
   });
 
   test('a disposed model refuses calls', async () => {
@@ -377,7 +377,7 @@ describe('non-square inputs ([height, width], as timm img_size)', () => {
       'eva02: expected input of shape [B, 3, 56, 84] (got [1, 3, 84, 56])',
     );
     await expect(model.forward(new Uint8Array(56 * 56 * 3), { shape: [1, 56, 56, 3] })).rejects.toThrow(
-      'Expected [batch, 56, 84, 3] for shape but received [1, 56, 56, 3]',
+      'Expected [batch, 56, 84, 3] for shape but received "[1, 56, 56, 3]"',
     );
     model.dispose();
   });

@@ -32,7 +32,7 @@ export function buildCli(argv: string[]): Argv {
       .option('data', { type: 'string', demandOption: true, describe: 'dataset folder (competition layout)' })
       .option('fold', { type: 'number', array: true, describe: 'train only these folds' })
       .option('device', { type: 'string', describe: 'cpu | cuda | cuda:N' })
-      .option('pretrained', { type: 'string', describe: 'timm .safetensors checkpoint' })
+      .option('pretrained', { type: 'string', describe: 'pretrained weights: a name from `foldtorch weights list` or a timm .safetensors file' })
       .option('set', setOption)
       .option('run', { type: 'string', describe: 'run folder (default runs/<recipe>)' })
       .option('resume', { type: 'string', describe: 'continue a killed run: runs/<name>' })

@@ -1,5 +1,6 @@
 /** `foldtorch train`: one fold or the whole cross-validation of a recipe, resumable. */
 import * as path from 'path';
+import { isWeightsName } from '../weights';
 import { invalidData } from '../errors';
 import { crossValidate } from '../train/crossValidate';
 import { createProgress, type ProgressMode } from '../train/progress';
@@ -25,7 +26,8 @@ export interface TrainArgs {
 export function recipeFromArgs(args: TrainArgs): Recipe {
   const sets = [...(args.set ?? [])];
   if (args.device) sets.push(`device=${args.device}`);
-  if (args.pretrained) sets.push(`model.pretrained=${path.resolve(args.pretrained)}`);
+  // A weights name (foldtorch weights list) stays a name; anything else is a file relative to here.
+  if (args.pretrained) sets.push(`model.pretrained=${isWeightsName(args.pretrained) ? args.pretrained : path.resolve(args.pretrained)}`);
   if (args.resume) {
     const saved = new RunDir(args.resume).readRecipe();
     return applyOverrides(saved, sets);

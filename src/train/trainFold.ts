@@ -118,11 +118,11 @@ function classifierPattern(model: Model): string {
 async function applyTrainable(learner: Learner, model: Model, recipe: Recipe, epoch: number): Promise<void> {
   const frozen = stagePatterns(model, recipe.finetune.freeze, 'finetune.freeze');
   if (frozen.length === 0 && recipe.finetune.headWarmupEpochs === 0) return;
-  await learner.unfreeze('.');
+  await learner.unfreeze(/./);
   if (epoch < recipe.finetune.headWarmupEpochs) {
-    await learner.freeze(`^(?!${classifierPattern(model).replace(/^\^/, '')})`);
+    await learner.freeze(new RegExp(`^(?!${classifierPattern(model).replace(/^\^/, '')})`));
   }
-  for (const pattern of frozen) await learner.freeze(pattern);
+  for (const pattern of frozen) await learner.freeze(new RegExp(pattern));
 }
 
 function meanLoss(logits: Float32Array, labels: readonly number[], classes: number): number {
@@ -148,7 +148,7 @@ async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, 
   // warmdown floor scaled alike (Ranger21's corrected mode keeps each group's lr / min_lr ratio).
   const scale = recipe.finetune.backboneLrScale;
   return createLearner(model, {
-    ...(scale !== 1 ? { paramGroups: [{ pattern: classifierPattern(model), lr: o.lr }] } : {}),
+    ...(scale !== 1 ? { paramGroups: [{ pattern: new RegExp(classifierPattern(model)), lr: o.lr }] } : {}),
     optimizer: {
       lr: o.lr * scale,
       warmdownMinLr: o.warmdownMinLr * scale,

@@ -1,15 +1,24 @@
-/** `npm run bench -- model|train|data|all`: speed and memory figures (never part of the tests). */
+/** `npm run bench -- [model|train|data|all...] [--quick] [--model eva02|efficientnet|all]`: speed and memory figures (never part of the tests). */
+import yargs from 'yargs';
 import { runDataBench } from './data';
+import { kModelBenchFlags } from './model';
+import type { BenchModelChoice } from './model_results';
 
-type BenchName = 'model' | 'train' | 'data';
+const kBenchNames = ['model', 'train', 'data'] as const;
+type BenchName = (typeof kBenchNames)[number];
 
-async function run(name: BenchName): Promise<void> {
+interface BenchFlags {
+  quick: boolean;
+  model: BenchModelChoice;
+}
+
+async function run(name: BenchName, flags: BenchFlags): Promise<void> {
   switch (name) {
     case 'data':
       await runDataBench();
       break;
     case 'model':
-      await (await import('./model')).runModelBench();
+      await (await import('./model')).modelBenchMain(flags);
       break;
     case 'train':
       await (await import('./train')).runTrainBench();
@@ -18,16 +27,17 @@ async function run(name: BenchName): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
-  const all: BenchName[] = ['model', 'train', 'data'];
-  const names = wanted.length === 0 || wanted.includes('all') ? all : wanted;
+  const argv = yargs(process.argv.slice(2))
+    .command('$0 [names..]', 'run benchmarks (all of them without a name)', (y) =>
+      y.positional('names', { type: 'string', array: true, choices: [...kBenchNames, 'all'], describe: 'which benchmarks' }))
+    .options(kModelBenchFlags)
+    .strict()
+    .parseSync();
+  const wanted = (argv.names ?? []) as string[];
+  const names: BenchName[] = wanted.length === 0 || wanted.includes('all') ? [...kBenchNames] : (wanted as BenchName[]);
   for (const name of names) {
-    if (!all.includes(name as BenchName)) {
-      process.stderr.write(`bench: unknown benchmark "${name}" (model, train, data, all)\n`);
-      process.exit(2);
-    }
     process.stdout.write(`\n=== bench ${name}\n`);
-    await run(name as BenchName);
+    await run(name, { quick: argv.quick, model: argv.model as BenchModelChoice });
   }
 }
 

@@ -1,8 +1,8 @@
-"""timm's side of bench/model.ts: one configuration of eva02 forward or training steps, as JSON on stdout.
+"""timm's side of bench/model.ts: one configuration of a model's forward or training steps, as JSON on stdout.
 
-Runs in a dev-only venv holding timm and the same torch as the addon (see bench/model.ts). The only torchvision
-wheel available here is a CUDA build that cannot load over CPU torch; timm imports a few names from it at import
-time (none used by EVA-02), so a stub stands in when the real package fails to import.
+Runs in a dev-only venv holding timm and the same torch as the addon (see bench/model.ts). The torchvision wheel
+there cannot load its ops over CPU torch; timm imports a few names from it at import time (none used by EVA-02 or
+EfficientNet), so a stub stands in when the real package fails to import.
 """
 import argparse
 import importlib.abc
@@ -62,6 +62,7 @@ def stub_torchvision():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--model', default='eva02_tiny_patch14_224')
+    parser.add_argument('--kwargs', default='{}', help='create_model keywords as JSON, e.g. {"img_size": 112} for a ViT')
     parser.add_argument('--img-size', type=int, required=True)
     parser.add_argument('--batch', type=int, required=True)
     parser.add_argument('--mode', choices=['forward', 'train'], required=True)
@@ -69,6 +70,7 @@ def main():
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--iterations', type=int, default=3)
     parser.add_argument('--threads', type=int, default=0)
+    parser.add_argument('--channels-last', action='store_true', help='model and input in torch.channels_last')
     args = parser.parse_args()
 
     stubbed = stub_torchvision()
@@ -79,8 +81,11 @@ def main():
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = timm.create_model(args.model, pretrained=False, img_size=args.img_size, num_classes=2)
+    model = timm.create_model(args.model, pretrained=False, num_classes=2, **json.loads(args.kwargs))
     x = torch.randn(args.batch, 3, args.img_size, args.img_size)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 2, (args.batch,))
     autocast = args.precision == 'bfloat16'
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5) if args.mode == 'train' else None
@@ -112,6 +117,7 @@ def main():
         'timm': timm.__version__,
         'threads': torch.get_num_threads(),
         'torchvision_stubbed': stubbed,
+        'channels_last': args.channels_last,
     }))
 
 

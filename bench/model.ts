@@ -52,9 +52,7 @@ async function runChild(request: ChildRequest): Promise<void> {
   const { createModel } = await import('../src/native/model');
   const { config, variant } = request;
   loadAddon().setNumThreads(config.threads);
-  // Model.benchmark makes its input NHWC whenever the family prefers it (native/bridge/model_bench.cc), whatever
-  // channelsLast says, and a conv given NHWC input answers in NHWC: until model_bench.cc takes the model's own layout,
-  // the NCHW column of such a family (EfficientNet) runs NHWC activations through NCHW weights.
+  // Model.benchmark feeds its input in the layout the model was created with (native/bridge/model_bench.cc).
   const model = await createModel(config.model, { numClasses: 2, imgSize: config.imgSize, channelsLast: variant.layout === 'channels-last' });
   const times = await model.native.benchmark({
     batch: config.batch, mode: config.mode, precision: config.precision, warmup: config.warmup, iterations: config.iterations,

@@ -81,15 +81,17 @@ Napi::Value ModelWrap::Benchmark(const Napi::CallbackInfo& info) {
   ModelHandle handle = Live(env);
   OptionReader options(env, info[0], "benchmark options");
   const BenchRequest request = ParseBenchRequest(options);
+  // The input in the layout the model was created with (its weights' layout), as Model.forward feeds it.
+  const bool channels_last = state_->channels_last;
   AsyncCall<BenchTimes> call(env, handle.device);
   return call.Run(
-      [handle, request] {
+      [handle, request, channels_last] {
         auto& model = *handle.module;
         const bool was_training = model.is_training();
         model.train(request.train);
         const ImageSize size = model.img_size();
         auto x = at::randn({request.batch, 3, size.height, size.width}, at::TensorOptions().device(handle.device));
-        if (model.prefers_channels_last()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+        if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
         auto y = at::randint(std::max<int64_t>(model.num_classes(), 1), {request.batch}, at::TensorOptions().dtype(at::kLong).device(handle.device));
         std::unique_ptr<torch::optim::AdamW> optimizer;
         if (request.train) optimizer = std::make_unique<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(1e-5));

@@ -10,7 +10,6 @@
 #include "bridge/options.h"
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
-#include "models/eva02.h"
 
 namespace foldtorch::bridge {
 
@@ -25,6 +24,16 @@ class ModeGuard {
  private:
   ClassifierImpl& model_;
   bool was_training_;
+};
+
+// Selects the attention path for one call and restores SDPA, the default, afterwards.
+class AttentionGuard {
+ public:
+  AttentionGuard(ClassifierImpl& model, bool fused) : model_(model) { model_.set_fused_attention(fused); }
+  ~AttentionGuard() { model_.set_fused_attention(true); }
+
+ private:
+  ClassifierImpl& model_;
 };
 
 struct Precision {
@@ -198,18 +207,13 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
       [=] {
         ModeGuard eval(*handle.module, false);
         at::InferenceMode inference;
-        auto* eva = dynamic_cast<Eva02Impl*>(handle.module.get());
-        if (eva) eva->set_fused_attention(attention == "sdpa");
+        AttentionGuard attention_path(*handle.module, attention == "sdpa");
         NamedOutputs outputs;
-        try {
+        {
           auto x = FloatInputToDevice(input, handle.device);
           compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
           outputs = handle.module->forward_intermediates(x);
-        } catch (...) {
-          if (eva) eva->set_fused_attention(true);
-          throw;
         }
-        if (eva) eva->set_fused_attention(true);
         NamedOutputs host;
         for (auto& [name, tensor] : outputs) {
           const bool main = name == "logits" || name == "pre_logits" || name == "features";

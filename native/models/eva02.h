@@ -93,7 +93,7 @@ class Eva02Impl : public ClassifierImpl {
   int64_t grid_width() const { return config_.img_size.width / config_.patch_size; }
   // cat(sin, cos) of the patch tokens: timm's rope.get_embed() (undefined without RoPE).
   torch::Tensor rope_embed() const;
-  void set_fused_attention(bool fused);
+  void set_fused_attention(bool fused) override;
   // Re-draws every parameter as timm's Eva.init_weights does.
   void init_weights();
 

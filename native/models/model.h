@@ -81,6 +81,9 @@ class ClassifierImpl : public torch::nn::Module {
   // activations); a no-op for families without convolutions to speak of.
   bool prefers_channels_last() const { return input_rules().channels_last; }
   virtual void set_channels_last(bool enable) { (void)enable; }
+  // Attention through SDPA (true) or the explicit softmax((q·scale) @ kᵀ) @ v path timm uses without SDPA (kept
+  // for checking); a no-op for families without attention.
+  virtual void set_fused_attention(bool fused) { (void)fused; }
   // BatchNorm layers keep their running statistics (normalise with them, never update them) in training too:
   // fine-tuning with small batches. A no-op for families without BatchNorm.
   virtual void set_batch_norm_frozen(bool frozen) { (void)frozen; }

@@ -95,7 +95,8 @@ export function buildCli(argv: string[]): Argv {
       .option('data', { type: 'string', default: 'data/emoji' })
       .option('out', { type: 'string', default: 'runs' })
       .option('set', setOption)
-      .option('pretrain', { type: 'boolean', default: false, describe: 'start from a backbone pretrained on the emoji corpus (built the first time: ~7.5 min more)' })
+      .option('recipe', { type: 'string', describe: 'the recipe to cross-validate (default demo-cpu: ImageNet EfficientNet-Lite0 fine-tuned; demo-cpu-scratch: EVA-02 from scratch)' })
+      .option('pretrain', { type: 'boolean', default: false, describe: 'demo-cpu-scratch from a backbone pretrained on the emoji corpus (built the first time: ~7.5 min more)' })
       .option('progress', progressOption),
     async (args) => { process.exitCode = await demoCommand(args as never); })
     .fail((message, error) => fail(message, error))

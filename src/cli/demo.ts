@@ -18,6 +18,8 @@ export interface DemoArgs {
   data?: string;
   out?: string;
   set?: string[];
+  /** The recipe to cross-validate (default demo-cpu; demo-cpu-pretrained with --pretrain). */
+  recipe?: string;
   /** Start from a backbone pretrained on the emoji corpus (built and trained once, then reused). */
   pretrain?: boolean;
   progress?: ProgressMode;
@@ -40,7 +42,7 @@ async function demoBackbone(data: string, progress: ProgressSink, shouldStop: ()
 
 export async function demoCommand(args: DemoArgs): Promise<number> {
   // A typo in --set fails before anything is built or trained.
-  const checked = resolveRecipe(args.pretrain ? 'demo-cpu-pretrained' : 'demo-cpu', args.set ?? []);
+  const checked = resolveRecipe(args.recipe ?? (args.pretrain ? 'demo-cpu-pretrained' : 'demo-cpu'), args.set ?? []);
   const started = Date.now();
   process.stdout.write(`${formatDoctor(await doctor())}\n\n`);
   const data = args.data ?? path.join('data', 'emoji');

@@ -212,7 +212,15 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
         {
           auto x = FloatInputToDevice(input, handle.device);
           compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-          outputs = handle.module->forward_intermediates(x);
+          if (intermediates) {
+            outputs = handle.module->forward_intermediates(x);
+          } else {
+            // forward's own path (e.g. BatchNorm folded into convolutions), as predictions run it.
+            auto features = handle.module->forward_features(x);
+            outputs = {{"features", features},
+                       {"pre_logits", handle.module->forward_head(features, true)},
+                       {"logits", handle.module->forward_head(features, false)}};
+          }
         }
         NamedOutputs host;
         for (auto& [name, tensor] : outputs) {

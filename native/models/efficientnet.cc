@@ -28,6 +28,15 @@ torch::Tensor DropPath(const torch::Tensor& x, double rate, bool training) {
   return x * mask.div_(keep);
 }
 
+// conv → BatchNorm (→ ReLU6). With running statistics the BatchNorm is folded into the convolution's weight and
+// bias: one pass over the activations instead of two (evaluation, TTA, frozen-BN fine-tuning); the gradient
+// still reaches the conv and BN parameters through the folding.
+torch::Tensor ConvNorm(layers::Conv2dSame& conv, layers::BatchNormAct2d& bn, const torch::Tensor& x) {
+  if (!bn->uses_running_statistics()) return bn->forward(conv->forward(x));
+  auto [scale, shift] = bn->running_affine();
+  return bn->activate(conv->forward_with(x, conv->weight * scale.reshape({-1, 1, 1, 1}), shift));
+}
+
 }  // namespace
 
 int64_t round_channels(double channels, int64_t divisor) {
@@ -48,7 +57,7 @@ DepthwiseSeparableImpl::DepthwiseSeparableImpl(int64_t in, int64_t out, int64_t 
 }
 
 torch::Tensor DepthwiseSeparableImpl::forward(const torch::Tensor& x) {
-  auto y = bn2_->forward(conv_pw_->forward(bn1_->forward(conv_dw_->forward(x))));
+  auto y = ConvNorm(conv_pw_, bn2_, ConvNorm(conv_dw_, bn1_, x));
   return has_skip_ ? DropPath(y, drop_path_, is_training()) + x : y;
 }
 
@@ -65,9 +74,9 @@ InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t kern
 }
 
 torch::Tensor InvertedResidualImpl::forward(const torch::Tensor& x) {
-  auto y = bn1_->forward(conv_pw_->forward(x));
-  y = bn2_->forward(conv_dw_->forward(y));
-  y = bn3_->forward(conv_pwl_->forward(y));
+  auto y = ConvNorm(conv_pw_, bn1_, x);
+  y = ConvNorm(conv_dw_, bn2_, y);
+  y = ConvNorm(conv_pwl_, bn3_, y);
   return has_skip_ ? DropPath(y, drop_path_, is_training()) + x : y;
 }
 
@@ -169,11 +178,12 @@ torch::Tensor EfficientNetImpl::stem(const torch::Tensor& images) {
 }
 
 torch::Tensor EfficientNetImpl::forward_features(const torch::Tensor& images) {
-  auto x = bn1_->forward(stem(images));
+  check_input(images);
+  auto x = ConvNorm(conv_stem_, bn1_, channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images);
   for (auto& stage : stages_) {
     for (auto& block : stage) x = block->forward(x);
   }
-  return bn2_->forward(conv_head_->forward(x));
+  return ConvNorm(conv_head_, bn2_, x);
 }
 
 torch::Tensor EfficientNetImpl::forward_head(const torch::Tensor& features, bool pre_logits) {
@@ -183,6 +193,7 @@ torch::Tensor EfficientNetImpl::forward_head(const torch::Tensor& features, bool
   return layers::linear(classifier_, pooled);
 }
 
+// The stem and head convolutions unfused, to record their outputs before BatchNorm; the blocks as forward runs them.
 NamedOutputs EfficientNetImpl::forward_intermediates(const torch::Tensor& images) {
   NamedOutputs out;
   auto x = stem(images);

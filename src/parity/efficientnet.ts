@@ -52,6 +52,14 @@ async function compareOutputs(stem: string, model: Model, io: Map<string, Fixtur
   return { results, logits: out.logits };
 }
 
+/** forward's own path (BatchNorm folded into the convolutions in evaluation): features, pre-logits and logits. */
+async function compareForward(stem: string, model: Model, io: Map<string, FixtureTensor>, prefix: string, label: string, tol: ReturnType<typeof tolerances>) {
+  const input = io.get(`${prefix}.input`)!;
+  const out = await model.forwardFloat(input.data as Float32Array, { shape: input.shape });
+  return ([['logits', out.logits, tol.logits], ['pre_logits', out.preLogits, tol.maps], ['features', out.features, tol.maps]] as const)
+    .map(([name, actual, t]) => compareTensor(stem, `${prefix}.${name}${label}`, actual, io.get(`${prefix}.${name}`)!, t));
+}
+
 /** max |a − b| ≤ fraction × scale, as one result. */
 function relativeResult(stem: string, check: string, actual: HostTensor | undefined, expected: FixtureTensor, scale: number, fraction: number): ParityResult {
   const result = compareTensor(stem, check, actual, expected, { atol: fraction * scale, rtol: 0 });
@@ -125,6 +133,7 @@ async function runRandomFixture(dir: string, stem: string, options: ParityOption
       if (!channelsLast) results.push(...(await checkStateDictOrder(stem, model, json.state_dict_keys)));
       for (const prefix of inputCases(io)) {
         results.push(...(await compareOutputs(stem, model, io, prefix, channelsLast ? ' (channels-last)' : '', tol)).results);
+        results.push(...(await compareForward(stem, model, io, prefix, channelsLast ? ' (forward, channels-last)' : ' (forward)', tol)));
       }
     } finally {
       model.dispose();

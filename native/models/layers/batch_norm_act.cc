@@ -30,7 +30,16 @@ torch::Tensor BatchNormAct2dImpl::forward(const torch::Tensor& x) {
   }
   auto y = at::batch_norm(x, weight, bias, running_mean, running_var, batch_statistics, options_.momentum, options_.eps,
                           /*cudnn_enabled=*/true);
-  // In place, as timm's inplace ReLU6: batch_norm's backward does not need its output.
+  return activate(y);
+}
+
+std::pair<torch::Tensor, torch::Tensor> BatchNormAct2dImpl::running_affine() const {
+  auto scale = weight * (running_var + options_.eps).rsqrt();
+  return {scale, bias - running_mean * scale};
+}
+
+torch::Tensor BatchNormAct2dImpl::activate(torch::Tensor y) const {
+  // In place, as timm's inplace ReLU6: neither batch_norm's nor conv2d's backward needs its output.
   return options_.relu6 ? at::hardtanh_(y, 0.0, 6.0) : y;
 }
 

@@ -5,6 +5,8 @@
 
 #include <torch/nn/module.h>
 
+#include <utility>
+
 namespace foldtorch::layers {
 
 struct BatchNormActOptions {
@@ -21,6 +23,14 @@ class BatchNormAct2dImpl : public torch::nn::Module {
   void set_frozen(bool frozen) { frozen_ = frozen; }
   bool frozen() const { return frozen_; }
   void reset_parameters();
+
+  // True when this forward normalises with the running statistics (evaluation, or frozen): then the layer is a
+  // per-channel affine map y = x·scale + shift, which a preceding bias-free convolution can absorb.
+  bool uses_running_statistics() const { return !is_training() || frozen_; }
+  // {scale, shift} of that map: weight / sqrt(running_var + eps) and bias − running_mean · scale.
+  std::pair<torch::Tensor, torch::Tensor> running_affine() const;
+  // The activation alone (ReLU6 in place, or nothing).
+  torch::Tensor activate(torch::Tensor y) const;
 
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 

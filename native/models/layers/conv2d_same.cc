@@ -18,11 +18,11 @@ Conv2dSameImpl::Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_
   weight = register_parameter("weight", at::empty({out_channels, in_channels / groups, kernel, kernel}));
 }
 
-torch::Tensor Conv2dSameImpl::forward(const torch::Tensor& x) {
+torch::Tensor Conv2dSameImpl::forward_with(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {
   if (stride_ == 1 && kernel_ % 2 == 1) {
     // SAME at stride 1 is the symmetric k/2 on every size: let the convolution pad (no extra copy).
     const int64_t pad = kernel_ / 2;
-    return at::conv2d(x, weight, at::Tensor(), at::IntArrayRef{1}, at::IntArrayRef{pad}, at::IntArrayRef{1}, groups_);
+    return at::conv2d(x, w, bias, at::IntArrayRef{1}, at::IntArrayRef{pad}, at::IntArrayRef{1}, groups_);
   }
   const auto rows = same_padding(x.size(2), kernel_, stride_);
   const auto cols = same_padding(x.size(3), kernel_, stride_);
@@ -32,7 +32,7 @@ torch::Tensor Conv2dSameImpl::forward(const torch::Tensor& x) {
     // The pad's output is NCHW-contiguous: keep a channels-last network channels-last.
     if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) padded = padded.contiguous(at::MemoryFormat::ChannelsLast);
   }
-  return at::conv2d(padded, weight, at::Tensor(), at::IntArrayRef{stride_}, at::IntArrayRef{0}, at::IntArrayRef{1}, groups_);
+  return at::conv2d(padded, w, bias, at::IntArrayRef{stride_}, at::IntArrayRef{0}, at::IntArrayRef{1}, groups_);
 }
 
 }  // namespace foldtorch::layers

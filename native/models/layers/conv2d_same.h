@@ -16,7 +16,9 @@ std::array<int64_t, 2> same_padding(int64_t in, int64_t kernel, int64_t stride, 
 class Conv2dSameImpl : public torch::nn::Module {
  public:
   Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride = 1, int64_t groups = 1);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x) { return forward_with(x, weight, {}); }
+  // The same convolution with another weight and a bias (a BatchNorm folded in).
+  torch::Tensor forward_with(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
   torch::Tensor weight;
   int64_t kernel() const { return kernel_; }

@@ -1,0 +1,47 @@
+/** Recipes: the named recipes' shapes, the fine-tuning block and its validation, and old run folders' recipes. */
+import { applyOverrides, kRecipes, recipeKeys, resolveRecipe, validateRecipe } from '../../../src/train/recipe';
+
+test('demo-cpu fine-tunes ImageNet EfficientNet-Lite0; demo-cpu-scratch trains EVA-02 from scratch', () => {
+  const demo = resolveRecipe('demo-cpu');
+  expect(demo.model).toEqual({ name: 'tf_efficientnet_lite0', pretrained: 'tf_efficientnet_lite0.in1k', imgSize: 128, numClasses: 2, overrides: {}, gradCheckpointing: false });
+  expect({ epochs: demo.epochs, batchSize: demo.batchSize, lr: demo.optimizer.lr, min: demo.optimizer.warmdownMinLr }).toEqual({ epochs: 3, batchSize: 32, lr: 1e-3, min: 5e-4 });
+  expect(demo.finetune).toEqual({ headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 });
+  const scratch = resolveRecipe('demo-cpu-scratch');
+  expect(scratch.model).toMatchObject({ name: 'eva02_tiny_patch14_224', pretrained: null, imgSize: 64 });
+  expect(scratch.epochs).toBe(27);
+  // The pretraining path builds on the from-scratch model.
+  expect(kRecipes['emoji-pretrain'].model.name).toBe('eva02_tiny_patch14_224');
+  expect(kRecipes['demo-cpu-pretrained'].model.overrides).toEqual({ patchSize: 8, embedDim: 96, depth: 4, numHeads: 3 });
+});
+
+test('finetune keys are settable with --set, lists by commas', () => {
+  expect(recipeKeys()).toEqual(expect.arrayContaining(['finetune.headInit', 'finetune.backboneLrScale', 'finetune.freeze', 'finetune.freezeBatchNorm', 'finetune.headWarmupEpochs']));
+  const r = resolveRecipe('demo-cpu', ['finetune.freeze=stem,blocks.0', 'finetune.backboneLrScale=0.1', 'finetune.headInit=model', 'epochs=4', 'finetune.headWarmupEpochs=1']);
+  expect(r.finetune).toEqual({ headInit: 'model', backboneLrScale: 0.1, freeze: ['stem', 'blocks.0'], freezeBatchNorm: false, headWarmupEpochs: 1 });
+  expect(applyOverrides(r, ['finetune.freeze=']).finetune.freeze).toEqual([]);
+});
+
+test('model overrides take numbers, booleans and number lists (the family checks the keys)', () => {
+  const r = resolveRecipe('demo-cpu', ['model.overrides.dropRate=0.2', 'model.overrides.dropPathRate=0.1']);
+  expect(r.model.overrides).toEqual({ dropRate: 0.2, dropPathRate: 0.1 });
+  expect(() => resolveRecipe('demo-cpu', ['model.overrides.dropRate=high'])).toThrow('Expected a number, boolean or array of numbers for model.overrides.dropRate but received "high"');
+});
+
+test.each([
+  [['finetune.headInit=zero'], 'Expected one of reset, model for finetune.headInit but received "zero"'],
+  [['finetune.backboneLrScale=-1'], 'Expected a number from 0 to 100 for finetune.backboneLrScale but received -1'],
+  [['finetune.freezeBatchNorm=1'], 'Expected a boolean for finetune.freezeBatchNorm but received 1'],
+  [['finetune.headWarmupEpochs=1.5'], 'finetune.headWarmupEpochs'],
+  [['finetune.headWarmupEpochs=3'], 'Expected fewer than epochs (3) for finetune.headWarmupEpochs but received 3'],
+  [['finetune.freeze=[1]'], 'Expected an array of parameter stage names for finetune.freeze but received an array of length 1'],
+  [['finetune.lr=1'], 'Expected a recipe key (did you mean finetune.freeze?) for --set but received "finetune.lr"'],
+])('refuses %p', (sets, message) => {
+  expect(() => resolveRecipe('demo-cpu', sets)).toThrow(message);
+});
+
+test('a recipe.json written before fine-tuning options existed reads as one lr, nothing frozen', () => {
+  const old = JSON.parse(JSON.stringify(kRecipes['demo-cpu-scratch'])) as Record<string, unknown>;
+  delete old.finetune;
+  expect(validateRecipe(old).finetune).toEqual({ headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 });
+  expect(() => validateRecipe({ ...old, finetune: { headInit: 'reset', freezeBatchNormStats: true } })).toThrow('Expected a known key (did you mean freezeBatchNorm?) for finetune.freezeBatchNormStats but received "freezeBatchNormStats"');
+});

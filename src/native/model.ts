@@ -148,15 +148,17 @@ export function squareSide(model: { name: string; imgSize: readonly [number, num
   return height;
 }
 
-/**
- * undefined when an image of height × width goes through a model with these input rules, else the expected
- * "height, width" part of a shape ("448, 448" or "height >= 32, width >= 32").
- */
-export function inputProblem(rules: InputRules, height: number, width: number): string | undefined {
-  if (rules.fixedSize) return height === rules.size[0] && width === rules.size[1] ? undefined : `${rules.size[0]}, ${rules.size[1]}`;
+/** The "height, width" part of an accepted NHWC shape: "448, 448", or "height >= 32, width >= 32". */
+export function describeInput(rules: InputRules): string {
+  if (rules.fixedSize) return `${rules.size[0]}, ${rules.size[1]}`;
   const multiple = rules.sizeMultiple > 1 ? ` (multiples of ${rules.sizeMultiple})` : '';
-  const fits = height >= rules.minSize && width >= rules.minSize && height % rules.sizeMultiple === 0 && width % rules.sizeMultiple === 0;
-  return fits ? undefined : `height >= ${rules.minSize}, width >= ${rules.minSize}${multiple}`;
+  return `height >= ${rules.minSize}, width >= ${rules.minSize}${multiple}`;
+}
+
+/** Whether an image of height × width goes through a model with these input rules. */
+export function fitsInput(rules: InputRules, height: number, width: number): boolean {
+  if (rules.fixedSize) return height === rules.size[0] && width === rules.size[1];
+  return height >= rules.minSize && width >= rules.minSize && height % rules.sizeMultiple === 0 && width % rules.sizeMultiple === 0;
 }
 
 /** Builds a registered model (optionally from a timm checkpoint) on its device. */
@@ -240,8 +242,9 @@ export class Model {
   private checkImages(images: unknown, shape: unknown): number[] {
     if (!(images instanceof Uint8Array)) throw invalidType('images', 'a Buffer or Uint8Array', images);
     const [batch, height, width, channels] = checkShape('shape', shape, 4);
-    const problem = inputProblem(this.input, height, width);
-    if (channels !== 3 || problem) throw outOfRange('shape', `[batch, ${problem ?? 'height, width'}, 3]`, `[${batch}, ${height}, ${width}, ${channels}]`);
+    if (channels !== 3 || !fitsInput(this.input, height, width)) {
+      throw outOfRange('shape', `[batch, ${describeInput(this.input)}, 3]`, `[${batch}, ${height}, ${width}, ${channels}]`);
+    }
     return [batch, height, width, channels];
   }
 

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { checkPerImage, isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
-import { inputProblem, type Model } from '../native/model';
+import { describeInput, fitsInput, type Model } from '../native/model';
 import { validateImageBatch } from '../native/runtime';
 import type {
   HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
@@ -175,8 +175,9 @@ export class Learner {
   private checkImages(images: unknown, shape: unknown): number[] {
     const checked = validateImageBatch('images', images, shape);
     const [, height, width, channels] = checked;
-    const problem = inputProblem(this.model.input, height, width);
-    if (channels !== 3 || problem) throw outOfRange('images shape', `[batch, ${problem ?? 'height, width'}, 3]`, `[${checked.join(', ')}]`);
+    if (channels !== 3 || !fitsInput(this.model.input, height, width)) {
+      throw outOfRange('images shape', `[batch, ${describeInput(this.model.input)}, 3]`, `[${checked.join(', ')}]`);
+    }
     return checked;
   }
 

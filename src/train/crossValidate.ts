@@ -2,6 +2,7 @@
  * crossValidate: every fold of a recipe, then the out-of-fold table, the fold ensemble on the test set, the
  * submission in sample_submit's order, the test AUC when labels exist, and report.html.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { writeOofCsv } from '../data/csv';
 import { invalidData } from '../errors';
@@ -11,7 +12,7 @@ import { ensembleFolds } from '../predict/ensemble';
 import { writeSubmission } from '../predict/submission';
 import { writeReport } from '../report';
 import { prepareRun, type RunOptions } from './prepare';
-import { writeFileAtomic } from './runDir';
+import { writeFileAtomic, type RunDir } from './runDir';
 import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
 import { weightsSummary } from '../weights';
@@ -71,7 +72,25 @@ export async function crossValidate(recipe: Recipe, options: CrossValidateOption
   for (const fold of foldsToRun) {
     results.push(await runFold({ prepared, fold, emit, shouldStop: options.shouldStop ?? (() => false) }));
   }
+  // oof.csv, the submission and the report cover every finished fold, not only those run now: `--fold 0` on a
+  // finished run must not rewrite them with one fold.
+  for (let fold = 0; fold < recipe.folds; fold++) {
+    const done = foldsToRun.includes(fold) ? null : finishedFold(prepared.run, fold);
+    if (done) results.push(done);
+  }
+  results.sort((a, b) => a.fold - b.fold);
   return summarise(prepared, results, started, emit);
+}
+
+/** A fold finished earlier (state.json done, oof.json written), or null. */
+function finishedFold(run: RunDir, fold: number): FoldResult | null {
+  const file = run.foldOof(fold);
+  if (!run.readState(fold).done || !fs.existsSync(file)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as FoldResult;
+  } catch (error) {
+    throw invalidData(file, `unreadable fold result (${(error as Error).message})`);
+  }
 }
 
 async function summarise(

@@ -1,0 +1,38 @@
+// Issue #16: what a run refuses before writing anything, and what it never loses once written.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { crossValidate } from '../../src/train/crossValidate';
+import { makeTinyDataset, tinyRecipe } from './fixtures';
+
+let data: string;
+let work: string;
+
+beforeAll(async () => {
+  data = await makeTinyDataset();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-reliability-'));
+});
+
+afterAll(() => {
+  fs.rmSync(data, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const read = (file: string) => fs.readFileSync(file, 'utf8');
+
+describe('a finished run keeps every fold (D7)', () => {
+  test('--resume --fold 0 on a finished run rewrites oof.csv, submission and report with both folds', async () => {
+    const recipe = tinyRecipe(1);
+    const run = path.join(work, 'finished');
+    await crossValidate(recipe, { data, run });
+    const oof = read(path.join(run, 'oof.csv'));
+    const submission = read(path.join(run, 'submission.csv'));
+    expect(oof.trim().split('\n')).toHaveLength(25);
+
+    const again = await crossValidate(recipe, { data, run, resume: true, folds: [0] });
+    expect(again.folds.map((f) => f.fold)).toEqual([0, 1]);
+    expect(read(path.join(run, 'oof.csv'))).toBe(oof);
+    expect(read(path.join(run, 'submission.csv'))).toBe(submission);
+    expect(read(path.join(run, 'report.html'))).toContain('ensemble: mean of 2 folds');
+  });
+});

@@ -5,7 +5,8 @@ import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augm
 import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
 import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
 import { DecodedCache } from '../data/image';
-import { squareSide, type Model } from '../native/model';
+import { createModel, squareSide, type Model } from '../native/model';
+import { resolvePretrained } from '../weights';
 import type { ProgressSink } from './progress';
 import type { Recipe } from './recipe';
 import { RunDir } from './runDir';
@@ -61,6 +62,23 @@ async function assignFolds(run: RunDir, dataset: Dataset, recipe: Recipe): Promi
   return assignment.testFold;
 }
 
+export async function buildModel(recipe: Recipe): Promise<Model> {
+  const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
+  const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
+  return createModel(recipe.model.name, {
+    numClasses: recipe.model.numClasses,
+    imgSize: recipe.model.imgSize,
+    pretrained,
+    device: recipe.device,
+    gradCheckpointing: recipe.model.gradCheckpointing,
+    channelsLast: 'auto',
+    // A from-scratch model keeps its family's own head initialisation whatever headInit says.
+    resetClassifier: pretrained !== false && recipe.finetune.headInit === 'reset',
+    freezeBatchNorm: recipe.finetune.freezeBatchNorm,
+    arch,
+  });
+}
+
 export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<PreparedRun> {
   if (!fs.existsSync(options.data) || !fs.statSync(options.data).isDirectory()) {
     throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
@@ -68,6 +86,11 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
   const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
   if (dataset.classes.length !== recipe.model.numClasses) {
     throw invalidData(options.data, `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`);
+  }
+  if (!options.resume && !fs.existsSync(new RunDir(options.run).recipeFile)) {
+    // A new run: build the model once before recipe.json is written, so a recipe the model refuses (image size,
+    // weights, name, device) leaves no run behind that would refuse the corrected command.
+    (await buildModel(recipe)).dispose();
   }
   const run = RunDir.open(options.run, recipe, options.resume ?? false);
   const testFold = await assignFolds(run, dataset, recipe);

@@ -10,15 +10,16 @@ import { rocAucScore } from '../metrics/auc';
 import { outOfRange } from '../errors';
 import { doctor } from '../native/runtime';
 import { writeFileAtomic } from './runDir';
-import { createModel, type Model } from '../native/model';
-import { resolvePretrained } from '../weights';
+import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { predictItems } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
 import { createLearner, manualSeed, type Learner } from './learner';
 import type { TrainEvent } from './progress';
 import type { Recipe } from './recipe';
-import { prepareRun, type PreparedRun, type RunOptions } from './prepare';
+import { buildModel, prepareRun, type PreparedRun, type RunOptions } from './prepare';
+
+export { buildModel };
 
 export interface EpochMetrics {
   epoch: number;
@@ -76,23 +77,6 @@ export async function resolvePrecision(recipe: Recipe): Promise<Precision> {
   }
   if (recipe.device.startsWith('cuda')) return cpuBf16.value ? 'bfloat16' : 'float16';
   return cpuBf16.value ? 'bfloat16' : 'float32';
-}
-
-export async function buildModel(recipe: Recipe): Promise<Model> {
-  const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
-  const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
-  return createModel(recipe.model.name, {
-    numClasses: recipe.model.numClasses,
-    imgSize: recipe.model.imgSize,
-    pretrained,
-    device: recipe.device,
-    gradCheckpointing: recipe.model.gradCheckpointing,
-    channelsLast: 'auto',
-    // A from-scratch model keeps its family's own head initialisation whatever headInit says.
-    resetClassifier: pretrained !== false && recipe.finetune.headInit === 'reset',
-    freezeBatchNorm: recipe.finetune.freezeBatchNorm,
-    arch,
-  });
 }
 
 /** Regex sources of the named parameter stages (Model.parameterStages), refusing an unknown name. */

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { crossValidate } from '../../src/train/crossValidate';
-import { makeTinyDataset, tinyRecipe } from './fixtures';
+import { resolveRecipe } from '../../src/train/recipe';
+import { makeTinyDataset, tinyRecipe, tinyRecipeOverrides } from './fixtures';
 
 let data: string;
 let work: string;
@@ -34,5 +35,20 @@ describe('a finished run keeps every fold (D7)', () => {
     expect(read(path.join(run, 'oof.csv'))).toBe(oof);
     expect(read(path.join(run, 'submission.csv'))).toBe(submission);
     expect(read(path.join(run, 'report.html'))).toContain('ensemble: mean of 2 folds');
+  });
+});
+
+describe('a start the model refuses leaves nothing behind (D8)', () => {
+  test.each([
+    ['model.imgSize=33', 'eva02: img_size must be a multiple of the patch size 8 (got [33, 33])'],
+    ['model.pretrained=/nonexistent/weights.safetensors', 'Expected a weights name'],
+    ['model.name=eva02_tiny_patch14_225', 'Expected a registered model name'],
+  ])('%s: no recipe.json, and the corrected command then trains', async (bad, message) => {
+    const run = path.join(work, `refused-${bad.split('=')[0]}`);
+    await expect(crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), bad]), { data, run })).rejects.toThrow(message);
+    expect(fs.existsSync(path.join(run, 'recipe.json'))).toBe(false);
+    expect(fs.existsSync(path.join(run, 'folds.csv'))).toBe(false);
+    const result = await crossValidate(tinyRecipe(1), { data, run, folds: [0] });
+    expect(result.folds.map((f) => f.fold)).toEqual([0]);
   });
 });

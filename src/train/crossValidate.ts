@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeOofCsv } from '../data/csv';
-import { invalidData } from '../errors';
+import { invalidData, invalidType, outOfRange, requireInteger } from '../errors';
 import { formatFoldTable, foldTable, type EpochRecord } from '../metrics/foldTable';
 import { rocAucScore } from '../metrics/auc';
 import { ensembleFolds } from '../predict/ensemble';
@@ -58,15 +58,25 @@ export function weightsNote(recipe: Recipe): string {
   return `Weights: ${from} The ${recipe.model.numClasses}-class head is ${head}.`;
 }
 
+/** Fold numbers to train: distinct integers from 0 to count - 1 (`name` is the option that gave them). */
+export function checkFolds(name: string, folds: unknown, count: number): number[] {
+  if (!Array.isArray(folds)) throw invalidType(name, 'an array of fold numbers', folds);
+  folds.forEach((fold) => requireInteger(name, fold, 0, count - 1));
+  const repeated = folds.find((fold, i) => folds.indexOf(fold) !== i);
+  if (repeated !== undefined) throw outOfRange(name, `each fold once (fold ${repeated} is given twice)`, folds.join(' '));
+  return folds as number[];
+}
+
 export async function crossValidate(recipe: Recipe, options: CrossValidateOptions): Promise<CrossValidationResult> {
   const started = Date.now();
   if (recipe.model.numClasses !== 2) {
     // Scored by ROC AUC into a probability submission: two classes. Fail before training, not after a fold.
     throw invalidData('model.numClasses', `is ${recipe.model.numClasses}; cross-validation scores two classes (ROC AUC, a probability submission). Train a many-class model with foldtorch pretrain`);
   }
+  // Checked before the run folder is touched: a fold out of range would train on everything and validate on nothing.
+  const foldsToRun = options.folds === undefined ? Array.from({ length: recipe.folds }, (_, i) => i) : checkFolds('folds', options.folds, recipe.folds);
   const prepared = await prepareRun(recipe, options);
   const emit = options.progress ?? (() => undefined);
-  const foldsToRun = options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i);
   emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: recipe.device });
   const results: FoldResult[] = [];
   for (const fold of foldsToRun) {

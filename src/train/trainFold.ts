@@ -7,7 +7,7 @@ import { affineMatrices, colourMatrices, fadeAmounts, outlineStrengths } from '.
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
 import { rocAucScore } from '../metrics/auc';
-import { outOfRange } from '../errors';
+import { outOfRange, requireInteger } from '../errors';
 import { doctor } from '../native/runtime';
 import { writeFileAtomic } from './runDir';
 import type { Model } from '../native/model';
@@ -161,10 +161,8 @@ interface FoldContext {
 
 /** Trains fold `fold` of `recipe` into the run folder; resumes from its last checkpoint when there is one. */
 export async function trainFold(fold: number, recipe: Recipe, options: RunOptions): Promise<FoldResult> {
+  requireInteger('fold', fold, 0, recipe.folds - 1);
   const prepared = await prepareRun(recipe, options);
-  if (!Number.isInteger(fold) || fold < 0 || fold >= recipe.folds) {
-    throw outOfRange('fold', `an integer from 0 to ${recipe.folds - 1}`, fold);
-  }
   return runFold({ prepared, fold, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
 }
 

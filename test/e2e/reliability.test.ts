@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { crossValidate } from '../../src/train/crossValidate';
 import { resolveRecipe } from '../../src/train/recipe';
-import { makeTinyDataset, tinyRecipe, tinyRecipeOverrides } from './fixtures';
+import { trainFold } from '../../src/train/trainFold';
+import { makeTinyDataset, runCliSync, tinyRecipe, tinyRecipeOverrides } from './fixtures';
 
 let data: string;
 let work: string;
@@ -50,5 +51,30 @@ describe('a start the model refuses leaves nothing behind (D8)', () => {
     expect(fs.existsSync(path.join(run, 'folds.csv'))).toBe(false);
     const result = await crossValidate(tinyRecipe(1), { data, run, folds: [0] });
     expect(result.folds.map((f) => f.fold)).toEqual([0]);
+  });
+});
+
+describe('--fold is checked before anything is written (D6)', () => {
+  const sets = tinyRecipeOverrides(1).flatMap((s) => ['--set', s]);
+
+  test.each([
+    [['7'], 'Expected an integer from 0 to 1 for --fold but received 7'],
+    [['-1'], 'Expected an integer from 0 to 1 for --fold but received -1'],
+    [['0.5'], 'Expected an integer from 0 to 1 for --fold but received 0.5'],
+    [['x'], 'Expected a number for --fold but received NaN'],
+    [['1', '1'], 'Expected each fold once (fold 1 is given twice) for --fold but received "1 1"'],
+  ])('train --fold %j', (folds, message) => {
+    const run = path.join(work, `fold-${folds.join('-')}`);
+    const { code, out } = runCliSync(['train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', run, '--progress', 'silent', ...sets, ...folds.flatMap((f) => ['--fold', f])]);
+    expect(out).toContain(message);
+    expect(code).toBe(1);
+    expect(fs.existsSync(run)).toBe(false);
+  });
+
+  test('crossValidate and trainFold name their own option', async () => {
+    const run = path.join(work, 'fold-api');
+    await expect(crossValidate(tinyRecipe(1), { data, run, folds: [2] })).rejects.toThrow('Expected an integer from 0 to 1 for folds but received 2');
+    await expect(trainFold(0.5, tinyRecipe(1), { data, run })).rejects.toThrow('Expected an integer from 0 to 1 for fold but received 0.5');
+    expect(fs.existsSync(run)).toBe(false);
   });
 });

@@ -87,6 +87,11 @@ export async function readCsvTable(file: string, required: readonly string[]): P
     const fields = record.fields.map((field) => field.trim());
     if (columns === undefined) {
       columns = fields;
+      // With two columns of one name a row would keep only the last value: which one was meant is unknowable.
+      const repeated = fields.find((name, i) => name !== '' && fields.indexOf(name) !== i);
+      if (repeated !== undefined) {
+        throw invalidData(csvWhere(file, record.line), `Expected each column once in the header but received "${fields.join(',')}" (${repeated} is repeated)`);
+      }
       const missing = required.filter((name) => !fields.includes(name));
       if (missing.length > 0) {
         throw invalidData(

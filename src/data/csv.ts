@@ -68,6 +68,8 @@ export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
     }
   } catch (error) {
     const code = (error as { code?: string }).code;
+    // Node's EISDIR message names no file.
+    if (code === 'EISDIR') throw invalidData(file, 'Expected a CSV file but it is a folder');
     if (code === 'ERR_INVALID_DATA' || (error as { syscall?: string }).syscall !== undefined) throw error;
     throw invalidData(csvWhere(file, line), `cannot parse CSV (${(error as Error).message})`);
   }

@@ -1,5 +1,6 @@
 /** Everything a run shares across folds: the dataset, the run folder, the fold assignment (folds.csv) and the image cache. */
 import * as fs from 'fs';
+import * as path from 'path';
 import { invalidData, outOfRange } from '../errors';
 import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augment';
 import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
@@ -84,6 +85,11 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
     throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
   }
   const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  if (dataset.train.length < recipe.folds) {
+    // Otherwise the fold splitter's message, about nSplits, names neither the file nor the images.
+    const where = dataset.layout === 'competition' ? path.join(dataset.root, 'train.csv') : dataset.root;
+    throw invalidData(where, `lists ${dataset.train.length} training images; ${recipe.folds} folds need at least ${recipe.folds}`);
+  }
   if (dataset.classes.length !== recipe.model.numClasses) {
     throw invalidData(options.data, `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`);
   }

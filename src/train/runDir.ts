@@ -74,7 +74,16 @@ export class RunDir {
   readState(fold: number): FoldState {
     const file = this.stateFile(fold);
     if (!fs.existsSync(file)) return { fold, done: false, bestEpoch: -1, bestAuc: null, epochsDone: 0 };
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as FoldState;
+    let state: FoldState | null;
+    try {
+      state = JSON.parse(fs.readFileSync(file, 'utf8')) as FoldState | null;
+    } catch (error) {
+      throw invalidData(file, `unreadable fold state (${(error as Error).message})`);
+    }
+    if (state === null || typeof state !== 'object' || typeof state.done !== 'boolean' || typeof state.bestEpoch !== 'number') {
+      throw invalidData(file, `Expected a fold state ({fold, done, bestEpoch, bestAuc, epochsDone}) but received ${JSON.stringify(state)?.slice(0, 80)}`);
+    }
+    return state;
   }
 
   writeState(state: FoldState): void {

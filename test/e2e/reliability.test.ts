@@ -78,3 +78,21 @@ describe('--fold is checked before anything is written (D6)', () => {
     expect(fs.existsSync(run)).toBe(false);
   });
 });
+
+describe('errors name the file (D13)', () => {
+  test('a header-only train.csv is refused naming it, before the run folder is touched', async () => {
+    const copy = path.join(work, 'header-only-data');
+    fs.cpSync(data, copy, { recursive: true });
+    fs.writeFileSync(path.join(copy, 'train.csv'), 'image_name,label\n');
+    const run = path.join(work, 'header-only');
+    await expect(crossValidate(tinyRecipe(1), { data: copy, run })).rejects.toThrow(`${path.join(copy, 'train.csv')}: lists 0 training images; 2 folds need at least 2`);
+    expect(fs.existsSync(run)).toBe(false);
+  });
+
+  test('a corrupt fold-i/state.json met on resume names the file', async () => {
+    // The finished run of the D7 test above.
+    const run = path.join(work, 'finished');
+    fs.writeFileSync(path.join(run, 'fold-1', 'state.json'), '{"fold": 1, "do');
+    await expect(crossValidate(tinyRecipe(1), { data, run, resume: true, folds: [0] })).rejects.toThrow(`${path.join(run, 'fold-1', 'state.json')}: unreadable fold state (`);
+  });
+});

@@ -58,8 +58,14 @@ bool NeedsGeneralDecoder(const uint8_t* bytes, size_t length) {
   return true;
 }
 
+// One per image, never reused: libjpeg keeps the quantisation and Huffman tables of the image before (for
+// abbreviated streams), so a JPEG missing its own would decode with another file's; and a handle that failed
+// in the header can refuse every later call. Creating one costs microseconds against a decode's ~0.3 ms.
 struct Decompressor {
   tjhandle handle = tjInitDecompress();
+  Decompressor() = default;
+  Decompressor(const Decompressor&) = delete;
+  Decompressor& operator=(const Decompressor&) = delete;
   ~Decompressor() {
     if (handle) tjDestroy(handle);
   }
@@ -72,7 +78,7 @@ bool jpeg_fast_path_available() { return true; }
 bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int size, const Orientation& orientation, uint8_t* out) {
   if (length < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 || size <= 0) return false;
   if (NeedsGeneralDecoder(bytes, length)) return false;
-  thread_local Decompressor decompressor;  // one per libuv worker thread, reused
+  const Decompressor decompressor;
   if (!decompressor.handle) return false;
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   auto* source = const_cast<unsigned char*>(bytes);

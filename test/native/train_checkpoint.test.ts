@@ -104,16 +104,23 @@ describe('save and load in one process', () => {
     const half = toyBatch(0, 4);
     await learner.trainStep(half.images, half.labels, { shape: half.shape });
     await expect(learner.save(prefix)).rejects.toThrow('checkpoint: cannot save in the middle of gradient accumulation (1 of 2 micro-batches done)');
-    // NaN weights through the model's own loader.
+    // NaN weights: the model's own loader refuses them naming the file; a training checkpoint still brings them in.
+    const putNaN = (file: string, name: string) => {
+      const bytes = readFileSync(file);
+      const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+      const header = JSON.parse(bytes.subarray(8, headerEnd).toString('utf8'));
+      bytes.writeFloatLE(NaN, headerEnd + header[name].data_offsets[0]);
+      writeFileSync(file, bytes);
+    };
     const weights = path.join(dir, 'nan_weights.safetensors');
     await learner.model.saveWeights(weights);
-    const bytes = readFileSync(weights);
-    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, headerEnd).toString('utf8'));
-    bytes.writeFloatLE(NaN, headerEnd + header['head.bias'].data_offsets[0]);
-    writeFileSync(weights, bytes);
+    putNaN(weights, 'head.bias');
     const broken = await tinyLearner(6);
-    await broken.model.load(weights);
+    await expect(broken.model.load(weights)).rejects.toThrow(`models: checkpoint ${weights} holds NaN or Inf weights in 'head.bias' (got 1 of 2 values not finite)`);
+    const nanCheckpoint = path.join(dir, 'nan_checkpoint');
+    await broken.save(nanCheckpoint);
+    putNaN(`${nanCheckpoint}.safetensors`, 'model.head.bias');
+    await broken.load(nanCheckpoint);
     await expect(broken.save(prefix)).rejects.toThrow("checkpoint: refusing to save: 'head.bias' holds NaN or inf values (any existing checkpoint is left as it was)");
     expect(readFileSync(`${prefix}.safetensors`).equals(good)).toBe(true);
     await expect(learner.save(prefix, { f: () => 1 } as never)).rejects.toThrow();

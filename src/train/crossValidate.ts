@@ -29,10 +29,8 @@ export interface CrossValidationResult {
   seconds: number;
 }
 
-export interface CrossValidateOptions extends RunOptions {
-  /** Only these folds (default: all); the ensemble uses the folds that are done. */
-  folds?: number[];
-}
+/** RunOptions, `folds` included. */
+export type CrossValidateOptions = RunOptions;
 
 function compactTable(results: readonly FoldResult[]): string {
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '   n/a' : v.toFixed(4));

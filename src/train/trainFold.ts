@@ -162,7 +162,7 @@ interface FoldContext {
 /** Trains fold `fold` of `recipe` into the run folder; resumes from its last checkpoint when there is one. */
 export async function trainFold(fold: number, recipe: Recipe, options: RunOptions): Promise<FoldResult> {
   requireInteger('fold', fold, 0, recipe.folds - 1);
-  const prepared = await prepareRun(recipe, options);
+  const prepared = await prepareRun(recipe, { ...options, folds: [fold] });
   return runFold({ prepared, fold, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
 }
 

@@ -96,3 +96,17 @@ describe('errors name the file (D13)', () => {
     await expect(crossValidate(tinyRecipe(1), { data, run, resume: true, folds: [0] })).rejects.toThrow(`${path.join(run, 'fold-1', 'state.json')}: unreadable fold state (`);
   });
 });
+
+describe('gradAccumulation must divide an epoch (D5)', () => {
+  test('one that does not is refused with the numbers before anything is written; one that does trains', async () => {
+    const run = path.join(work, 'accumulation');
+    const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), 'gradAccumulation=3']);
+    await expect(crossValidate(recipe, { data, run })).rejects.toThrow(
+      "Expected a divisor of each fold's batches per epoch (fold 0 trains 12 images in 2 batches of 8; fold 1 trains 12 images in 2 batches of 8) for gradAccumulation but received 3",
+    );
+    await expect(trainFold(1, recipe, { data, run })).rejects.toThrow("(fold 1 trains 12 images in 2 batches of 8) for gradAccumulation but received 3");
+    expect(fs.existsSync(run)).toBe(false);
+    const result = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), 'gradAccumulation=2']), { data, run, folds: [0] });
+    expect(result.folds[0].lrs).toHaveLength(1);
+  });
+});

@@ -117,6 +117,10 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
   const isNew = !options.resume && !fs.existsSync(location.recipeFile);
   // An existing run's recipe is checked (read only) first; a new run's folder is written only once all checks pass.
   let run = isNew ? null : RunDir.open(options.run, recipe, options.resume ?? false);
+  const removed = run?.removeStaleTemporaries() ?? [];
+  if (removed.length > 0) {
+    options.progress?.({ type: 'message', text: `removed ${removed.length} temporary files that interrupted saves left: ${removed.map((f) => path.relative(options.run, f)).join(', ')}` });
+  }
   const { testFold, rows } = await foldAssignment(location, dataset, recipe);
   checkAccumulation(recipe, testFold, options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i));
   if (run === null) {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { invalidData, outOfRange } from '../errors';
 import type { Recipe } from './recipe';
 
-import { writeFileAtomic } from '../files';
+import { removeStaleTemporaries, writeFileAtomic } from '../files';
 
 export { writeFileAtomic };
 
@@ -61,6 +61,18 @@ export class RunDir {
       writeFileAtomic(run.recipeFile, `${JSON.stringify(recipe, null, 2)}\n`);
     }
     return run;
+  }
+
+  /** Removes what saves killed mid-write left (`*.tmp-PID[-N]`) in the run folder and its fold folders. */
+  removeStaleTemporaries(): string[] {
+    const folds = fs.existsSync(this.dir)
+      ? fs.readdirSync(this.dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && /^fold-\d+$/.test(e.name))
+        .map((e) => Number(e.name.slice(5)))
+        .sort((a, b) => a - b)
+        .map((fold) => this.foldDir(fold))
+      : [];
+    return [this.dir, ...folds].flatMap((dir) => removeStaleTemporaries(dir));
   }
 
   readRecipe(): Recipe {

@@ -1,4 +1,5 @@
 // Issue #16: what a run refuses before writing anything, and what it never loses once written.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -108,5 +109,24 @@ describe('gradAccumulation must divide an epoch (D5)', () => {
     expect(fs.existsSync(run)).toBe(false);
     const result = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), 'gradAccumulation=2']), { data, run, folds: [0] });
     expect(result.folds[0].lrs).toHaveLength(1);
+  });
+});
+
+describe('temporaries of killed saves (D10)', () => {
+  test('a resumed run removes those of exited processes in the run and fold folders, and says so', async () => {
+    const run = path.join(work, 'temporaries');
+    const recipe = tinyRecipe(1);
+    await crossValidate(recipe, { data, run, folds: [0] });
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const stale = [path.join('fold-0', `last.safetensors.tmp-${dead}-7`), `oof.csv.tmp-${dead}`, path.join('fold-1', `best.safetensors.tmp-${dead}-0`)];
+    fs.mkdirSync(path.join(run, 'fold-1'), { recursive: true });
+    for (const name of stale) fs.writeFileSync(path.join(run, name), 'partial');
+    const live = path.join(run, 'fold-0', `last.safetensors.tmp-${process.pid}-1`);
+    fs.writeFileSync(live, 'being written');
+    const messages: string[] = [];
+    await crossValidate(recipe, { data, run, resume: true, folds: [0], progress: (e) => { if (e.type === 'message') messages.push(e.text); } });
+    for (const name of stale) expect([name, fs.existsSync(path.join(run, name))]).toEqual([name, false]);
+    expect(fs.existsSync(live)).toBe(true);
+    expect(messages).toContain(`removed 3 temporary files that interrupted saves left: ${[`oof.csv.tmp-${dead}`, stale[0], stale[2]].join(', ')}`);
   });
 });

@@ -61,6 +61,8 @@ interface ResumePoint {
   lrs: number[];
   trainScores: number[];
   trainLabels: number[];
+  /** The learning rate of the last batch done (absent in checkpoints written before it was kept). */
+  lastLr?: number;
 }
 
 const cpuBf16 = { checked: false, value: false };
@@ -205,7 +207,8 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
       resume = null;
       const order = sampler.epoch(epoch);
-      let lastLr = 0;
+      // A run stopped after an epoch's last batch resumes with no batch left in it: the epoch's lr is the saved one.
+      let lastLr = point.nextBatch > 0 ? point.lastLr ?? lrs[lrs.length - 1] ?? 0 : 0;
       let imagesSeen = 0;
       const stepClock = Date.now();
       for await (const batch of loadBatches(train, order, {
@@ -243,6 +246,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         const atBoundary = result.stepped || recipe.gradAccumulation === 1;
         if (atBoundary && (result.step % recipe.checkpointEvery === 0 || context.shouldStop())) {
           point.lrs = lrs;
+          point.lastLr = lastLr;
           await learner.save(run.lastCheckpoint(fold), point);
           emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
           if (context.shouldStop()) throw new TrainingInterrupted(fold, result.step);

@@ -130,3 +130,23 @@ describe('temporaries of killed saves (D10)', () => {
     expect(messages).toContain(`removed 3 temporary files that interrupted saves left: ${[`oof.csv.tmp-${dead}`, stale[0], stale[2]].join(', ')}`);
   });
 });
+
+describe('a stop after the last batch of an epoch, before its end (D9)', () => {
+  test('the resumed epoch records the learning rate of its last step, as an uninterrupted run does', async () => {
+    const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(2), 'checkpointEvery=1000']);
+    const straight = path.join(work, 'lr-straight');
+    await crossValidate(recipe, { data, run: straight, folds: [0] });
+    const stopped = path.join(work, 'lr-stopped');
+    let steps = 0;
+    // 12 images in batches of 8: step 2 is the last of epoch 0; the stop saves there, before validation.
+    await expect(crossValidate(recipe, {
+      data, run: stopped, folds: [0], progress: (e) => { if (e.type === 'step') steps++; }, shouldStop: () => steps >= 2,
+    })).rejects.toThrow('training interrupted in fold 0 at step 2');
+    expect(fs.existsSync(path.join(stopped, 'fold-0', 'metrics.jsonl'))).toBe(false);
+    await crossValidate(recipe, { data, run: stopped, resume: true, folds: [0] });
+    const metrics = (run: string) => read(path.join(run, 'fold-0', 'metrics.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as { lr: number });
+    const expected = metrics(straight);
+    expect(expected[0].lr).toBeGreaterThan(0);
+    expect(metrics(stopped).map((m) => m.lr)).toEqual(expected.map((m) => m.lr));
+  });
+});

@@ -148,6 +148,30 @@ describe('save and load in one process', () => {
     expect(existsSync(`${prefix}.json`)).toBe(true);
   });
 
+  test('damaged metadata or RNG state is refused naming the file, before anything is loaded', async () => {
+    const source = await tinyLearner(10);
+    await source.trainStep(toyBatch(0).images, toyBatch(0).labels, { shape: toyBatch(0).shape });
+    const prefix = path.join(dir, 'damaged');
+    await source.save(prefix);
+    const good = readFileSync(`${prefix}.safetensors`);
+    const headerEnd = 8 + Number(good.readBigUInt64LE(0));
+    const header = JSON.parse(good.subarray(8, headerEnd).toString('utf8'));
+    // Same-length edits keep every offset right: the document's first brace, then mt19937's `left` counter (0: invalid).
+    const metadata = Buffer.from(good);
+    const brace = good.indexOf('{\\"', good.indexOf('foldtorch.checkpoint'));
+    metadata[brace] = 'x'.charCodeAt(0);
+    writeFileSync(`${prefix}_meta.safetensors`, metadata);
+    const rng = Buffer.from(good);
+    rng.writeInt32LE(0, headerEnd + header['rng.cpu'].data_offsets[0] + 8);
+    writeFileSync(`${prefix}_rng.safetensors`, rng);
+    const target = await tinyLearner(11);
+    const before = await tensors(target.model);
+    await expect(target.load(`${prefix}_meta`)).rejects.toThrow(`checkpoint: ${prefix}_meta.safetensors has unreadable 'foldtorch.checkpoint' metadata (invalid JSON: `);
+    await expect(target.load(`${prefix}_rng`)).rejects.toThrow(`checkpoint: ${prefix}_rng.safetensors has a damaged 'rng.cpu' RNG state (got: `);
+    expect(snapshotDiff(before, await tensors(target.model))).toBe(0);
+    expect(await target.counters()).toMatchObject({ step: 0, samples: 0 });
+  });
+
   test('another model, another architecture or another optimizer layout is refused by name', async () => {
     const learner = await tinyLearner(9);
     const prefix = path.join(dir, 'mismatch');

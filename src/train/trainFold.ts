@@ -194,7 +194,10 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       run.truncateMetrics(fold, resume.epoch);
       emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
     }
-    const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold).filter((m) => m.type === 'epoch');
+    // Without the log's `type` field, so a resumed fold's oof.json is the uninterrupted one's.
+    const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold)
+      .filter((m) => m.type === 'epoch')
+      .map(({ type, ...metrics }) => metrics);
     let best = { epoch: state.bestEpoch, auc: state.bestAuc, score: state.bestScore ?? state.bestAuc };
     const lrs: number[] = resume ? [...resume.lrs] : [];
     const sampler = new EpochSampler(train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });

@@ -150,3 +150,20 @@ describe('a stop after the last batch of an epoch, before its end (D9)', () => {
     expect(metrics(stopped).map((m) => m.lr)).toEqual(expected.map((m) => m.lr));
   });
 });
+
+describe('a fold resumed after an epoch end (found by npm run kill-resume)', () => {
+  test('writes the same oof.json as an uninterrupted fold, timings aside', async () => {
+    const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(2), 'checkpointEvery=1000']);
+    const straight = path.join(work, 'lr-straight');  // the D9 test's uninterrupted run
+    const stopped = path.join(work, 'oof-stopped');
+    let steps = 0;
+    // Step 3 is the first of epoch 1: epoch 0's metrics are read back from metrics.jsonl on resume.
+    await expect(crossValidate(recipe, {
+      data, run: stopped, folds: [0], progress: (e) => { if (e.type === 'step') steps++; }, shouldStop: () => steps >= 3,
+    })).rejects.toThrow('training interrupted in fold 0 at step 3');
+    await crossValidate(recipe, { data, run: stopped, resume: true, folds: [0] });
+    const oof = (run: string) => read(path.join(run, 'fold-0', 'oof.json')).replace(/"seconds":[0-9.e+-]+/g, '"seconds":0');
+    expect(JSON.parse(oof(stopped)).epochs[0]).not.toHaveProperty('type');
+    expect(oof(stopped)).toBe(oof(straight));
+  });
+});

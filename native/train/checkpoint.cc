@@ -242,7 +242,11 @@ CheckpointInfo LoadCheckpoint(Learner& learner, const std::string& prefix) {
 
   // Everything is read and checked; from here on nothing can fail halfway except the optimizer import, which
   // validates its own input before replacing any state, so it goes first.
-  learner.optimizer().import_state(optimizer);
+  try {
+    learner.optimizer().import_state(optimizer);
+  } catch (const c10::Error& error) {
+    TORCH_CHECK(false, "checkpoint: ", path, " holds optimizer state that does not load (got: ", error.what_without_backtrace(), ")");
+  }
   {
     at::NoGradGuard no_grad;
     for (auto& [target, source] : copies) target.copy_(source);

@@ -148,7 +148,7 @@ describe('save and load in one process', () => {
     expect(existsSync(`${prefix}.json`)).toBe(true);
   });
 
-  test('damaged metadata or RNG state is refused naming the file, before anything is loaded', async () => {
+  test('damaged metadata, optimizer counters or RNG state are refused naming the file, before anything is loaded', async () => {
     const source = await tinyLearner(10);
     await source.trainStep(toyBatch(0).images, toyBatch(0).labels, { shape: toyBatch(0).shape });
     const prefix = path.join(dir, 'damaged');
@@ -164,8 +164,17 @@ describe('save and load in one process', () => {
     const rng = Buffer.from(good);
     rng.writeInt32LE(0, headerEnd + header['rng.cpu'].data_offsets[0] + 8);
     writeFileSync(`${prefix}_rng.safetensors`, rng);
+    // A document the optimizer refuses (its lookahead step past the merge time), written through a new header.
+    const document = JSON.parse(header.__metadata__['foldtorch.checkpoint']);
+    document.optimizer.lookaheadStep = 1000000000;
+    const edited = Buffer.from(JSON.stringify({ ...header, __metadata__: { ...header.__metadata__, 'foldtorch.checkpoint': JSON.stringify(document) } }));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(edited.length));
+    writeFileSync(`${prefix}_optimizer.safetensors`, Buffer.concat([length, edited, good.subarray(headerEnd)]));
     const target = await tinyLearner(11);
     const before = await tensors(target.model);
+    await expect(target.load(`${prefix}_optimizer`)).rejects.toThrow(
+      `checkpoint: ${prefix}_optimizer.safetensors holds optimizer state that does not load (got: ranger21: bad counters (iteration 1, lookahead step 1000000000))`);
     await expect(target.load(`${prefix}_meta`)).rejects.toThrow(`checkpoint: ${prefix}_meta.safetensors has unreadable 'foldtorch.checkpoint' metadata (invalid JSON: `);
     await expect(target.load(`${prefix}_rng`)).rejects.toThrow(`checkpoint: ${prefix}_rng.safetensors has a damaged 'rng.cpu' RNG state (got: `);
     expect(snapshotDiff(before, await tensors(target.model))).toBe(0);

@@ -112,9 +112,11 @@ CheckpointInfo SaveCheckpoint(const Learner& learner, const std::string& prefix,
   const auto cuda_rng = compat::cuda_rng_state(learner.device());
   if (cuda_rng.defined()) tensors.emplace_back("rng.cuda", cuda_rng);
   CheckpointInfo info{prefix + ".safetensors", Document(learner, optimizer, cuda_rng.defined(), user_json), counters};
-  io::save_safetensors(info.path, tensors, {{kCheckpointMetadataKey, info.document}});
+  // The readable copy first, the checkpoint itself last: a kill or a failure between the two leaves the old
+  // checkpoint, which a resume loads and then saves again, so the pair never stays out of step.
   const std::string json_path = prefix + ".json";
   io::write_file_atomically(json_path, [&](int fd) { io::write_all(fd, info.document.data(), info.document.size(), json_path); });
+  io::save_safetensors(info.path, tensors, {{kCheckpointMetadataKey, info.document}});
   return info;
 }
 

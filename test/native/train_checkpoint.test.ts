@@ -1,6 +1,6 @@
 /** Learner checkpoints: bit-identical resume in a new process, crash safety, and every mismatch refused cleanly. */
 import { execFileSync, spawn } from 'child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { addonLocation, loadAddon } from '../../src/native/addon';
@@ -124,6 +124,19 @@ describe('save and load in one process', () => {
     await expect(broken.save(prefix)).rejects.toThrow("checkpoint: refusing to save: 'head.bias' holds NaN or inf values (any existing checkpoint is left as it was)");
     expect(readFileSync(`${prefix}.safetensors`).equals(good)).toBe(true);
     await expect(learner.save(prefix, { f: () => 1 } as never)).rejects.toThrow();
+  });
+
+  test('a save that fails part way leaves the last checkpoint as it was (its readable copy is written first)', async () => {
+    const learner = await tinyLearner(12);
+    const prefix = path.join(dir, 'partway');
+    await learner.save(prefix);
+    const good = readFileSync(`${prefix}.safetensors`);
+    await learner.trainStep(toyBatch(0).images, toyBatch(0).labels, { shape: toyBatch(0).shape });
+    rmSync(`${prefix}.json`);
+    mkdirSync(`${prefix}.json`);
+    await expect(learner.save(prefix)).rejects.toThrow(`${prefix}.json`);
+    expect(readFileSync(`${prefix}.safetensors`).equals(good)).toBe(true);
+    expect(readdirSync(dir).filter((name) => name.startsWith('partway') && name.includes('.tmp-'))).toEqual([]);
   });
 
   test('a torn, foreign or missing file is a clear error and changes nothing', async () => {

@@ -138,6 +138,18 @@ describe('JPEG fast path (libjpeg-turbo in the addon)', () => {
     expect((await decodeImage(icc, nearest(24))).length).toBe(24 * 24 * 3);
   });
 
+  fastPathTest('declines a progressive JPEG missing a scan (block smoothing differs between libjpeg-turbo and sharp)', async () => {
+    const whole = readFileSync(jpegs.progressive);
+    const scans: number[] = [];
+    for (let i = 2; i < whole.length - 1; i++) if (whole[i] === 0xff && whole[i + 1] === 0xda) scans.push(i);
+    // Without the last scan (a refinement): every coefficient is present, some short of their last bit.
+    const file = join(dir, 'fast-progressive-short.jpg');
+    writeFileSync(file, Buffer.concat([whole.subarray(0, scans[scans.length - 1]), Buffer.from([0xff, 0xd9])]));
+    expect(await loadAddon().decodeJpegExact(readFileSync(file), 24, kAllPlans[0])).toBeNull();
+    expect(await loadAddon().decodeJpegExact(whole, 24, kAllPlans[0])).not.toBeNull();
+    expect((await decodeImage(file, nearest(24))).equals(await decodeImage(file, { ...nearest(24), fastPath: false }))).toBe(true);
+  });
+
   /** The JPEG without its DQT segments (the quantisation tables): sharp refuses it. */
   function withoutQuantTables(jpeg: Buffer): Buffer {
     const kept: Buffer[] = [jpeg.subarray(0, 2)];

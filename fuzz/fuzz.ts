@@ -24,6 +24,7 @@ const kChunk = 2000;
 // Test hooks: FOLDTORCH_FUZZ_HANG_MS shortens the hang limit; FOLDTORCH_FUZZ_INJECT="crash:3,hang:5" makes the
 // child die or stall at those cases, so the harness's own bookkeeping can be checked.
 const kHangMs = Number(process.env.FOLDTORCH_FUZZ_HANG_MS ?? 10_000);
+const kStartMs = 120_000;
 const kInjected = new Map((process.env.FOLDTORCH_FUZZ_INJECT ?? '').split(',').filter(Boolean).map((item) => {
   const [kind, index] = item.split(':');
   return [Number(index), kind] as const;
@@ -111,6 +112,7 @@ async function runCase(target: Target, file: string, learner: Learner | null): P
 async function child(target: Target, listFile: string, start: number): Promise<void> {
   const files = fs.readFileSync(listFile, 'utf8').split('\n').filter(Boolean);
   const learner = target === 'checkpoint' ? await tinyLearner() : null;
+  process.stdout.write('{"ready":true}\n');
   for (let i = start; i < files.length; i++) {
     if (kInjected.get(i) === 'crash') process.kill(process.pid, 'SIGSEGV');
     if (kInjected.get(i) === 'hang') await new Promise(() => setInterval(() => undefined, 1000));
@@ -129,26 +131,30 @@ async function runCases(target: Target, listFile: string, count: number): Promis
       let buffer = '';
       let stderr = '';
       let hung = false;
-      let timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, kHangMs);
+      let ready = false;
+      // The hang limit counts from the child's "ready" (libtorch and sharp loaded: slow on a busy machine).
+      let timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, kStartMs);
       proc.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-2000); });
       proc.stdout.on('data', (chunk) => {
         buffer += chunk;
         const lines = buffer.split('\n');
         buffer = lines.pop() ?? '';
         for (const line of lines) {
-          if (!line.startsWith('{"i":')) continue;  // anything a library prints
+          if (!line.startsWith('{"i":') && !line.startsWith('{"ready":')) continue;  // anything a library prints
+          clearTimeout(timer);
+          timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, kHangMs);
+          ready = true;
+          if (line.startsWith('{"ready":')) continue;
           const { i, ...outcome } = JSON.parse(line) as Outcome & { i: number };
           outcomes[i] = outcome;
           next = i + 1;
-          clearTimeout(timer);
-          timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, kHangMs);
         }
       });
       proc.on('close', (code, signal) => {
         clearTimeout(timer);
         if (next < count) {
           outcomes[next] = hung
-            ? { kind: 'hang', message: `no answer in ${kHangMs / 1000} s` }
+            ? { kind: 'hang', message: ready ? `no answer in ${kHangMs / 1000} s` : `the child did not start in ${kStartMs / 1000} s` }
             : { kind: 'crash', message: `exit ${signal ?? code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}` };
           next += 1;
         }

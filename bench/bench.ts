@@ -1,10 +1,10 @@
-/** `npm run bench -- [model|train|data|all...] [--quick] [--model eva02|efficientnet|all]`: speed and memory figures (never part of the tests). */
+/** `npm run bench -- [model|train|data|soak|all...] [--quick] [--model eva02|efficientnet|all]`: speed and memory figures (never part of the tests). */
 import yargs from 'yargs';
 import { runDataBench } from './data';
 import { kModelBenchFlags } from './model';
 import type { BenchModelChoice } from './model_results';
 
-const kBenchNames = ['model', 'train', 'data'] as const;
+const kBenchNames = ['model', 'train', 'data', 'soak'] as const;
 type BenchName = (typeof kBenchNames)[number];
 
 interface BenchFlags {
@@ -22,6 +22,9 @@ async function run(name: BenchName, flags: BenchFlags): Promise<void> {
       break;
     case 'train':
       await (await import('./train')).runTrainBench();
+      break;
+    case 'soak':
+      await (await import('./soak')).runSoak();
       break;
   }
 }

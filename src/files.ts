@@ -17,6 +17,47 @@ export function writeSynced(file: string, data: string | Uint8Array): void {
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.tmp-${process.pid}`;
-  writeSynced(temporary, data);
-  fs.renameSync(temporary, file);
+  try {
+    writeSynced(temporary, data);
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    // A failed rename (`file` is a folder, say) would otherwise leave the whole content beside it.
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** `NAME.tmp-PID` (writeFileAtomic) and `NAME.tmp-PID-N` (the addon's safetensors writer). */
+const kTemporaryName = /\.tmp-(\d+)(?:-\d+)?$/;
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` that writers killed mid-save left behind (up to a whole checkpoint each);
+ * those of a process still running are kept. Returns the removed paths.
+ */
+export function removeStaleTemporaries(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const match = kTemporaryName.exec(entry.name);
+    if (!entry.isFile() || match === null || isRunning(Number(match[1]))) continue;
+    const file = path.join(dir, entry.name);
+    fs.rmSync(file, { force: true });
+    removed.push(file);
+  }
+  return removed;
 }

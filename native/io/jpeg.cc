@@ -1,7 +1,10 @@
 // libjpeg-turbo decoding for the loader's fast path, and the dihedral remap of raw pixels.
 #include "io/jpeg.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #ifdef FOLDTORCH_WITH_TURBOJPEG
@@ -58,8 +61,57 @@ bool NeedsGeneralDecoder(const uint8_t* bytes, size_t length) {
   return true;
 }
 
+// True for a progressive JPEG whose scans leave some coefficient short of its last bit (a scan missing or cut
+// off), or whose markers do not parse: libjpeg smooths the blocks of such a file, and libjpeg-turbo 2.x and
+// sharp's mozjpeg smooth differently. False at once for a sequential JPEG.
+bool ProgressiveScansIncomplete(const uint8_t* bytes, size_t length) {
+  std::map<int, std::array<int, 64>> known;  // component id -> lowest bit received per coefficient (99: none)
+  size_t at = 2;
+  while (at + 4 <= length && bytes[at + 1] != 0xD9) {
+    if (bytes[at] != 0xFF) return true;
+    const uint8_t marker = bytes[at + 1];
+    if (marker == 0xFF) {
+      ++at;
+      continue;
+    }
+    const size_t segment = (static_cast<size_t>(bytes[at + 2]) << 8) | bytes[at + 3];
+    if (segment < 2 || at + 2 + segment > length) return true;
+    const uint8_t* body = bytes + at + 4;
+    if (marker == 0xC0 || marker == 0xC1) return false;
+    if (marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE) {
+      if (segment < 8 || segment < 8 + 3 * static_cast<size_t>(body[5])) return true;
+      for (int c = 0; c < body[5]; ++c) known[body[6 + 3 * c]].fill(99);
+    }
+    at += 2 + segment;
+    if (marker != 0xDA) continue;
+    const int count = body[0];
+    if (known.empty() || segment < 6 + 2 * static_cast<size_t>(count)) return true;
+    const uint8_t* spectral = body + 1 + 2 * count;
+    const int ss = spectral[0], se = spectral[1], al = spectral[2] & 15;
+    for (int c = 0; c < count; ++c) {
+      auto found = known.find(body[1 + 2 * c]);
+      if (found == known.end() || ss > se || se > 63) return true;
+      for (int k = ss; k <= se; ++k) found->second[k] = std::min(found->second[k], al);
+    }
+    // Past the entropy-coded data: it stuffs each 0xFF with 0x00, and restart markers stay inside it.
+    while (at + 1 < length && !(bytes[at] == 0xFF && bytes[at + 1] != 0x00 && (bytes[at + 1] < 0xD0 || bytes[at + 1] > 0xD7))) ++at;
+  }
+  for (const auto& [id, bits] : known) {
+    for (int bit : bits) {
+      if (bit != 0) return true;
+    }
+  }
+  return false;
+}
+
+// One per image, never reused: libjpeg keeps the quantisation and Huffman tables of the image before (for
+// abbreviated streams), so a JPEG missing its own would decode with another file's; and a handle that failed
+// in the header can refuse every later call. Creating one costs microseconds against a decode's ~0.3 ms.
 struct Decompressor {
   tjhandle handle = tjInitDecompress();
+  Decompressor() = default;
+  Decompressor(const Decompressor&) = delete;
+  Decompressor& operator=(const Decompressor&) = delete;
   ~Decompressor() {
     if (handle) tjDestroy(handle);
   }
@@ -71,8 +123,8 @@ bool jpeg_fast_path_available() { return true; }
 
 bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int size, const Orientation& orientation, uint8_t* out) {
   if (length < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 || size <= 0) return false;
-  if (NeedsGeneralDecoder(bytes, length)) return false;
-  thread_local Decompressor decompressor;  // one per libuv worker thread, reused
+  if (NeedsGeneralDecoder(bytes, length) || ProgressiveScansIncomplete(bytes, length)) return false;
+  const Decompressor decompressor;
   if (!decompressor.handle) return false;
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   auto* source = const_cast<unsigned char*>(bytes);

@@ -176,18 +176,20 @@ void SafetensorsFile::parse_header(const char* json, size_t length, uint64_t dat
     }
     entries_.push_back(std::move(entry));
   }
-  // Overlap check on byte ranges sorted by start (empty tensors occupy nothing).
+  // Overlap check on byte ranges sorted by start, each against the furthest-reaching range before it (not only its
+  // neighbour: an empty tensor or a short one between two overlapping tensors must not hide them). An empty
+  // tensor may sit where another ends or starts, never strictly inside one: no writer puts it there.
   std::vector<const TensorEntry*> by_offset;
   for (const auto& e : entries_) by_offset.push_back(&e);
   std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    const auto* previous = by_offset[i - 1];
-    const auto* current = by_offset[i];
-    if (current->begin < previous->end && current->begin != current->end) {
-      Fail(path_, "tensors '" + previous->name + "' and '" + current->name + "' overlap (got [" +
-                      std::to_string(previous->begin) + ", " + std::to_string(previous->end) + "] and [" +
+  const TensorEntry* furthest = nullptr;
+  for (const auto* current : by_offset) {
+    if (furthest != nullptr && current->begin < furthest->end) {
+      Fail(path_, "tensors '" + furthest->name + "' and '" + current->name + "' overlap (got [" +
+                      std::to_string(furthest->begin) + ", " + std::to_string(furthest->end) + "] and [" +
                       std::to_string(current->begin) + ", " + std::to_string(current->end) + "])");
     }
+    if (furthest == nullptr || current->end > furthest->end) furthest = current;
   }
   std::sort(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (size_t i = 0; i < entries_.size(); ++i) index_[entries_[i].name] = i;

@@ -93,6 +93,15 @@ LoadReport load_tensors(ClassifierImpl& model, std::map<std::string, torch::Tens
     TORCH_CHECK_VALUE(false, "models: checkpoint ", label, " does not fit this ", model.family(), " model (",
                       problems.size(), " mismatching keys; another architecture or size?):", Summarise(problems));
   }
+  // Checked before any copy, so a refused checkpoint leaves the model as it was; otherwise NaN weights surface
+  // only as "loss is NaN at step 1", naming no file.
+  for (size_t i = 0; i < copies.size(); ++i) {
+    const auto& source = copies[i].second;
+    if (!source.is_floating_point()) continue;
+    const int64_t bad = source.numel() - at::isfinite(source).sum().item<int64_t>();
+    TORCH_CHECK_VALUE(bad == 0, "models: checkpoint ", label, " holds NaN or Inf weights in '", report.loaded[i],
+                      "' (got ", bad, " of ", source.numel(), " values not finite)");
+  }
   at::NoGradGuard no_grad;
   for (auto& [destination, source] : copies) destination.copy_(source);
   return report;

@@ -112,9 +112,11 @@ CheckpointInfo SaveCheckpoint(const Learner& learner, const std::string& prefix,
   const auto cuda_rng = compat::cuda_rng_state(learner.device());
   if (cuda_rng.defined()) tensors.emplace_back("rng.cuda", cuda_rng);
   CheckpointInfo info{prefix + ".safetensors", Document(learner, optimizer, cuda_rng.defined(), user_json), counters};
-  io::save_safetensors(info.path, tensors, {{kCheckpointMetadataKey, info.document}});
+  // The readable copy first, the checkpoint itself last: a kill or a failure between the two leaves the old
+  // checkpoint, which a resume loads and then saves again, so the pair never stays out of step.
   const std::string json_path = prefix + ".json";
   io::write_file_atomically(json_path, [&](int fd) { io::write_all(fd, info.document.data(), info.document.size(), json_path); });
+  io::save_safetensors(info.path, tensors, {{kCheckpointMetadataKey, info.document}});
   return info;
 }
 
@@ -200,6 +202,17 @@ at::Tensor ReadRng(const io::SafetensorsFile& file, const char* key, const at::T
   return state;
 }
 
+// The CPU state tried on a scratch generator: set_state refuses a damaged one only after the weights were copied.
+void CheckCpuRng(const at::Tensor& state, const std::string& path) {
+  if (!state.defined()) return;
+  auto scratch = at::make_generator<at::CPUGeneratorImpl>();
+  try {
+    scratch.set_state(state);
+  } catch (const c10::Error& error) {
+    TORCH_CHECK(false, "checkpoint: ", path, " has a damaged 'rng.cpu' RNG state (got: ", error.what_without_backtrace(), ")");
+  }
+}
+
 }  // namespace
 
 CheckpointInfo LoadCheckpoint(Learner& learner, const std::string& prefix) {
@@ -208,7 +221,12 @@ CheckpointInfo LoadCheckpoint(Learner& learner, const std::string& prefix) {
   const auto found = file->metadata().find(kCheckpointMetadataKey);
   TORCH_CHECK(found != file->metadata().end(), "checkpoint: ", path, " is not a foldtorch training checkpoint (no '",
               kCheckpointMetadataKey, "' metadata)");
-  const auto doc = io::ParseJson(found->second.data(), found->second.size());
+  io::JsonValue doc;
+  try {
+    doc = io::ParseJson(found->second.data(), found->second.size());
+  } catch (const std::runtime_error& error) {
+    TORCH_CHECK(false, "checkpoint: ", path, " has unreadable '", kCheckpointMetadataKey, "' metadata (", error.what(), ")");
+  }
   TORCH_CHECK(Field(doc, "format", path).as_string() == kCheckpointFormat && Integer(doc, "version", path) == kCheckpointVersion,
               "checkpoint: ", path, " is not a version ", kCheckpointVersion, " foldtorch training checkpoint");
   CheckModel(learner, doc, *file);
@@ -219,13 +237,18 @@ CheckpointInfo LoadCheckpoint(Learner& learner, const std::string& prefix) {
                            Integer(counters_json, "skippedSteps", path), Integer(counters_json, "samples", path)};
   TORCH_CHECK(counters.micro_step == 0 && counters.step >= 0, "checkpoint: ", path, " has bad counters");
   const auto cpu_rng = ReadRng(*file, "rng.cpu", CpuRngState());
+  CheckCpuRng(cpu_rng, path);
   const auto cuda_rng = ReadRng(*file, "rng.cuda", compat::cuda_rng_state(learner.device()));
   std::vector<std::pair<at::Tensor, at::Tensor>> copies;
   for (const auto& [name, tensor] : ModelTensors(learner)) copies.emplace_back(tensor, file->tensor("model." + name));
 
   // Everything is read and checked; from here on nothing can fail halfway except the optimizer import, which
   // validates its own input before replacing any state, so it goes first.
-  learner.optimizer().import_state(optimizer);
+  try {
+    learner.optimizer().import_state(optimizer);
+  } catch (const c10::Error& error) {
+    TORCH_CHECK(false, "checkpoint: ", path, " holds optimizer state that does not load (got: ", error.what_without_backtrace(), ")");
+  }
   {
     at::NoGradGuard no_grad;
     for (auto& [target, source] : copies) target.copy_(source);

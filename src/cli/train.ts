@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { isWeightsName } from '../weights';
 import { invalidData } from '../errors';
-import { crossValidate } from '../train/crossValidate';
+import { checkFolds, crossValidate } from '../train/crossValidate';
 import { createProgress, type ProgressMode } from '../train/progress';
 import { applyOverrides, resolveRecipe, type Recipe } from '../train/recipe';
 import { RunDir } from '../train/runDir';
@@ -38,12 +38,13 @@ export function recipeFromArgs(args: TrainArgs): Recipe {
 
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const recipe = recipeFromArgs(args);
+  const folds = args.fold === undefined ? undefined : checkFolds('--fold', args.fold, recipe.folds);
   const run = args.resume ?? args.run ?? path.join('runs', recipe.name);
   const progress = createProgress(args.json ? 'json' : args.progress ?? 'auto');
   const stop = stopOnSigint();
   try {
     const result = await crossValidate(recipe, {
-      data: args.data, run, resume: args.resume !== undefined, progress, shouldStop: stop.shouldStop, folds: args.fold,
+      data: args.data, run, resume: args.resume !== undefined, progress, shouldStop: stop.shouldStop, folds,
     });
     if (!args.json) {
       process.stdout.write(`\n${result.table}\n`);

@@ -68,6 +68,8 @@ export async function* readCsvRecords(file: string): AsyncGenerator<CsvRecord> {
     }
   } catch (error) {
     const code = (error as { code?: string }).code;
+    // Node's EISDIR message names no file.
+    if (code === 'EISDIR') throw invalidData(file, 'Expected a CSV file but it is a folder');
     if (code === 'ERR_INVALID_DATA' || (error as { syscall?: string }).syscall !== undefined) throw error;
     throw invalidData(csvWhere(file, line), `cannot parse CSV (${(error as Error).message})`);
   }
@@ -87,6 +89,11 @@ export async function readCsvTable(file: string, required: readonly string[]): P
     const fields = record.fields.map((field) => field.trim());
     if (columns === undefined) {
       columns = fields;
+      // With two columns of one name a row would keep only the last value: which one was meant is unknowable.
+      const repeated = fields.find((name, i) => name !== '' && fields.indexOf(name) !== i);
+      if (repeated !== undefined) {
+        throw invalidData(csvWhere(file, record.line), `Expected each column once in the header but received "${fields.join(',')}" (${repeated} is repeated)`);
+      }
       const missing = required.filter((name) => !fields.includes(name));
       if (missing.length > 0) {
         throw invalidData(

@@ -2,16 +2,17 @@
  * crossValidate: every fold of a recipe, then the out-of-fold table, the fold ensemble on the test set, the
  * submission in sample_submit's order, the test AUC when labels exist, and report.html.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { writeOofCsv } from '../data/csv';
-import { invalidData } from '../errors';
+import { invalidData, invalidType, outOfRange, requireInteger } from '../errors';
 import { formatFoldTable, foldTable, type EpochRecord } from '../metrics/foldTable';
 import { rocAucScore } from '../metrics/auc';
 import { ensembleFolds } from '../predict/ensemble';
 import { writeSubmission } from '../predict/submission';
 import { writeReport } from '../report';
 import { prepareRun, type RunOptions } from './prepare';
-import { writeFileAtomic } from './runDir';
+import { writeFileAtomic, type RunDir } from './runDir';
 import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
 import { weightsSummary } from '../weights';
@@ -28,10 +29,8 @@ export interface CrossValidationResult {
   seconds: number;
 }
 
-export interface CrossValidateOptions extends RunOptions {
-  /** Only these folds (default: all); the ensemble uses the folds that are done. */
-  folds?: number[];
-}
+/** RunOptions, `folds` included. */
+export type CrossValidateOptions = RunOptions;
 
 function compactTable(results: readonly FoldResult[]): string {
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '   n/a' : v.toFixed(4));
@@ -57,21 +56,49 @@ export function weightsNote(recipe: Recipe): string {
   return `Weights: ${from} The ${recipe.model.numClasses}-class head is ${head}.`;
 }
 
+/** Fold numbers to train: distinct integers from 0 to count - 1 (`name` is the option that gave them). */
+export function checkFolds(name: string, folds: unknown, count: number): number[] {
+  if (!Array.isArray(folds)) throw invalidType(name, 'an array of fold numbers', folds);
+  folds.forEach((fold) => requireInteger(name, fold, 0, count - 1));
+  const repeated = folds.find((fold, i) => folds.indexOf(fold) !== i);
+  if (repeated !== undefined) throw outOfRange(name, `each fold once (fold ${repeated} is given twice)`, folds.join(' '));
+  return folds as number[];
+}
+
 export async function crossValidate(recipe: Recipe, options: CrossValidateOptions): Promise<CrossValidationResult> {
   const started = Date.now();
   if (recipe.model.numClasses !== 2) {
     // Scored by ROC AUC into a probability submission: two classes. Fail before training, not after a fold.
     throw invalidData('model.numClasses', `is ${recipe.model.numClasses}; cross-validation scores two classes (ROC AUC, a probability submission). Train a many-class model with foldtorch pretrain`);
   }
+  // Checked before the run folder is touched: a fold out of range would train on everything and validate on nothing.
+  const foldsToRun = options.folds === undefined ? Array.from({ length: recipe.folds }, (_, i) => i) : checkFolds('folds', options.folds, recipe.folds);
   const prepared = await prepareRun(recipe, options);
   const emit = options.progress ?? (() => undefined);
-  const foldsToRun = options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i);
   emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: recipe.device });
   const results: FoldResult[] = [];
   for (const fold of foldsToRun) {
     results.push(await runFold({ prepared, fold, emit, shouldStop: options.shouldStop ?? (() => false) }));
   }
+  // oof.csv, the submission and the report cover every finished fold, not only those run now: `--fold 0` on a
+  // finished run must not rewrite them with one fold.
+  for (let fold = 0; fold < recipe.folds; fold++) {
+    const done = foldsToRun.includes(fold) ? null : finishedFold(prepared.run, fold);
+    if (done) results.push(done);
+  }
+  results.sort((a, b) => a.fold - b.fold);
   return summarise(prepared, results, started, emit);
+}
+
+/** A fold finished earlier (state.json done, oof.json written), or null. */
+function finishedFold(run: RunDir, fold: number): FoldResult | null {
+  const file = run.foldOof(fold);
+  if (!run.readState(fold).done || !fs.existsSync(file)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as FoldResult;
+  } catch (error) {
+    throw invalidData(file, `unreadable fold result (${(error as Error).message})`);
+  }
 }
 
 async function summarise(

@@ -254,6 +254,14 @@ export class Learner {
   }
 }
 
+function parseJson(file: string, what: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalidData(file, `Expected JSON in the ${what} but it does not parse (${(error as Error).message})`);
+  }
+}
+
 /** A checkpoint's document, read from the .safetensors header alone (no tensors are loaded). */
 export function readCheckpointInfo(prefix: string): CheckpointInfo {
   const path = `${checkpointPrefix(prefix)}.safetensors`;
@@ -267,11 +275,16 @@ export function readCheckpointInfo(prefix: string): CheckpointInfo {
     if (length > size - 8 || length > 100 * 1024 * 1024) throw invalidData(path, `header length ${length} runs past the end of the file`);
     const header = Buffer.alloc(length);
     fs.readSync(fd, header, 0, length, 8);
-    const metadata = (JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
-    const text = metadata['foldtorch.checkpoint'];
-    if (text === undefined) throw invalidData(path, 'not a foldtorch training checkpoint (no foldtorch.checkpoint metadata)');
-    const document = JSON.parse(text) as CheckpointDocument;
-    return { path, step: document.counters.step, document };
+    const parsed = parseJson(path, 'safetensors header', header.toString('utf8')) as { __metadata__?: unknown } | null;
+    const metadata = (parsed !== null && typeof parsed === 'object' ? parsed.__metadata__ : undefined) ?? {};
+    const text = (metadata as Record<string, unknown>)['foldtorch.checkpoint'];
+    if (typeof text !== 'string') throw invalidData(path, 'not a foldtorch training checkpoint (no foldtorch.checkpoint metadata)');
+    const document = parseJson(path, 'foldtorch.checkpoint metadata', text) as CheckpointDocument | null;
+    const step = document?.counters?.step;
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
+      throw invalidData(path, `Expected a step count at counters.step of the foldtorch.checkpoint metadata but received ${JSON.stringify(step) ?? 'none'}`);
+    }
+    return { path, step, document: document as CheckpointDocument };
   } finally {
     fs.closeSync(fd);
   }

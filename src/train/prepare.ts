@@ -1,11 +1,13 @@
 /** Everything a run shares across folds: the dataset, the run folder, the fold assignment (folds.csv) and the image cache. */
 import * as fs from 'fs';
+import * as path from 'path';
 import { invalidData, outOfRange } from '../errors';
 import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augment';
 import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
 import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
 import { DecodedCache } from '../data/image';
-import { squareSide, type Model } from '../native/model';
+import { createModel, squareSide, type Model } from '../native/model';
+import { resolvePretrained } from '../weights';
 import type { ProgressSink } from './progress';
 import type { Recipe } from './recipe';
 import { RunDir } from './runDir';
@@ -23,6 +25,8 @@ export interface RunOptions {
   skipUnreadable?: boolean;
   /** `data` already loaded (pretraining sizes its head from the classes first): not listed and probed again. */
   dataset?: Dataset;
+  /** Only these folds (default: all): the ensemble uses the folds that are done. */
+  folds?: number[];
 }
 
 export interface PreparedRun {
@@ -39,7 +43,8 @@ export interface PreparedRun {
 /** meta.csv column each fold grouping uses. */
 const kGroupColumns: Record<Exclude<Recipe['foldGroups'], 'none'>, string> = { style: 'style', emoji: 'hexcode', family: 'family' };
 
-async function assignFolds(run: RunDir, dataset: Dataset, recipe: Recipe): Promise<Int32Array> {
+/** The saved assignment (folds.csv) or a new one, with the rows to write for a new one. */
+async function foldAssignment(run: RunDir, dataset: Dataset, recipe: Recipe): Promise<{ testFold: Int32Array; rows: FoldRow[] | null }> {
   const names = dataset.train.map((item) => item.imageName);
   if (fs.existsSync(run.foldsFile)) {
     // Reuse the saved assignment so every fold (and a resumed run) sees the same split.
@@ -48,17 +53,51 @@ async function assignFolds(run: RunDir, dataset: Dataset, recipe: Recipe): Promi
     if (saved.nSplits !== recipe.folds || saved.rows.length !== names.length || names.some((n) => !byName.has(n))) {
       throw invalidData(run.foldsFile, `does not match the dataset (${saved.rows.length} rows, ${saved.nSplits} folds; the data has ${names.length} images and the recipe ${recipe.folds} folds)`);
     }
-    return Int32Array.from(names, (n) => (byName.get(n) as FoldRow).fold);
+    return { testFold: Int32Array.from(names, (n) => (byName.get(n) as FoldRow).fold), rows: null };
   }
   const labels = dataset.train.map((item) => item.label);
   const groups = recipe.foldGroups === 'none' ? null : metaGroups(dataset, kGroupColumns[recipe.foldGroups]);
   const assignment = groups
     ? stratifiedGroupKFold(labels, groups, { nSplits: recipe.folds, shuffle: true, seed: recipe.foldSeed })
     : stratifiedKFold(labels, { nSplits: recipe.folds, shuffle: true, seed: recipe.foldSeed });
-  await writeFoldsCsv(run.foldsFile, names.map((imageName, i) => ({
+  const rows = names.map((imageName, i) => ({
     imageName, label: labels[i], fold: assignment.testFold[i], ...(groups ? { group: groups[i] } : {}),
-  })));
-  return assignment.testFold;
+  }));
+  return { testFold: assignment.testFold, rows };
+}
+
+/**
+ * Refuses a gradAccumulation that does not divide a fold's batches per epoch: the epoch would end between two
+ * optimizer steps, where no checkpoint can be saved (the run died at its first epoch end).
+ */
+function checkAccumulation(recipe: Recipe, testFold: Int32Array, folds: readonly number[]): void {
+  if (recipe.gradAccumulation === 1) return;
+  const problems: string[] = [];
+  for (const fold of folds) {
+    const images = testFold.reduce((count, f) => count + (f === fold ? 0 : 1), 0);
+    const batches = Math.ceil(images / recipe.batchSize);
+    if (batches % recipe.gradAccumulation !== 0) problems.push(`fold ${fold} trains ${images} images in ${batches} batches of ${recipe.batchSize}`);
+  }
+  if (problems.length > 0) {
+    throw outOfRange('gradAccumulation', `a divisor of each fold's batches per epoch (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''})`, recipe.gradAccumulation);
+  }
+}
+
+export async function buildModel(recipe: Recipe): Promise<Model> {
+  const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
+  const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
+  return createModel(recipe.model.name, {
+    numClasses: recipe.model.numClasses,
+    imgSize: recipe.model.imgSize,
+    pretrained,
+    device: recipe.device,
+    gradCheckpointing: recipe.model.gradCheckpointing,
+    channelsLast: 'auto',
+    // A from-scratch model keeps its family's own head initialisation whatever headInit says.
+    resetClassifier: pretrained !== false && recipe.finetune.headInit === 'reset',
+    freezeBatchNorm: recipe.finetune.freezeBatchNorm,
+    arch,
+  });
 }
 
 export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<PreparedRun> {
@@ -66,11 +105,31 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
     throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
   }
   const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  if (dataset.train.length < recipe.folds) {
+    // Otherwise the fold splitter's message, about nSplits, names neither the file nor the images.
+    const where = dataset.layout === 'competition' ? path.join(dataset.root, 'train.csv') : dataset.root;
+    throw invalidData(where, `lists ${dataset.train.length} training images; ${recipe.folds} folds need at least ${recipe.folds}`);
+  }
   if (dataset.classes.length !== recipe.model.numClasses) {
     throw invalidData(options.data, `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`);
   }
-  const run = RunDir.open(options.run, recipe, options.resume ?? false);
-  const testFold = await assignFolds(run, dataset, recipe);
+  const location = new RunDir(options.run);
+  const isNew = !options.resume && !fs.existsSync(location.recipeFile);
+  // An existing run's recipe is checked (read only) first; a new run's folder is written only once all checks pass.
+  let run = isNew ? null : RunDir.open(options.run, recipe, options.resume ?? false);
+  const removed = run?.removeStaleTemporaries() ?? [];
+  if (removed.length > 0) {
+    options.progress?.({ type: 'message', text: `removed ${removed.length} temporary files that interrupted saves left: ${removed.map((f) => path.relative(options.run, f)).join(', ')}` });
+  }
+  const { testFold, rows } = await foldAssignment(location, dataset, recipe);
+  checkAccumulation(recipe, testFold, options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i));
+  if (run === null) {
+    // Built once before recipe.json is written, so a recipe the model refuses (image size, weights, name, device)
+    // leaves no run behind that would refuse the corrected command.
+    (await buildModel(recipe)).dispose();
+    run = RunDir.open(options.run, recipe, false);
+  }
+  if (rows !== null) await writeFoldsCsv(run.foldsFile, rows);
   const cache = new DecodedCache();
   const interpolation = (model: Model): Interpolation => (model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic');
   return {

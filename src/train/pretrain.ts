@@ -45,7 +45,7 @@ export async function pretrainBackbone(recipe: Recipe, options: PretrainOptions)
   }
   const run = options.run ?? out.replace(/\.safetensors$/, '.run');
   const sized: Recipe = { ...recipe, model: { ...recipe.model, numClasses: classes.length } };
-  const prepared = await prepareRun(sized, { ...options, run, dataset });
+  const prepared = await prepareRun(sized, { ...options, run, dataset, folds: [0] });
   const result = await runFold({ prepared, fold: 0, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
   fs.mkdirSync(path.dirname(out), { recursive: true });
   // Copy then rename: a reader never sees half a checkpoint.

@@ -269,6 +269,10 @@ function parseScalar(text: string): unknown {
   return text;
 }
 
+/** Keys that would reach Object.prototype when assigned through a path: never recipe keys. */
+const kUnsafeKeys: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const kUnsafeKeysText = '__proto__, constructor or prototype';
+
 /** Applies `key=value` overrides (value parsed as JSON-ish scalar; `a,b` lists for array keys). */
 export function applyOverrides(recipe: Recipe, sets: readonly string[]): Recipe {
   const result = clone(recipe) as unknown as Record<string, unknown>;
@@ -278,11 +282,18 @@ export function applyOverrides(recipe: Recipe, sets: readonly string[]): Recipe 
     if (eq <= 0) throw outOfRange('--set', 'key=value', assignment);
     const key = assignment.slice(0, eq).trim();
     const text = assignment.slice(eq + 1).trim();
+    const parts = key.split('.');
+    // Checked before any lookup: `model.overrides.__proto__.x` would otherwise write to every object.
+    if (parts.some((part) => kUnsafeKeys.has(part))) {
+      throw outOfRange('--set', `a recipe key with no part named ${kUnsafeKeysText}`, key);
+    }
     const isOverride = key.startsWith('model.overrides.');
+    if (isOverride && parts.length !== 3) {
+      throw outOfRange('--set', 'model.overrides.NAME (one architecture key, e.g. model.overrides.depth)', key);
+    }
     if (!valid.includes(key) && !isOverride) {
       throw outOfRange('--set', `a recipe key (did you mean ${closestNames(key, valid, 1)[0]}?)`, key);
     }
-    const parts = key.split('.');
     let node = result;
     for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
     const last = parts[parts.length - 1];
@@ -427,19 +438,21 @@ export function resolveRecipe(nameOrFile: string, sets: readonly string[] = []):
     }
     const start = clone(kRecipes[(parsed.extends as string) ?? 'seed-eva02'] ?? kSeedBase) as unknown as Record<string, unknown>;
     delete parsed.extends;
-    base = deepMerge(start, parsed);
+    base = deepMerge(start, parsed, nameOrFile, '');
   } else {
     throw outOfRange('--recipe', `a recipe name (${recipeNames().join(', ')}) or a JSON file (did you mean ${closestNames(nameOrFile, recipeNames(), 1)[0]}?)`, nameOrFile);
   }
   return applyOverrides(validateRecipe(base), sets);
 }
 
-function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>, file: string, prefix: string): Record<string, unknown> {
   const out = { ...base };
   for (const [k, v] of Object.entries(patch)) {
-    const b = base[k];
+    // JSON.parse keeps "__proto__" as an own key; assigning it would replace the merged object's prototype.
+    if (kUnsafeKeys.has(k)) throw invalidData(file, `refusing the key "${prefix}${k}" (no recipe key is named ${kUnsafeKeysText})`);
+    const b = Object.hasOwn(base, k) ? base[k] : undefined;
     out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
-      ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+      ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>, file, `${prefix}${k}.`)
       : v;
   }
   return out;

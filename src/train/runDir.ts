@@ -7,7 +7,7 @@ import * as path from 'path';
 import { invalidData, outOfRange } from '../errors';
 import type { Recipe } from './recipe';
 
-import { writeFileAtomic } from '../files';
+import { removeStaleTemporaries, writeFileAtomic } from '../files';
 
 export { writeFileAtomic };
 
@@ -63,6 +63,18 @@ export class RunDir {
     return run;
   }
 
+  /** Removes what saves killed mid-write left (`*.tmp-PID[-N]`) in the run folder and its fold folders. */
+  removeStaleTemporaries(): string[] {
+    const folds = fs.existsSync(this.dir)
+      ? fs.readdirSync(this.dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && /^fold-\d+$/.test(e.name))
+        .map((e) => Number(e.name.slice(5)))
+        .sort((a, b) => a - b)
+        .map((fold) => this.foldDir(fold))
+      : [];
+    return [this.dir, ...folds].flatMap((dir) => removeStaleTemporaries(dir));
+  }
+
   readRecipe(): Recipe {
     try {
       return JSON.parse(fs.readFileSync(this.recipeFile, 'utf8')) as Recipe;
@@ -74,7 +86,16 @@ export class RunDir {
   readState(fold: number): FoldState {
     const file = this.stateFile(fold);
     if (!fs.existsSync(file)) return { fold, done: false, bestEpoch: -1, bestAuc: null, epochsDone: 0 };
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as FoldState;
+    let state: FoldState | null;
+    try {
+      state = JSON.parse(fs.readFileSync(file, 'utf8')) as FoldState | null;
+    } catch (error) {
+      throw invalidData(file, `unreadable fold state (${(error as Error).message})`);
+    }
+    if (state === null || typeof state !== 'object' || typeof state.done !== 'boolean' || typeof state.bestEpoch !== 'number') {
+      throw invalidData(file, `Expected a fold state ({fold, done, bestEpoch, bestAuc, epochsDone}) but received ${JSON.stringify(state)?.slice(0, 80)}`);
+    }
+    return state;
   }
 
   writeState(state: FoldState): void {

@@ -7,18 +7,19 @@ import { affineMatrices, colourMatrices, fadeAmounts, outlineStrengths } from '.
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
 import { rocAucScore } from '../metrics/auc';
-import { outOfRange } from '../errors';
+import { outOfRange, requireInteger } from '../errors';
 import { doctor } from '../native/runtime';
 import { writeFileAtomic } from './runDir';
-import { createModel, type Model } from '../native/model';
-import { resolvePretrained } from '../weights';
+import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { predictItems } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
 import { createLearner, manualSeed, type Learner } from './learner';
 import type { TrainEvent } from './progress';
 import type { Recipe } from './recipe';
-import { prepareRun, type PreparedRun, type RunOptions } from './prepare';
+import { buildModel, prepareRun, type PreparedRun, type RunOptions } from './prepare';
+
+export { buildModel };
 
 export interface EpochMetrics {
   epoch: number;
@@ -60,6 +61,8 @@ interface ResumePoint {
   lrs: number[];
   trainScores: number[];
   trainLabels: number[];
+  /** The learning rate of the last batch done (absent in checkpoints written before it was kept). */
+  lastLr?: number;
 }
 
 const cpuBf16 = { checked: false, value: false };
@@ -76,23 +79,6 @@ export async function resolvePrecision(recipe: Recipe): Promise<Precision> {
   }
   if (recipe.device.startsWith('cuda')) return cpuBf16.value ? 'bfloat16' : 'float16';
   return cpuBf16.value ? 'bfloat16' : 'float32';
-}
-
-export async function buildModel(recipe: Recipe): Promise<Model> {
-  const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
-  const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
-  return createModel(recipe.model.name, {
-    numClasses: recipe.model.numClasses,
-    imgSize: recipe.model.imgSize,
-    pretrained,
-    device: recipe.device,
-    gradCheckpointing: recipe.model.gradCheckpointing,
-    channelsLast: 'auto',
-    // A from-scratch model keeps its family's own head initialisation whatever headInit says.
-    resetClassifier: pretrained !== false && recipe.finetune.headInit === 'reset',
-    freezeBatchNorm: recipe.finetune.freezeBatchNorm,
-    arch,
-  });
 }
 
 /** Regex sources of the named parameter stages (Model.parameterStages), refusing an unknown name. */
@@ -177,10 +163,8 @@ interface FoldContext {
 
 /** Trains fold `fold` of `recipe` into the run folder; resumes from its last checkpoint when there is one. */
 export async function trainFold(fold: number, recipe: Recipe, options: RunOptions): Promise<FoldResult> {
-  const prepared = await prepareRun(recipe, options);
-  if (!Number.isInteger(fold) || fold < 0 || fold >= recipe.folds) {
-    throw outOfRange('fold', `an integer from 0 to ${recipe.folds - 1}`, fold);
-  }
+  requireInteger('fold', fold, 0, recipe.folds - 1);
+  const prepared = await prepareRun(recipe, { ...options, folds: [fold] });
   return runFold({ prepared, fold, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
 }
 
@@ -210,7 +194,10 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       run.truncateMetrics(fold, resume.epoch);
       emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
     }
-    const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold).filter((m) => m.type === 'epoch');
+    // Without the log's `type` field, so a resumed fold's oof.json is the uninterrupted one's.
+    const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold)
+      .filter((m) => m.type === 'epoch')
+      .map(({ type, ...metrics }) => metrics);
     let best = { epoch: state.bestEpoch, auc: state.bestAuc, score: state.bestScore ?? state.bestAuc };
     const lrs: number[] = resume ? [...resume.lrs] : [];
     const sampler = new EpochSampler(train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });
@@ -223,7 +210,8 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
       resume = null;
       const order = sampler.epoch(epoch);
-      let lastLr = 0;
+      // A run stopped after an epoch's last batch resumes with no batch left in it: the epoch's lr is the saved one.
+      let lastLr = point.nextBatch > 0 ? point.lastLr ?? lrs[lrs.length - 1] ?? 0 : 0;
       let imagesSeen = 0;
       const stepClock = Date.now();
       for await (const batch of loadBatches(train, order, {
@@ -261,6 +249,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         const atBoundary = result.stepped || recipe.gradAccumulation === 1;
         if (atBoundary && (result.step % recipe.checkpointEvery === 0 || context.shouldStop())) {
           point.lrs = lrs;
+          point.lastLr = lastLr;
           await learner.save(run.lastCheckpoint(fold), point);
           emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
           if (context.shouldStop()) throw new TrainingInterrupted(fold, result.step);

@@ -1,5 +1,5 @@
 /** The Model API: creation and loading, forward variants against hand-made references, and every bad input. */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { createModel, listModels, readSafetensors, type Model } from '../../src/native/model';
@@ -303,6 +303,25 @@ describe('weights and lifecycle', () => {
     expect(model.disposed).toBe(true);
     await expect(model.forward(pixels(1, 32), { shape: [1, 32, 32, 3] })).rejects.toThrow('Model is disposed');
     expect(() => model.loadReport).toThrow('Model is disposed');
+  });
+
+  test('NaN or Inf weights are refused at load, naming the file and the first bad tensor in model order', async () => {
+    const bytes = readFileSync(baseWeights);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+    const put = (name: string, index: number, value: number) => bytes.writeFloatLE(value, 8 + headerLength + header[name].data_offsets[0] + 4 * index);
+    put('blocks.1.mlp.fc2.weight', 5, Infinity);
+    put('blocks.0.norm1.weight', 3, NaN);
+    put('blocks.0.norm1.weight', 60, -Infinity);
+    const file = path.join(dir, 'nan.safetensors');
+    writeFileSync(file, bytes);
+    const message = `models: checkpoint ${file} holds NaN or Inf weights in 'blocks.0.norm1.weight' (got 2 of 64 values not finite)`;
+    await expect(createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: 56, arch: baseArch, pretrained: file })).rejects.toThrow(message);
+    // Model.load refuses it before copying anything: the model keeps its weights.
+    const images = pixels(1, 56);
+    const before = (await eva.forward(images, { shape: [1, 56, 56, 3] })).data;
+    await expect(eva.load(file)).rejects.toThrow(message);
+    expect(maxDiff((await eva.forward(images, { shape: [1, 56, 56, 3] })).data, before)).toBe(0);
   });
 
   test('a pickle checkpoint is refused with the conversion command', async () => {

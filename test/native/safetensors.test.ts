@@ -47,6 +47,22 @@ describe('readSafetensors', () => {
     expect(Array.from(tensors.e.data)).toEqual([1, -3]);
   });
 
+  test('empty tensors where others start or end, and at the end of the data, are no overlap', async () => {
+    const file = craft('empties.safetensors', {
+      e0: { dtype: 'F32', shape: [0], data_offsets: [0, 0] },
+      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      e1: { dtype: 'F32', shape: [2, 0], data_offsets: [8, 8] },
+      e2: { dtype: 'F32', shape: [0], data_offsets: [8, 8] },
+      b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+      e3: { dtype: 'F32', shape: [0], data_offsets: [12, 12] },
+    }, f32([1, 2, 3]));
+    const { tensors } = await readSafetensors(file);
+    expect(Array.from(tensors.a.data)).toEqual([1, 2]);
+    expect(Array.from(tensors.b.data)).toEqual([3]);
+    expect(tensors.e1).toMatchObject({ shape: [2, 0] });
+    expect(tensors.e3.data.length).toBe(0);
+  });
+
   test('accepts a real safetensors file even when named .bin', async () => {
     const file = craft('model.bin', { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32([2]));
     expect(Array.from((await readSafetensors(file)).tensors.w.data)).toEqual([2]);
@@ -80,6 +96,11 @@ describe('readSafetensors', () => {
       a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
       b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
     }, f32([1, 2, 3])), /tensors 'a' and 'b' overlap \(got \[0, 8\] and \[4, 12\]\)/],
+    ['overlapping tensors with an empty one sorted between them', () => craft('overlap_empty.safetensors', {
+      a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+      e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] },
+      b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+    }, f32([1, 2, 3, 4])), /tensors 'a' and 'e' overlap \(got \[0, 16\] and \[8, 8\]\)/],
     ['a header too short for JSON', () => craft('tiny.safetensors', null, undefined, '{'), /header too short to hold JSON \(got 1 bytes\)/],
     ['an entry that is not an object', () => craft('entry.safetensors', { a: [1] }), /entry for 'a' is not an object/],
     ['a shape too large to address', () => craft('huge.safetensors', null, undefined, '{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}'),

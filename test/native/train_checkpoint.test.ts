@@ -1,6 +1,6 @@
 /** Learner checkpoints: bit-identical resume in a new process, crash safety, and every mismatch refused cleanly. */
 import { execFileSync, spawn } from 'child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { addonLocation, loadAddon } from '../../src/native/addon';
@@ -104,19 +104,39 @@ describe('save and load in one process', () => {
     const half = toyBatch(0, 4);
     await learner.trainStep(half.images, half.labels, { shape: half.shape });
     await expect(learner.save(prefix)).rejects.toThrow('checkpoint: cannot save in the middle of gradient accumulation (1 of 2 micro-batches done)');
-    // NaN weights through the model's own loader.
+    // NaN weights: the model's own loader refuses them naming the file; a training checkpoint still brings them in.
+    const putNaN = (file: string, name: string) => {
+      const bytes = readFileSync(file);
+      const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
+      const header = JSON.parse(bytes.subarray(8, headerEnd).toString('utf8'));
+      bytes.writeFloatLE(NaN, headerEnd + header[name].data_offsets[0]);
+      writeFileSync(file, bytes);
+    };
     const weights = path.join(dir, 'nan_weights.safetensors');
     await learner.model.saveWeights(weights);
-    const bytes = readFileSync(weights);
-    const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, headerEnd).toString('utf8'));
-    bytes.writeFloatLE(NaN, headerEnd + header['head.bias'].data_offsets[0]);
-    writeFileSync(weights, bytes);
+    putNaN(weights, 'head.bias');
     const broken = await tinyLearner(6);
-    await broken.model.load(weights);
+    await expect(broken.model.load(weights)).rejects.toThrow(`models: checkpoint ${weights} holds NaN or Inf weights in 'head.bias' (got 1 of 2 values not finite)`);
+    const nanCheckpoint = path.join(dir, 'nan_checkpoint');
+    await broken.save(nanCheckpoint);
+    putNaN(`${nanCheckpoint}.safetensors`, 'model.head.bias');
+    await broken.load(nanCheckpoint);
     await expect(broken.save(prefix)).rejects.toThrow("checkpoint: refusing to save: 'head.bias' holds NaN or inf values (any existing checkpoint is left as it was)");
     expect(readFileSync(`${prefix}.safetensors`).equals(good)).toBe(true);
     await expect(learner.save(prefix, { f: () => 1 } as never)).rejects.toThrow();
+  });
+
+  test('a save that fails part way leaves the last checkpoint as it was (its readable copy is written first)', async () => {
+    const learner = await tinyLearner(12);
+    const prefix = path.join(dir, 'partway');
+    await learner.save(prefix);
+    const good = readFileSync(`${prefix}.safetensors`);
+    await learner.trainStep(toyBatch(0).images, toyBatch(0).labels, { shape: toyBatch(0).shape });
+    rmSync(`${prefix}.json`);
+    mkdirSync(`${prefix}.json`);
+    await expect(learner.save(prefix)).rejects.toThrow(`${prefix}.json`);
+    expect(readFileSync(`${prefix}.safetensors`).equals(good)).toBe(true);
+    expect(readdirSync(dir).filter((name) => name.startsWith('partway') && name.includes('.tmp-'))).toEqual([]);
   });
 
   test('a torn, foreign or missing file is a clear error and changes nothing', async () => {
@@ -139,6 +159,39 @@ describe('save and load in one process', () => {
     expect(snapshotDiff(before, await tensors(target.model))).toBe(0);
     expect(await target.counters()).toMatchObject({ step: 0, samples: 0 });
     expect(existsSync(`${prefix}.json`)).toBe(true);
+  });
+
+  test('damaged metadata, optimizer counters or RNG state are refused naming the file, before anything is loaded', async () => {
+    const source = await tinyLearner(10);
+    await source.trainStep(toyBatch(0).images, toyBatch(0).labels, { shape: toyBatch(0).shape });
+    const prefix = path.join(dir, 'damaged');
+    await source.save(prefix);
+    const good = readFileSync(`${prefix}.safetensors`);
+    const headerEnd = 8 + Number(good.readBigUInt64LE(0));
+    const header = JSON.parse(good.subarray(8, headerEnd).toString('utf8'));
+    // Same-length edits keep every offset right: the document's first brace, then mt19937's `left` counter (0: invalid).
+    const metadata = Buffer.from(good);
+    const brace = good.indexOf('{\\"', good.indexOf('foldtorch.checkpoint'));
+    metadata[brace] = 'x'.charCodeAt(0);
+    writeFileSync(`${prefix}_meta.safetensors`, metadata);
+    const rng = Buffer.from(good);
+    rng.writeInt32LE(0, headerEnd + header['rng.cpu'].data_offsets[0] + 8);
+    writeFileSync(`${prefix}_rng.safetensors`, rng);
+    // A document the optimizer refuses (its lookahead step past the merge time), written through a new header.
+    const document = JSON.parse(header.__metadata__['foldtorch.checkpoint']);
+    document.optimizer.lookaheadStep = 1000000000;
+    const edited = Buffer.from(JSON.stringify({ ...header, __metadata__: { ...header.__metadata__, 'foldtorch.checkpoint': JSON.stringify(document) } }));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(edited.length));
+    writeFileSync(`${prefix}_optimizer.safetensors`, Buffer.concat([length, edited, good.subarray(headerEnd)]));
+    const target = await tinyLearner(11);
+    const before = await tensors(target.model);
+    await expect(target.load(`${prefix}_optimizer`)).rejects.toThrow(
+      `checkpoint: ${prefix}_optimizer.safetensors holds optimizer state that does not load (got: ranger21: bad counters (iteration 1, lookahead step 1000000000))`);
+    await expect(target.load(`${prefix}_meta`)).rejects.toThrow(`checkpoint: ${prefix}_meta.safetensors has unreadable 'foldtorch.checkpoint' metadata (invalid JSON: `);
+    await expect(target.load(`${prefix}_rng`)).rejects.toThrow(`checkpoint: ${prefix}_rng.safetensors has a damaged 'rng.cpu' RNG state (got: `);
+    expect(snapshotDiff(before, await tensors(target.model))).toBe(0);
+    expect(await target.counters()).toMatchObject({ step: 0, samples: 0 });
   });
 
   test('another model, another architecture or another optimizer layout is refused by name', async () => {

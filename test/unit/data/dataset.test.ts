@@ -98,6 +98,17 @@ describe('competition layout', () => {
     await expect(loadCompetitionDataset(empty)).rejects.toThrow(`${empty}: Expected train.csv or sample_submit.csv in the competition layout but found neither`);
   });
 
+  test('a train.csv or sample_submit.csv that is a folder names the file', async () => {
+    const root = await competition();
+    rmSync(join(root, 'train.csv'));
+    mkdirSync(join(root, 'train.csv'));
+    await expect(loadDataset(root)).rejects.toThrow(`${join(root, 'train.csv')}: Expected a CSV file but it is a folder`);
+    const other = await competition();
+    rmSync(join(other, 'sample_submit.csv'));
+    mkdirSync(join(other, 'sample_submit.csv'));
+    await expect(loadDataset(other)).rejects.toThrow(`${join(other, 'sample_submit.csv')}: Expected a CSV file but it is a folder`);
+  });
+
   test('labels outside the allowed classes come from the CSV reader with file and line', async () => {
     const root = await competition();
     writeFileSync(join(root, 'train.csv'), 'image_name,label\na.jpg,food\n');

@@ -1,10 +1,11 @@
+import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
 import { readFileSync } from 'fs';
 import { augmentRgb, decodeImage, DecodedCache, probeImage, verifyImage } from '../../../src/data/image';
-import { loadAddon } from '../../../src/native/addon';
+import { addonLocation, loadAddon } from '../../../src/native/addon';
 import { indexPattern, indexPixel, writeImageSet, writeIndexPng, writeTruncatedPng } from './images';
 
 let dir: string;
@@ -135,6 +136,67 @@ describe('JPEG fast path (libjpeg-turbo in the addon)', () => {
     expect(await loadAddon().decodeJpegExact(Buffer.from('not a jpeg'), 24, kAllPlans[0])).toBeNull();
     // The declined files still decode, through sharp.
     expect((await decodeImage(icc, nearest(24))).length).toBe(24 * 24 * 3);
+  });
+
+  fastPathTest('declines a progressive JPEG missing a scan (block smoothing differs between libjpeg-turbo and sharp)', async () => {
+    const whole = readFileSync(jpegs.progressive);
+    const scans: number[] = [];
+    for (let i = 2; i < whole.length - 1; i++) if (whole[i] === 0xff && whole[i + 1] === 0xda) scans.push(i);
+    // Without the last scan (a refinement): every coefficient is present, some short of their last bit.
+    const file = join(dir, 'fast-progressive-short.jpg');
+    writeFileSync(file, Buffer.concat([whole.subarray(0, scans[scans.length - 1]), Buffer.from([0xff, 0xd9])]));
+    expect(await loadAddon().decodeJpegExact(readFileSync(file), 24, kAllPlans[0])).toBeNull();
+    expect(await loadAddon().decodeJpegExact(whole, 24, kAllPlans[0])).not.toBeNull();
+    expect((await decodeImage(file, nearest(24))).equals(await decodeImage(file, { ...nearest(24), fastPath: false }))).toBe(true);
+  });
+
+  /** The JPEG without its DQT segments (the quantisation tables): sharp refuses it. */
+  function withoutQuantTables(jpeg: Buffer): Buffer {
+    const kept: Buffer[] = [jpeg.subarray(0, 2)];
+    let at = 2;
+    while (jpeg[at] === 0xff && jpeg[at + 1] !== 0xda) {
+      const end = at + 2 + jpeg.readUInt16BE(at + 2);
+      if (jpeg[at + 1] !== 0xdb) kept.push(jpeg.subarray(at, end));
+      at = end;
+    }
+    kept.push(jpeg.subarray(at));
+    return Buffer.concat(kept);
+  }
+
+  // One libuv thread in a fresh process, so every call below meets the decoder state the previous one left.
+  fastPathTest('each image gets a fresh decoder: no tables from the image before, no failure carried over', async () => {
+    const normal = readFileSync(jpegs['4:4:4']);
+    const noTables = join(dir, 'fast-no-dqt.jpg');
+    writeFileSync(noTables, withoutQuantTables(normal));
+    expect(readFileSync(noTables).length).toBeLessThan(normal.length - 64);
+    await expect(decodeImage(noTables, { ...nearest(24), fastPath: false })).rejects.toThrow(noTables);
+    const truncated = join(dir, 'fast-truncated-2.jpg');
+    writeFileSync(truncated, normal.subarray(0, 600));
+    // More Huffman codes than symbols in the first DHT: refused while reading the header (sharp: "Bogus Huffman table").
+    const badTable = join(dir, 'fast-bad-dht.jpg');
+    const bytes = Buffer.from(normal);
+    let at = 2;
+    while (!(bytes[at] === 0xff && bytes[at + 1] === 0xc4)) at += 2 + bytes.readUInt16BE(at + 2);
+    bytes[at + 5 + 15] = 0xff;
+    writeFileSync(badTable, bytes);
+    await expect(decodeImage(badTable, { ...nearest(24), fastPath: false })).rejects.toThrow(badTable);
+    const script = `
+      const fs = require('fs');
+      const addon = require(${JSON.stringify(addonLocation()!.path)});
+      const plan = { hflip: false, vflip: false, rot90: 0 };
+      const decode = (file) => addon.decodeJpegExact(fs.readFileSync(file), 24, plan).then((b) => b && b.toString('base64'));
+      (async () => {
+        const out = [];
+        for (const file of ${JSON.stringify([jpegs['4:4:4'], noTables, truncated, badTable, jpegs['4:4:4'], noTables, badTable, truncated, jpegs['4:4:4']])}) out.push(await decode(file));
+        process.stdout.write(JSON.stringify(out));
+      })();`;
+    const results = JSON.parse(execFileSync('node', ['-e', script], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, encoding: 'utf8' })) as (string | null)[];
+    const expected = (await decodeImage(jpegs['4:4:4'], { ...nearest(24), fastPath: false })).toString('base64');
+    expect(results.map((r) => (r === null ? null : r === expected ? 'sharp pixels' : 'other pixels')))
+      .toEqual(['sharp pixels', null, null, null, 'sharp pixels', null, null, null, 'sharp pixels']);
+    // Through the loader: the file without tables is refused naming it, as sharp refuses it, after a normal JPEG.
+    await decodeImage(jpegs['4:4:4'], nearest(24));
+    await expect(decodeImage(noTables, nearest(24))).rejects.toThrow(noTables);
   });
 });
 

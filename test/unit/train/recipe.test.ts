@@ -1,4 +1,10 @@
-/** Recipes: the named recipes' shapes, the fine-tuning block and its validation, and old run folders' recipes. */
+/**
+ * Recipes: the named recipes' shapes, the fine-tuning block and its validation, old run folders' recipes, and the
+ * keys --set and recipe files refuse.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { applyOverrides, kRecipes, recipeKeys, resolveRecipe, validateRecipe } from '../../../src/train/recipe';
 
 test('demo-cpu fine-tunes ImageNet EfficientNet-Lite0; demo-cpu-scratch trains EVA-02 from scratch', () => {
@@ -44,4 +50,48 @@ test('a recipe.json written before fine-tuning options existed reads as one lr, 
   delete old.finetune;
   expect(validateRecipe(old).finetune).toEqual({ headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 });
   expect(() => validateRecipe({ ...old, finetune: { headInit: 'reset', freezeBatchNormStats: true } })).toThrow('Expected a known key (did you mean freezeBatchNorm?) for finetune.freezeBatchNormStats but received "freezeBatchNormStats"');
+});
+
+describe('--set refuses keys that reach Object.prototype', () => {
+  afterEach(() => {
+    // Clean up whatever a regression would have planted, so one failure does not cascade.
+    for (const key of ['polluted', 'isAdmin']) delete (Object.prototype as Record<string, unknown>)[key];
+  });
+
+  test.each([
+    'model.overrides.__proto__.polluted=1',
+    'model.overrides.constructor.prototype.isAdmin=true',
+    '__proto__.polluted=1',
+    'constructor.prototype.isAdmin=true',
+    'model.__proto__=1',
+  ])('%s', (assignment) => {
+    const key = assignment.slice(0, assignment.indexOf('='));
+    expect(() => resolveRecipe('demo-cpu', [assignment])).toThrow(
+      `Expected a recipe key with no part named __proto__, constructor or prototype for --set but received ${JSON.stringify(key)}`,
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+  });
+
+  test('an architecture override is one key deep', () => {
+    expect(() => resolveRecipe('demo-cpu', ['model.overrides.depth.x=1'])).toThrow(
+      'Expected model.overrides.NAME (one architecture key, e.g. model.overrides.depth) for --set but received "model.overrides.depth.x"',
+    );
+    expect(resolveRecipe('demo-cpu', ['model.overrides.depth=3']).model.overrides).toEqual({ depth: 3 });
+  });
+
+  test('applyOverrides on a recipe object refuses them too', () => {
+    const recipe = resolveRecipe('demo-cpu');
+    expect(() => applyOverrides(recipe, ['model.overrides.__proto__.polluted=1'])).toThrow('for --set');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('recipe files', () => {
+  test('a "__proto__" key is refused naming the file and the key', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-recipe-')), 'r.json');
+    fs.writeFileSync(file, '{"extends": "demo-cpu", "model": {"overrides": {"__proto__": {"polluted": 1}}}}');
+    expect(() => resolveRecipe(file)).toThrow(`${file}: refusing the key "model.overrides.__proto__" (no recipe key is named __proto__, constructor or prototype)`);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });

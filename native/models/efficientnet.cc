@@ -172,14 +172,13 @@ std::vector<std::pair<std::string, std::string>> EfficientNetImpl::parameter_sta
   return out;
 }
 
-torch::Tensor EfficientNetImpl::stem(const torch::Tensor& images) {
+torch::Tensor EfficientNetImpl::checked_input(const torch::Tensor& images) const {
   check_input(images);
-  return conv_stem_->forward(channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images);
+  return channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
 }
 
 torch::Tensor EfficientNetImpl::forward_features(const torch::Tensor& images) {
-  check_input(images);
-  auto x = ConvNorm(conv_stem_, bn1_, channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images);
+  auto x = ConvNorm(conv_stem_, bn1_, checked_input(images));
   for (auto& stage : stages_) {
     for (auto& block : stage) x = block->forward(x);
   }
@@ -196,7 +195,7 @@ torch::Tensor EfficientNetImpl::forward_head(const torch::Tensor& features, bool
 // The stem and head convolutions unfused, to record their outputs before BatchNorm; the blocks as forward runs them.
 NamedOutputs EfficientNetImpl::forward_intermediates(const torch::Tensor& images) {
   NamedOutputs out;
-  auto x = stem(images);
+  auto x = conv_stem_->forward(checked_input(images));
   out.emplace_back("stem_conv", x);
   x = bn1_->forward(x);
   out.emplace_back("stem", x);

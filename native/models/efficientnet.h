@@ -93,8 +93,8 @@ class EfficientNetImpl : public ClassifierImpl {
   void init_weights();
 
  private:
-  torch::Tensor stem(const torch::Tensor& images);
-  torch::Tensor head_features(const torch::Tensor& x);
+  // The input checked against input_rules(), in the weights' memory layout.
+  torch::Tensor checked_input(const torch::Tensor& images) const;
 
   EfficientNetConfig config_;
   PretrainedConfig pretrained_;

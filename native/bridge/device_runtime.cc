@@ -1,4 +1,4 @@
-// CUDA memory counters, the allocator cache, device synchronisation and TF32 switches, over compat.h.
+// CPU and CUDA memory counters, the allocator caches, device synchronisation and TF32 switches, over compat.h.
 #include "bridge/device_runtime.h"
 
 #include <string>
@@ -7,6 +7,7 @@
 #include "bridge/errors.h"
 #include "bridge/options.h"
 #include "compat.h"
+#include "train/cpu_block_cache.h"
 
 namespace foldtorch::bridge {
 
@@ -39,6 +40,24 @@ Napi::Value ResetCudaPeakMemory(const Napi::CallbackInfo& info) {
     compat::reset_cuda_peak_memory(device);
     return info.Env().Undefined();
   });
+}
+
+// The CPU block cache's counters (native/train/cpu_block_cache.h); `installed` false when FOLDTORCH_CPU_CACHE_MB=0.
+Napi::Value CpuMemoryStats(const Napi::CallbackInfo& info) {
+  const auto stats = train::CpuBlockCacheStatistics();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("installed", stats.installed);
+  out.Set("capacity", static_cast<double>(stats.capacity_bytes));
+  out.Set("idle", static_cast<double>(stats.idle_bytes));
+  out.Set("inUse", static_cast<double>(stats.in_use_bytes));
+  out.Set("hits", static_cast<double>(stats.hits));
+  out.Set("misses", static_cast<double>(stats.misses));
+  return out;
+}
+
+Napi::Value EmptyCpuCache(const Napi::CallbackInfo& info) {
+  train::EmptyCpuBlockCache();
+  return info.Env().Undefined();
 }
 
 Napi::Value EmptyCudaCache(const Napi::CallbackInfo& info) {
@@ -76,6 +95,8 @@ Napi::Value SetFloat32MatmulPrecision(const Napi::CallbackInfo& info) {
 void InitDeviceExports(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaMemoryStats", Napi::Function::New(env, CudaMemoryStats, "cudaMemoryStats"));
   exports.Set("resetCudaPeakMemory", Napi::Function::New(env, ResetCudaPeakMemory, "resetCudaPeakMemory"));
+  exports.Set("cpuMemoryStats", Napi::Function::New(env, CpuMemoryStats, "cpuMemoryStats"));
+  exports.Set("emptyCpuCache", Napi::Function::New(env, EmptyCpuCache, "emptyCpuCache"));
   exports.Set("emptyCudaCache", Napi::Function::New(env, EmptyCudaCache, "emptyCudaCache"));
   exports.Set("synchronizeDevice", Napi::Function::New(env, SynchronizeDevice, "synchronizeDevice"));
   exports.Set("setFloat32MatmulPrecision", Napi::Function::New(env, SetFloat32MatmulPrecision, "setFloat32MatmulPrecision"));

@@ -7,8 +7,10 @@
 #include <ATen/cpu/Utils.h>
 #include <malloc.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -19,6 +21,7 @@
 #include "bridge/options.h"
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
+#include "train/cpu_block_cache.h"
 
 namespace foldtorch::bridge {
 
@@ -28,6 +31,22 @@ int AvailableCores() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
   return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+// FOLDTORCH_CPU_CACHE_MB: the most MiB the CPU block cache keeps idle (0 = libtorch's own allocator); default a
+// quarter of physical memory. A value that is not a whole number is ignored with a warning, not a failed load.
+int64_t CpuCacheCapacityFromEnvironment() {
+  const int64_t physical = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  const int64_t fallback = physical > 0 ? physical / 4 : int64_t{4} << 30;
+  const char* text = std::getenv("FOLDTORCH_CPU_CACHE_MB");
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long long mib = std::strtoll(text, &end, 10);
+  if (*end != '\0' || mib < 0) {
+    std::fprintf(stderr, "foldtorch: ignoring FOLDTORCH_CPU_CACHE_MB=\"%s\" (expected a whole number of MiB, 0 to turn the cache off)\n", text);
+    return fallback;
+  }
+  return static_cast<int64_t>(mib) << 20;
 }
 
 int ThreadsFromEnvironment() {
@@ -185,6 +204,8 @@ void InitRuntime() {
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
   mallopt(M_TOP_PAD, 64 * 1024 * 1024);
+  // Tensors of 64 KiB and more go further: freed blocks are kept by size class for the next step.
+  train::InstallCpuBlockCache(CpuCacheCapacityFromEnvironment());
   ComputeThread::SetIntraOpThreads(ThreadsFromEnvironment());
 }
 

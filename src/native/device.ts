@@ -1,11 +1,11 @@
 /**
- * Device-level calls for benchmarks, parity and the GPU check: CUDA memory counters, the allocator cache, a timing
+ * Device-level calls for benchmarks, parity and the GPU check: CPU and CUDA memory counters, the allocator caches, a timing
  * fence, and whether float32 matmuls/convolutions on CUDA may use TF32.
  */
 import { outOfRange } from '../errors';
 import { loadAddon } from './addon';
 import { validateDevice } from './runtime';
-import type { CudaMemoryStats, Float32MatmulPrecision } from './types';
+import type { CpuMemoryStats, CudaMemoryStats, Float32MatmulPrecision } from './types';
 
 export const float32MatmulPrecisions = ['highest', 'high'] as const satisfies readonly Float32MatmulPrecision[];
 
@@ -22,6 +22,16 @@ export function resetCudaPeakMemory(device: string): void {
 /** Returns the allocator's cached blocks to the driver (after an out-of-memory probe, say). */
 export function emptyCudaCache(): void {
   loadAddon().emptyCudaCache();
+}
+
+/** The CPU block cache's counters: idle and in-use bytes, hits and misses (see CpuMemoryStats). */
+export function cpuMemoryStats(): CpuMemoryStats {
+  return loadAddon().cpuMemoryStats();
+}
+
+/** Returns the CPU block cache's idle blocks to the system (RSS drops by `idle`). */
+export function emptyCpuCache(): void {
+  loadAddon().emptyCpuCache();
 }
 
 /** Resolves when every call queued on the device before it has finished on the GPU. */

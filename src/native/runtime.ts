@@ -1,7 +1,7 @@
 /** Process-level native calls with argument validation: doctor, thread count, device parsing and the tensor bridge. */
 import { checkPerImage, invalidType, outOfRange, requireInteger } from '../errors';
 import { addonLocation, loadAddon } from './addon';
-import type { DoctorReport, HostTensor } from './types';
+import type { CpuMemoryStats, DoctorReport, HostTensor } from './types';
 
 export const kDevicePattern = /^(cpu|cuda(:\d+)?)$/;
 
@@ -16,13 +16,15 @@ export interface DoctorResult extends DoctorReport {
   addonPath: string;
   addonKind: string;
   nodeVersion: string;
+  /** The CPU block cache's limit and counters at the time of the call. */
+  cpuBlockCache: CpuMemoryStats;
 }
 
 export async function doctor(): Promise<DoctorResult> {
   const addon = loadAddon();
   const report = await addon.doctor();
   const from = addonLocation();
-  return { ...report, addonPath: from?.path ?? 'unknown', addonKind: from?.kind ?? 'unknown', nodeVersion: process.version };
+  return { ...report, addonPath: from?.path ?? 'unknown', addonKind: from?.kind ?? 'unknown', nodeVersion: process.version, cpuBlockCache: addon.cpuMemoryStats() };
 }
 
 /** Sets the intra-op threads of every native compute thread (default: the real core count, or FOLDTORCH_NUM_THREADS). */

@@ -473,6 +473,24 @@ export interface CudaMemoryStats {
   peakReserved: number;
 }
 
+/**
+ * The CPU block cache (native/train/cpu_block_cache.h): libtorch's CPU allocator keeps freed blocks of 64 KiB and
+ * more for the next tensor of their size, so that training steps reuse mapped memory instead of faulting in fresh
+ * pages. Set its idle limit with FOLDTORCH_CPU_CACHE_MB (default a quarter of RAM; 0 = libtorch's own allocator).
+ */
+export interface CpuMemoryStats {
+  installed: boolean;
+  /** Most bytes kept idle. */
+  capacity: number;
+  /** Bytes of freed blocks held for reuse. */
+  idle: number;
+  /** Bytes of cached-size blocks held by live tensors. */
+  inUse: number;
+  /** Allocations served from idle blocks, and allocations that mapped new memory. */
+  hits: number;
+  misses: number;
+}
+
 /** float32 matmul/convolution precision on CUDA: "highest" = no TF32 (parity), "high" = TF32 allowed. */
 export type Float32MatmulPrecision = 'highest' | 'high';
 
@@ -480,6 +498,8 @@ export interface NativeAddon {
   cudaMemoryStats(device: string): CudaMemoryStats;
   resetCudaPeakMemory(device: string): void;
   emptyCudaCache(): void;
+  cpuMemoryStats(): CpuMemoryStats;
+  emptyCpuCache(): void;
   /** Resolves once the device's compute thread has run every earlier call and the GPU has finished them. */
   synchronizeDevice(device: string): Promise<void>;
   setFloat32MatmulPrecision(precision: Float32MatmulPrecision): void;

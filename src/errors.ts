@@ -80,6 +80,16 @@ export function requireInteger(name: string, value: unknown, min: number, max = 
   return value;
 }
 
+/** An image size given as a side or [height, width], as timm's img_size: returns [height, width]. */
+export function requireImageSize(name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): [number, number] {
+  if (typeof value === 'number') {
+    const side = requireInteger(name, value, min, max);
+    return [side, side];
+  }
+  if (!Array.isArray(value) || value.length !== 2) throw invalidType(name, 'an integer or [height, width]', value);
+  return [requireInteger(`${name}[0]`, value[0], min, max), requireInteger(`${name}[1]`, value[1], min, max)];
+}
+
 export function requireNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
   if (typeof value !== 'number' || Number.isNaN(value)) throw invalidType(name, 'a number', value);
   if (value < min || value > max) throw outOfRange(name, `a number from ${min} to ${max}`, value);

@@ -1,7 +1,9 @@
-// decodeJpegExact(bytes, size, plan) → Promise<Buffer | null> and orientPixels(rgb, size, plan) → Promise<Buffer>.
+// decodeJpegExact(bytes, size, plan) → Promise<Buffer | null> and orientPixels(rgb, size, plan) → Promise<Buffer>;
+// size is the source image's side or [height, width].
 #include "bridge/image_wrap.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bridge/errors.h"
@@ -17,19 +19,19 @@ class ImageWorker : public Napi::AsyncWorker {
  public:
   enum class Kind { kDecodeJpeg, kOrient };
 
-  ImageWorker(Napi::Env env, Kind kind, Napi::Uint8Array input, int size, io::Orientation orientation)
-      : Napi::AsyncWorker(env), kind_(kind), input_(input.Data(), input.Data() + input.ByteLength()), size_(size),
-        orientation_(orientation), deferred_(Napi::Promise::Deferred::New(env)) {}
+  ImageWorker(Napi::Env env, Kind kind, Napi::Uint8Array input, int height, int width, io::Orientation orientation)
+      : Napi::AsyncWorker(env), kind_(kind), input_(input.Data(), input.Data() + input.ByteLength()), height_(height),
+        width_(width), orientation_(orientation), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    output_.resize(static_cast<size_t>(size_) * size_ * 3);
+    output_.resize(static_cast<size_t>(height_) * width_ * 3);
     if (kind_ == Kind::kOrient) {
-      io::orient_pixels(input_.data(), size_, 3, orientation_, output_.data());
+      io::orient_pixels(input_.data(), height_, width_, 3, orientation_, output_.data());
       ok_ = true;
     } else {
-      ok_ = io::decode_jpeg_exact(input_.data(), input_.size(), size_, orientation_, output_.data());
+      ok_ = io::decode_jpeg_exact(input_.data(), input_.size(), height_, width_, orientation_, output_.data());
     }
   }
 
@@ -48,7 +50,7 @@ class ImageWorker : public Napi::AsyncWorker {
   Kind kind_;
   std::vector<uint8_t> input_;
   std::vector<uint8_t> output_;
-  int size_;
+  int height_, width_;
   io::Orientation orientation_;
   bool ok_ = false;
   Napi::Promise::Deferred deferred_;
@@ -66,20 +68,37 @@ io::Orientation ReadOrientation(Napi::Env env, Napi::Value value, const char* wh
   return orientation;
 }
 
+// The source image's size: a side, or [height, width]; each an integer from 1 to 8192.
+std::pair<int64_t, int64_t> ReadSize(Napi::Env env, Napi::Value value, const char* function) {
+  const std::string where = std::string(function) + " size";
+  auto side = [&](Napi::Value v) -> int64_t {
+    if (!v.IsNumber()) ThrowTypeError(env, "Expected a side or [height, width] for " + where + " but received " + DescribeValue(value));
+    const double x = v.As<Napi::Number>().DoubleValue();
+    if (!(x >= 1 && x <= 8192) || x != static_cast<double>(static_cast<int64_t>(x))) {
+      ThrowRangeError(env, "Expected integers from 1 to 8192 for " + where + " but received " + DescribeValue(value));
+    }
+    return static_cast<int64_t>(x);
+  };
+  if (value.IsArray() && value.As<Napi::Array>().Length() == 2) {
+    auto pair = value.As<Napi::Array>();
+    return {side(pair.Get(0u)), side(pair.Get(1u))};
+  }
+  const int64_t s = side(value);
+  return {s, s};
+}
+
 Napi::Value Run(const Napi::CallbackInfo& info, ImageWorker::Kind kind, const char* function, const char* plan_where) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     ThrowTypeError(env, std::string("Expected a Buffer or Uint8Array for ") + function + " bytes but received " + DescribeValue(info[0]));
   }
-  if (!info[1].IsNumber()) ThrowTypeError(env, std::string("Expected a number for ") + function + " size but received " + DescribeValue(info[1]));
-  const int64_t size = info[1].As<Napi::Number>().Int64Value();
-  if (size < 1 || size > 8192) ThrowRangeError(env, std::string("Expected an integer from 1 to 8192 for ") + function + " size but received " + std::to_string(size));
+  const auto [height, width] = ReadSize(env, info[1], function);
   auto input = info[0].As<Napi::Uint8Array>();
-  if (kind == ImageWorker::Kind::kOrient && static_cast<int64_t>(input.ByteLength()) != size * size * 3) {
-    ThrowRangeError(env, "Expected " + std::to_string(size * size * 3) + " bytes (size × size RGB) for orientPixels rgb but received " +
+  if (kind == ImageWorker::Kind::kOrient && static_cast<int64_t>(input.ByteLength()) != height * width * 3) {
+    ThrowRangeError(env, "Expected " + std::to_string(height * width * 3) + " bytes (height × width RGB) for orientPixels rgb but received " +
                              std::to_string(input.ByteLength()));
   }
-  auto* worker = new ImageWorker(env, kind, input, static_cast<int>(size), ReadOrientation(env, info[2], plan_where));
+  auto* worker = new ImageWorker(env, kind, input, static_cast<int>(height), static_cast<int>(width), ReadOrientation(env, info[2], plan_where));
   auto promise = worker->Promise();
   worker->Queue();
   return promise;

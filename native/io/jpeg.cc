@@ -13,22 +13,24 @@
 
 namespace foldtorch::io {
 
-void orient_pixels(const uint8_t* in, int size, int channels, const Orientation& orientation, uint8_t* out) {
-  const int last = size - 1;
+void orient_pixels(const uint8_t* in, int height, int width, int channels, const Orientation& orientation, uint8_t* out) {
   const int turns = ((orientation.rot90 % 4) + 4) % 4;
-  for (int y = 0; y < size; ++y) {
-    for (int x = 0; x < size; ++x) {
-      // Walk back from the output pixel: each counter-clockwise quarter turn reads (y, x) from (x, last - y),
-      // then the vertical and the horizontal flip.
-      int sy = y, sx = x;
+  const int out_height = turns % 2 == 0 ? height : width, out_width = turns % 2 == 0 ? width : height;
+  for (int y = 0; y < out_height; ++y) {
+    for (int x = 0; x < out_width; ++x) {
+      // Walk back from the output pixel: a counter-clockwise quarter turn of an image h rows tall reads (y, x) from
+      // (x, h - 1 - y) of the image before it (whose rows and columns are swapped), then the vertical and the
+      // horizontal flip.
+      int sy = y, sx = x, rows = out_height, cols = out_width;
       for (int t = 0; t < turns; ++t) {
         const int ny = sx;
-        sx = last - sy;
+        sx = rows - 1 - sy;
         sy = ny;
+        std::swap(rows, cols);
       }
-      if (orientation.vflip) sy = last - sy;
-      if (orientation.hflip) sx = last - sx;
-      std::memcpy(out + (static_cast<size_t>(y) * size + x) * channels, in + (static_cast<size_t>(sy) * size + sx) * channels,
+      if (orientation.vflip) sy = height - 1 - sy;
+      if (orientation.hflip) sx = width - 1 - sx;
+      std::memcpy(out + (static_cast<size_t>(y) * out_width + x) * channels, in + (static_cast<size_t>(sy) * width + sx) * channels,
                   static_cast<size_t>(channels));
     }
   }
@@ -121,22 +123,22 @@ struct Decompressor {
 
 bool jpeg_fast_path_available() { return true; }
 
-bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int size, const Orientation& orientation, uint8_t* out) {
-  if (length < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 || size <= 0) return false;
+bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int height, int width, const Orientation& orientation, uint8_t* out) {
+  if (length < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 || height <= 0 || width <= 0) return false;
   if (NeedsGeneralDecoder(bytes, length) || ProgressiveScansIncomplete(bytes, length)) return false;
   const Decompressor decompressor;
   if (!decompressor.handle) return false;
-  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  int file_width = 0, file_height = 0, subsampling = 0, colorspace = 0;
   auto* source = const_cast<unsigned char*>(bytes);
   const auto jpeg_length = static_cast<unsigned long>(length);
-  if (tjDecompressHeader3(decompressor.handle, source, jpeg_length, &width, &height, &subsampling, &colorspace) != 0) return false;
-  if (width != size || height != size || colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return false;
+  if (tjDecompressHeader3(decompressor.handle, source, jpeg_length, &file_width, &file_height, &subsampling, &colorspace) != 0) return false;
+  if (file_width != width || file_height != height || colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return false;
   const bool identity = !orientation.hflip && !orientation.vflip && orientation.rot90 % 4 == 0;
-  std::vector<uint8_t> decoded(identity ? 0 : static_cast<size_t>(size) * size * 3);
+  std::vector<uint8_t> decoded(identity ? 0 : static_cast<size_t>(height) * width * 3);
   uint8_t* target = identity ? out : decoded.data();
   // Stop on warnings too: libjpeg-turbo only warns about a truncated file, which sharp refuses.
-  if (tjDecompress2(decompressor.handle, source, jpeg_length, target, size, 0, size, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) return false;
-  if (!identity) orient_pixels(decoded.data(), size, 3, orientation, out);
+  if (tjDecompress2(decompressor.handle, source, jpeg_length, target, width, 0, height, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) return false;
+  if (!identity) orient_pixels(decoded.data(), height, width, 3, orientation, out);
   return true;
 }
 
@@ -144,7 +146,7 @@ bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int size, const Orie
 
 bool jpeg_fast_path_available() { return false; }
 
-bool decode_jpeg_exact(const uint8_t*, size_t, int, const Orientation&, uint8_t*) { return false; }
+bool decode_jpeg_exact(const uint8_t*, size_t, int, int, const Orientation&, uint8_t*) { return false; }
 
 #endif
 

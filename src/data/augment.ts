@@ -1,5 +1,5 @@
 /** Deterministic per-sample augmentation plans (albumentations' flips and RandomRotate90) and the image transform settings. */
-import { invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { invalidType, outOfRange, requireChoice, requireImageSize, requireInteger, requireNumber } from '../errors';
 import { RandomState } from './random';
 
 export const kInterpolations = ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const;
@@ -14,7 +14,8 @@ export interface AugmentConfig {
 
 /** What happens to one image before it reaches the model: squash-resize, augment, normalise (natively). */
 export interface TransformConfig {
-  size: number;
+  /** What reaches the model: a side, or [height, width] (the model's imgSize). */
+  size: number | readonly [number, number];
   interpolation: Interpolation;
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
@@ -59,7 +60,7 @@ function checkTriple(name: string, value: unknown, positive: boolean): [number, 
 export function checkTransformConfig(config: TransformConfig): TransformConfig {
   if (typeof config !== 'object' || config === null) throw invalidType('transform', 'an object', config);
   return {
-    size: requireInteger('transform.size', config.size, 1, 8192),
+    size: requireImageSize('transform.size', config.size, 1, 8192),
     interpolation: requireChoice('transform.interpolation', config.interpolation, kInterpolations),
     mean: checkTriple('transform.mean', config.mean, false),
     std: checkTriple('transform.std', config.std, true),
@@ -99,6 +100,16 @@ export function planMapsPixel(plan: AugmentPlan, size: number, x: number, y: num
   let py = plan.vflip ? size - 1 - y : y;
   for (let k = 0; k < plan.rot90; k++) [px, py] = [py, size - 1 - px];
   return [px, py];
+}
+
+/**
+ * The size to resize to so that the plan's flips and turns end at `size` ([height, width]): transposed when an odd
+ * number of quarter turns meets a non-square size. The image is then what rotating first and resizing second gives
+ * (the seed's order: RandomRotate90 before Resize), with one resize instead of two.
+ */
+export function resizeSizeFor(size: readonly [number, number], plan: AugmentPlan): [number, number] {
+  const [height, width] = size;
+  return plan.rot90 % 2 === 1 ? [width, height] : [height, width];
 }
 
 /** sharp's clockwise angle for the plan's counter-clockwise quarter turns. */

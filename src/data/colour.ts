@@ -106,9 +106,11 @@ export interface GeometryConfig {
 
 /**
  * Per-sample 2×3 matrices for affine_grid (output → input coordinates, normalised to [-1, 1]): scale, rotation
- * and shift jitter, drawn like the colour plans from (seed, epoch, position) on a stream of their own.
+ * and shift jitter, drawn like the colour plans from (seed, epoch, position) on a stream of their own. `aspect` is
+ * height / width of the images: normalised coordinates stretch a non-square image, so the rotation is corrected
+ * by it to stay a rotation in pixels (1 for squares, whose matrices it leaves as they were).
  */
-export function affineMatrices(config: GeometryConfig | null, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+export function affineMatrices(config: GeometryConfig | null, seed: number, epoch: number, positions: readonly number[], aspect = 1): Float32Array | null {
   if (config === null || config.affine === 0) return null;
   const out = new Float32Array(positions.length * 6);
   positions.forEach((position, i) => {
@@ -122,7 +124,7 @@ export function affineMatrices(config: GeometryConfig | null, seed: number, epoc
       // Sampling grid = R(angle) / zoom applied to output coordinates, then shifted.
       const c = Math.cos(angle) / zoom;
       const s = Math.sin(angle) / zoom;
-      m = [c, -s, tx, s, c, ty];
+      m = [c, -s * aspect, tx, s / aspect, c, ty];
     }
     out.set(m, i * 6);
   });

@@ -1,21 +1,22 @@
 /** Decoding one image with sharp into model-ready uint8 RGB (resize, alpha on white, EXIF, flips, rot90), with clear per-file errors. */
 import { readFile } from 'fs/promises';
 import sharp from 'sharp';
-import { invalidData, requireInteger } from '../errors';
+import { invalidData, requireImageSize } from '../errors';
 import { loadAddon } from '../native/addon';
 import type { NativeAddon } from '../native/types';
-import { AugmentPlan, Interpolation, isIdentityPlan, kIdentityPlan, sharpKernel, sharpRotationAngle } from './augment';
+import { AugmentPlan, Interpolation, isIdentityPlan, kIdentityPlan, resizeSizeFor, sharpKernel, sharpRotationAngle } from './augment';
 
 /** PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS); sharp's own default is 3× larger. */
 export const kDefaultPixelLimit = 89_478_485;
 
 export interface DecodeOptions {
-  size: number;
+  /** The decoded image's size, after the plan: a side or [height, width]. */
+  size: number | readonly [number, number];
   interpolation: Interpolation;
   /** Largest width × height accepted before decoding (sharp `limitInputPixels`). */
   limitInputPixels?: number;
   /**
-   * Decode JPEGs that are already size × size with libjpeg-turbo in the addon (default true; the same pixels as
+   * Decode JPEGs that are already at the size to resize to with libjpeg-turbo in the addon (default true; the same pixels as
    * sharp, without its ~0.25 ms a call). Everything else, and every error, goes through sharp.
    */
   fastPath?: boolean;
@@ -70,25 +71,27 @@ export function configureSharpForLoading(): void {
   sharpConfigured = true;
 }
 
-async function toRgb(pipeline: sharp.Sharp, size: number, what: string): Promise<Buffer> {
+async function toRgb(pipeline: sharp.Sharp, [height, width]: readonly [number, number], what: string): Promise<Buffer> {
   const { data, info } = await pipeline
     .toColourspace('srgb')
     .removeAlpha()
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.width !== size || info.height !== size || info.channels !== 3 || data.length !== size * size * 3) {
-    throw invalidData(what, `decoded to ${info.width}×${info.height}×${info.channels}, expected ${size}×${size}×3`);
+  if (info.width !== width || info.height !== height || info.channels !== 3 || data.length !== height * width * 3) {
+    throw invalidData(what, `decoded to ${info.width}×${info.height}×${info.channels} (width×height×channels), expected ${width}×${height}×3`);
   }
   return data;
 }
 
 /**
- * Decodes a PNG / JPEG / WebP (…) file into `size × size × 3` uint8 RGB, row-major HWC: EXIF orientation
+ * Decodes a PNG / JPEG / WebP (…) file into `height × width × 3` uint8 RGB, row-major HWC: EXIF orientation
  * applied first, squash-resized with the model's interpolation (timm `crop_mode='squash'`, albumentations
- * `Resize`), alpha flattened onto white, grey / CMYK converted to sRGB, then the plan's flips and rotation.
+ * `Resize`), alpha flattened onto white, grey / CMYK converted to sRGB, then the plan's flips and rotation (after
+ * an odd number of quarter turns, a non-square size is resized to transposed and turned into place).
  */
 export async function decodeImage(path: string, options: DecodeOptions, plan: AugmentPlan = kIdentityPlan): Promise<Buffer> {
-  const size = requireInteger('size', options.size, 1, 8192);
+  const size = requireImageSize('size', options.size, 1, 8192);
+  const [resizeHeight, resizeWidth] = resizeSizeFor(size, plan);
   const limit = options.limitInputPixels ?? kDefaultPixelLimit;
   configureSharpForLoading();
   const native = (options.fastPath ?? true) && kJpegName.test(path) ? nativeImageOps() : null;
@@ -98,12 +101,12 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
     // path, so that sharp's errors stay as they are.
     bytes = await readFile(path).catch(() => null);
     if (bytes?.length === 0) bytes = null;
-    const rgb = bytes ? await native.decodeJpegExact(bytes, size, plan) : null;
+    const rgb = bytes ? await native.decodeJpegExact(bytes, [resizeHeight, resizeWidth], plan) : null;
     if (rgb) return rgb;
   }
   try {
     const pipeline = sharp(bytes ?? path, { limitInputPixels: limit, failOn: 'truncated', autoOrient: true })
-      .resize(size, size, { fit: 'fill', kernel: sharpKernel(options.interpolation) })
+      .resize(resizeWidth, resizeHeight, { fit: 'fill', kernel: sharpKernel(options.interpolation) })
       .flatten({ background: '#ffffff' });
     return await toRgb(orient(pipeline, plan), size, path);
   } catch (error) {
@@ -112,13 +115,17 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   }
 }
 
-/** Applies a plan to an already decoded `size × size × 3` image (the cached path): natively, else with sharp. */
-export async function augmentRgb(rgb: Buffer, size: number, plan: AugmentPlan): Promise<Buffer> {
+/**
+ * Applies a plan to an already decoded image of `size` ([height, width]; the cached path): natively, else with
+ * sharp. An odd number of quarter turns returns width × height.
+ */
+export async function augmentRgb(rgb: Buffer, size: number | readonly [number, number], plan: AugmentPlan): Promise<Buffer> {
   if (isIdentityPlan(plan)) return rgb;
+  const [height, width] = requireImageSize('size', size, 1, 8192);
   const native = nativeImageOps();
-  if (native) return native.orientPixels(rgb, size, plan);
-  const pipeline = sharp(rgb, { raw: { width: size, height: size, channels: 3 } });
-  return toRgb(orient(pipeline, plan), size, 'augmentRgb');
+  if (native) return native.orientPixels(rgb, [height, width], plan);
+  const pipeline = sharp(rgb, { raw: { width, height, channels: 3 } });
+  return toRgb(orient(pipeline, plan), resizeSizeFor([height, width], plan), 'augmentRgb');
 }
 
 /** Reads only the header: format and dimensions after EXIF orientation; throws the same per-file errors. */
@@ -152,7 +159,8 @@ export class DecodedCache {
   constructor(readonly maxBytes = 512 * 1024 * 1024) {}
 
   static key(path: string, options: DecodeOptions): string {
-    return `${options.size}|${options.interpolation}|${path}`;
+    const [height, width] = typeof options.size === 'number' ? [options.size, options.size] : options.size;
+    return `${height}x${width}|${options.interpolation}|${path}`;
   }
 
   get(key: string): Buffer | undefined {

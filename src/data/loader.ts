@@ -1,6 +1,6 @@
 /** Batches of uint8 NHWC images for the native bridge, decoded by sharp and prefetched while the consumer computes. */
 import { invalidType, outOfRange, requireInteger } from '../errors';
-import { AugmentPlan, checkTransformConfig, isIdentityPlan, planAugment, TransformConfig } from './augment';
+import { AugmentPlan, checkTransformConfig, isIdentityPlan, planAugment, resizeSizeFor, TransformConfig } from './augment';
 import { augmentRgb, decodeImage, DecodedCache, DecodeOptions, kDefaultPixelLimit } from './image';
 
 /** What the loader needs of a dataset entry. */
@@ -63,6 +63,8 @@ class Limiter {
 
 interface Resolved {
   transform: TransformConfig;
+  /** [height, width] of every image in a batch. */
+  size: [number, number];
   batchSize: number;
   seed: number;
   epoch: number;
@@ -81,6 +83,7 @@ function resolveOptions(options: LoaderOptions): Resolved {
   if (options.cache != null && !(options.cache instanceof DecodedCache)) throw invalidType('cache', 'a DecodedCache', options.cache);
   return {
     transform,
+    size: transform.size as [number, number],  // checkTransformConfig gives [height, width]
     batchSize: requireInteger('batchSize', options.batchSize, 1),
     seed: requireInteger('seed', options.seed ?? 0, 0, 0xffffffff),
     epoch: requireInteger('epoch', options.epoch ?? 0, 0, 0xffffffff),
@@ -98,18 +101,20 @@ function resolveOptions(options: LoaderOptions): Resolved {
 
 async function loadOne(item: LoaderItem, plan: AugmentPlan, r: Resolved): Promise<Buffer> {
   if (r.cache === null) return decodeImage(item.path, r.decode, plan);
-  const key = DecodedCache.key(item.path, r.decode);
+  // Cached un-augmented, at the size the plan turns into place (transposed for odd turns of a non-square size).
+  const decode = { ...r.decode, size: resizeSizeFor(r.size, plan) };
+  const key = DecodedCache.key(item.path, decode);
   let rgb = r.cache.get(key);
   if (rgb === undefined) {
-    rgb = await decodeImage(item.path, r.decode);
+    rgb = await decodeImage(item.path, decode);
     r.cache.set(key, rgb);
   }
-  return isIdentityPlan(plan) ? rgb : augmentRgb(rgb, r.decode.size, plan);
+  return isIdentityPlan(plan) ? rgb : augmentRgb(rgb, decode.size, plan);
 }
 
 async function buildBatch(items: readonly LoaderItem[], order: readonly number[], start: number, count: number, r: Resolved): Promise<Batch> {
-  const size = r.transform.size;
-  const imageBytes = size * size * 3;
+  const [height, width] = r.size;
+  const imageBytes = height * width * 3;
   const data = Buffer.allocUnsafe(count * imageBytes);
   const positions = order.slice(start, start + count);
   const plans = positions.map((_, k) => planAugment(r.transform.augment, r.seed, r.epoch, start + k));
@@ -121,7 +126,7 @@ async function buildBatch(items: readonly LoaderItem[], order: readonly number[]
   );
   return {
     data,
-    shape: [count, size, size, 3],
+    shape: [count, height, width, 3],
     positions,
     labels: Int32Array.from(positions, (p) => items[p].label),
     plans,

@@ -4,7 +4,7 @@
  * parity helpers and weight export. Arguments are validated here; native code re-checks what would crash.
  */
 import * as fs from 'fs';
-import { closestNames, disposedError, invalidType, outOfRange, requireInteger } from '../errors';
+import { closestNames, disposedError, invalidType, outOfRange, requireImageSize, requireInteger } from '../errors';
 import { loadAddon } from './addon';
 import type {
   ForwardFloatResult,
@@ -105,15 +105,6 @@ function checkShape(name: string, shape: unknown, length: number): number[] {
 }
 
 /** [height, width] from a side or a pair. */
-export function imageSize(name: string, value: unknown, min = 1): [number, number] {
-  if (typeof value === 'number') {
-    const side = requireInteger(name, value, min);
-    return [side, side];
-  }
-  if (!Array.isArray(value) || value.length !== 2) throw invalidType(name, 'an integer or [height, width]', value);
-  return [requireInteger(`${name}[0]`, value[0], min), requireInteger(`${name}[1]`, value[1], min)];
-}
-
 /** Checks overrides against the keys the model's family declares (listModels()[i].archKeys). */
 function checkArch(arch: unknown, entry: RegistryEntry): ModelArchOverrides | undefined {
   if (arch === undefined) return undefined;
@@ -141,13 +132,6 @@ function checkArch(arch: unknown, entry: RegistryEntry): ModelArchOverrides | un
   return out;
 }
 
-/** The side of a square model input, for the image pipeline (its loaders, augmentations and TTA resize to squares). */
-export function squareSide(model: { name: string; imgSize: readonly [number, number] }): number {
-  const [height, width] = model.imgSize;
-  if (height !== width) throw outOfRange(`imgSize of ${model.name}`, 'a square size for the image pipeline (loaders and TTA resize to squares)', `[${height}, ${width}]`);
-  return height;
-}
-
 /** The "height, width" part of an accepted NHWC shape: "448, 448", or "height >= 32, width >= 32". */
 export function describeInput(rules: InputRules): string {
   if (rules.fixedSize) return `${rules.size[0]}, ${rules.size[1]}`;
@@ -171,7 +155,7 @@ export async function createModel(name: string, options: CreateModelOptions = {}
   const entry = listModels().find((e) => e.name === name.split('.')[0]) as RegistryEntry;
   if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object', options);
   const numClasses = options.numClasses === undefined ? undefined : requireInteger('numClasses', options.numClasses, 0);
-  const imgSize = options.imgSize === undefined ? undefined : imageSize('imgSize', options.imgSize);
+  const imgSize = options.imgSize === undefined ? undefined : requireImageSize('imgSize', options.imgSize);
   let pretrained = '';
   if (options.pretrained !== undefined && options.pretrained !== false) {
     if (typeof options.pretrained !== 'string') throw invalidType('pretrained', 'a .safetensors path or false', options.pretrained);

@@ -54,12 +54,13 @@ export interface NativeAddon {
   /** Rejects with a native exception of the given kind, raised on the compute thread (diagnostics, tests). */
   raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never>;
   /**
-   * A JPEG of exactly size × size decoded by libjpeg-turbo into RGB with the plan's flips and quarter turns; null
-   * when the file is not for this path (other size, CMYK, EXIF or ICC data, any decoder warning). libuv thread.
+   * A JPEG of exactly `size` (a side or [height, width]) decoded by libjpeg-turbo into RGB with the plan's flips and
+   * quarter turns (an odd number of turns swaps height and width); null when the file is not for this path (other
+   * size, CMYK, EXIF or ICC data, any decoder warning). libuv thread.
    */
-  decodeJpegExact(bytes: Uint8Array, size: number, plan: OrientationPlan): Promise<Buffer | null>;
-  /** The plan's flips and quarter turns applied to size × size RGB. libuv thread. */
-  orientPixels(rgb: Uint8Array, size: number, plan: OrientationPlan): Promise<Buffer>;
+  decodeJpegExact(bytes: Uint8Array, size: number | readonly [number, number], plan: OrientationPlan): Promise<Buffer | null>;
+  /** The plan's flips and quarter turns applied to RGB of `size` (a side or [height, width]). libuv thread. */
+  orientPixels(rgb: Uint8Array, size: number | readonly [number, number], plan: OrientationPlan): Promise<Buffer>;
   /** Whether this build has libjpeg-turbo (turbojpeg.h was found when it was built). */
   readonly jpegFastPath: boolean;
 }

@@ -3,7 +3,8 @@ import type { LoaderItem } from '../data/loader';
 import { loadInOrder } from '../data/loader';
 import type { DecodedCache } from '../data/image';
 import type { Interpolation } from '../data/augment';
-import { squareSide, type Model } from '../native/model';
+import { outOfRange } from '../errors';
+import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { classProbabilities } from './ensemble';
 import { mergeTta, planTta, type TtaPlanEntry } from './tta';
@@ -29,13 +30,27 @@ export interface Prediction {
   plan: TtaPlanEntry[];
 }
 
+/**
+ * A quarter turn of a non-square input transposes it (ttach rotates the tensor): only a model that takes any input
+ * size can see that view. Checked before training starts, so that a run does not fail at its first prediction.
+ */
+export function checkTtaFitsModel(tta: string, model: Pick<Model, 'name' | 'imgSize' | 'input'>): void {
+  const [height, width] = model.imgSize;
+  if (height === width || !model.input.fixedSize) return;
+  if (planTta(tta).some((entry) => entry.view.rot % 2 === 1)) {
+    throw outOfRange('tta', `views without quarter turns for ${model.name} at imgSize [${height}, ${width}]: a quarter turn makes the input `
+      + `[${width}, ${height}], and the model takes only its own size (use hflip,vflip, or a square imgSize)`, tta);
+  }
+}
+
 export async function predictItems(model: Model, items: readonly LoaderItem[], options: PredictOptions): Promise<Prediction> {
+  checkTtaFitsModel(options.tta, model);
   const plan = planTta(options.tta, { dedup: options.dedup ?? true });
   const classes = model.numClasses;
   const logits = new Float32Array(items.length * classes);
   const { mean, std } = model.pretrainedConfig;
   const batches = loadInOrder(items, {
-    transform: { size: squareSide(model), interpolation: options.interpolation, mean: mean as [number, number, number], std: std as [number, number, number], augment: null },
+    transform: { size: model.imgSize, interpolation: options.interpolation, mean: mean as [number, number, number], std: std as [number, number, number], augment: null },
     batchSize: options.batchSize,
     prefetch: options.prefetch ?? 2,
     cache: options.cache ?? null,

@@ -6,7 +6,8 @@ import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augm
 import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
 import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
 import { DecodedCache } from '../data/image';
-import { createModel, squareSide, type Model } from '../native/model';
+import { createModel, type Model } from '../native/model';
+import { checkTtaFitsModel } from '../predict/predictor';
 import { resolvePretrained } from '../weights';
 import type { ProgressSink } from './progress';
 import type { Recipe } from './recipe';
@@ -86,7 +87,7 @@ function checkAccumulation(recipe: Recipe, testFold: Int32Array, folds: readonly
 export async function buildModel(recipe: Recipe): Promise<Model> {
   const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
   const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
-  return createModel(recipe.model.name, {
+  const model = await createModel(recipe.model.name, {
     numClasses: recipe.model.numClasses,
     imgSize: recipe.model.imgSize,
     pretrained,
@@ -98,6 +99,13 @@ export async function buildModel(recipe: Recipe): Promise<Model> {
     freezeBatchNorm: recipe.finetune.freezeBatchNorm,
     arch,
   });
+  try {
+    checkTtaFitsModel(recipe.tta.length ? recipe.tta.join(',') : 'none', model);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
 }
 
 export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<PreparedRun> {
@@ -147,7 +155,7 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
     interpolation,
     transform(model, augment) {
       const { mean, std } = model.pretrainedConfig;
-      return { size: squareSide(model), interpolation: interpolation(model), mean: mean as [number, number, number], std: std as [number, number, number], augment };
+      return { size: model.imgSize, interpolation: interpolation(model), mean: mean as [number, number, number], std: std as [number, number, number], augment };
     },
   };
 }

@@ -3,7 +3,7 @@
  * overrides (an unknown key is an error naming the closest valid one).
  */
 import * as fs from 'fs';
-import { closestNames, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { closestNames, invalidData, invalidType, outOfRange, requireChoice, requireImageSize, requireInteger, requireNumber } from '../errors';
 
 export const kAmpModes = ['auto', 'fp32', 'bf16', 'fp16'] as const;
 export const kLosses = ['cce', 'cce-2021', 'ce'] as const;
@@ -24,7 +24,8 @@ export interface ModelRecipe {
    * tf_efficientnet_lite0.in1k), a local timm safetensors checkpoint, or null to train from scratch.
    */
   pretrained: string | null;
-  imgSize: number;
+  /** The model's input: a side, or [height, width] (`--set model.imgSize=[96,128]`); images are squash-resized to it. */
+  imgSize: number | [number, number];
   numClasses: number;
   /**
    * Architecture overrides as timm's create_model kwargs in camelCase (embedDim, depth, numHeads, patchSize, dropRate,
@@ -254,6 +255,12 @@ export function recipeKeys(recipe: Recipe = kSeedBase): string[] {
   return keys;
 }
 
+/** A side stays a number (recipe.json as before); [height, width] stays a pair, each 8 to 4096. */
+function recipeImageSize(value: unknown): number | [number, number] {
+  const [height, width] = requireImageSize('model.imgSize', value, 8, 4096);
+  return typeof value === 'number' ? height : [height, width];
+}
+
 function parseScalar(text: string): unknown {
   if (text === 'true') return true;
   if (text === 'false') return false;
@@ -353,7 +360,7 @@ export function validateRecipe(input: unknown): Recipe {
     model: {
       name: model.name,
       pretrained: model.pretrained as string | null,
-      imgSize: requireInteger('model.imgSize', model.imgSize, 8, 4096),
+      imgSize: recipeImageSize(model.imgSize),
       numClasses: requireInteger('model.numClasses', model.numClasses, 2, 100000),
       overrides: overrides as ModelRecipe['overrides'],
       gradCheckpointing: requireBoolean('model.gradCheckpointing', model.gradCheckpointing),

@@ -225,7 +225,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       })) {
         const positions = Array.from(batch.labels, (_, j) => batch.index * recipe.batchSize + j);
         const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
-        const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
+        const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, positions, batch.shape[1] / batch.shape[2]);
         const outlines = outlineStrengths(recipe.augment.outline, recipe.seed + fold, epoch, positions);
         const fades = fadeAmounts(recipe.augment.fade, recipe.seed + fold, epoch, positions);
         const result = await learner.trainStep(batch.data, batch.labels, {

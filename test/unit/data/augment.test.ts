@@ -130,7 +130,8 @@ describe('transform config', () => {
   });
 
   test('accepts the seed transform and a null augment', () => {
-    expect(checkTransformConfig(good)).toEqual(good);
+    expect(checkTransformConfig(good)).toEqual({ ...good, size: [good.size, good.size] });
+    expect(checkTransformConfig({ ...good, size: [96, 128] }).size).toEqual([96, 128]);
     expect(checkTransformConfig({ ...good, augment: null }).augment).toBeNull();
   });
 });

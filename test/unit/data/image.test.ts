@@ -240,7 +240,7 @@ describe('DecodedCache', () => {
   test('stores up to maxBytes, keys by size, interpolation and path', () => {
     const cache = new DecodedCache(100);
     const key = DecodedCache.key('/a.png', nearest(4));
-    expect(key).toBe('4|nearest|/a.png');
+    expect(key).toBe('4x4|nearest|/a.png');
     cache.set(key, Buffer.alloc(48));
     cache.set('other', Buffer.alloc(60)); // would exceed 100 bytes: not stored
     expect(cache.size).toBe(1);

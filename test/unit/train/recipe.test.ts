@@ -95,3 +95,11 @@ describe('recipe files', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+test('model.imgSize takes a side or [height, width]; recipe.json keeps the form it was given', () => {
+  expect(resolveRecipe('demo-cpu', ['model.imgSize=[96,128]']).model.imgSize).toEqual([96, 128]);
+  expect(resolveRecipe('demo-cpu', ['model.imgSize=112']).model.imgSize).toBe(112);
+  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96]'])).toThrow('Expected an integer or [height, width] for model.imgSize but received an array of length 1');
+  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96,4]'])).toThrow('Expected an integer from 8 to 4096 for model.imgSize[1] but received 4');
+  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=wide'])).toThrow('Expected an integer or [height, width] for model.imgSize but received "wide"');
+});

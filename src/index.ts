@@ -30,6 +30,7 @@ export { resolveRecipe, applyOverrides, validateRecipe, recipeNames, recipeKeys,
 export type { Recipe, ModelRecipe, OptimizerRecipe, AugmentRecipe } from './train/recipe';
 export { createProgress, describeEvent } from './train/progress';
 export type { TrainEvent, ProgressMode, ProgressSink } from './train/progress';
-export { RunDir, writeFileAtomic } from './train/runDir';
+export { RunDir } from './train/runDir';
+export { writeFileAtomic } from './files';
 export * from './weights';
 export { predictItems } from './predict/predictor';

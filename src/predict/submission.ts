@@ -3,7 +3,7 @@ import { writeToString } from 'fast-csv';
 import { invalidData, invalidType, outOfRange } from '../errors';
 import { readSampleSubmit } from '../data/csv';
 import { toFloat64Array, type NumericArray } from '../metrics/arrays';
-import { writeFileAtomic } from '../train/runDir';
+import { writeFileAtomic } from '../files';
 
 export interface Predictions {
   ids: readonly string[];

@@ -4,7 +4,7 @@ import { invalidType, outOfRange } from '../errors';
 import { rocAucScore, rocCurve, scoresAtThreshold, type ThresholdScores } from '../metrics';
 import { toFloat64Array, uniqueSorted, type NumericArray } from '../metrics/arrays';
 import { foldTable, type EpochRecord, type FoldTable } from '../metrics/foldTable';
-import { writeFileAtomic } from '../train/runDir';
+import { writeFileAtomic } from '../files';
 import { reportHtml, type ChartImage, type SetSummary } from './html';
 import {
   confusionSpec, epochSpec, learningRateSpec, renderSvg, rocSpec, scopeSvgIds, svgToPng, thinIndices, type CurveSeries,

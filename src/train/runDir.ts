@@ -9,7 +9,6 @@ import type { Recipe } from './recipe';
 
 import { removeStaleTemporaries, writeFileAtomic } from '../files';
 
-export { writeFileAtomic };
 
 export interface FoldState {
   fold: number;

@@ -9,7 +9,7 @@ import { EpochSampler } from '../data/sampler';
 import { rocAucScore } from '../metrics/auc';
 import { outOfRange, requireInteger } from '../errors';
 import { doctor } from '../native/runtime';
-import { writeFileAtomic } from './runDir';
+import { writeFileAtomic } from '../files';
 import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { predictItems } from '../predict/predictor';

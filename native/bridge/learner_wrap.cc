@@ -21,7 +21,7 @@ namespace foldtorch::bridge {
 struct LearnerWrap::State {
   std::shared_ptr<train::Learner> learner;  // reset by dispose(); queued calls keep their own reference
   c10::Device device{c10::kCPU};
-  Normalization norm;
+  train::BatchTransform transform;  // the normalisation; each train step adds its augmentations
   bool channels_last = false;
 };
 
@@ -32,7 +32,7 @@ std::map<napi_env, Napi::FunctionReference*> g_constructors;
 
 struct Parsed {
   train::LearnerOptions options;
-  Normalization norm;
+  train::BatchTransform transform;
   bool channels_last = false;
 };
 
@@ -64,8 +64,7 @@ Parsed ParseLearnerOptions(Napi::Env env, const OptionReader& o) {
       options.param_groups.push_back(rule);
     }
   }
-  parsed.norm = {o.NumberArray("mean"), o.NumberArray("std")};
-  CheckNormalization(env, parsed.norm, 3, "createLearner options");
+  parsed.transform = ReadNormalization(env, o.NumberArray("mean"), o.NumberArray("std"), 3, "createLearner options");
   parsed.channels_last = o.Bool("channelsLast", false);
   return parsed;
 }
@@ -128,7 +127,7 @@ Napi::Value CreateLearner(const Napi::CallbackInfo& info) {
         auto state = std::make_shared<LearnerWrap::State>();
         state->learner = std::make_shared<train::Learner>(handle.module, handle.device, parsed.options);
         state->device = handle.device;
-        state->norm = parsed.norm;
+        state->transform = parsed.transform;
         state->channels_last = parsed.channels_last;
         return state;
       },
@@ -176,17 +175,14 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(labels.size()) != images.batch) {
     ThrowRangeError(env, "Expected " + std::to_string(images.batch) + " labels (one per image) but received " + std::to_string(labels.size()));
   }
-  Normalization norm = state->norm;
-  ReadColorMatrices(env, options.Raw("colorMatrices"), images.batch, images.channels, norm);
-  ReadAffineMatrices(env, options.Raw("affineMatrices"), images.batch, norm);
-  ReadOutlineStrengths(env, options.Raw("outlineStrengths"), images.batch, images.channels, norm);
-  ReadFadeAmounts(env, options.Raw("fadeAmounts"), images.batch, norm);
+  train::BatchTransform transform = state->transform;
+  transform.augment = ReadBatchAugment(env, options.Raw("augment"), images, "trainStep options.augment");
   const bool return_logits = options.Bool("returnLogits", false);
   AsyncCall<train::TrainStepResult> call(env, state->device);
   call.Keep(info[0]);
   return call.Run(
-      [state, images, labels, norm, return_logits] {
-        const auto x = ImagesToTensor(images, norm, state->device, state->channels_last);
+      [state, images, labels, transform, return_logits] {
+        const auto x = train::TransformBatch(images, transform, state->device, state->channels_last);
         auto result = state->learner->train_step(x, at::tensor(labels, at::kLong), return_logits);
         if (result.logits.defined()) result.logits = ToHostFloat(result.logits);
         return result;
@@ -214,7 +210,7 @@ Napi::Value LearnerWrap::EvalStep(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [state, images] {
-        return ToHostFloat(state->learner->eval_step(ImagesToTensor(images, state->norm, state->device, state->channels_last)));
+        return ToHostFloat(state->learner->eval_step(train::TransformBatch(images, state->transform, state->device, state->channels_last)));
       },
       [](Napi::Env env, at::Tensor& logits) -> Napi::Value { return HostTensorToJs(env, logits); });
 }

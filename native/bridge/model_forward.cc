@@ -49,12 +49,11 @@ Precision ParsePrecision(const OptionReader& options) {
   ThrowRangeError(options.env(), "Expected \"float32\", \"bfloat16\" or \"float16\" for precision but received \"" + name + "\"");
 }
 
-Normalization ParseNormalization(const OptionReader& options, const ClassifierImpl& model, int64_t channels) {
+// The model's own mean and std unless the call gives others; no augmentations at inference.
+train::BatchTransform ParseNormalization(const OptionReader& options, const ClassifierImpl& model, int64_t channels) {
   const auto& cfg = model.pretrained_config();
-  Normalization norm{options.Has("mean") ? options.NumberArray("mean") : cfg.mean,
-                     options.Has("std") ? options.NumberArray("std") : cfg.std};
-  CheckNormalization(options.env(), norm, channels, "forward options");
-  return norm;
+  return ReadNormalization(options.env(), options.Has("mean") ? options.NumberArray("mean") : cfg.mean,
+                           options.Has("std") ? options.NumberArray("std") : cfg.std, channels, "forward options");
 }
 
 struct View {
@@ -129,7 +128,7 @@ namespace {
 struct ImageCall {
   ModelHandle handle;
   ImageBatch images;
-  Normalization norm;
+  train::BatchTransform transform;
   Precision precision;
   bool channels_last = false;
 
@@ -138,7 +137,7 @@ struct ImageCall {
   at::Tensor Eval(Body body) const {
     ModeGuard eval(*handle.module, false);
     at::InferenceMode inference;
-    auto x = ImagesToTensor(images, norm, handle.device, channels_last);
+    auto x = train::TransformBatch(images, transform, handle.device, channels_last);
     compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
     return ToHostFloat(body(*handle.module, x));
   }
@@ -146,8 +145,7 @@ struct ImageCall {
 
 ImageCall ReadImageCall(Napi::Env env, const Napi::CallbackInfo& info, const OptionReader& options, ModelHandle handle, bool channels_last) {
   ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  Normalization norm = ParseNormalization(options, *handle.module, images.channels);
-  return {handle, images, norm, ParsePrecision(options), channels_last};
+  return {handle, images, ParseNormalization(options, *handle.module, images.channels), ParsePrecision(options), channels_last};
 }
 
 }  // namespace

@@ -138,16 +138,13 @@ Napi::Value ImagesToTensorCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[1], "imagesToTensor options");
   ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  Normalization norm{options.NumberArray("mean"), options.NumberArray("std")};
-  CheckNormalization(env, norm, images.channels, "imagesToTensor options");
-  ReadColorMatrices(env, options.Raw("colorMatrices"), images.batch, images.channels, norm);
-  ReadOutlineStrengths(env, options.Raw("outlineStrengths"), images.batch, images.channels, norm);
-  ReadFadeAmounts(env, options.Raw("fadeAmounts"), images.batch, norm);
+  train::BatchTransform transform = ReadNormalization(env, options.NumberArray("mean"), options.NumberArray("std"), images.channels, "imagesToTensor options");
+  transform.augment = ReadBatchAugment(env, options.Raw("augment"), images, "imagesToTensor options.augment");
   const c10::Device device = options.Device();
   const bool channels_last = options.Bool("channelsLast", false);
   AsyncCall<at::Tensor> call(env, device);
   call.Keep(info[0]);
-  return call.Run([=] { return ToHostFloat(ImagesToTensor(images, norm, device, channels_last)); },
+  return call.Run([=] { return ToHostFloat(train::TransformBatch(images, transform, device, channels_last)); },
                   [](Napi::Env env, at::Tensor& host) -> Napi::Value { return HostTensorToJs(env, host); });
 }
 

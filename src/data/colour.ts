@@ -1,9 +1,12 @@
 /**
  * Style-breaking augmentation plans (beyond the seed), each drawn deterministically from (seed, epoch, position)
  * on a stream of its own: per sample a 3x3 RGB matrix (identity, greyscale or a hue rotation), an outline
- * strength, a fade amount and a 2x3 affine matrix. The bridge applies them natively on the device, batched.
+ * strength, a fade amount and a 2x3 affine matrix. planBatch() gathers a batch's into the one `augment` object that
+ * native/train/batch_transform.cc applies on the device. A new style augmentation: its plan here (and in planBatch),
+ * its kernel there, its reader in bridge/tensor_bridge.cc.
  */
 import { requireInteger, requireNumber } from '../errors';
+import type { BatchAugment } from '../native/types';
 import { RandomState } from './random';
 
 export interface ColourConfig {
@@ -129,4 +132,24 @@ export function affineMatrices(config: GeometryConfig | null, seed: number, epoc
     out.set(m, i * 6);
   });
   return out;
+}
+
+/** Every style augmentation a recipe can turn on (recipe `augment.*`). */
+export type StyleAugmentConfig = ColourConfig & GeometryConfig & { outline: number; fade: number };
+
+/**
+ * A batch's style augmentations for the draws at `positions` of `epoch`, as the one object the Learner and the
+ * bridge take; undefined when every one is off. `aspect` is the images' height / width (see affineMatrices).
+ */
+export function planBatch(config: StyleAugmentConfig, seed: number, epoch: number, positions: readonly number[], aspect = 1): BatchAugment | undefined {
+  const augment: BatchAugment = {};
+  const colour = colourMatrices(config, seed, epoch, positions);
+  const outline = outlineStrengths(config.outline, seed, epoch, positions);
+  const fade = fadeAmounts(config.fade, seed, epoch, positions);
+  const affine = affineMatrices(config, seed, epoch, positions, aspect);
+  if (colour) augment.colorMatrices = colour;
+  if (outline) augment.outlineStrengths = outline;
+  if (fade) augment.fadeAmounts = fade;
+  if (affine) augment.affineMatrices = affine;
+  return Object.keys(augment).length > 0 ? augment : undefined;
 }

@@ -1,7 +1,7 @@
 /** Process-level native calls with argument validation: doctor, thread count, device parsing and the tensor bridge. */
-import { checkPerImage, invalidType, outOfRange, requireInteger } from '../errors';
+import { checkPerImage, closestNames, invalidType, outOfRange, requireInteger } from '../errors';
 import { addonLocation, loadAddon } from './addon';
-import type { CpuMemoryStats, DoctorReport, HostTensor } from './types';
+import type { BatchAugment, CpuMemoryStats, DoctorReport, HostTensor } from './types';
 
 export const kDevicePattern = /^(cpu|cuda(:\d+)?)$/;
 
@@ -39,12 +39,32 @@ export interface ImagesToTensorOptions {
   std: number[];
   device?: string;
   channelsLast?: boolean;
-  /** Per-image 3×3 RGB colour matrices (batch × 9), as the Learner applies them. */
-  colorMatrices?: Float32Array;
-  /** Per-image outline strengths in [0, 1] (batch values), as the Learner applies them. */
-  outlineStrengths?: Float32Array;
-  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, as the Learner applies them. */
-  fadeAmounts?: Float32Array;
+  /** The batch's style augmentations, as the Learner applies them. */
+  augment?: BatchAugment;
+}
+
+/** Each style augmentation's values per image, and their range where they have one. */
+const kBatchAugmentKeys = {
+  colorMatrices: { perImage: 9, what: 'a 3x3 matrix per image' },
+  outlineStrengths: { perImage: 1, what: 'one per image', range: [0, 1] as [number, number] },
+  fadeAmounts: { perImage: 1, what: 'one per image', range: [0, 1] as [number, number] },
+  affineMatrices: { perImage: 6, what: 'a 2x3 matrix per image' },
+} as const satisfies Record<keyof BatchAugment, { perImage: number; what: string; range?: [number, number] }>;
+
+/** Checks a batch's augment object (the one checker for every call that takes it); undefined stays undefined. */
+export function checkBatchAugment(name: string, augment: unknown, batch: number): BatchAugment | undefined {
+  if (augment === undefined) return undefined;
+  if (typeof augment !== 'object' || augment === null || Array.isArray(augment)) throw invalidType(name, 'an object of per-image Float32Arrays', augment);
+  const keys = Object.keys(kBatchAugmentKeys);
+  const out: BatchAugment = {};
+  for (const [key, value] of Object.entries(augment)) {
+    if (!keys.includes(key)) throw outOfRange(`${name}.${key}`, `one of ${keys.join(', ')} (did you mean ${closestNames(key, keys, 1)[0]}?)`, value);
+    if (value === undefined) continue;
+    const rule: { perImage: number; what: string; range?: [number, number] } = kBatchAugmentKeys[key as keyof BatchAugment];
+    checkPerImage(`${name}.${key}`, value, batch, rule.perImage, rule.what, rule.range);
+    out[key as keyof BatchAugment] = value as Float32Array;
+  }
+  return out;
 }
 
 /** Checks an NHWC uint8 batch against its shape, naming the argument that is wrong. */
@@ -75,13 +95,8 @@ export async function imagesToTensor(images: Uint8Array, options: ImagesToTensor
   const mean = validateChannelStats('mean', options.mean, shape[3], false);
   const std = validateChannelStats('std', options.std, shape[3], true);
   const device = validateDevice('device', options.device ?? 'cpu');
-  const { colorMatrices, outlineStrengths, fadeAmounts } = options;
-  checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
-  checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image', [0, 1]);
-  checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image', [0, 1]);
+  const augment = checkBatchAugment('augment', options.augment, shape[0]);
   return loadAddon().imagesToTensor(images, {
-    shape, mean, std, device, channelsLast: options.channelsLast ?? false,
-    ...(colorMatrices ? { colorMatrices } : {}), ...(outlineStrengths ? { outlineStrengths } : {}),
-    ...(fadeAmounts ? { fadeAmounts } : {}),
+    shape, mean, std, device, channelsLast: options.channelsLast ?? false, ...(augment ? { augment } : {}),
   });
 }

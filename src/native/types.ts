@@ -31,12 +31,24 @@ export interface ImagesToTensorOptions {
   std: number[];
   device: string;
   channelsLast?: boolean;
-  /** Per-image 3×3 RGB colour matrices (batch × 9), as the Learner takes them. */
+  /** The batch's style augmentations, as the Learner takes them. */
+  augment?: BatchAugment;
+}
+
+/**
+ * A batch's style augmentations, one object for every call that turns pixels into the model's input
+ * (native/train/batch_transform.h applies them on the device, in this order, before normalising). Each is optional;
+ * src/data/colour.ts's planBatch() draws them.
+ */
+export interface BatchAugment {
+  /** Per-image 3×3 RGB matrices (batch × 9, row-major), applied in [0, 1]: greyscale, hue rotation. */
   colorMatrices?: Float32Array;
-  /** Per-image outline strengths in [0, 1] (batch values), as the Learner takes them. */
+  /** Per-image outline strengths in [0, 1] (batch values): dark lines along colour boundaries. */
   outlineStrengths?: Float32Array;
-  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, as the Learner takes them. */
+  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, outlines kept. */
   fadeAmounts?: Float32Array;
+  /** Per-image 2×3 affine matrices (batch × 6, affine_grid's convention): scale/shift/rotation jitter, white fill. */
+  affineMatrices?: Float32Array;
 }
 
 export interface MatmulBenchmarkOptions {
@@ -410,14 +422,7 @@ export interface TrainStepResult {
 
 export interface TrainStepNativeOptions {
   shape: number[];
-  /** Per-image 3×3 RGB colour matrices (batch × 9), applied in [0, 1] before normalising. */
-  colorMatrices?: Float32Array;
-  /** Per-image 2×3 affine matrices (batch × 6), applied in [0, 1] with white fill before normalising. */
-  affineMatrices?: Float32Array;
-  /** Per-image outline strengths in [0, 1] (batch values): dark lines along colour boundaries. */
-  outlineStrengths?: Float32Array;
-  /** Per-image fade amounts in [0, 1] (batch values): colours blended toward white, outlines kept. */
-  fadeAmounts?: Float32Array;
+  augment?: BatchAugment;
   returnLogits?: boolean;
 }
 

@@ -4,25 +4,19 @@
  * gradient accumulation and resumable checkpoints (model + optimizer + scaler + counters + RNG).
  */
 import * as fs from 'fs';
-import { checkPerImage, isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
 import { describeInput, fitsInput, type Model } from '../native/model';
-import { validateImageBatch } from '../native/runtime';
+import { checkBatchAugment, validateImageBatch } from '../native/runtime';
 import type {
-  HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
+  BatchAugment, HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
 } from '../native/types';
 
 export interface TrainStepOptions {
   /** [batch, height, width, 3] of the uint8 NHWC pixels. */
   shape: readonly number[];
-  /** Per-image 3×3 RGB colour matrices (batch × 9 values, row-major), applied natively before normalising. */
-  colorMatrices?: Float32Array;
-  /** Per-image 2×3 affine matrices (batch × 6, affine_grid's convention): scale/shift/rotation jitter, white fill. */
-  affineMatrices?: Float32Array;
-  /** Per-image outline strengths in [0, 1] (batch values): dark lines drawn natively along colour boundaries. */
-  outlineStrengths?: Float32Array;
-  /** Per-image fade amounts in [0, 1] (batch values): colours blended natively toward white, outlines kept. */
-  fadeAmounts?: Float32Array;
+  /** The batch's style augmentations (planBatch() in src/data/colour.ts), applied natively before normalising. */
+  augment?: BatchAugment;
   /** Also return this micro-batch's logits (for a running train AUC). */
   returnLogits?: boolean;
 }
@@ -185,17 +179,10 @@ export class Learner {
   async trainStep(images: Uint8Array, labels: Int32Array | readonly number[], options: TrainStepOptions): Promise<TrainStepResult> {
     const shape = this.checkImages(images, options?.shape);
     const checked = validateLabels('labels', labels, shape[0], this.model.numClasses);
-    const { colorMatrices, affineMatrices, outlineStrengths, fadeAmounts, returnLogits } = options;
-    checkPerImage('colorMatrices', colorMatrices, shape[0], 9, 'a 3x3 matrix per image');
-    checkPerImage('affineMatrices', affineMatrices, shape[0], 6, 'a 2x3 matrix per image');
-    checkPerImage('outlineStrengths', outlineStrengths, shape[0], 1, 'one per image', [0, 1]);
-    checkPerImage('fadeAmounts', fadeAmounts, shape[0], 1, 'one per image', [0, 1]);
+    const { returnLogits } = options;
+    const augment = checkBatchAugment('augment', options.augment, shape[0]);
     if (returnLogits !== undefined && typeof returnLogits !== 'boolean') throw invalidType('returnLogits', 'a boolean', returnLogits);
-    return this.native.trainStep(images, checked, {
-      shape, ...(colorMatrices ? { colorMatrices } : {}), ...(affineMatrices ? { affineMatrices } : {}),
-      ...(outlineStrengths ? { outlineStrengths } : {}), ...(fadeAmounts ? { fadeAmounts } : {}),
-      ...(returnLogits ? { returnLogits } : {}),
-    });
+    return this.native.trainStep(images, checked, { shape, ...(augment ? { augment } : {}), ...(returnLogits ? { returnLogits } : {}) });
   }
 
   /** Logits [batch, classes] as float32 (eval mode, no gradients, the training precision's autocast). */

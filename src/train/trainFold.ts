@@ -3,7 +3,7 @@
  * each epoch, the best weights, resumable checkpoints, then the fold's out-of-fold and test predictions with TTA.
  */
 import * as fs from 'fs';
-import { affineMatrices, colourMatrices, fadeAmounts, outlineStrengths } from '../data/colour';
+import { planBatch } from '../data/colour';
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
 import { rocAucScore } from '../metrics/auc';
@@ -224,14 +224,8 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         startBatch: point.nextBatch,
       })) {
         const positions = Array.from(batch.labels, (_, j) => batch.index * recipe.batchSize + j);
-        const colours = colourMatrices(recipe.augment, recipe.seed + fold, epoch, positions);
-        const affine = affineMatrices(recipe.augment, recipe.seed + fold, epoch, positions, batch.shape[1] / batch.shape[2]);
-        const outlines = outlineStrengths(recipe.augment.outline, recipe.seed + fold, epoch, positions);
-        const fades = fadeAmounts(recipe.augment.fade, recipe.seed + fold, epoch, positions);
-        const result = await learner.trainStep(batch.data, batch.labels, {
-          shape: batch.shape, colorMatrices: colours ?? undefined, affineMatrices: affine ?? undefined,
-          outlineStrengths: outlines ?? undefined, fadeAmounts: fades ?? undefined, returnLogits: true,
-        });
+        const augment = planBatch(recipe.augment, recipe.seed + fold, epoch, positions, batch.shape[1] / batch.shape[2]);
+        const result = await learner.trainStep(batch.data, batch.labels, { shape: batch.shape, augment, returnLogits: true });
         point.lossSum += result.loss * batch.shape[0];
         point.lossCount += batch.shape[0];
         if (result.logits) {

@@ -93,32 +93,34 @@ describe('Learner training', () => {
     expect(Array.from(plain.logits!).every(Number.isFinite)).toBe(true);
     expect((await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape })).logits).toBeUndefined();
     const logitsWith = async (colorMatrices: Float32Array) =>
-      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, colorMatrices, returnLogits: true })).logits!;
+      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { colorMatrices }, returnLogits: true })).logits!;
     const diff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
     expect(diff(await logitsWith(identity), plain.logits!)).toBeLessThan(1e-6);
     expect(diff(await logitsWith(grey), plain.logits!)).toBeGreaterThan(1e-5);
     // Fading and outlines reach the learner's input too: amount and strength 0 change nothing; a full fade is a
     // blank page whatever the image, so every image's logits are the same.
     const logitsRestyled = async (fadeAmounts: Float32Array, outlineStrengths?: Float32Array) =>
-      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts, outlineStrengths, returnLogits: true })).logits!;
+      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts, outlineStrengths }, returnLogits: true })).logits!;
     expect(diff(await logitsRestyled(new Float32Array(8), new Float32Array(8)), plain.logits!)).toBeLessThan(1e-6);
     // Outlines need boundaries, which the toy images' faint noise hardly has: whiten each image's left half.
     const edged = Uint8Array.from(batch.images, (v, i) => ((i / 3) % batch.shape[2] < batch.shape[2] / 2 ? 255 : v));
     const logitsEdged = async (outlineStrengths?: Float32Array) =>
-      (await (await tinyLearner(12)).trainStep(edged, batch.labels, { shape: batch.shape, outlineStrengths, returnLogits: true })).logits!;
+      (await (await tinyLearner(12)).trainStep(edged, batch.labels, { shape: batch.shape, augment: { outlineStrengths }, returnLogits: true })).logits!;
     expect(diff(await logitsEdged(new Float32Array(8).fill(1)), await logitsEdged())).toBeGreaterThan(5e-6);
     const blank = await logitsRestyled(new Float32Array(8).fill(1));
     expect(diff(blank, plain.logits!)).toBeGreaterThan(1e-5);
     for (let i = 1; i < 8; i++) expect(Math.abs(blank[2 * i] - blank[0]) + Math.abs(blank[2 * i + 1] - blank[1])).toBeLessThan(1e-5);
     const learner = await tinyLearner(12);
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts: new Float32Array(3) }))
-      .rejects.toThrow('Expected 8 values (one per image) for fadeAmounts but received');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, fadeAmounts: new Float32Array([0, 0, 0.5, 1.5, 0, 0, 0, 0]) }))
-      .rejects.toThrow('Expected a number from 0 to 1 for fadeAmounts[3] but received 1.5');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, outlineStrengths: new Float32Array(8).fill(NaN) }))
-      .rejects.toThrow('Expected a number from 0 to 1 for outlineStrengths[0] but received NaN');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, colorMatrices: new Float32Array(9) }))
-      .rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for colorMatrices but received a Float32Array of 36 bytes');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts: new Float32Array(3) } }))
+      .rejects.toThrow('Expected 8 values (one per image) for augment.fadeAmounts but received');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts: new Float32Array([0, 0, 0.5, 1.5, 0, 0, 0, 0]) } }))
+      .rejects.toThrow('Expected a number from 0 to 1 for augment.fadeAmounts[3] but received 1.5');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { outlineStrengths: new Float32Array(8).fill(NaN) } }))
+      .rejects.toThrow('Expected a number from 0 to 1 for augment.outlineStrengths[0] but received NaN');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { colorMatrices: new Float32Array(9) } }))
+      .rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for augment.colorMatrices but received a Float32Array of 36 bytes');
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fade: new Float32Array(8) } as never }))
+      .rejects.toThrow('Expected one of colorMatrices, outlineStrengths, fadeAmounts, affineMatrices (did you mean fadeAmounts?) for augment.fade');
     await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: 1 as never }))
       .rejects.toThrow('Expected a boolean for returnLogits but received 1');
   });

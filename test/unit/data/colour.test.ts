@@ -1,5 +1,5 @@
 // Colour augmentation plans and their native application in the bridge.
-import { affineMatrices, colourMatrices, fadeAmounts, grayscaleMatrix, hueRotationMatrix, outlineStrengths, planColour, planFade, planOutline } from '../../../src/data/colour';
+import { affineMatrices, colourMatrices, fadeAmounts, grayscaleMatrix, hueRotationMatrix, outlineStrengths, planBatch, planColour, planFade, planOutline } from '../../../src/data/colour';
 import { resolveRecipe } from '../../../src/train/recipe';
 import { imagesToTensor } from '../../../src/native/runtime';
 import { loadAddon } from '../../../src/native/addon';
@@ -35,13 +35,13 @@ describe('colour matrices in the bridge', () => {
     const pixels = Buffer.from([255, 0, 0, 0, 255, 0]);
     const matrices = new Float32Array([...grayscaleMatrix(), ...hueRotationMatrix(0)]);
     const addon = loadAddon();
-    const t = await addon.imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], device: 'cpu', colorMatrices: matrices } as never);
+    const t = await addon.imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], device: 'cpu', augment: { colorMatrices: matrices } } as never);
     const grey = (0.299 - 0.5) / 0.5;
     expect(Array.from(t.data.slice(0, 3)).map((v) => +v.toFixed(5))).toEqual([grey, grey, grey].map((v) => +v.toFixed(5)));
     expect(Array.from(t.data.slice(3, 6)).map((v) => Math.round(v * 1000) / 1000)).toEqual([-1, 1, -1]);
     await expect(imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1] })).resolves.toBeDefined();
-    expect(() => addon.imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu', colorMatrices: new Float32Array(9) } as never))
-      .toThrow('Expected 18 values (a 3x3 matrix per RGB image) for colorMatrices but received 9');
+    expect(() => addon.imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu', augment: { colorMatrices: new Float32Array(9) } } as never))
+      .toThrow('Expected 18 values (a 3x3 matrix per RGB image) for imagesToTensor options.augment.colorMatrices but received 9');
   });
 });
 
@@ -82,14 +82,14 @@ describe('outlines', () => {
     // Two 2x4 grey images, columns 204 204 255 255: a luma step of 0.2, half-way up the 0.1–0.3 ramp.
     const row = [204, 204, 255, 255].flatMap((v) => [v, v, v]);
     const pixels = Buffer.from([...row, ...row, ...row, ...row]);
-    const t = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], outlineStrengths: new Float32Array([1, 0.5]) });
+    const t = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { outlineStrengths: new Float32Array([1, 0.5]) } });
     const channel0 = (image: number) => Array.from(t.data.slice(image * 24, image * 24 + 8)).map((v) => +v.toFixed(4));
     // Full strength: 0.8 and 1 times (1 - 0.5) at the step; untouched away from it.
     expect(channel0(0)).toEqual([0.8, 0.4, 0.5, 1, 0.8, 0.4, 0.5, 1]);
     // Half strength: times (1 - 0.25).
     expect(channel0(1)).toEqual([0.8, 0.6, 0.75, 1, 0.8, 0.6, 0.75, 1]);
-    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], outlineStrengths: new Float32Array(1) }))
-      .rejects.toThrow('Expected 2 values (one per image) for outlineStrengths but received');
+    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { outlineStrengths: new Float32Array(1) } }))
+      .rejects.toThrow('Expected 2 values (one per image) for augment.outlineStrengths but received');
   });
 });
 
@@ -117,17 +117,45 @@ describe('fading toward white', () => {
     const row = [204, 204, 255, 255].flatMap((v) => [v, v, v]);
     const pixels = Buffer.from([...row, ...row, ...row, ...row]);
     const channel0 = (t: { data: Float32Array }, image: number) => Array.from(t.data.slice(image * 24, image * 24 + 4)).map((v) => +v.toFixed(4));
-    const faded = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], fadeAmounts: new Float32Array([0.5, 1]) });
+    const faded = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array([0.5, 1]) } });
     // 0.8 → 1 - 0.2 × 0.5; white stays white; amount 1 is a blank page.
     expect(channel0(faded, 0)).toEqual([0.9, 0.9, 1, 1]);
     expect(channel0(faded, 1)).toEqual([1, 1, 1, 1]);
     const both = await imagesToTensor(pixels, {
-      shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], fadeAmounts: new Float32Array([0.5, 1]), outlineStrengths: new Float32Array([1, 1]),
-    });
+      shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array([0.5, 1]), outlineStrengths: new Float32Array([1, 1]),
+    } });
     // The full outline survives the fade: times (1 - 0.5) at the step, even on the blank page.
     expect(channel0(both, 0)).toEqual([0.9, 0.45, 0.5, 1]);
     expect(channel0(both, 1)).toEqual([1, 0.5, 0.5, 1]);
-    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], fadeAmounts: new Float32Array(3) }))
-      .rejects.toThrow('Expected 2 values (one per image) for fadeAmounts but received');
+    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array(3) } }))
+      .rejects.toThrow('Expected 2 values (one per image) for augment.fadeAmounts but received');
+  });
+});
+
+describe('planBatch: the one augment object', () => {
+  const off = { grayscale: 0, hue: 0, affine: 0, scale: 1.2, shift: 0.1, rotate: 15, outline: 0, fade: 0 };
+
+  test('gathers exactly the per-augmentation plans, and is undefined when every one is off', () => {
+    expect(planBatch(off, 3, 1, [0, 1, 2])).toBeUndefined();
+    const on = { ...off, grayscale: 0.3, hue: 0.5, affine: 0.7, outline: 0.4, fade: 0.6 };
+    const positions = [4, 9, 2];
+    const augment = planBatch(on, 3, 1, positions, 0.75)!;
+    expect(Object.keys(augment).sort()).toEqual(['affineMatrices', 'colorMatrices', 'fadeAmounts', 'outlineStrengths']);
+    expect(augment.colorMatrices).toEqual(colourMatrices(on, 3, 1, positions));
+    expect(augment.outlineStrengths).toEqual(outlineStrengths(0.4, 3, 1, positions));
+    expect(augment.fadeAmounts).toEqual(fadeAmounts(0.6, 3, 1, positions));
+    expect(augment.affineMatrices).toEqual(affineMatrices(on, 3, 1, positions, 0.75));
+    expect(Object.keys(planBatch({ ...off, fade: 1 }, 3, 1, positions)!)).toEqual(['fadeAmounts']);
+  });
+
+  test('imagesToTensor applies the affine jitter too: a half turn moves each pixel to the opposite corner', async () => {
+    // One 2x3 image, pixel values 0..5 in the red channel: a 180° turn maps pixel centres onto pixel centres.
+    const pixels = Buffer.from([0, 1, 2, 3, 4, 5].flatMap((v) => [v * 40, 0, 0]));
+    const red = async (augment?: { affineMatrices: Float32Array }) =>
+      Array.from((await imagesToTensor(pixels, { shape: [1, 2, 3, 3], mean: [0, 0, 0], std: [1, 1, 1], augment })).data.slice(0, 6))
+        .map((v) => Math.round(v * 255));
+    expect(await red()).toEqual([0, 40, 80, 120, 160, 200]);
+    expect(await red({ affineMatrices: new Float32Array([1, 0, 0, 0, 1, 0]) })).toEqual([0, 40, 80, 120, 160, 200]);
+    expect(await red({ affineMatrices: new Float32Array([-1, 0, 0, 0, -1, 0]) })).toEqual([200, 160, 120, 80, 40, 0]);
   });
 });

@@ -148,8 +148,12 @@ class C10dDataParallel : public DataParallel {
     reducer_->prepare_for_forward();
   }
 
-  void before_backward(bool sync) override {
-    if (sync) reducer_->prepare_for_backward({});
+  void backward(const at::Tensor& loss, bool sync) override {
+    Collective("the gradient all-reduce", [&] {
+      if (sync) reducer_->prepare_for_backward({});
+      loss.backward();
+      return 0;
+    });
   }
 
   std::vector<at::Tensor> all_gather(const at::Tensor& local) override {

@@ -43,7 +43,8 @@ class DataParallel {
   // Around one micro-batch: `sync` on the last micro-batch of an optimizer step, whose backward all-reduces the
   // gradients (averaged over ranks) while it runs; earlier micro-batches accumulate locally (DDP's no_sync).
   virtual void before_forward(bool sync) = 0;
-  virtual void before_backward(bool sync) = 0;
+  // loss.backward(), with the gradient all-reduce when `sync`; a failed collective names its likely cause.
+  virtual void backward(const at::Tensor& loss, bool sync) = 0;
   // Every rank's 1-D float64 tensor (the lengths may differ), in rank order.
   virtual std::vector<at::Tensor> all_gather(const at::Tensor& local) = 0;
   virtual void barrier() = 0;

@@ -167,9 +167,12 @@ TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& 
   }
   auto scaled = loss / static_cast<double>(options_.accumulation_steps);
   if (scaler_) scaled = scaler_->scale(scaled);
-  if (data_parallel_) data_parallel_->before_backward(sync);
-  scaled.backward();
-  if (data_parallel_) result.allreduce_seconds = data_parallel_->take_allreduce_seconds();
+  if (data_parallel_) {
+    data_parallel_->backward(scaled, sync);
+    result.allreduce_seconds = data_parallel_->take_allreduce_seconds();
+  } else {
+    scaled.backward();
+  }
   if (inject_nonfinite_.exchange(false)) {
     at::NoGradGuard no_grad;
     for (const auto& p : Parameters()) {

@@ -37,7 +37,8 @@ export function buildCli(argv: string[]): Argv {
       .option('run', { type: 'string', describe: 'run folder (default runs/<recipe>)' })
       .option('resume', { type: 'string', describe: 'continue a killed run: runs/<name>' })
       .option('progress', progressOption)
-      .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' }),
+      .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' })
+      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' }),
     async (args) => { process.exitCode = await trainCommand(args as never); })
     .command('predict', 'Fold ensemble of a run on a data folder, with TTA, as a submission', (y) => y
       .option('run', { type: 'string', demandOption: true })

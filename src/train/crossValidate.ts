@@ -15,6 +15,7 @@ import { prepareRun, type RunOptions } from './prepare';
 import { writeFileAtomic, type RunDir } from './runDir';
 import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
+import { joinProcessGroup, readLaunchEnv, type ProcessGroup } from './distributed';
 import { weightsSummary } from '../weights';
 
 export interface CrossValidationResult {
@@ -73,13 +74,19 @@ export async function crossValidate(recipe: Recipe, options: CrossValidateOption
   }
   // Checked before the run folder is touched: a fold out of range would train on everything and validate on nothing.
   const foldsToRun = options.folds === undefined ? Array.from({ length: recipe.folds }, (_, i) => i) : checkFolds('folds', options.folds, recipe.folds);
-  const prepared = await prepareRun(recipe, options);
-  const emit = options.progress ?? (() => undefined);
-  emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: recipe.device });
+  const { group, rankRecipe } = await joinLaunchGroup(recipe);
+  // Data-parallel: rank 0 makes the run folder; the others open it once it is there, writing nothing.
+  const prepared = group && !group.isMain
+    ? await group.barrier().then(() => prepareRun(rankRecipe, { ...options, resume: true }))
+    : await prepareRun(rankRecipe, options);
+  await (group?.isMain ? group.barrier() : undefined);
+  const emit = group && !group.isMain ? () => undefined : options.progress ?? (() => undefined);
+  emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: rankRecipe.device });
   const results: FoldResult[] = [];
   for (const fold of foldsToRun) {
-    results.push(await runFold({ prepared, fold, emit, shouldStop: options.shouldStop ?? (() => false) }));
+    results.push(await runFold({ prepared, fold, emit, shouldStop: options.shouldStop ?? (() => false), group }));
   }
+  if (group && !group.isMain) return { run: prepared.run.dir, folds: results, oofAuc: null, testAuc: null, submission: null, report: '', table: '', seconds: (Date.now() - started) / 1000 };
   // oof.csv, the submission and the report cover every finished fold, not only those run now: `--fold 0` on a
   // finished run must not rewrite them with one fold.
   for (let fold = 0; fold < recipe.folds; fold++) {
@@ -88,6 +95,17 @@ export async function crossValidate(recipe: Recipe, options: CrossValidateOption
   }
   results.sort((a, b) => a.fold - b.fold);
   return summarise(prepared, results, started, emit);
+}
+
+/**
+ * Under torchrun (RANK, WORLD_SIZE, ... in the environment): this process' group, with the recipe's device made
+ * this rank's own GPU (cuda:LOCAL_RANK) when it names CUDA.
+ */
+async function joinLaunchGroup(recipe: Recipe): Promise<{ group: ProcessGroup | null; rankRecipe: Recipe }> {
+  const launch = readLaunchEnv();
+  if (!launch) return { group: null, rankRecipe: recipe };
+  const device = recipe.device.startsWith('cuda') ? `cuda:${launch.localRank}` : recipe.device;
+  return { group: await joinProcessGroup(launch, device), rankRecipe: { ...recipe, device } };
 }
 
 /** A fold finished earlier (state.json done, oof.json written), or null. */

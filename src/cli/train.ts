@@ -23,6 +23,9 @@ export interface TrainArgs {
   json?: boolean;
   /** Data-parallel: this many local ranks (torchrun's --nproc-per-node). */
   nprocPerNode?: number;
+  /** Folds in parallel: one worker per device ("cuda:0,cuda:1"), or on CPU this many workers. */
+  devices?: string;
+  workers?: number;
 }
 
 /** The recipe of a command line: --resume reads the run's own recipe.json; flags become overrides. */
@@ -49,6 +52,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   try {
     const result = await crossValidate(recipe, {
       data: args.data, run, resume: args.resume !== undefined, progress, shouldStop: stop.shouldStop, folds,
+      ...(args.devices !== undefined ? { devices: args.devices.split(',').map((d) => d.trim()) } : {}),
+      ...(args.workers !== undefined ? { workers: args.workers } : {}),
     });
     if (!args.json && result.report) {
       process.stdout.write(`\n${result.table}\n`);

@@ -108,15 +108,15 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
 interface RankRun { seconds: number; allreduceSeconds: number; images: number }
 
 /**
- * Data-parallel on this CPU (dist/fuzz/dataParallel.js, the tiny EVA-02 of the tests at 32 px, global batch 32):
+ * Data-parallel on this CPU (dist/fuzz/dataParallel.js: eva02_tiny, 5.5 M parameters, at 112 px, global batch 16):
  * 2 ranks × 1 thread (Gloo over loopback) against 1 process × 2 threads, and the gradient all-reduce's share of a
  * rank's step time (the all-reduce overlaps the backward, so this is its wall time, not all of it exposed).
  */
-export async function runDataParallelBench(log: (line: string) => void, steps = 30): Promise<{ single: number; ranks: number; allreduceShare: number }> {
+export async function runDataParallelBench(log: (line: string) => void, steps = 9): Promise<{ single: number; ranks: number; allreduceShare: number }> {
   const script = path.join(__dirname, '..', 'fuzz', 'dataParallel.js');
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'foldtorch-ddp-bench-'));
   const run = promisify(execFile);
-  const args = (out: string, threads: number) => [script, '--global', '32', '--steps', String(steps), '--threads', String(threads), '--out', path.join(dir, out)];
+  const args = (out: string, threads: number) => [script, '--global', '16', '--side', '112', '--full-model', '--steps', String(steps), '--threads', String(threads), '--out', path.join(dir, out)];
   const read = (out: string) => JSON.parse(fs.readFileSync(path.join(dir, out), 'utf8')) as RankRun;
   try {
     await run('node', args('single.json', 2));
@@ -130,7 +130,7 @@ export async function runDataParallelBench(log: (line: string) => void, steps = 
       ranks: ranks[0].images / slowest,
       allreduceShare: ranks[0].allreduceSeconds / ranks[0].seconds,
     };
-    log(`  data-parallel (tiny EVA-02, 32 px, global batch 32, fp32): 1 process × 2 threads ${figures.single.toFixed(0)} img/s   ` +
+    log(`  data-parallel (eva02_tiny, 112 px, global batch 16, fp32): 1 process × 2 threads ${figures.single.toFixed(0)} img/s   ` +
       `2 ranks × 1 thread ${figures.ranks.toFixed(0)} img/s   all-reduce ${(figures.allreduceShare * 100).toFixed(1)}% of a rank's step time`);
     return figures;
   } finally {

@@ -4,16 +4,8 @@
  * terminal's stdout, the others' stdout is dropped (their errors still show). A rank that fails ends the others.
  */
 import { spawn, type ChildProcess } from 'child_process';
-import * as net from 'net';
 import { requireInteger } from '../errors';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../train/distributed';
 
 /** argv without `--nproc-per-node N` / `--nproc-per-node=N`. */
 export function withoutLaunchFlag(argv: readonly string[]): string[] {

@@ -3,6 +3,7 @@
  * MASTER_PORT from the environment, c10d (Gloo on CPU, NCCL on CUDA) met through a TCPStore, and the sample plan
  * sliced across ranks the way torch's DistributedSampler slices it.
  */
+import * as net from 'net';
 import { invalidData, outOfRange } from '../errors';
 import { loadAddon } from '../native/addon';
 import type { DistributedGroupInfo } from '../native/types';
@@ -92,4 +93,13 @@ export function shardPlan(order: readonly number[], rank: number, worldSize: num
 export function blockOf(count: number, rank: number, worldSize: number): [number, number] {
   const size = Math.ceil(count / worldSize);
   return [Math.min(count, rank * size), Math.min(count, (rank + 1) * size)];
+}
+
+/** A TCP port free on loopback now (for MASTER_PORT of a local launch). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

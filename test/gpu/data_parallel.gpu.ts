@@ -1,18 +1,9 @@
 /** Data-parallel training on the device with world size 1: NCCL on CUDA (Gloo in the CPU dry run). */
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import { loadAddon } from '../../src/native/addon';
 import { createLearner, type Learner } from '../../src/train/learner';
-import { joinProcessGroup } from '../../src/train/distributed';
+import { freePort, joinProcessGroup } from '../../src/train/distributed';
 import { gpuTest, kNormalize, maxDiff, tinyEvaOn, toyBatch } from './helpers';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function learnerOn(device: string, dataParallel: boolean): Promise<Learner> {
   return createLearner(await tinyEvaOn(device, 3), {

@@ -6,6 +6,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { loadAddon } from '../../src/native/addon';
+import { freePort } from '../../src/train/distributed';
 
 const repoRoot = path.join(__dirname, '..', '..');
 const script = path.join(repoRoot, 'dist', 'fuzz', 'dataParallel.js');
@@ -19,14 +20,6 @@ interface Exit { code: number | null; stderr: string; seconds: number }
 let dir: string;
 beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-ddp-')); });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function runRank(args: string[], env: Record<string, string>): Promise<Exit> {
   const started = Date.now();

@@ -5,7 +5,8 @@
  * Writes {rank, worldSize, losses, tensors, seconds, allreduceSeconds} as JSON to `--out`.
  *
  * node dist/fuzz/dataParallel.js --global 8 --steps 3 --out weights.json [--die-at 2] [--threads 1] [--side 32 --full-model]
- * (--full-model: eva02_tiny's own architecture, 5.5 M parameters, instead of the tests' 2-block one)
+ * (--full-model: eva02_tiny's own architecture, 5.5 M parameters, instead of the tests' 2-block one;
+ * --head-steps N: the first N steps train the head alone, as a head warm-up does, then everything)
  */
 import * as fs from 'fs';
 import { createModel } from '../src/native/model';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   const globalBatch = Number(argument('global'));
   const steps = Number(argument('steps'));
   const dieAt = Number(argument('die-at', '-1'));
+  const headSteps = Number(argument('head-steps', '0'));
   setNumThreads(Number(argument('threads', '1')));
   kSide = Number(argument('side', '32'));
   const arch = process.argv.includes('--full-model') ? {} : { arch: { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 } };
@@ -63,6 +65,8 @@ async function main(): Promise<void> {
     // The first step (allocations, bucket rebuild) is not timed.
     if (step === 1) [started, allreduceSeconds] = [process.hrtime.bigint(), 0];
     if (step === dieAt && rank === worldSize - 1) process.exit(3);
+    if (step === 0 && headSteps > 0) await learner.freeze(/^(?!head\.)/);
+    if (step === headSteps && headSteps > 0) await learner.unfreeze(/./);
     const samples = Array.from({ length: globalBatch }, (_, i) => step * globalBatch + i);
     const mine = shardPlan(samples, rank, worldSize);
     const pixels = new Uint8Array(mine.length * kSide * kSide * 3);

@@ -60,6 +60,15 @@ maybe('two ranks with batch 4 end where one process with batch 8 ends on the sam
   expect(Object.keys(one.tensors).length).toBeGreaterThan(10);
 });
 
+maybe('freezing all but the head for 2 steps, then unfreezing, keeps the parity (the reducer follows the trainable set)', async () => {
+  const args = ['--global', '8', '--steps', '4', '--head-steps', '2'];
+  expect((await runRank([...args, '--out', path.join(dir, 'single.json')], {})).code).toBe(0);
+  expect((await runGroup(2, args, await freePort())).map((e) => e.code)).toEqual([0, 0]);
+  const [one, rank0, rank1] = [read('single.json'), read('ws2-r0.json'), read('ws2-r1.json')];
+  expect(maxDiff(rank0, rank1)).toBe(0);
+  expect(maxDiff(one, rank0)).toBeLessThan(1e-5);
+});
+
 maybe('a rank that dies makes the other fail with a clear error, not hang', async () => {
   const exits = await runGroup(2, ['--global', '8', '--steps', '4', '--die-at', '2', '--timeout-ms', '20000'], await freePort());
   expect(exits[1].code).toBe(3);

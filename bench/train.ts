@@ -3,7 +3,11 @@
  * in float32 and bfloat16, beside plain forward+backward (the same Learner accumulating without ever stepping)
  * and eval forward, so the optimizer's and the loss's share of a step is visible.
  */
-import { availableParallelism } from 'os';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import { availableParallelism, tmpdir } from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
 import { createModel } from '../src/native/model';
 import { doctor } from '../src/native/runtime';
 import type { Precision } from '../src/native/types';
@@ -97,7 +101,41 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     log(`  ${precision.padEnd(9)} train step ${trainStepImgPerSec.toFixed(1)} img/s   forward+backward ${forwardBackwardImgPerSec.toFixed(1)} img/s` +
       `   eval forward ${forwardImgPerSec.toFixed(1)} img/s   optimizer+loss share ${(optimizerShare * 100).toFixed(1)}%`);
   }
+  await runDataParallelBench(log);
   return results;
+}
+
+interface RankRun { seconds: number; allreduceSeconds: number; images: number }
+
+/**
+ * Data-parallel on this CPU (dist/fuzz/dataParallel.js: eva02_tiny, 5.5 M parameters, at 112 px, global batch 16):
+ * 2 ranks × 1 thread (Gloo over loopback) against 1 process × 2 threads, and the gradient all-reduce's share of a
+ * rank's step time (the all-reduce overlaps the backward, so this is its wall time, not all of it exposed).
+ */
+export async function runDataParallelBench(log: (line: string) => void, steps = 9): Promise<{ single: number; ranks: number; allreduceShare: number }> {
+  const script = path.join(__dirname, '..', 'fuzz', 'dataParallel.js');
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'foldtorch-ddp-bench-'));
+  const run = promisify(execFile);
+  const args = (out: string, threads: number) => [script, '--global', '16', '--side', '112', '--full-model', '--steps', String(steps), '--threads', String(threads), '--out', path.join(dir, out)];
+  const read = (out: string) => JSON.parse(fs.readFileSync(path.join(dir, out), 'utf8')) as RankRun;
+  try {
+    await run('node', args('single.json', 2));
+    const env = { ...process.env, WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(29400 + (process.pid % 500)) };
+    await Promise.all([0, 1].map((rank) => run('node', args(`rank${rank}.json`, 1), { env: { ...env, RANK: String(rank) } })));
+    const single = read('single.json');
+    const ranks = [read('rank0.json'), read('rank1.json')];
+    const slowest = Math.max(...ranks.map((r) => r.seconds));
+    const figures = {
+      single: single.images / single.seconds,
+      ranks: ranks[0].images / slowest,
+      allreduceShare: ranks[0].allreduceSeconds / ranks[0].seconds,
+    };
+    log(`  data-parallel (eva02_tiny, 112 px, global batch 16, fp32): 1 process × 2 threads ${figures.single.toFixed(0)} img/s   ` +
+      `2 ranks × 1 thread ${figures.ranks.toFixed(0)} img/s   all-reduce ${(figures.allreduceShare * 100).toFixed(1)}% of a rank's step time`);
+    return figures;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 if (require.main === module) {

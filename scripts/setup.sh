@@ -27,6 +27,11 @@ if [ ! -f /usr/include/turbojpeg.h ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(libturbojpeg0-dev)
   else say "note: no turbojpeg.h (Debian: libturbojpeg0-dev): JPEGs will be decoded by sharp only"; fi
 fi
+# Gloo's headers: c10d's CPU process group for data-parallel training (torch ships c10d's headers but not these).
+if [ ! -f /usr/include/gloo/algorithm.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(libgloo-dev)
+  else say "note: no gloo/algorithm.h (Debian: libgloo-dev): data-parallel training is left out of the build"; fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     pkgs=()

@@ -46,6 +46,7 @@ Parsed ParseLearnerOptions(Napi::Env env, const OptionReader& o) {
   if (options.accumulation_steps < 1) ThrowRangeError(env, "Expected a positive integer for accumulationSteps but received " + std::to_string(options.accumulation_steps));
   if (o.Has("seed")) options.seed = static_cast<uint64_t>(o.Integer("seed"));
   options.force_grad_scaler = o.Bool("forceGradScaler", false);
+  options.data_parallel = o.Bool("dataParallel", false);
   if (o.Has("gradScaler")) {
     OptionReader s(env, o.Raw("gradScaler"), "createLearner options.gradScaler");
     options.scaler.init_scale = s.Number("initScale", options.scaler.init_scale);
@@ -196,6 +197,7 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
         out.Set("stepped", r.stepped);
         out.Set("step", static_cast<double>(r.step));
         out.Set("microStep", static_cast<double>(r.micro_step));
+        out.Set("allreduceSeconds", r.allreduce_seconds);
         if (r.logits.defined()) out.Set("logits", HostTensorToJs(env, r.logits).Get("data"));
         return out;
       });

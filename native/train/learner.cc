@@ -42,6 +42,13 @@ Learner::Learner(Classifier model, c10::Device device, LearnerOptions options)
                     options_.accumulation_steps, ")");
   if (options_.seed) at::manual_seed(*options_.seed);
   BuildOptimizer();
+  if (options_.data_parallel) {
+    data_parallel_ = CurrentDataParallel();
+    TORCH_CHECK_VALUE(data_parallel_ != nullptr, "learner: data_parallel needs a process group (initDistributed first)");
+    std::vector<at::Tensor> state = model_->parameters(/*recurse=*/true);
+    for (const auto& buffer : model_->buffers(/*recurse=*/true)) state.push_back(buffer);
+    data_parallel_->broadcast_from_rank0(state);
+  }
   if (autocast_.needs_scaler || options_.force_grad_scaler) scaler_ = std::make_unique<GradScaler>(options_.scaler, device_);
 }
 
@@ -94,6 +101,20 @@ bool Learner::GradientsFinite() {
   return found_inf.item<float>() == 0.0f;
 }
 
+// The reducer covers the trainable parameters only (as DDP's), so it is rebuilt whenever freezing changes them.
+void Learner::SyncTrainable() {
+  std::vector<at::Tensor> trainable;
+  std::vector<const void*> ids;
+  for (const auto& p : Parameters()) {
+    if (!p.requires_grad()) continue;
+    trainable.push_back(p);
+    ids.push_back(p.unsafeGetTensorImpl());
+  }
+  if (ids == reduced_) return;
+  data_parallel_->attach(trainable);
+  reduced_ = std::move(ids);
+}
+
 void Learner::Discard() {
   optimizer_->zero_grad(/*set_to_none=*/true);
   counters_.micro_step = 0;
@@ -111,6 +132,13 @@ TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& 
   model_->check_input(images);
   model_->train();
   if (counters_.micro_step == 0) optimizer_->zero_grad(/*set_to_none=*/true);
+  const bool sync = counters_.micro_step + 1 >= options_.accumulation_steps;
+  if (data_parallel_) {
+    SyncTrainable();
+    data_parallel_->before_forward(sync);
+    // DDP's broadcast_buffers: every rank trains and evaluates with rank 0's BatchNorm statistics.
+    if (sync) data_parallel_->broadcast_from_rank0(model_->buffers(/*recurse=*/true));
+  }
   at::Tensor logits;
   {
     compat::AutocastGuard guard(autocast_.device_type, autocast_.dtype, autocast_.enabled);
@@ -122,7 +150,9 @@ TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& 
   result.loss = loss.item<double>();
   result.lr = optimizer_->scheduled_lrs(optimizer_->iteration() + 1).front();
   result.scale = scaler_ ? scaler_->scale_value() : 1.0;
-  if (!std::isfinite(result.loss)) {
+  // Data-parallel under the loss scaler, the backward still runs: the inf reaches every rank through the
+  // all-reduce and all of them skip the step together, where skipping here alone would leave the others waiting.
+  if (!std::isfinite(result.loss) && !(data_parallel_ && scaler_)) {
     const int64_t micro = counters_.micro_step + 1;
     Discard();
     // Under the loss scaler an overflow is expected now and then: the whole accumulated step is skipped.
@@ -137,7 +167,12 @@ TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& 
   }
   auto scaled = loss / static_cast<double>(options_.accumulation_steps);
   if (scaler_) scaled = scaler_->scale(scaled);
-  scaled.backward();
+  if (data_parallel_) {
+    data_parallel_->backward(scaled, sync);
+    result.allreduce_seconds = data_parallel_->take_allreduce_seconds();
+  } else {
+    scaled.backward();
+  }
   if (inject_nonfinite_.exchange(false)) {
     at::NoGradGuard no_grad;
     for (const auto& p : Parameters()) {

@@ -13,6 +13,7 @@
 
 #include "models/model.h"
 #include "train/complement_ce.h"
+#include "train/data_parallel.h"
 #include "train/grad_scaler.h"
 #include "train/ranger21.h"
 
@@ -37,6 +38,8 @@ struct LearnerOptions {
   int64_t accumulation_steps = 1;
   // Seeds the process' default generators (CPU and CUDA) when the Learner is made.
   std::optional<uint64_t> seed;
+  // Train data-parallel in the process group made by InitDataParallel (rank 0's weights are broadcast at the start).
+  bool data_parallel = false;
 };
 
 struct TrainStepResult {
@@ -48,6 +51,7 @@ struct TrainStepResult {
   int64_t step = 0;      // optimizer steps taken so far
   int64_t micro_step = 0;  // micro-batches accumulated toward the next step
   at::Tensor logits;       // float32 [B, classes], detached, on the device (only when asked for)
+  double allreduce_seconds = 0;  // data-parallel: time the gradient all-reduces of this call took (overlapping backward)
 };
 
 struct LearnerCounters {
@@ -99,6 +103,7 @@ class Learner {
   bool GradientsFinite();
   TrainStepResult FinishStep(TrainStepResult result);
   void Discard();
+  void SyncTrainable();
 
   Classifier model_;
   c10::Device device_;
@@ -109,6 +114,8 @@ class Learner {
   std::vector<std::string> optimizer_names_;
   LearnerCounters counters_;
   std::atomic<bool> inject_nonfinite_{false};
+  std::shared_ptr<DataParallel> data_parallel_;
+  std::vector<const void*> reduced_;  // the parameters the gradient reducer holds, to rebuild it when freezing changes
 };
 
 }  // namespace foldtorch::train

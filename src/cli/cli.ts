@@ -37,7 +37,10 @@ export function buildCli(argv: string[]): Argv {
       .option('run', { type: 'string', describe: 'run folder (default runs/<recipe>)' })
       .option('resume', { type: 'string', describe: 'continue a killed run: runs/<name>' })
       .option('progress', progressOption)
-      .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' }),
+      .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' })
+      .option('devices', { type: 'string', describe: 'folds in parallel, one worker process per device: cuda:0,cuda:1' })
+      .option('workers', { type: 'number', describe: 'folds in parallel on CPU: N worker processes sharing the cores' })
+      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' }),
     async (args) => { process.exitCode = await trainCommand(args as never); })
     .command('predict', 'Fold ensemble of a run on a data folder, with TTA, as a submission', (y) => y
       .option('run', { type: 'string', demandOption: true })

@@ -8,6 +8,7 @@ import { applyOverrides, resolveRecipe, type Recipe } from '../train/recipe';
 import { RunDir } from '../train/runDir';
 import { TrainingInterrupted } from '../train/trainFold';
 import { stopOnSigint } from './signals';
+import { launchLocalRanks } from './launch';
 
 export interface TrainArgs {
   recipe?: string;
@@ -20,6 +21,11 @@ export interface TrainArgs {
   resume?: string;
   progress?: ProgressMode;
   json?: boolean;
+  /** Data-parallel: this many local ranks (torchrun's --nproc-per-node). */
+  nprocPerNode?: number;
+  /** Folds in parallel: one worker per device ("cuda:0,cuda:1"), or on CPU this many workers. */
+  devices?: string;
+  workers?: number;
 }
 
 /** The recipe of a command line: --resume reads the run's own recipe.json; flags become overrides. */
@@ -38,6 +44,7 @@ export function recipeFromArgs(args: TrainArgs): Recipe {
 
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const recipe = recipeFromArgs(args);
+  if (args.nprocPerNode !== undefined && process.env.RANK === undefined) return launchLocalRanks(args.nprocPerNode);
   const folds = args.fold === undefined ? undefined : checkFolds('--fold', args.fold, recipe.folds);
   const run = args.resume ?? args.run ?? path.join('runs', recipe.name);
   const progress = createProgress(args.json ? 'json' : args.progress ?? 'auto');
@@ -45,8 +52,10 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   try {
     const result = await crossValidate(recipe, {
       data: args.data, run, resume: args.resume !== undefined, progress, shouldStop: stop.shouldStop, folds,
+      ...(args.devices !== undefined ? { devices: args.devices.split(',').map((d) => d.trim()) } : {}),
+      ...(args.workers !== undefined ? { workers: args.workers } : {}),
     });
-    if (!args.json) {
+    if (!args.json && result.report) {
       process.stdout.write(`\n${result.table}\n`);
       process.stdout.write(`run folder: ${result.run}\nreport: ${result.report}\n${result.submission ? `submission: ${result.submission}\n` : ''}`);
     }

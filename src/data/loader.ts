@@ -27,6 +27,12 @@ export interface LoaderOptions {
   limitInputPixels?: number;
   /** JPEGs at the model size through libjpeg-turbo in the addon (default true; see DecodeOptions.fastPath). */
   fastPath?: boolean;
+  /**
+   * This rank's slice of a data-parallel epoch (default rank 0 of 1): the k-th draw here is draw k × worldSize + rank
+   * of the whole epoch (DistributedSampler's interleaving), and its augmentation plan is that draw's, so ranks do
+   * not repeat each other's flips and turns.
+   */
+  shard?: { rank: number; worldSize: number };
 }
 
 /** One batch: `data` is B×H×W×3 uint8 (NHWC, RGB) in one Buffer; normalisation happens natively with mean/std. */
@@ -72,6 +78,13 @@ interface Resolved {
   cache: DecodedCache | null;
   decode: DecodeOptions;
   limiter: Limiter;
+  shard: { rank: number; worldSize: number };
+}
+
+function resolveShard(shard: LoaderOptions['shard']): { rank: number; worldSize: number } {
+  if (shard === undefined) return { rank: 0, worldSize: 1 };
+  const worldSize = requireInteger('shard.worldSize', shard?.worldSize, 1, 65536);
+  return { rank: requireInteger('shard.rank', shard.rank, 0, worldSize - 1), worldSize };
 }
 
 function resolveOptions(options: LoaderOptions): Resolved {
@@ -96,6 +109,7 @@ function resolveOptions(options: LoaderOptions): Resolved {
       fastPath: options.fastPath ?? true,
     },
     limiter: new Limiter(requireInteger('concurrency', options.concurrency ?? 4, 1, 256)),
+    shard: resolveShard(options.shard),
   };
 }
 
@@ -117,7 +131,7 @@ async function buildBatch(items: readonly LoaderItem[], order: readonly number[]
   const imageBytes = height * width * 3;
   const data = Buffer.allocUnsafe(count * imageBytes);
   const positions = order.slice(start, start + count);
-  const plans = positions.map((_, k) => planAugment(r.transform.augment, r.seed, r.epoch, start + k));
+  const plans = positions.map((_, k) => planAugment(r.transform.augment, r.seed, r.epoch, (start + k) * r.shard.worldSize + r.shard.rank));
   await Promise.all(
     positions.map(async (position, k) => {
       const rgb = await r.limiter.run(() => loadOne(items[position], plans[k], r));

@@ -399,6 +399,8 @@ export interface LearnerNativeOptions {
   mean: number[];
   std: number[];
   channelsLast?: boolean;
+  /** Train data-parallel in the process group joined by initDistributed (rank 0's weights broadcast first). */
+  dataParallel?: boolean;
 }
 
 export interface TrainStepResult {
@@ -416,6 +418,8 @@ export interface TrainStepResult {
   step: number;
   /** Micro-batches accumulated toward the next step. */
   microStep: number;
+  /** Data-parallel: seconds the gradient all-reduces of this call took (they overlap the backward). */
+  allreduceSeconds: number;
   /** This micro-batch's logits, [batch × classes] row-major, when `returnLogits` was asked for. */
   logits?: Float32Array;
 }
@@ -466,6 +470,29 @@ export interface NativeAddon {
   createLearner(model: NativeModel, options: LearnerNativeOptions): Promise<NativeLearner>;
   /** Seeds the process' default CPU (and CUDA) generators, e.g. before createModel for a reproducible init. */
   manualSeed(seed: number): void;
+  /** Null when this build has c10d, else why not. */
+  distributedAvailable(): string | null;
+  /** Joins (once per process) the c10d process group: TCPStore at masterAddr:masterPort, Gloo on CPU, NCCL on CUDA. */
+  initDistributed(options: DistributedNativeOptions): Promise<DistributedGroupInfo>;
+  /** Every rank's values in rank order (the lengths may differ); on the device's compute thread. */
+  distributedAllGather(values: Float64Array, device: string): Promise<Float64Array[]>;
+  distributedBarrier(device: string): Promise<void>;
+}
+
+export interface DistributedNativeOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  device: string;
+  timeoutMs?: number;
+  bucketBytes?: number;
+}
+
+export interface DistributedGroupInfo {
+  rank: number;
+  worldSize: number;
+  backend: 'gloo' | 'nccl';
 }
 
 // ---- Device-level calls (native/bridge/device_runtime.cc) ----

@@ -16,6 +16,8 @@ import { writeFileAtomic } from '../files';
 import type { RunDir } from './runDir';
 import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
+import { runFoldsInWorkers } from './foldWorkers';
+import { joinProcessGroup, readLaunchEnv, type ProcessGroup } from './distributed';
 import { weightsSummary } from '../weights';
 
 export interface CrossValidationResult {
@@ -30,8 +32,30 @@ export interface CrossValidationResult {
   seconds: number;
 }
 
-/** RunOptions, `folds` included. */
-export type CrossValidateOptions = RunOptions;
+/** RunOptions, `folds` included, and where folds run in parallel. */
+export interface CrossValidateOptions extends RunOptions {
+  /** Folds in parallel: one worker process per device, e.g. ['cuda:0', 'cuda:1']. */
+  devices?: string[];
+  /** Folds in parallel on the recipe's CPU: this many worker processes, splitting the cores. */
+  workers?: number;
+}
+
+/** The worker devices of `devices` / `workers`, or null for a sequential run in this process. */
+export function workerDevices(recipe: Recipe, options: Pick<CrossValidateOptions, 'devices' | 'workers'>): string[] | null {
+  if (options.devices !== undefined && options.workers !== undefined) {
+    throw outOfRange('workers', 'either devices or workers, not both', `devices ${options.devices.join(',')} and workers ${options.workers}`);
+  }
+  if (options.devices !== undefined) {
+    if (!Array.isArray(options.devices) || options.devices.length === 0 || options.devices.some((d) => typeof d !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(d))) {
+      throw invalidType('devices', 'a non-empty array of devices (cpu, cuda:N)', options.devices);
+    }
+    return [...options.devices];
+  }
+  if (options.workers === undefined) return null;
+  const workers = requireInteger('workers', options.workers, 1, 64);
+  if (recipe.device !== 'cpu') throw outOfRange('workers', `a CPU recipe (device is ${recipe.device}: name the GPUs with devices / --devices)`, workers);
+  return Array.from({ length: workers }, () => 'cpu');
+}
 
 function compactTable(results: readonly FoldResult[]): string {
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '   n/a' : v.toFixed(4));
@@ -74,13 +98,26 @@ export async function crossValidate(recipe: Recipe, options: CrossValidateOption
   }
   // Checked before the run folder is touched: a fold out of range would train on everything and validate on nothing.
   const foldsToRun = options.folds === undefined ? Array.from({ length: recipe.folds }, (_, i) => i) : checkFolds('folds', options.folds, recipe.folds);
-  const prepared = await prepareRun(recipe, options);
-  const emit = options.progress ?? (() => undefined);
-  emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: recipe.device });
+  const devices = workerDevices(recipe, options);
+  const { group, rankRecipe } = await joinLaunchGroup(recipe);
+  if (group && devices) throw outOfRange('devices', 'no fold workers inside a data-parallel launch (WORLD_SIZE is set)', devices.join(','));
+  // Data-parallel: rank 0 makes the run folder; the others open it once it is there, writing nothing.
+  const prepared = group && !group.isMain
+    ? await group.barrier().then(() => prepareRun(rankRecipe, { ...options, resume: true }))
+    : await prepareRun(rankRecipe, options);
+  await (group?.isMain ? group.barrier() : undefined);
+  const emit = group && !group.isMain ? () => undefined : options.progress ?? (() => undefined);
+  emit({ type: 'run-start', run: options.run, recipe: recipe.name, folds: foldsToRun, device: rankRecipe.device });
+  const shouldStop = options.shouldStop ?? (() => false);
   const results: FoldResult[] = [];
-  for (const fold of foldsToRun) {
-    results.push(await runFold({ prepared, fold, emit, shouldStop: options.shouldStop ?? (() => false) }));
+  if (devices) {
+    results.push(...await runFoldsInWorkers(foldsToRun, {
+      recipe, data: options.data, run: options.run, skipUnreadable: options.skipUnreadable ?? false, devices, emit, shouldStop,
+    }));
+  } else {
+    for (const fold of foldsToRun) results.push(await runFold({ prepared, fold, emit, shouldStop, group }));
   }
+  if (group && !group.isMain) return { run: prepared.run.dir, folds: results, oofAuc: null, testAuc: null, submission: null, report: '', table: '', seconds: (Date.now() - started) / 1000 };
   // oof.csv, the submission and the report cover every finished fold, not only those run now: `--fold 0` on a
   // finished run must not rewrite them with one fold.
   for (let fold = 0; fold < recipe.folds; fold++) {
@@ -89,6 +126,17 @@ export async function crossValidate(recipe: Recipe, options: CrossValidateOption
   }
   results.sort((a, b) => a.fold - b.fold);
   return summarise(prepared, results, started, emit);
+}
+
+/**
+ * Under torchrun (RANK, WORLD_SIZE, ... in the environment): this process' group, with the recipe's device made
+ * this rank's own GPU (cuda:LOCAL_RANK) when it names CUDA.
+ */
+async function joinLaunchGroup(recipe: Recipe): Promise<{ group: ProcessGroup | null; rankRecipe: Recipe }> {
+  const launch = readLaunchEnv();
+  if (!launch) return { group: null, rankRecipe: recipe };
+  const device = recipe.device.startsWith('cuda') ? `cuda:${launch.localRank}` : recipe.device;
+  return { group: await joinProcessGroup(launch, device), rankRecipe: { ...recipe, device } };
 }
 
 /** A fold finished earlier (state.json done, oof.json written), or null. */

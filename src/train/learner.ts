@@ -52,6 +52,8 @@ export interface LearnerOptions {
   normalize?: { mean: number[]; std: number[] };
   /** Test hook: run the loss scaler although the precision does not need it (to exercise it on CPU). */
   forceGradScaler?: boolean;
+  /** Train data-parallel in the process group joined by joinProcessGroup (rank 0's weights are broadcast first). */
+  dataParallel?: boolean;
 }
 
 /** The JSON document stored with every checkpoint. */
@@ -108,6 +110,7 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
   }
   const groups = options.paramGroups ?? [];
   if (!Array.isArray(groups)) throw invalidType('paramGroups', 'an array', groups);
+  if (options.dataParallel !== undefined && typeof options.dataParallel !== 'boolean') throw invalidType('dataParallel', 'a boolean', options.dataParallel);
   if (options.forceGradScaler !== undefined && typeof options.forceGradScaler !== 'boolean') {
     throw invalidType('forceGradScaler', 'a boolean', options.forceGradScaler);
   }
@@ -128,6 +131,7 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
       growthInterval: requireInteger('gradScaler.growthInterval', scaler.growthInterval ?? 2000, 1),
     },
     forceGradScaler: options.forceGradScaler ?? false,
+    ...(options.dataParallel ? { dataParallel: true } : {}),
     paramGroups: groups.map((g, i) => ({
       pattern: patternSource(`paramGroups[${i}].pattern`, g?.pattern),
       ...(g.lr === undefined ? {} : { lr: requireNumber(`paramGroups[${i}].lr`, g.lr, 0, 10) }),

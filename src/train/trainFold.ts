@@ -12,12 +12,13 @@ import { doctor } from '../native/runtime';
 import { writeFileAtomic } from '../files';
 import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
-import { predictItems } from '../predict/predictor';
+import { predictItems, type PredictOptions, type Prediction } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
 import { createLearner, manualSeed, type Learner } from './learner';
 import type { TrainEvent } from './progress';
 import type { Recipe } from './recipe';
 import { buildModel, prepareRun, type PreparedRun, type RunOptions } from './prepare';
+import { blockOf, shardPlan, type ProcessGroup } from './distributed';
 
 export { buildModel };
 
@@ -63,6 +64,17 @@ interface ResumePoint {
   trainLabels: number[];
   /** The learning rate of the last batch done (absent in checkpoints written before it was kept). */
   lastLr?: number;
+  /** Data-parallel: the world size that wrote it (absent: 1) and every rank's running sums, in rank order. */
+  worldSize?: number;
+  ranks?: RankSums[];
+}
+
+/** One rank's running sums of an epoch's training batches. */
+interface RankSums {
+  lossSum: number;
+  lossCount: number;
+  trainScores: number[];
+  trainLabels: number[];
 }
 
 const cpuBf16 = { checked: false, value: false };
@@ -128,7 +140,7 @@ function safeAuc(labels: readonly number[], scores: ArrayLike<number>, classes: 
   return classes !== 2 || new Set(labels).size < 2 ? null : rocAucScore(labels, Array.from(scores));
 }
 
-async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision): Promise<Learner> {
+async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision, dataParallel: boolean): Promise<Learner> {
   const o = recipe.optimizer;
   // optimizer.lr is the classifier's; the backbone (the default group) runs at backboneLrScale of it, its
   // warmdown floor scaled alike (Ranger21's corrected mode keeps each group's lr / min_lr ratio).
@@ -151,6 +163,7 @@ async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, 
     precision,
     accumulationSteps: recipe.gradAccumulation,
     seed: recipe.seed,
+    ...(dataParallel ? { dataParallel } : {}),
   });
 }
 
@@ -159,6 +172,40 @@ interface FoldContext {
   fold: number;
   emit: (event: TrainEvent) => void;
   shouldStop: () => boolean;
+  /** Data-parallel: this process' group; rank 0 alone writes the fold's files. */
+  group?: ProcessGroup | null;
+}
+
+/** Every rank's sums, gathered (rank order); one process: its own. */
+async function gatherSums(group: ProcessGroup | null, own: RankSums): Promise<RankSums[]> {
+  if (!group) return [own];
+  const parts = await group.allGather([own.lossSum, own.lossCount, ...own.trainScores, ...own.trainLabels]);
+  return parts.map((p) => {
+    const n = (p.length - 2) / 2;
+    return { lossSum: p[0], lossCount: p[1], trainScores: Array.from(p.subarray(2, 2 + n)), trainLabels: Array.from(p.subarray(2 + n)) };
+  });
+}
+
+/** Whether any rank was asked to stop (a collective: every rank must call it at the same step). */
+async function anyStop(group: ProcessGroup | null, shouldStop: () => boolean): Promise<boolean> {
+  if (!group) return shouldStop();
+  return (await group.allGather([shouldStop() ? 1 : 0])).some((p) => p[0] > 0);
+}
+
+/** predictItems over `items`, each rank predicting one block and all of them gathering the whole in order. */
+async function predictSharded(group: ProcessGroup | null, model: Model, items: readonly LoaderItem[], options: PredictOptions): Promise<Prediction> {
+  if (!group) return predictItems(model, items, options);
+  const [start, end] = blockOf(items.length, group.rank, group.worldSize);
+  const own = await predictItems(model, items.slice(start, end), options);
+  const parts = await group.allGather([...own.probabilities, ...own.logits]);
+  const probabilities: number[] = [];
+  const logits: number[] = [];
+  for (const part of parts) {
+    const n = part.length / (1 + model.numClasses);
+    probabilities.push(...part.subarray(0, n));
+    logits.push(...part.subarray(n));
+  }
+  return { probabilities: Float64Array.from(probabilities), logits: Float32Array.from(logits), plan: own.plan };
 }
 
 /** Trains fold `fold` of `recipe` into the run folder; resumes from its last checkpoint when there is one. */
@@ -170,7 +217,10 @@ export async function trainFold(fold: number, recipe: Recipe, options: RunOption
 
 export async function runFold(context: FoldContext): Promise<FoldResult> {
   const { prepared, fold, emit } = context;
-  const { recipe, run, dataset } = prepared;
+  const { recipe, run } = prepared;
+  const group = context.group ?? null;
+  const [rank, worldSize] = [group?.rank ?? 0, group?.worldSize ?? 1];
+  const isMain = rank === 0;
   const started = Date.now();
   const { train, valid } = prepared.split(fold);
   const state = run.readState(fold);
@@ -181,17 +231,23 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
   const cache = recipe.cacheImages ? prepared.cache : null;
   try {
     if (state.done && fs.existsSync(run.foldOof(fold))) return JSON.parse(fs.readFileSync(run.foldOof(fold), 'utf8')) as FoldResult;
-    const samplesPerEpoch = train.length;
+    // Data-parallel: each rank's slice of the epoch (DistributedSampler's, the tail padded).
+    const samplesPerEpoch = Math.ceil(train.length / worldSize);
     const batchesPerEpoch = Math.ceil(samplesPerEpoch / recipe.batchSize);
     const stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / recipe.gradAccumulation));
-    const learner = await makeLearner(model, recipe, stepsPerEpoch, precision);
+    const learner = await makeLearner(model, recipe, stepsPerEpoch, precision, group !== null);
     fs.mkdirSync(run.foldDir(fold), { recursive: true });
     emit({ type: 'fold-start', fold, trainSize: train.length, validSize: valid.length, stepsPerEpoch, epochs: recipe.epochs });
     let resume: ResumePoint | null = null;
     if (fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) {
       const info = await learner.load(run.lastCheckpoint(fold));
       resume = info.document.user as ResumePoint;
-      run.truncateMetrics(fold, resume.epoch);
+      if ((resume.worldSize ?? 1) !== worldSize) {
+        throw outOfRange('WORLD_SIZE', `the world size that wrote fold ${fold}'s checkpoint (${resume.worldSize ?? 1}): resume with as many ranks`, worldSize);
+      }
+      const own = resume.ranks?.[rank];
+      if (own) resume = { ...resume, ...own, trainScores: [...own.trainScores], trainLabels: [...own.trainLabels] };
+      if (isMain) run.truncateMetrics(fold, resume.epoch);
       emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
     }
     // Without the log's `type` field, so a resumed fold's oof.json is the uninterrupted one's.
@@ -209,7 +265,7 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         ? resume
         : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
       resume = null;
-      const order = sampler.epoch(epoch);
+      const order = shardPlan(sampler.epoch(epoch), rank, worldSize);
       // A run stopped after an epoch's last batch resumes with no batch left in it: the epoch's lr is the saved one.
       let lastLr = point.nextBatch > 0 ? point.lastLr ?? lrs[lrs.length - 1] ?? 0 : 0;
       let imagesSeen = 0;
@@ -222,8 +278,10 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         prefetch: Math.max(1, recipe.prefetch),
         cache,
         startBatch: point.nextBatch,
+        shard: { rank, worldSize },
       })) {
-        const positions = Array.from(batch.labels, (_, j) => batch.index * recipe.batchSize + j);
+        // The draw's place in the whole epoch's plan (rank-interleaved), so ranks get their own style jitter.
+        const positions = Array.from(batch.labels, (_, j) => (batch.index * recipe.batchSize + j) * worldSize + rank);
         const augment = planBatch(recipe.augment, recipe.seed + fold, epoch, positions, batch.shape[1] / batch.shape[2]);
         const result = await learner.trainStep(batch.data, batch.labels, { shape: batch.shape, augment, returnLogits: true });
         point.lossSum += result.loss * batch.shape[0];
@@ -241,22 +299,32 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
         emit({ type: 'step', fold, epoch, step: globalStep, totalSteps, loss: result.loss, lr: result.lr,
           imagesPerSecond: imagesSeen / Math.max(1e-3, (Date.now() - stepClock) / 1000), skipped: result.skipped });
         const atBoundary = result.stepped || recipe.gradAccumulation === 1;
-        if (atBoundary && (result.step % recipe.checkpointEvery === 0 || context.shouldStop())) {
+        const stop = atBoundary && await anyStop(group, context.shouldStop);
+        if (atBoundary && (result.step % recipe.checkpointEvery === 0 || stop)) {
           point.lrs = lrs;
           point.lastLr = lastLr;
-          await learner.save(run.lastCheckpoint(fold), point);
-          emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
-          if (context.shouldStop()) throw new TrainingInterrupted(fold, result.step);
+          if (group) {
+            point.worldSize = worldSize;
+            point.ranks = await gatherSums(group, point);
+          }
+          if (isMain) {
+            await learner.save(run.lastCheckpoint(fold), point);
+            emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
+          }
+          if (stop) throw new TrainingInterrupted(fold, result.step);
         }
       }
-      const validPrediction = await predictItems(model, valid, {
+      const validPrediction = await predictSharded(group, model, valid, {
         tta: 'none', merge: 'mean', batchSize: recipe.evalBatchSize, interpolation: prepared.interpolation(model), precision, cache,
       });
       const validLabels = valid.map((item) => item.label);
+      const sums = await gatherSums(group, point);
+      const lossSum = sums.reduce((total, r) => total + r.lossSum, 0);
+      const lossCount = sums.reduce((total, r) => total + r.lossCount, 0);
       const metrics: EpochMetrics = {
         epoch,
-        trainLoss: point.lossSum / Math.max(1, point.lossCount),
-        trainAuc: safeAuc(point.trainLabels, point.trainScores, model.numClasses),
+        trainLoss: lossSum / Math.max(1, lossCount),
+        trainAuc: safeAuc(sums.flatMap((r) => r.trainLabels), sums.flatMap((r) => r.trainScores), model.numClasses),
         validLoss: meanLoss(validPrediction.logits, validLabels, model.numClasses),
         validAuc: safeAuc(validLabels, validPrediction.probabilities, model.numClasses),
         validAccuracy: accuracyOf(validPrediction.logits, validLabels, model.numClasses),
@@ -266,21 +334,23 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
       // Binary: the seed's validation AUC. More classes (a pretraining run): top-1 accuracy.
       const score = model.numClasses === 2 ? metrics.validAuc : metrics.validAccuracy;
       const isBest = recipe.keepWeights === 'last' || best.epoch < 0 || (score ?? -Infinity) > (best.score ?? -Infinity);
-      if (isBest) {
-        best = { epoch, auc: metrics.validAuc, score };
-        await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
-      }
+      if (isBest) best = { epoch, auc: metrics.validAuc, score };
       epochs.push(metrics);
-      run.appendMetrics(fold, { type: 'epoch', ...metrics });
-      emit({ type: 'epoch-end', fold, ...metrics, best: isBest });
-      run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: epoch + 1 });
-      const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
-      await learner.save(run.lastCheckpoint(fold), next);
-      if (context.shouldStop() && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
+      const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [], ...(group ? { worldSize } : {}) };
+      if (isMain) {
+        if (isBest) await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
+        run.appendMetrics(fold, { type: 'epoch', ...metrics });
+        emit({ type: 'epoch-end', fold, ...metrics, best: isBest });
+        run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: epoch + 1 });
+        await learner.save(run.lastCheckpoint(fold), next);
+      }
+      // The others read rank 0's best weights at the end: they wait for its files at every epoch's end.
+      await group?.barrier();
+      if (await anyStop(group, context.shouldStop) && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
     }
     learner.dispose();
     const result = await predictFold(context, model, { train, valid }, { best, epochs, lrs, precision, started });
-    run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
+    if (isMain) run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
     return result;
   } finally {
     model.dispose();
@@ -317,6 +387,7 @@ async function predictFold(
 ): Promise<FoldResult> {
   const { prepared, fold, emit } = context;
   const { recipe, run, dataset } = prepared;
+  const group = context.group ?? null;
   await model.load(run.bestWeights(fold));
   const tta = recipe.tta.length ? recipe.tta.join(',') : 'none';
   const predictOptions = {
@@ -324,12 +395,12 @@ async function predictFold(
     precision: info.precision, cache: recipe.cacheImages ? prepared.cache : null,
   } as const;
   let clock = Date.now();
-  const oof = await predictItems(model, split.valid, predictOptions);
+  const oof = await predictSharded(group, model, split.valid, predictOptions);
   emit({ type: 'predict', what: `fold ${fold} out-of-fold`, images: split.valid.length, views: oof.plan.length, seconds: (Date.now() - clock) / 1000 });
   let test: FoldResult['test'] = null;
   if (dataset.test.length > 0) {
     clock = Date.now();
-    const prediction = await predictItems(model, dataset.test, predictOptions);
+    const prediction = await predictSharded(group, model, dataset.test, predictOptions);
     test = { ids: dataset.test.map((item) => item.imageName), probabilities: Array.from(prediction.probabilities) };
     emit({ type: 'predict', what: `fold ${fold} test`, images: dataset.test.length, views: prediction.plan.length, seconds: (Date.now() - clock) / 1000 });
   }
@@ -344,6 +415,7 @@ async function predictFold(
     ttaNote: ttaPlanNote(oof.plan),
     seconds: (Date.now() - info.started) / 1000,
   };
+  if (group && !group.isMain) return result;
   writeFileAtomic(run.foldOof(fold), JSON.stringify(result));
   const bestAccuracy = model.numClasses === 2 ? undefined : info.best.score;
   emit({ type: 'fold-end', fold, bestEpoch: info.best.epoch, bestAuc: info.best.auc, bestAccuracy, seconds: result.seconds });

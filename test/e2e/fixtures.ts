@@ -10,9 +10,9 @@ export const repoRoot = path.resolve(__dirname, '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli', 'cli.js');
 
 /** Runs the built CLI to completion: its exit code and stdout + stderr. */
-export function runCliSync(args: string[]): { code: number; out: string } {
+export function runCliSync(args: string[], env: Record<string, string> = {}): { code: number; out: string } {
   try {
-    return { code: 0, out: execFileSync('node', [cliPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    return { code: 0, out: execFileSync('node', [cliPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }) };
   } catch (error) {
     const e = error as { status: number; stderr: string; stdout: string };
     return { code: e.status, out: `${e.stdout}${e.stderr}` };

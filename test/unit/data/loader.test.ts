@@ -65,6 +65,15 @@ describe('loadBatches', () => {
     expect(batches[0].plans[2]).not.toEqual(batches[0].plans[3]);
   });
 
+  test('a data-parallel shard plans its k-th draw as draw k × worldSize + rank of the whole epoch', async () => {
+    const shard = await collect(loadBatches(items, order.slice(0, 6), { transform, batchSize: 4, seed: 11, epoch: 2, shard: { rank: 1, worldSize: 3 } }));
+    expect(shard.flatMap((b) => b.plans)).toEqual([0, 1, 2, 3, 4, 5].map((k) => planAugment(kSeedAugment, 11, 2, 3 * k + 1)));
+    const single = await collect(loadBatches(items, order.slice(0, 6), { transform, batchSize: 4, seed: 11, epoch: 2, shard: { rank: 0, worldSize: 1 } }));
+    expect(single.flatMap((b) => b.plans)).toEqual([0, 1, 2, 3, 4, 5].map((k) => planAugment(kSeedAugment, 11, 2, k)));
+    await expect(loadBatches(items, order, { transform, batchSize: 4, seed: 1, epoch: 0, shard: { rank: 3, worldSize: 3 } }).next())
+      .rejects.toThrow('Expected an integer from 0 to 2 for shard.rank but received 3');
+  });
+
   test('dropLast, prefetch depth and concurrency do not change the content', async () => {
     const reference = await collect(loadBatches(items, order, { transform, batchSize: 4, seed: 1, epoch: 0 }));
     const variant = await collect(

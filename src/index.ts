@@ -5,7 +5,7 @@ export { doctor, setNumThreads, imagesToTensor, validateDevice } from './native/
 export type * from './native/types';
 export { runParity, formatParity } from './parity/run';
 export type { ParityKind, ParityResult } from './parity/kind';
-export { createLearner, manualSeed, readCheckpointInfo, globToRegExpSource, Learner, learnerPrecisions } from './train/learner';
+export { createLearner, manualSeed, readCheckpointInfo, globToRegExpSource, Learner } from './train/learner';
 export type { LearnerOptions, GradScalerConfig, TrainStepOptions, CheckpointInfo, CheckpointDocument } from './train/learner';
 export {
   ranger21Defaults, ranger21Modes, lossKinds, cceVariants, resolveRanger21Options, resolveLossOptions, traceRanger21, ranger21Schedule,

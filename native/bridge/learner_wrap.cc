@@ -41,7 +41,7 @@ Parsed ParseLearnerOptions(Napi::Env env, const OptionReader& o) {
   auto& options = parsed.options;
   options.optimizer = ParseRanger21Options(OptionReader(env, o.Raw("optimizer"), "createLearner options.optimizer"));
   if (o.Has("loss")) options.loss = ParseLossOptions(OptionReader(env, o.Raw("loss"), "createLearner options.loss"));
-  options.precision = train::ParsePrecision(o.String("precision", "fp32"));
+  options.precision = ReadPrecision(o);
   options.accumulation_steps = o.Integer("accumulationSteps", 1);
   if (options.accumulation_steps < 1) ThrowRangeError(env, "Expected a positive integer for accumulationSteps but received " + std::to_string(options.accumulation_steps));
   if (o.Has("seed")) options.seed = static_cast<uint64_t>(o.Integer("seed"));

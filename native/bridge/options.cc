@@ -136,4 +136,13 @@ c10::Device ParseDevice(Napi::Env env, const std::string& text, const std::strin
   return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
 }
 
+train::Precision ReadPrecision(const OptionReader& options, const char* key) {
+  const std::string name = options.String(key, "float32");
+  try {
+    return train::ParsePrecision(name, key);
+  } catch (const c10::ValueError& error) {  // the table's own words, as the RangeError JavaScript expects
+    ThrowRangeError(options.env(), error.what_without_backtrace());
+  }
+}
+
 }  // namespace foldtorch::bridge

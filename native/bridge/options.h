@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "train/precision.h"
+
 namespace foldtorch::bridge {
 
 class OptionReader {
@@ -42,6 +44,9 @@ class OptionReader {
 
 // Parses a device string, throwing a JS RangeError naming `argument` when it is unknown or unavailable.
 c10::Device ParseDevice(Napi::Env env, const std::string& text, const std::string& argument);
+
+// options[key] by the one precision vocabulary (train/precision.h), float32 when absent; a RangeError otherwise.
+train::Precision ReadPrecision(const OptionReader& options, const char* key = "precision");
 
 // A short description of a JS value for error messages.
 std::string DescribeValue(Napi::Value value);

@@ -22,6 +22,7 @@
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
 #include "train/cpu_block_cache.h"
+#include "train/precision.h"
 
 namespace foldtorch::bridge {
 
@@ -156,11 +157,7 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
   const int64_t repeats = options.Integer("repeats");
   if (size < 1 || size > 16384) ThrowRangeError(env, "Expected an integer from 1 to 16384 for size but received " + std::to_string(size));
   if (repeats < 1) ThrowRangeError(env, "Expected a positive integer for repeats but received " + std::to_string(repeats));
-  const std::string dtype_name = options.String("dtype", "float32");
-  if (dtype_name != "float32" && dtype_name != "bfloat16" && dtype_name != "float16") {
-    ThrowRangeError(env, "Expected float32, bfloat16 or float16 for dtype but received \"" + dtype_name + "\"");
-  }
-  const auto dtype = dtype_name == "bfloat16" ? at::kBFloat16 : dtype_name == "float16" ? at::kHalf : at::kFloat;
+  const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
   const c10::Device device = options.Device();
   AsyncCall<double> call(env, device);
   return call.Run(

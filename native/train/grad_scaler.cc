@@ -1,4 +1,4 @@
-// Autocast modes per device and the dynamic gradient scaler.
+// The dynamic gradient scaler.
 #include "train/grad_scaler.h"
 
 #include <ATen/ATen.h>
@@ -7,35 +7,6 @@
 #include <cmath>
 
 namespace foldtorch::train {
-
-Precision ParsePrecision(const std::string& name) {
-  if (name == "fp32" || name == "float32") return Precision::kFp32;
-  if (name == "bf16" || name == "bfloat16") return Precision::kBf16;
-  if (name == "fp16" || name == "float16") return Precision::kFp16;
-  TORCH_CHECK_VALUE(false, "precision: expected float32, bfloat16 or float16 (got \"", name, "\")");
-}
-
-std::string PrecisionName(Precision precision) {
-  switch (precision) {
-    case Precision::kFp32: return "float32";
-    case Precision::kBf16: return "bfloat16";
-    case Precision::kFp16: return "float16";
-  }
-  return "float32";
-}
-
-AutocastMode AutocastMode::For(Precision precision, const c10::Device& device) {
-  TORCH_CHECK_VALUE(device.is_cpu() || device.is_cuda(), "precision: unsupported device ", device.str());
-  AutocastMode mode;
-  mode.device_type = device.type();
-  if (precision == Precision::kFp32) return mode;
-  TORCH_CHECK_VALUE(precision != Precision::kFp16 || device.is_cuda(),
-                    "precision: float16 autocast needs a CUDA device (got ", device.str(), "); use bfloat16 on CPU");
-  mode.enabled = true;
-  mode.dtype = precision == Precision::kFp16 ? at::kHalf : at::kBFloat16;
-  mode.needs_scaler = precision == Precision::kFp16;
-  return mode;
-}
 
 GradScaler::GradScaler(GradScalerOptions options, const c10::Device& device) : options_(options), device_(device) {
   TORCH_CHECK_VALUE(options_.init_scale > 0 && std::isfinite(options_.init_scale),

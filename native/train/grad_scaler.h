@@ -1,5 +1,5 @@
-// Mixed precision: the autocast mode of a run (fp32, CPU/CUDA bf16, CUDA fp16) and the dynamic loss scaler
-// fp16 needs (skip the step and back off on inf/NaN gradients, grow after a run of clean steps).
+// The dynamic loss scaler fp16 needs (skip the step and back off on inf/NaN gradients, grow after a run of clean
+// steps); the precisions themselves are train/precision.h.
 #pragma once
 
 #include <ATen/Tensor.h>
@@ -8,24 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "train/precision.h"
+
 namespace foldtorch::train {
-
-enum class Precision { kFp32, kBf16, kFp16 };
-
-Precision ParsePrecision(const std::string& name);  // "float32" | "bfloat16" | "float16" (or fp32, bf16, fp16)
-std::string PrecisionName(Precision precision);
-
-// What a precision means on a device: whether autocast is on and at which dtype, and whether a loss scaler
-// is needed (fp16 only: bf16 has fp32's exponent range).
-struct AutocastMode {
-  bool enabled = false;
-  c10::ScalarType dtype = c10::ScalarType::Float;
-  c10::DeviceType device_type = c10::DeviceType::CPU;
-  bool needs_scaler = false;
-
-  // Throws for fp16 on CPU (CPU autocast is bf16) and for unknown devices.
-  static AutocastMode For(Precision precision, const c10::Device& device);
-};
 
 struct GradScalerOptions {
   double init_scale = 65536.0;

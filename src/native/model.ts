@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import { closestNames, disposedError, invalidType, outOfRange, requireImageSize, requireInteger } from '../errors';
 import { loadAddon } from './addon';
+import { precisions } from './types';
 import type {
   ForwardFloatResult,
   HostTensor,
@@ -25,7 +26,7 @@ import type {
   TtaView,
 } from './types';
 
-export const precisions = ['float32', 'bfloat16', 'float16'] as const satisfies readonly Precision[];
+export { precisions };
 
 export interface CreateModelOptions {
   /** Classes of the new head (default: the pretrained tag's); a checkpoint head of another size is replaced. */
@@ -91,10 +92,11 @@ function checkBoolean(name: string, value: unknown): boolean | undefined {
   return value as boolean | undefined;
 }
 
-function checkPrecision(value: unknown): Precision | undefined {
+/** The one check of a precision name (torch's dtype names), for every call that takes one. */
+export function checkPrecision(value: unknown, name = 'precision'): Precision | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !(precisions as readonly string[]).includes(value)) {
-    throw outOfRange('precision', `one of ${precisions.join(', ')}`, value);
+    throw outOfRange(name, `one of ${precisions.join(', ')}`, value);
   }
   return value as Precision;
 }

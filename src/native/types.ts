@@ -54,7 +54,7 @@ export interface BatchAugment {
 export interface MatmulBenchmarkOptions {
   size: number;
   repeats: number;
-  dtype?: 'float32' | 'bfloat16' | 'float16';
+  dtype?: Precision;
   device?: string;
 }
 
@@ -191,7 +191,9 @@ export interface NativeAddon {
 
 /** A registered family's name ('eva02', 'convnext', 'efficientnet', …): families are plug-ins of the registry. */
 export type ModelFamily = string;
-export type Precision = 'float32' | 'bfloat16' | 'float16';
+/** The one precision vocabulary: torch's dtype names, as every call and the recipe's `amp` take them. */
+export const precisions = ['float32', 'bfloat16', 'float16'] as const;
+export type Precision = (typeof precisions)[number];
 
 /**
  * timm-style keyword overrides of a named architecture (as create_model(name, embed_dim=64, ...)), by timm's

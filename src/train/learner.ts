@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
-import { describeInput, fitsInput, type Model } from '../native/model';
+import { checkPrecision, describeInput, fitsInput, type Model } from '../native/model';
 import { checkBatchAugment, validateImageBatch } from '../native/runtime';
 import type {
   BatchAugment, HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
@@ -22,7 +22,6 @@ export interface TrainStepOptions {
 }
 import { resolveLossOptions, resolveRanger21Options, validateLabels, type LossConfig, type Ranger21Config } from './optimizer';
 
-export const learnerPrecisions = ['float32', 'bfloat16', 'float16'] as const satisfies readonly Precision[];
 
 export interface GradScalerConfig {
   /** 65536 */
@@ -114,7 +113,7 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
   if (options.forceGradScaler !== undefined && typeof options.forceGradScaler !== 'boolean') {
     throw invalidType('forceGradScaler', 'a boolean', options.forceGradScaler);
   }
-  const precision = options.precision === undefined ? 'float32' : requireChoice('precision', options.precision, learnerPrecisions);
+  const precision = checkPrecision(options.precision) ?? 'float32';
   if (precision === 'float16' && !model.device.startsWith('cuda')) {
     throw outOfRange('precision', 'float32 or bfloat16 on CPU (float16 autocast needs CUDA)', precision);
   }

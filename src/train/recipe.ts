@@ -3,9 +3,13 @@
  * overrides (an unknown key is an error naming the closest valid one).
  */
 import * as fs from 'fs';
+import { precisions } from '../native/types';
 import { closestNames, invalidData, invalidType, outOfRange, requireChoice, requireImageSize, requireInteger, requireNumber } from '../errors';
 
-export const kAmpModes = ['auto', 'fp32', 'bf16', 'fp16'] as const;
+/** Mixed precision: 'auto' (see resolvePrecision) or a precision by torch's dtype name, as every other call takes it. */
+export const kAmpModes = ['auto', ...precisions] as const;
+/** Earlier recipes' short names, read as the dtype names (recipe.json files and `--set amp=fp32` keep working). */
+const kAmpAliases: Readonly<Record<string, (typeof precisions)[number]>> = { fp32: 'float32', bf16: 'bfloat16', fp16: 'float16' };
 export const kLosses = ['cce', 'cce-2021', 'ce'] as const;
 export const kSamplers = ['imbalanced', 'shuffle'] as const;
 export const kKeepWeights = ['best', 'last'] as const;
@@ -390,7 +394,7 @@ export function validateRecipe(input: unknown): Recipe {
     },
     loss: requireChoice('loss', r.loss, kLosses),
     labelSmoothing: requireNumber('labelSmoothing', r.labelSmoothing, 0, 1),
-    amp: requireChoice('amp', r.amp, kAmpModes),
+    amp: requireChoice('amp', typeof r.amp === 'string' ? kAmpAliases[r.amp] ?? r.amp : r.amp, kAmpModes),
     sampler: requireChoice('sampler', r.sampler, kSamplers),
     // Absent in run folders written before it existed: they kept the best epoch.
     keepWeights: r.keepWeights === undefined ? 'best' : requireChoice('keepWeights', r.keepWeights, kKeepWeights),

@@ -77,20 +77,16 @@ interface RankSums {
   trainLabels: number[];
 }
 
-const cpuBf16 = { checked: false, value: false };
+/** Whether bf16 runs natively, per device kind ('cpu', 'cuda'), asked of doctor() once each. */
+const nativeBf16 = new Map<'cpu' | 'cuda', boolean>();
 
 /** 'auto' → bf16 where the hardware runs it natively, fp16 + loss scaling on CUDA without bf16, fp32 otherwise. */
 export async function resolvePrecision(recipe: Recipe): Promise<Precision> {
-  if (recipe.amp === 'fp32') return 'float32';
-  if (recipe.amp === 'bf16') return 'bfloat16';
-  if (recipe.amp === 'fp16') return 'float16';
-  if (!cpuBf16.checked) {
-    const report = await doctor();
-    cpuBf16.value = recipe.device.startsWith('cuda') ? report.bf16.cuda : report.bf16.cpu;
-    cpuBf16.checked = true;
-  }
-  if (recipe.device.startsWith('cuda')) return cpuBf16.value ? 'bfloat16' : 'float16';
-  return cpuBf16.value ? 'bfloat16' : 'float32';
+  if (recipe.amp !== 'auto') return recipe.amp;
+  const kind = recipe.device.startsWith('cuda') ? 'cuda' : 'cpu';
+  if (!nativeBf16.has(kind)) nativeBf16.set(kind, (await doctor()).bf16[kind]);
+  if (nativeBf16.get(kind)) return 'bfloat16';
+  return kind === 'cuda' ? 'float16' : 'float32';
 }
 
 /** Regex sources of the named parameter stages (Model.parameterStages), refusing an unknown name. */

@@ -92,6 +92,9 @@ describe('tensor bridge', () => {
       .toThrow('Expected a positive batch for images but received 0');
     expect(() => call(Buffer.alloc(6), { shape: [1, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'tpu' }))
       .toThrow('Expected "cpu", "cuda" or "cuda:N" for imagesToTensor options.device but received "tpu"');
+    // One native precision parser: every call that takes a dtype name refuses an unknown one in the same words.
+    expect(() => addon.matmulBenchmark({ size: 8, repeats: 1, dtype: 'fp32' as never }))
+      .toThrow('Expected "float32", "bfloat16" or "float16" for dtype but received "fp32"');
   });
 
   test('cuda on a machine without CUDA is a RangeError, not a crash', async () => {

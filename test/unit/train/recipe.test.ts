@@ -103,3 +103,11 @@ test('model.imgSize takes a side or [height, width]; recipe.json keeps the form 
   expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96,4]'])).toThrow('Expected an integer from 8 to 4096 for model.imgSize[1] but received 4');
   expect(() => resolveRecipe('demo-cpu', ['model.imgSize=wide'])).toThrow('Expected an integer or [height, width] for model.imgSize but received "wide"');
 });
+
+test('amp takes torch dtype names, the one precision vocabulary; the older short names read as them', () => {
+  expect(resolveRecipe('demo-cpu', ['amp=bfloat16']).amp).toBe('bfloat16');
+  expect(resolveRecipe('demo-cpu', ['amp=fp32']).amp).toBe('float32');
+  expect(resolveRecipe('demo-cpu', ['amp=fp16']).amp).toBe('float16');
+  expect(resolveRecipe('demo-cpu', []).amp).toBe('auto');
+  expect(() => resolveRecipe('demo-cpu', ['amp=fp8'])).toThrow('Expected one of auto, float32, bfloat16, float16 for amp but received "fp8"');
+});

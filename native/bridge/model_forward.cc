@@ -15,17 +15,6 @@ namespace foldtorch::bridge {
 
 namespace {
 
-// Switches train/eval for one call and restores the caller's mode (a Learner may be mid-epoch).
-class ModeGuard {
- public:
-  ModeGuard(ClassifierImpl& model, bool training) : model_(model), was_training_(model.is_training()) { model_.train(training); }
-  ~ModeGuard() { model_.train(was_training_); }
-
- private:
-  ClassifierImpl& model_;
-  bool was_training_;
-};
-
 // Selects the attention path for one call and restores SDPA, the default, afterwards.
 class AttentionGuard {
  public:
@@ -36,17 +25,15 @@ class AttentionGuard {
   ClassifierImpl& model_;
 };
 
+// Inference autocast: on at the precision's dtype for bfloat16 and float16 (no loss scaler at inference).
 struct Precision {
   bool autocast = false;
   c10::ScalarType dtype = c10::ScalarType::Float;
 };
 
 Precision ParsePrecision(const OptionReader& options) {
-  const std::string name = options.String("precision", "float32");
-  if (name == "float32") return {};
-  if (name == "bfloat16") return {true, c10::ScalarType::BFloat16};
-  if (name == "float16") return {true, c10::ScalarType::Half};
-  ThrowRangeError(options.env(), "Expected \"float32\", \"bfloat16\" or \"float16\" for precision but received \"" + name + "\"");
+  const train::Precision precision = ReadPrecision(options);
+  return {precision != train::Precision::kFp32, train::PrecisionDtype(precision)};
 }
 
 // The model's own mean and std unless the call gives others; no augmentations at inference.
@@ -135,7 +122,7 @@ struct ImageCall {
   // Runs `body(model, x)` on normalised images in eval mode, inference mode and the call's autocast.
   template <typename Body>
   at::Tensor Eval(Body body) const {
-    ModeGuard eval(*handle.module, false);
+    TrainingModeGuard eval(*handle.module, false);
     at::InferenceMode inference;
     auto x = train::TransformBatch(images, transform, handle.device, channels_last);
     compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
@@ -203,7 +190,7 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        ModeGuard eval(*handle.module, false);
+        TrainingModeGuard eval(*handle.module, false);
         at::InferenceMode inference;
         AttentionGuard attention_path(*handle.module, attention == "sdpa");
         NamedOutputs outputs;
@@ -271,7 +258,7 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        ModeGuard mode(*handle.module, train);
+        TrainingModeGuard mode(*handle.module, train);
         at::AutoGradMode grad_mode(true);
         auto params = handle.module->named_parameters();
         std::vector<at::Tensor> saved;  // the caller's accumulated gradients, restored afterwards

@@ -101,6 +101,19 @@ class ClassifierImpl : public torch::nn::Module {
   }
 };
 
+// Puts the model in train or eval mode for a scope and restores the mode it had, however the scope ends.
+class TrainingModeGuard {
+ public:
+  TrainingModeGuard(ClassifierImpl& model, bool training) : model_(model), was_training_(model.is_training()) { model_.train(training); }
+  ~TrainingModeGuard() { model_.train(was_training_); }
+  TrainingModeGuard(const TrainingModeGuard&) = delete;
+  TrainingModeGuard& operator=(const TrainingModeGuard&) = delete;
+
+ private:
+  ClassifierImpl& model_;
+  bool was_training_;
+};
+
 using Classifier = std::shared_ptr<ClassifierImpl>;
 
 }  // namespace foldtorch

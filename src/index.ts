@@ -34,3 +34,5 @@ export { RunDir } from './train/runDir';
 export { writeFileAtomic } from './files';
 export * from './weights';
 export { predictItems } from './predict/predictor';
+export { predictRun } from './predict/predictRun';
+export type { PredictRunOptions, PredictRunResult } from './predict/predictRun';

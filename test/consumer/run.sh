@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The package as a user gets it (issue 14): npm pack, install the tarball offline (tarball + npm cache) into a fresh
-# project with compilers and cmake hidden, libtorch moved to another folder, then predict the committed fixture
+# The package as a user gets it (issue 14): npm pack, install the tarball offline (tarball + npm cache, npm ci) into
+# a fresh project with compilers and cmake hidden, libtorch moved to another folder, then predict the committed fixture
 # with `npx foldtorch predict`, a plain .mjs and a .ts, each compared with fixture/expected.csv (|Δp| ≤ 1e-5).
 # Run after the repository is set up (CI: .ci/run, after jest). One line per check, then
 # "consumer: N passed, N failed"; the counts also go to build/consumer-results.json.
@@ -80,15 +80,15 @@ clean_env=(env -u FOLDTORCH_PYTHON -u FOLDTORCH_ADDON -u LIBTORCH PATH="$work/bi
   FOLDTORCH_ART_DIR="$work/art" npm_config_update_notifier=false)
 moved=("${clean_env[@]}" LIBTORCH="$work/libtorch")
 
-# 4. Install offline into a fresh project: nothing compiles (no install script, no compiler to run).
-mkdir -p "$work/app"
-echo '{ "name": "consumer", "version": "1.0.0", "private": true }' >"$work/app/package.json"
+# 4. Install offline into a fresh project (its lock pins this repository's versions: test/consumer/lockfile.js):
+# nothing compiles (no install script, no compiler to run).
+node test/consumer/lockfile.js "$work/app" "$work/$tarball"
 install_offline() {
-  (cd "$work/app" && "${clean_env[@]}" npm install --offline --no-audit --no-fund "$work/$tarball") &&
+  (cd "$work/app" && "${clean_env[@]}" npm ci --offline --no-audit --no-fund) &&
     [ -f "$work/app/node_modules/foldtorch/prebuilds/linux-x64/foldtorch.node" ] &&
     [ ! -e "$work/app/node_modules/foldtorch/build" ]
 }
-check "npm install --offline of the tarball (no build step ran)" install_offline
+check "npm ci --offline of the tarball into a fresh project (no build step ran)" install_offline
 app() { (cd "$work/app" && "$@"); }
 
 doctor_without_torch() {

@@ -133,6 +133,7 @@ cat >"$work/app/tsconfig.json" <<JSON
 { "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "target": "es2022", "strict": true,
   "outDir": "out", "types": ["node"], "typeRoots": ["$repo/node_modules/@types"] }, "files": ["consumer.mts"] }
 JSON
+echo '{ "extends": "./tsconfig.json", "compilerOptions": { "noEmit": true }, "files": ["consumer-bad.mts"] }' >"$work/app/tsconfig.bad.json"
 tsc=(node "$repo/node_modules/typescript/bin/tsc")
 ts_predict() {
   app "${clean_env[@]}" "${tsc[@]}" -p tsconfig.json &&
@@ -142,7 +143,7 @@ ts_predict() {
 check "consumer.mts: type-checks against the package's types, compiles, runs, matches expected.csv" ts_predict
 ts_rejects() {
   local out
-  out=$(app "${clean_env[@]}" "${tsc[@]}" -p tsconfig.json --noEmit consumer-bad.mts 2>&1)
+  out=$(app "${clean_env[@]}" "${tsc[@]}" -p tsconfig.bad.json 2>&1)
   echo "$out"
   [ -z "$out" ] && return 1
   grep -q "consumer-bad.mts.*error TS2322: Type 'number' is not assignable to type 'string'" <<<"$out"
@@ -171,4 +172,12 @@ dataset_without_art() {
   [ "$code" = 1 ] && grep -q 'Run: npx foldtorch setup --art' <<<"$out" && ! grep -q 'Cannot find module' <<<"$out"
 }
 check "npx foldtorch dataset emoji without the artwork: names npx foldtorch setup --art" dataset_without_art
+build_without_tools() {
+  local out
+  out=$(app "${moved[@]}" npx foldtorch build 2>&1)
+  local code=$?
+  echo "$out"
+  [ "$code" = 1 ] && grep -q 'foldtorch build: cmake, c++, make not found on PATH' <<<"$out"
+}
+check "npx foldtorch build without compilers: names cmake, c++ and make" build_without_tools
 finish

@@ -48,9 +48,13 @@ export function locateTorch(root = packageRoot): TorchLookup {
 let loaded: { addon: NativeAddon; from: AddonCandidate } | undefined;
 let preloadedFrom: string | undefined;
 
+function preloaderOf(candidate: AddonCandidate): string {
+  return path.join(path.dirname(candidate.path), 'foldtorch_preload.node');
+}
+
 /** dlopens libtorch from the located folder with RTLD_GLOBAL through the preloader beside the addon, once. */
 function preloadTorch(candidate: AddonCandidate, found: FoundTorch): void {
-  const preloader = path.join(path.dirname(candidate.path), 'foldtorch_preload.node');
+  const preloader = preloaderOf(candidate);
   // A build without the preloader (an older or hand-made one) finds libtorch through its own RUNPATH.
   if (preloadedFrom || !fs.existsSync(preloader)) return;
   const libDir = path.join(found.root, 'lib');
@@ -84,6 +88,11 @@ export function loadAddon(root = packageRoot): NativeAddon {
       const mismatch = info && torch.found ? buildMismatch(candidate.path, info, torch.found, torch.variant!) : null;
       if (mismatch) {
         failures.push(`${candidate.kind}: ${mismatch}`);
+        continue;
+      }
+      // The prebuilt names no torch path (a local build's RUNPATH does): without the locator's answer it cannot load.
+      if (!torch.found && candidate.kind === 'prebuilt') {
+        failures.push(`${candidate.kind}: ${candidate.path} needs libtorch, and none was found (see above)`);
         continue;
       }
       // libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured

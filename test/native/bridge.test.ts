@@ -187,6 +187,20 @@ describe('prebuilt binary (the CI inference path)', () => {
     fs.rmSync(empty, { recursive: true, force: true });
   });
 
+  test('without any torch, the prebuilt is not tried and the error says to run setup', () => {
+    const clean = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-notorch-'));
+    fs.cpSync(path.dirname(prebuilt), path.join(clean, 'prebuilds', 'linux-x64'), { recursive: true });
+    const script = `try { require(${JSON.stringify(loader)}).loadAddon(${JSON.stringify(clean)}); console.log('{}') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent', FOLDTORCH_ENV: path.join(clean, 'no-env') };
+    for (const key of ['FOLDTORCH_ADDON', 'FOLDTORCH_PYTHON', 'LIBTORCH']) delete env[key];
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }));
+    expect(out.code).toBe('ERR_ADDON_LOAD');
+    expect(out.message).toContain('  - libtorch: not found (no LIBTORCH, no FOLDTORCH_PYTHON, no project environment, no python3 with torch)\n');
+    expect(out.message).toContain(`  - prebuilt: ${path.join(clean, 'prebuilds', 'linux-x64', 'foldtorch.node')} needs libtorch, and none was found (see above)\n`);
+    expect(out.message).toContain(`1. No torch on this machine: run \`npx foldtorch setup\` (installs torch==2.13.0 for CPU into ${path.join(clean, 'no-env')};`);
+    fs.rmSync(clean, { recursive: true, force: true });
+  });
+
   test('a prebuilt for another torch is refused before loading, naming both torches and the pip command', () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-other-'));
     const dir = path.join(other, 'prebuilds', 'linux-x64');

@@ -202,6 +202,15 @@ describe('prebuilt binary (the CI inference path)', () => {
     fs.rmSync(clean, { recursive: true, force: true });
   });
 
+  test('the preloader: dlopen errors as ERR_ADDON_LOAD, bad arguments by name', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { preload } = require(path.join(path.dirname(prebuilt), 'foldtorch_preload.node')) as { preload(file?: unknown): void };
+    expect(() => preload('/nonexistent/libtorch.so')).toThrow(expect.objectContaining({ code: 'ERR_ADDON_LOAD', message: expect.stringContaining('/nonexistent/libtorch.so: cannot open shared object file') }));
+    expect(() => preload()).toThrow(new TypeError('preload: expected a library path (got none)'));
+    expect(() => preload(42)).toThrow(new TypeError('preload: expected a library path (got none)'));
+    expect(() => preload(`/${'a'.repeat(5000)}`)).toThrow(new RangeError('preload: library path too long (over 4094 bytes)'));
+  });
+
   test('a prebuilt for another torch is refused before loading, naming both torches and the pip command', () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-other-'));
     const dir = path.join(other, 'prebuilds', 'linux-x64');

@@ -63,6 +63,8 @@ export type { EnsembleMethod, FoldPredictions, EnsembleOptions, EnsemblePredicti
 export { writeSubmission, readSubmission } from './predict/submission';
 export type { Predictions, SubmissionResult } from './predict/submission';
 export { predictItems } from './predict/predictor';
+export { predictRun } from './predict/predictRun';
+export type { PredictRunOptions, PredictRunResult } from './predict/predictRun';
 
 // Metrics and the run report.
 export { rocAucScore, rocCurve } from './metrics/auc';

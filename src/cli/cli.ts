@@ -11,6 +11,7 @@ import { evaluateCommand } from './evaluate';
 import { parityCommand } from './parity';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
+import { buildCommand, setupCommand } from './setup';
 import { trainCommand } from './train';
 import { weightsCommand } from './weights';
 
@@ -93,7 +94,13 @@ export function buildCli(argv: string[]): Argv {
     .command(weightsCommand)
     .command('doctor', 'libtorch, devices, threads and BLAS as the addon sees them', (y) => y
       .option('json', { type: 'boolean', default: false }),
-    async (args) => doctorCommand(args))
+    async (args) => { process.exitCode = await doctorCommand(args); })
+    .command('setup', 'Make an installed package ready: torch (when none is found), the addon (built only when no prebuilt fits)', (y) => y
+      .option('art', { type: 'boolean', default: false, describe: 'also install the pinned artwork packages for `foldtorch dataset emoji`' })
+      .option('build', { type: 'boolean', default: true, describe: 'build from source when no prebuilt fits (--no-build: stop instead)' }),
+    (args) => { process.exitCode = setupCommand(args); })
+    .command('build', 'Build the addon from source against the torch found (needs cmake and a C++ compiler)', (y) => y,
+      () => { process.exitCode = buildCommand(); })
     .command('demo', 'The main job on the emoji dataset (see README)', (y) => y
       .option('data', { type: 'string', default: 'data/emoji' })
       .option('out', { type: 'string', default: 'runs' })

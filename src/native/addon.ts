@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 import type { NativeAddon } from './types';
 
 const packageRoot = path.resolve(__dirname, '..', '..', fs.existsSync(path.resolve(__dirname, '..', '..', 'package.json')) ? '' : '..');
@@ -22,6 +23,39 @@ export function addonCandidates(root = packageRoot): AddonCandidate[] {
 }
 
 let loaded: { addon: NativeAddon; from: AddonCandidate } | undefined;
+let preloading: Promise<void> | undefined;
+
+// libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured here) as
+// soon as another process shares the cores; passive waiting costs little when they don't. Set on the main
+// thread, which writes the process' real environment (a worker's process.env is its own copy).
+function setOpenMpWaitPolicy(): void {
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+}
+
+/**
+ * Maps the addon and libtorch (dlopen, relocations, static initialisers: ~0.2 s) on a worker thread, so that the
+ * main thread's later loadAddon() finds them loaded and returns in milliseconds instead of blocking the event
+ * loop. Resolves when done, also when loading fails there (loadAddon() then reports why).
+ */
+export function preloadAddon(root = packageRoot): Promise<void> {
+  if (loaded) return Promise.resolve();
+  preloading ??= new Promise<void>((resolve) => {
+    const candidate = addonCandidates(root).find((c) => fs.existsSync(c.path));
+    if (!candidate) return resolve();
+    setOpenMpWaitPolicy();
+    const script = `require(${JSON.stringify(candidate.path)}); require('worker_threads').parentPort.postMessage('loaded');`;
+    const worker = new Worker(script, { eval: true, stdout: true, stderr: true });
+    worker.unref();
+    for (const event of ['message', 'error', 'exit']) worker.once(event, () => resolve());
+  });
+  return preloading;
+}
+
+/** loadAddon() after preloadAddon(): for the async API paths, whose first call would otherwise block. */
+export async function loadAddonAsync(root = packageRoot): Promise<NativeAddon> {
+  await preloadAddon(root);
+  return loadAddon(root);
+}
 
 /** The addon, loaded once; throws an Error (code ERR_ADDON_LOAD) that says what is missing and how to fix it. */
 export function loadAddon(root = packageRoot): NativeAddon {
@@ -33,9 +67,7 @@ export function loadAddon(root = packageRoot): NativeAddon {
       continue;
     }
     try {
-      // libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured
-      // here) as soon as another process shares the cores; passive waiting costs little when they don't.
-      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+      setOpenMpWaitPolicy();
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const addon = require(candidate.path) as NativeAddon;
       loaded = { addon, from: candidate };

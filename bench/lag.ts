@@ -43,19 +43,26 @@ async function writeDataset(root: string): Promise<void> {
 }
 
 /** The longest event-loop stall (ms) during a tiny crossValidate, in a fresh process (the addon not yet loaded). */
-function crossValidateLagMs(data: string, run: string): { maxLagMs: number; p99Ms: number; seconds: number } {
+function crossValidateLagMs(data: string, run: string): { trainingMaxMs: number; summaryMaxMs: number; seconds: number } {
   const script = `
     const { monitorEventLoopDelay } = require('perf_hooks');
     const { crossValidate } = require(${JSON.stringify(path.join(distSrc, 'train', 'crossValidate.js'))});
     const { resolveRecipe } = require(${JSON.stringify(path.join(distSrc, 'train', 'recipe.js'))});
     const recipe = resolveRecipe('demo-cpu-scratch', ['epochs=1', 'folds=2', 'foldGroups=none', 'batchSize=8', 'evalBatchSize=8',
-      'model.imgSize=32', 'model.overrides.embedDim=32', 'model.overrides.depth=1', 'model.overrides.numHeads=2', 'tta=none']);
+      'model.imgSize=32', 'model.overrides.embedDim=32', 'model.overrides.depth=1', 'model.overrides.numHeads=2', 'tta=hflip', 'amp=fp32']);
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
     const started = Date.now();
-    crossValidate(recipe, { data: ${JSON.stringify(data)}, run: ${JSON.stringify(run)} }).then(() => {
+    // Up to the last fold's end (loading, training, predicting), and after it (oof.csv, submission, report).
+    let trainingMax = 0;
+    const progress = (event) => {
+      if (event.type !== 'fold-end') return;
+      trainingMax = Math.max(trainingMax, histogram.max);
+      histogram.reset();
+    };
+    crossValidate(recipe, { data: ${JSON.stringify(data)}, run: ${JSON.stringify(run)}, progress }).then(() => {
       histogram.disable();
-      process.stdout.write(JSON.stringify({ maxLagMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6, seconds: (Date.now() - started) / 1000 }));
+      process.stdout.write(JSON.stringify({ trainingMaxMs: trainingMax / 1e6, summaryMaxMs: histogram.max / 1e6, seconds: (Date.now() - started) / 1000 }));
     });`;
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
@@ -69,7 +76,10 @@ export async function runLagBench(): Promise<void> {
   try {
     await writeDataset(path.join(root, 'data'));
     const lag = crossValidateLagMs(path.join(root, 'data'), path.join(root, 'run'));
-    process.stdout.write(`tiny crossValidate (${lag.seconds.toFixed(1)} s): event-loop max lag ${lag.maxLagMs.toFixed(1)} ms, p99 ${lag.p99Ms.toFixed(1)} ms\n`);
+    process.stdout.write(
+      `tiny crossValidate (${lag.seconds.toFixed(1)} s), event-loop max lag: ${lag.trainingMaxMs.toFixed(1)} ms up to the last fold's end ` +
+        `(addon load, dataset check, training, prediction), ${lag.summaryMaxMs.toFixed(1)} ms after it (oof.csv, submission, report)\n`,
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@ import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, typ
 import { DecodedCache } from '../data/image';
 import { loadAddonAsync } from '../native/addon';
 import { checkModelMemory, checkTrainingMemory, describeSizeOptions, estimateMemory } from '../native/memory';
-import { createModel, type Model } from '../native/model';
+import { createModel, registeredModelNames, type Model } from '../native/model';
 import { checkTtaFitsModel } from '../predict/predictor';
 import { resolvePretrained } from '../weights';
 import type { ProgressSink } from './progress';
@@ -95,8 +95,10 @@ function checkAccumulation(recipe: Recipe, testFold: Int32Array, folds: readonly
 
 /** Refuses a recipe whose model or training step would not fit in the device's free memory, before allocating. */
 async function checkRecipeMemory(recipe: Recipe, arch: Recipe['model']['overrides'] | undefined): Promise<void> {
+  const addon = await loadAddonAsync();
+  if (!registeredModelNames().includes(recipe.model.name)) return;  // createModel refuses it, with the closest names
   const imgSize = requireImageSize('model.imgSize', recipe.model.imgSize);
-  const need = await estimateMemory(await loadAddonAsync(), {
+  const need = await estimateMemory(addon, {
     name: recipe.model.name, numClasses: recipe.model.numClasses, imgSize, device: recipe.device, arch,
     gradCheckpointing: recipe.model.gradCheckpointing, batchSize: recipe.batchSize,
   });

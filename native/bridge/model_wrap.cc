@@ -208,7 +208,8 @@ struct MemoryFigures {
 // has free; nothing is built. On the device's compute thread (the first CUDA query initialises the driver).
 Napi::Value EstimateMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  OptionReader options(env, info[0], "estimateMemory options");
+  // createModel's own options (checked before it), so their errors read the same.
+  OptionReader options(env, info[0], "createModel options");
   const CreateRequest request = ParseCreateRequest(options);
   const int64_t batch = options.Integer("batchSize", 1);
   AsyncCall<MemoryFigures> call(env, request.device);

@@ -1,6 +1,6 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
-  buildEmojiCorpus, buildEmojiDataset, createModel, crossValidate, doctor, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
+  buildEmojiCorpus, buildEmojiDataset, createModel, crossValidate, doctor, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta, preloadAddon,
   resolveRecipe, rocAucScore, trainFold,
   type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
 } from '../../src/index';
@@ -28,4 +28,13 @@ export async function emojiStyles(): Promise<void> {
   await buildEmojiCorpus({ outDir: 'data/emoji-corpus', styles: corpus });
   // @ts-expect-error a corpus-only style is not a dataset style
   await buildEmojiDataset({ outDir: 'data/emoji', testStyles: ['fluent-flat'] });
+}
+
+// Issue 16: the addon's first load off the main thread, and a new run's checks.
+export async function reliabilityOptions(recipe: Recipe): Promise<CrossValidationResult> {
+  const preloaded: Promise<void> = preloadAddon();
+  await preloaded;
+  // @ts-expect-error verifyImages is true, false or 'auto'
+  void crossValidate(recipe, { data: 'd', run: 'r', verifyImages: 'always' });
+  return crossValidate(recipe, { data: 'data/competition', run: 'runs/x', verifyImages: 'auto', allowSingleClass: true });
 }

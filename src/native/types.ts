@@ -382,12 +382,26 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
+/** One tensor of a safetensors header; begin and end are absolute byte offsets in the file. */
+export interface SafetensorsTensorInfo {
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface NativeSafetensorsHeader {
+  tensors: (SafetensorsTensorInfo & { name: string })[];
+  metadata: Record<string, string>;
+}
+
 export interface NativeAddon {
   createModel(options: NativeCreateModelOptions): Promise<NativeModel>;
   listModels(): RegistryEntry[];
   /** What createModel(options) would hold and a training step of batchSize images keep; nothing is built. */
   estimateMemory(options: NativeCreateModelOptions & { batchSize?: number }): Promise<NativeMemoryEstimate>;
   readSafetensors(path: string): Promise<SafetensorsContents>;
+  readSafetensorsHeader(path: string): NativeSafetensorsHeader;
 }
 
 export interface GradScalerNativeOptions {

@@ -10,7 +10,7 @@ import { loadAddonAsync } from '../native/addon';
 import { checkModelMemory, checkTrainingMemory, describeSizeOptions, estimateMemory } from '../native/memory';
 import { createModel, registeredModelNames, type Model } from '../native/model';
 import { checkTtaFitsModel } from '../predict/predictor';
-import { resolvePretrained } from '../weights';
+import { resolvePretrained } from '../weights/fetchWeights';
 import type { ProgressSink } from './progress';
 import type { Recipe } from './recipe';
 import { RunDir } from './runDir';

@@ -34,20 +34,28 @@ export interface MemoryNeed {
   availableBytes: number;
 }
 
-/** Bytes from the native element counts (float32). */
-export function memoryNeed(estimate: NativeMemoryEstimate): MemoryNeed {
+/**
+ * Bytes from the native element counts: float32 weights and optimizer state; activations of `activationBytes`
+ * each (2 under 16-bit autocast, the lower bound: some stay float32, so a step that fits may still fail, never
+ * the other way round).
+ */
+export function memoryNeed(estimate: NativeMemoryEstimate, activationBytes = kFloatBytes): MemoryNeed {
   const modelBytes = (estimate.parameters + estimate.buffers) * kFloatBytes;
-  const activationBytes = estimate.activations * kFloatBytes;
+  const activationTotal = estimate.activations * activationBytes;
   return {
     modelBytes,
-    activationBytes,
-    trainingBytes: estimate.parameters * kFloatBytes * kTrainingCopies + estimate.buffers * kFloatBytes + activationBytes,
+    activationBytes: activationTotal,
+    trainingBytes: estimate.parameters * kFloatBytes * kTrainingCopies + estimate.buffers * kFloatBytes + activationTotal,
     availableBytes: estimate.availableBytes,
   };
 }
 
-export async function estimateMemory(addon: NativeAddon, options: NativeCreateModelOptions & { batchSize?: number }): Promise<MemoryNeed> {
-  return memoryNeed(await addon.estimateMemory(options));
+export async function estimateMemory(
+  addon: NativeAddon,
+  options: NativeCreateModelOptions & { batchSize?: number },
+  activationBytes = kFloatBytes,
+): Promise<MemoryNeed> {
+  return memoryNeed(await addon.estimateMemory(options), activationBytes);
 }
 
 /**

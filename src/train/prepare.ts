@@ -101,7 +101,7 @@ async function checkRecipeMemory(recipe: Recipe, arch: Recipe['model']['override
   const need = await estimateMemory(addon, {
     name: recipe.model.name, numClasses: recipe.model.numClasses, imgSize, device: recipe.device, arch,
     gradCheckpointing: recipe.model.gradCheckpointing, batchSize: recipe.batchSize,
-  });
+  }, recipe.amp === 'float32' ? 4 : 2);  // 'auto' may pick a 16-bit type: refuse only what cannot fit either way
   const size = [describeSizeOptions('model.overrides.', recipe.model.overrides), `model.imgSize=${imgSize[0] === imgSize[1] ? imgSize[0] : `[${imgSize.join(',')}]`}`];
   checkModelMemory(need, `${size.join(', ')} (${recipe.model.name})`, recipe.device);
   checkTrainingMemory(need, `batchSize=${recipe.batchSize} at ${size.join(', ')} (${recipe.model.name})`, recipe.device);

@@ -41,7 +41,9 @@ export function buildCli(argv: string[]): Argv {
       .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' })
       .option('devices', { type: 'string', describe: 'folds in parallel, one worker process per device: cuda:0,cuda:1' })
       .option('workers', { type: 'number', describe: 'folds in parallel on CPU: N worker processes sharing the cores' })
-      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' }),
+      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' })
+      .option('verify-images', { type: 'boolean', describe: 'decode every image before training, naming each bad file (default: when estimated at most 5 s)' })
+      .option('allow-single-class', { type: 'boolean', default: false, describe: 'train although train.csv holds one label only' }),
     async (args) => { process.exitCode = await trainCommand(args as never); })
     .command('predict', 'Fold ensemble of a run on a data folder, with TTA, as a submission', (y) => y
       .option('run', { type: 'string', demandOption: true })

@@ -1,6 +1,6 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
-  buildEmojiCorpus, buildEmojiDataset, createModel, crossValidate, doctor, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
+  buildEmojiCorpus, buildEmojiDataset, createModel, crossValidate, doctor, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta, preloadAddon,
   predictRun, resolveRecipe, rocAucScore, trainFold,
   type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
 } from '../../src/index';
@@ -38,4 +38,13 @@ export async function predictRunUsage(): Promise<number | null> {
   // @ts-expect-error run is a folder path
   await predictRun({ run: 1, data: 'data/test-set' });
   return testAuc;
+}
+
+// Issue 16: the addon's first load off the main thread, and a new run's checks.
+export async function reliabilityOptions(recipe: Recipe): Promise<CrossValidationResult> {
+  const preloaded: Promise<void> = preloadAddon();
+  await preloaded;
+  // @ts-expect-error verifyImages is true, false or 'auto'
+  void crossValidate(recipe, { data: 'd', run: 'r', verifyImages: 'always' });
+  return crossValidate(recipe, { data: 'data/competition', run: 'runs/x', verifyImages: 'auto', allowSingleClass: true });
 }

@@ -22,6 +22,8 @@ export * from './report';
 export { trainFold, buildModel, resolvePrecision, TrainingInterrupted } from './train/trainFold';
 export type { FoldResult, EpochMetrics } from './train/trainFold';
 export { crossValidate } from './train/crossValidate';
+export { explain, explainImages, galleryHeatmaps } from './train/explain';
+export type { ExplainOptions, ExplainResult, ExplainedImage } from './train/explain';
 export type { CrossValidationResult, CrossValidateOptions } from './train/crossValidate';
 export type { RunOptions } from './train/prepare';
 export { pretrainBackbone, ensureBackbone } from './train/pretrain';
@@ -31,6 +33,6 @@ export type { Recipe, ModelRecipe, OptimizerRecipe, AugmentRecipe } from './trai
 export { createProgress, describeEvent } from './train/progress';
 export type { TrainEvent, ProgressMode, ProgressSink } from './train/progress';
 export { RunDir } from './train/runDir';
-export { writeFileAtomic } from './files';
+export { writeFileAtomic, writeFileAtomicAsync } from './files';
 export * from './weights';
 export { predictItems } from './predict/predictor';

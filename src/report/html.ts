@@ -49,7 +49,8 @@ figcaption { font-size: 0.85rem; color: #555; } pre { background: #f6f6f6; paddi
 .gallery { display: flex; flex-wrap: wrap; gap: 0.6rem; } .card { margin: 0; width: 232px; }
 .card img { width: 112px; height: 112px; border: 1px solid #ddd; image-rendering: auto; }
 .card figcaption { font-size: 0.75rem; line-height: 1.3; } .card .id { color: #888; word-break: break-all; }
-.wrong { color: #b00020; font-weight: bold; } .warn { color: #a15c00; }`;
+.wrong { color: #b00020; font-weight: bold; } .warn { color: #a15c00; }
+table.groups td:nth-child(2), table.groups th:nth-child(2) { text-align: left; }`;
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');

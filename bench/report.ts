@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import sharp from 'sharp';
-import { heatmapKey, writeReport, type ReportData } from '../src/report';
+import { heatmapKey } from '../src/report/gallery';
+import { writeReport, type ReportData } from '../src/report/report';
 
 const kRepoRoot = resolve(__dirname, existsSync(resolve(__dirname, '../package.json')) ? '..' : '../..');
 const kStyles = ['twemoji', 'noto', 'noto-v1', 'emojione', 'emojione-v1', 'fxemoji', 'streamline', 'openmoji'];

@@ -70,23 +70,6 @@ Parsed ParseLearnerOptions(Napi::Env env, const OptionReader& o) {
   return parsed;
 }
 
-std::vector<int64_t> ReadLabels(Napi::Env env, Napi::Value value) {
-  std::vector<int64_t> out;
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    auto array = value.As<Napi::Int32Array>();
-    out.assign(array.Data(), array.Data() + array.ElementLength());
-  } else if (value.IsArray()) {
-    auto array = value.As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); ++i) {
-      if (!array.Get(i).IsNumber()) ThrowTypeError(env, "Expected integer labels but received " + DescribeValue(array.Get(i)));
-      out.push_back(array.Get(i).As<Napi::Number>().Int64Value());
-    }
-  } else {
-    ThrowTypeError(env, "Expected an Int32Array or number[] for labels but received " + DescribeValue(value));
-  }
-  return out;
-}
-
 struct CountersSnapshot {
   train::LearnerCounters counters;
   double scale = 1.0;
@@ -172,7 +155,7 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   auto state = Live(env);
   OptionReader options(env, info[2], "trainStep options");
   ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  const auto labels = ReadLabels(env, info[1]);
+  const auto labels = ReadClassIndices(env, info[1], "labels");
   if (static_cast<int64_t>(labels.size()) != images.batch) {
     ThrowRangeError(env, "Expected " + std::to_string(images.batch) + " labels (one per image) but received " + std::to_string(labels.size()));
   }

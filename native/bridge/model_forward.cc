@@ -1,5 +1,5 @@
-// Model forward calls for JS: uint8 image batches (with optional autocast), TTA views (flips and rot90 applied
-// on the device tensor), float input with intermediates for parity, and loss + gradients for parity.
+// The model's forward calls as JS makes them: uint8 image batches, TTA views, float input with intermediates
+// and loss + gradients for parity. Arguments are read here; native/train/model_eval computes.
 #include <ATen/ATen.h>
 
 #include <optional>
@@ -11,28 +11,13 @@
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
 #include "models/grad_cam.h"
+#include "train/model_eval.h"
 
 namespace foldtorch::bridge {
 
 namespace {
 
-// Selects the attention path for one call and restores SDPA, the default, afterwards.
-class AttentionGuard {
- public:
-  AttentionGuard(ClassifierImpl& model, bool fused) : model_(model) { model_.set_fused_attention(fused); }
-  ~AttentionGuard() { model_.set_fused_attention(true); }
-
- private:
-  ClassifierImpl& model_;
-};
-
-// Inference autocast: on at the precision's dtype for bfloat16 and float16 (no loss scaler at inference).
-struct Precision {
-  bool autocast = false;
-  c10::ScalarType dtype = c10::ScalarType::Float;
-};
-
-Precision ParsePrecision(const OptionReader& options) {
+train::EvalPrecision ParsePrecision(const OptionReader& options) {
   const train::Precision precision = ReadPrecision(options);
   return {precision != train::Precision::kFp32, train::PrecisionDtype(precision)};
 }
@@ -44,34 +29,20 @@ train::BatchTransform ParseNormalization(const OptionReader& options, const Clas
                            options.Has("std") ? options.NumberArray("std") : cfg.std, channels, "forward options");
 }
 
-struct View {
-  bool hflip = false, vflip = false;
-  int64_t rot = 0;
-};
-
-std::vector<View> ParseViews(const OptionReader& options) {
+std::vector<train::TtaView> ParseViews(const OptionReader& options) {
   Napi::Value raw = options.Raw("views");
   if (!raw.IsArray() || raw.As<Napi::Array>().Length() == 0) {
     ThrowTypeError(options.env(), "Expected a non-empty array of {hflip, vflip, rot} for forwardViews options.views but received " + DescribeValue(raw));
   }
-  std::vector<View> views;
+  std::vector<train::TtaView> views;
   auto array = raw.As<Napi::Array>();
   for (uint32_t i = 0; i < array.Length(); ++i) {
     OptionReader view(options.env(), array.Get(i), "forwardViews options.views[i]");
-    View v{view.Bool("hflip", false), view.Bool("vflip", false), view.Integer("rot", 0)};
+    train::TtaView v{view.Bool("hflip", false), view.Bool("vflip", false), view.Integer("rot", 0)};
     if (v.rot < 0 || v.rot > 3) ThrowRangeError(options.env(), "Expected an integer from 0 to 3 for views[" + std::to_string(i) + "].rot but received " + std::to_string(v.rot));
     views.push_back(v);
   }
   return views;
-}
-
-// ttach order: hflip (W), then vflip (H), then rot90 k times counter-clockwise over (H, W).
-at::Tensor ApplyView(const at::Tensor& x, const View& view) {
-  at::Tensor out = x;
-  if (view.hflip) out = out.flip({3});
-  if (view.vflip) out = out.flip({2});
-  if (view.rot != 0) out = at::rot90(out, view.rot, {2, 3});
-  return out;
 }
 
 struct FloatInput {
@@ -111,24 +82,16 @@ Napi::Object NamedToJs(Napi::Env env, const NamedOutputs& outputs) {
 
 namespace {
 
-// What Forward and ForwardViews share: uint8 images, their normalisation and precision, and an eval-mode,
-// no-grad, autocast context around the model on its compute thread.
+// What Forward and ForwardViews share: uint8 images, their normalisation, precision and layout.
 struct ImageCall {
   ModelHandle handle;
   ImageBatch images;
   train::BatchTransform transform;
-  Precision precision;
+  train::EvalPrecision precision;
   bool channels_last = false;
 
-  // Runs `body(model, x)` on normalised images in eval mode, inference mode and the call's autocast.
-  template <typename Body>
-  at::Tensor Eval(Body body) const {
-    TrainingModeGuard eval(*handle.module, false);
-    at::InferenceMode inference;
-    auto x = train::TransformBatch(images, transform, handle.device, channels_last);
-    compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-    return ToHostFloat(body(*handle.module, x));
-  }
+  // On the compute thread: the normalised batch on the model's device.
+  at::Tensor Images() const { return train::TransformBatch(images, transform, handle.device, channels_last); }
 };
 
 ImageCall ReadImageCall(Napi::Env env, const Napi::CallbackInfo& info, const OptionReader& options, ModelHandle handle, bool channels_last) {
@@ -147,9 +110,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        return image_call.Eval([&](ClassifierImpl& model, const at::Tensor& x) {
-          return model.forward_head(model.forward_features(x), pre_logits);
-        });
+        return ToHostFloat(train::ForwardLogits(*image_call.handle.module, image_call.Images(), pre_logits, image_call.precision));
       },
       [](Napi::Env env, at::Tensor& out) -> Napi::Value { return HostTensorToJs(env, out); });
 }
@@ -158,20 +119,12 @@ Napi::Value ModelWrap::ForwardViews(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[1], "forwardViews options");
   const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
-  const std::vector<View> views = ParseViews(options);
+  const std::vector<train::TtaView> views = ParseViews(options);
   AsyncCall<at::Tensor> call(env, image_call.handle.device);
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        return image_call.Eval([&](ClassifierImpl& model, const at::Tensor& x) {
-          std::vector<at::Tensor> logits;
-          for (const auto& view : views) {
-            auto viewed = ApplyView(x, view);
-            if (image_call.channels_last) viewed = viewed.contiguous(at::MemoryFormat::ChannelsLast);
-            logits.push_back(model.forward(viewed).to(at::kFloat));
-          }
-          return at::stack(logits, 0);  // [views, batch, classes]
-        });
+        return ToHostFloat(train::ForwardViews(*image_call.handle.module, image_call.Images(), views, image_call.channels_last, image_call.precision));
       },
       [](Napi::Env env, at::Tensor& out) -> Napi::Value { return HostTensorToJs(env, out); });
 }
@@ -181,7 +134,7 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
   ModelHandle handle = Live(env);
   OptionReader options(env, info[1], "forwardFloat options");
   const FloatInput input = ReadFloatInput(env, info[0], options);
-  const Precision precision = ParsePrecision(options);
+  const train::EvalPrecision precision = ParsePrecision(options);
   const bool intermediates = options.Bool("intermediates", false);
   const std::string attention = options.String("attention", "sdpa");
   if (attention != "sdpa" && attention != "explicit") {
@@ -191,27 +144,10 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        TrainingModeGuard eval(*handle.module, false);
-        at::InferenceMode inference;
-        AttentionGuard attention_path(*handle.module, attention == "sdpa");
-        NamedOutputs outputs;
-        {
-          auto x = FloatInputToDevice(input, handle.device);
-          compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-          if (intermediates) {
-            outputs = handle.module->forward_intermediates(x);
-          } else {
-            // forward's own path (e.g. BatchNorm folded into convolutions), as predictions run it.
-            auto features = handle.module->forward_features(x);
-            outputs = {{"features", features},
-                       {"pre_logits", handle.module->forward_head(features, true)},
-                       {"logits", handle.module->forward_head(features, false)}};
-          }
-        }
+        auto x = FloatInputToDevice(input, handle.device);
         NamedOutputs host;
-        for (auto& [name, tensor] : outputs) {
-          const bool main = name == "logits" || name == "pre_logits" || name == "features";
-          if (main || intermediates) host.emplace_back(name, ToHostFloat(tensor));
+        for (auto& [name, tensor] : train::ForwardOutputs(*handle.module, x, intermediates, attention == "sdpa", precision)) {
+          host.emplace_back(name, ToHostFloat(tensor));
         }
         return host;
       },
@@ -242,8 +178,7 @@ Napi::Value ModelWrap::GradCam(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        auto x = train::TransformBatch(image_call.images, image_call.transform, image_call.handle.device, image_call.channels_last);
-        GradCamResult result = foldtorch::GradCam(*image_call.handle.module, x, target);
+        GradCamResult result = foldtorch::GradCam(*image_call.handle.module, image_call.Images(), target);
         return GradCamResult{ToHostFloat(result.cam), ToHostFloat(result.logits)};
       },
       [](Napi::Env env, GradCamResult& result) -> Napi::Value {
@@ -254,20 +189,13 @@ Napi::Value ModelWrap::GradCam(const Napi::CallbackInfo& info) {
       });
 }
 
-struct LossResult {
-  double loss = 0;
-  at::Tensor logits;
-  NamedOutputs grads;
-  at::Tensor grad_input;
-};
-
 Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelHandle handle = Live(env);
   OptionReader options(env, info[1], "lossAndGrads options");
   const FloatInput input = ReadFloatInput(env, info[0], options);
   const std::vector<int64_t> targets = options.IntegerArray("targets");
-  const Precision precision = ParsePrecision(options);
+  const train::EvalPrecision precision = ParsePrecision(options);
   // Train mode: batch statistics, running-statistic updates and dropout, as one training forward.
   const bool train = options.Bool("train", false);
   if (static_cast<int64_t>(targets.size()) != input.shape[0]) {
@@ -280,40 +208,19 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
                                " for lossAndGrads options.targets but received " + std::to_string(t));
     }
   }
-  AsyncCall<LossResult> call(env, handle.device);
+  AsyncCall<train::LossAndGradients> call(env, handle.device);
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        TrainingModeGuard mode(*handle.module, train);
-        at::AutoGradMode grad_mode(true);
-        auto params = handle.module->named_parameters();
-        std::vector<at::Tensor> saved;  // the caller's accumulated gradients, restored afterwards
-        for (auto& p : params) {
-          saved.push_back(p.value().grad());
-          p.value().mutable_grad() = at::Tensor();
-        }
-        auto x = FloatInputToDevice(input, handle.device).requires_grad_(true);
+        auto x = FloatInputToDevice(input, handle.device);
         auto target = at::tensor(targets, at::TensorOptions().dtype(at::kLong)).to(handle.device);
-        at::Tensor loss, logits;
-        {
-          // Autocast covers the forward only; backward runs outside it, as in training.
-          compat::AutocastGuard autocast(handle.device.type(), precision.dtype, precision.autocast);
-          logits = handle.module->forward(x);
-          loss = at::cross_entropy_loss(logits, target);
-        }
-        loss.backward();
-        LossResult result;
-        result.loss = loss.item<double>();
-        result.logits = ToHostFloat(logits.detach());
-        size_t i = 0;
-        for (auto& p : params) {
-          if (p.value().grad().defined()) result.grads.emplace_back(p.key(), ToHostFloat(p.value().grad()));
-          p.value().mutable_grad() = saved[i++];
-        }
-        result.grad_input = ToHostFloat(x.grad());
+        auto result = train::ComputeLossAndGradients(*handle.module, x, target, train, precision);
+        result.logits = ToHostFloat(result.logits);
+        for (auto& [name, grad] : result.grads) grad = ToHostFloat(grad);
+        result.grad_input = ToHostFloat(result.grad_input);
         return result;
       },
-      [](Napi::Env env, LossResult& result) -> Napi::Value {
+      [](Napi::Env env, train::LossAndGradients& result) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("loss", result.loss);
         out.Set("logits", HostTensorToJs(env, result.logits));

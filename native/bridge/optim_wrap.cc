@@ -3,7 +3,6 @@
 #include "bridge/optim_wrap.h"
 
 #include <ATen/ATen.h>
-#include <ATen/core/grad_mode.h>
 
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "bridge/compute_thread.h"
 #include "bridge/errors.h"
 #include "bridge/tensor_bridge.h"
+#include "train/ranger21_trace.h"
 
 namespace foldtorch::bridge {
 
@@ -36,74 +36,14 @@ at::Tensor CopyFloat32Array(Napi::Env env, Napi::Value value, std::vector<int64_
   return at::from_blob(array.Data(), shape, at::kFloat).clone();
 }
 
-std::vector<int64_t> ReadTargets(Napi::Env env, Napi::Value value, const std::string& argument) {
-  std::vector<int64_t> out;
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    auto array = value.As<Napi::Int32Array>();
-    out.assign(array.Data(), array.Data() + array.ElementLength());
-    return out;
-  }
-  if (!value.IsArray()) ThrowTypeError(env, "Expected an Int32Array or number[] for " + argument + " but received " + DescribeValue(value));
-  auto array = value.As<Napi::Array>();
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    Napi::Value item = array.Get(i);
-    if (!item.IsNumber()) ThrowTypeError(env, "Expected integers for " + argument + " but received " + DescribeValue(item));
-    out.push_back(item.As<Napi::Number>().Int64Value());
-  }
-  return out;
-}
-
 Napi::Float64Array ToFloat64Array(Napi::Env env, const std::vector<double>& values) {
   auto out = Napi::Float64Array::New(env, values.size());
   for (size_t i = 0; i < values.size(); ++i) out[i] = values[i];
   return out;
 }
 
-struct TraceInput {
-  std::vector<at::Tensor> params;
-  std::vector<at::Tensor> grads;  // [steps, ...shape] per parameter
-  std::vector<std::vector<int64_t>> group_indices;
-  std::vector<train::Ranger21Options> group_options;
-  train::Ranger21Options defaults;
-  int64_t steps = 0;
-};
-
-struct TraceResult {
-  std::vector<at::Tensor> params;  // [steps, ...shape]
-  std::vector<at::Tensor> grads;
-  std::vector<double> lrs;  // steps x groups
-  std::vector<double> variance_normalized;
-};
-
-TraceResult RunTrace(TraceInput input) {
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  for (size_t g = 0; g < input.group_indices.size(); ++g) {
-    std::vector<at::Tensor> members;
-    for (int64_t i : input.group_indices[g]) members.push_back(input.params[static_cast<size_t>(i)]);
-    groups.emplace_back(members, std::make_unique<train::Ranger21Options>(input.group_options[g]));
-  }
-  train::Ranger21 optimizer(groups, input.defaults);
-  TraceResult result;
-  std::vector<std::vector<at::Tensor>> params_per_step(input.params.size()), grads_per_step(input.params.size());
-  for (int64_t t = 0; t < input.steps; ++t) {
-    for (size_t i = 0; i < input.params.size(); ++i) input.params[i].mutable_grad() = input.grads[i][t].clone();
-    optimizer.step();
-    for (size_t i = 0; i < input.params.size(); ++i) {
-      params_per_step[i].push_back(input.params[i].detach().clone());
-      grads_per_step[i].push_back(input.params[i].grad().clone());
-    }
-    for (double lr : optimizer.last_lrs()) result.lrs.push_back(lr);
-    result.variance_normalized.push_back(optimizer.last_variance_normalized());
-  }
-  for (size_t i = 0; i < input.params.size(); ++i) {
-    result.params.push_back(at::stack(params_per_step[i]));
-    result.grads.push_back(at::stack(grads_per_step[i]));
-  }
-  return result;
-}
-
-TraceInput ParseTrace(Napi::Env env, const OptionReader& options) {
-  TraceInput input;
+train::Ranger21TraceInput ParseTrace(Napi::Env env, const OptionReader& options) {
+  train::Ranger21TraceInput input;
   input.defaults = ParseRanger21Options(OptionReader(env, options.Raw("optimizer"), "ranger21Trace.optimizer"));
   input.steps = options.Integer("steps");
   if (input.steps < 1) ThrowRangeError(env, "Expected a positive integer for ranger21Trace.steps but received " + std::to_string(input.steps));
@@ -145,10 +85,10 @@ TraceInput ParseTrace(Napi::Env env, const OptionReader& options) {
 
 Napi::Value Ranger21Trace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TraceInput input = ParseTrace(env, OptionReader(env, info[0], "ranger21Trace"));
-  AsyncCall<TraceResult> call(env, c10::Device(c10::kCPU));
-  return call.Run([input]() mutable { return RunTrace(std::move(input)); },
-                  [](Napi::Env env, TraceResult& result) -> Napi::Value {
+  train::Ranger21TraceInput input = ParseTrace(env, OptionReader(env, info[0], "ranger21Trace"));
+  AsyncCall<train::Ranger21TraceResult> call(env, c10::Device(c10::kCPU));
+  return call.Run([input]() mutable { return train::RunRanger21Trace(std::move(input)); },
+                  [](Napi::Env env, train::Ranger21TraceResult& result) -> Napi::Value {
                     Napi::Object out = Napi::Object::New(env);
                     Napi::Array params = Napi::Array::New(env), grads = Napi::Array::New(env);
                     for (uint32_t i = 0; i < result.params.size(); ++i) {
@@ -184,44 +124,24 @@ Napi::Value Ranger21Schedule(const Napi::CallbackInfo& info) {
   });
 }
 
-struct LossResult {
-  double loss = 0, complement_term = 0;
-  at::Tensor grad;
-};
-
 Napi::Value ClassificationLossCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "classificationLoss");
   const auto shape = options.IntegerArray("shape");
   if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1) ThrowRangeError(env, "Expected a shape [batch, classes] for classificationLoss.shape");
   at::Tensor logits = CopyFloat32Array(env, options.Raw("logits"), shape, "classificationLoss.logits");
-  const auto targets_list = ReadTargets(env, options.Raw("targets"), "classificationLoss.targets");
+  const auto targets_list = ReadClassIndices(env, options.Raw("targets"), "classificationLoss.targets");
   at::Tensor targets = at::tensor(targets_list, at::kLong);
   const train::LossOptions loss_options = ParseLossOptions(options);
-  AsyncCall<LossResult> call(env, c10::Device(c10::kCPU));
-  return call.Run(
-      [=]() mutable {
-        at::AutoGradMode enable_grad(true);
-        TORCH_CHECK_VALUE(targets.size(0) == logits.size(0), "loss: expected ", logits.size(0), " targets (got ", targets.size(0), ")");
-        TORCH_CHECK_VALUE(targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < logits.size(1),
-                          "loss: expected targets in [0, ", logits.size(1), ")");
-        logits.requires_grad_(true);
-        auto loss = train::ClassificationLoss(logits, targets, loss_options);
-        loss.backward();
-        LossResult result{loss.item<double>(), 0.0, logits.grad()};
-        if (loss_options.kind == train::LossKind::kComplementCrossEntropy) {
-          at::NoGradGuard no_grad;
-          result.complement_term = train::ComplementEntropyTerm(logits, targets, loss_options.variant).item<double>();
-        }
-        return result;
-      },
-      [](Napi::Env env, LossResult& result) -> Napi::Value {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("loss", result.loss);
-        out.Set("complementTerm", result.complement_term);
-        out.Set("grad", HostTensorToJs(env, ToHostFloat(result.grad)));
-        return out;
-      });
+  AsyncCall<train::LossWithGradient> call(env, c10::Device(c10::kCPU));
+  return call.Run([=] { return train::ClassificationLossWithGradient(logits, targets, loss_options); },
+                  [](Napi::Env env, train::LossWithGradient& result) -> Napi::Value {
+                    Napi::Object out = Napi::Object::New(env);
+                    out.Set("loss", result.loss);
+                    out.Set("complementTerm", result.complement_term);
+                    out.Set("grad", HostTensorToJs(env, ToHostFloat(result.grad)));
+                    return out;
+                  });
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
 #include "train/cpu_block_cache.h"
+#include "train/model_bench.h"
 #include "train/precision.h"
 
 namespace foldtorch::bridge {
@@ -160,19 +161,8 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
   const c10::Device device = options.Device();
   AsyncCall<double> call(env, device);
-  return call.Run(
-      [=] {
-        auto opts = at::TensorOptions().dtype(dtype).device(device);
-        auto a = at::randn({size, size}, opts), b = at::randn({size, size}, opts);
-        at::mm(a, b);  // warm-up
-        compat::synchronize(device);
-        const auto start = std::chrono::steady_clock::now();
-        for (int64_t i = 0; i < repeats; ++i) at::mm(a, b);
-        compat::synchronize(device);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return 2.0 * size * size * size * repeats / seconds / 1e9;
-      },
-      [](Napi::Env env, double& gflops) -> Napi::Value { return Napi::Number::New(env, gflops); });
+  return call.Run([=] { return train::MatmulGflops(size, repeats, dtype, device); },
+                  [](Napi::Env env, double& gflops) -> Napi::Value { return Napi::Number::New(env, gflops); });
 }
 
 // Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.

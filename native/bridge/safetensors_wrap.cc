@@ -1,5 +1,6 @@
 // readSafetensors: { tensors: { name: { dtype, shape, data: Float32Array } }, metadata } with every value
-// converted to float32 (I64 beyond 2^24 loses precision), through the bounds-checked native reader.
+// converted to float32 (I64 beyond 2^24 loses precision), through the bounds-checked native reader; and
+// readSafetensorsHeader, the same reader's checked header alone (the project's one safetensors parser).
 #include "bridge/safetensors_wrap.h"
 
 #include <ATen/ATen.h>
@@ -48,10 +49,40 @@ Napi::Value ReadSafetensors(const Napi::CallbackInfo& info) {
       });
 }
 
+// Synchronous on purpose: it reads and checks the header only (at most 100 MiB, usually a few kB), as fs.statSync.
+Napi::Value ReadSafetensorsHeader(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  return GuardedCall(env, [&]() -> Napi::Value {
+    auto file = io::SafetensorsFile::open(path);
+    Napi::Array tensors = Napi::Array::New(env, file->entries().size());
+    uint32_t i = 0;
+    for (const auto& entry : file->entries()) {
+      Napi::Object item = Napi::Object::New(env);
+      Napi::Array shape = Napi::Array::New(env, entry.shape.size());
+      for (uint32_t d = 0; d < entry.shape.size(); ++d) shape.Set(d, static_cast<double>(entry.shape[d]));
+      item.Set("name", entry.name);
+      item.Set("dtype", entry.dtype);
+      item.Set("shape", shape);
+      item.Set("begin", static_cast<double>(file->data_start() + entry.begin));
+      item.Set("end", static_cast<double>(file->data_start() + entry.end));
+      tensors.Set(i++, item);
+    }
+    Napi::Object metadata = Napi::Object::New(env);
+    for (const auto& [key, value] : file->metadata()) metadata.Set(key, value);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tensors", tensors);
+    out.Set("metadata", metadata);
+    return out;
+  });
+}
+
 }  // namespace
 
 void InitSafetensorsExports(Napi::Env env, Napi::Object exports) {
   exports.Set("readSafetensors", Napi::Function::New(env, ReadSafetensors, "readSafetensors"));
+  exports.Set("readSafetensorsHeader", Napi::Function::New(env, ReadSafetensorsHeader, "readSafetensorsHeader"));
 }
 
 }  // namespace foldtorch::bridge

@@ -1,4 +1,5 @@
-// readSafetensors(path) for JS: a safetensors file's tensors as Float32Arrays, read on a compute thread.
+// readSafetensors(path) for JS: a safetensors file's tensors as Float32Arrays, read on a compute thread;
+// readSafetensorsHeader(path): its checked header alone.
 #pragma once
 
 #include <napi.h>

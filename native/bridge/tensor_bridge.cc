@@ -94,6 +94,23 @@ train::BatchAugment ReadBatchAugment(Napi::Env env, Napi::Value value, const Ima
   return augment;
 }
 
+std::vector<int64_t> ReadClassIndices(Napi::Env env, Napi::Value value, const std::string& argument) {
+  std::vector<int64_t> out;
+  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
+    auto array = value.As<Napi::Int32Array>();
+    out.assign(array.Data(), array.Data() + array.ElementLength());
+    return out;
+  }
+  if (!value.IsArray()) ThrowTypeError(env, "Expected an Int32Array or number[] for " + argument + " but received " + DescribeValue(value));
+  auto array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value item = array.Get(i);
+    if (!item.IsNumber()) ThrowTypeError(env, "Expected integers for " + argument + " but received " + DescribeValue(item));
+    out.push_back(item.As<Napi::Number>().Int64Value());
+  }
+  return out;
+}
+
 at::Tensor ToHostFloat(const at::Tensor& tensor) {
   auto host = tensor.detach().to(at::TensorOptions().dtype(at::kFloat).device(at::kCPU)).contiguous();
   // A view of the caller's own storage could change under JS; hand over a private copy when it aliases.

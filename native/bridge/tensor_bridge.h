@@ -30,6 +30,10 @@ train::BatchTransform ReadNormalization(Napi::Env env, std::vector<double> mean,
 // optional; undefined means none.
 train::BatchAugment ReadBatchAugment(Napi::Env env, Napi::Value value, const ImageBatch& images, const std::string& argument);
 
+// Class indices (labels, targets) from an Int32Array or a number[]; throws JS TypeError naming `argument`.
+// Ranges are the caller's to check: it knows the number of classes.
+std::vector<int64_t> ReadClassIndices(Napi::Env env, Napi::Value value, const std::string& argument);
+
 // Runs on a compute thread: a contiguous float32 CPU copy, ready to hand to JS without another copy.
 at::Tensor ToHostFloat(const at::Tensor& tensor);
 

@@ -39,6 +39,8 @@ class SafetensorsFile {
   bool contains(const std::string& name) const;
   const TensorEntry& entry(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  // Where tensor data begins: entries' offsets are relative to it.
+  uint64_t data_start() const { return data_start_; }
 
   // An owned CPU tensor in the stored dtype (read with pread; the file may be larger than memory in total).
   at::Tensor tensor(const std::string& name) const;

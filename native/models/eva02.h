@@ -85,7 +85,6 @@ class Eva02Impl : public ClassifierImpl {
   const PretrainedConfig& pretrained_config() const override { return pretrained_; }
   std::string family() const override { return "eva02"; }
   int64_t num_features() const override { return config_.embed_dim; }
-  std::vector<std::string> no_weight_decay() const override { return {"pos_embed", "cls_token"}; }
   std::vector<std::pair<std::string, std::string>> parameter_stages() const override;
   void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const override;
 

@@ -75,8 +75,6 @@ class ClassifierImpl : public torch::nn::Module {
   }
   // Width of pre_logits (0 when unknown).
   virtual int64_t num_features() const { return 0; }
-  // timm's no_weight_decay(): parameters an optimizer should not decay (besides 1-D tensors, by convention).
-  virtual std::vector<std::string> no_weight_decay() const { return {}; }
   // Whether convolutions here run faster with NHWC (channels-last) input, and switching to it (4-D weights and
   // activations); a no-op for families without convolutions to speak of.
   bool prefers_channels_last() const { return input_rules().channels_last; }

@@ -20,21 +20,6 @@ namespace {
 // The one registration per family.
 std::vector<ModelFamily> BuildFamilies() { return {eva02_family(), convnext_family(), efficientnet_family()}; }
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 bool IsInteger(double value) { return std::isfinite(value) && std::floor(value) == value; }
 
 const char* KindText(const ArchKey& key) {
@@ -158,16 +143,6 @@ std::vector<std::string> pretrained_tag_names() {
   return out;
 }
 
-std::vector<std::string> closest_model_names(const std::string& name, size_t count) {
-  std::vector<std::pair<size_t, std::string>> scored;
-  for (const auto& candidate : model_names()) scored.emplace_back(EditDistance(name, candidate), candidate);
-  for (const auto& candidate : pretrained_tag_names()) scored.emplace_back(EditDistance(name, candidate), candidate);
-  std::sort(scored.begin(), scored.end());
-  std::vector<std::string> out;
-  for (size_t i = 0; i < scored.size() && out.size() < count; ++i) out.push_back(scored[i].second);
-  return out;
-}
-
 const ModelEntry& find_model(const std::string& name, const PretrainedConfig** tag) {
   const auto dot = name.find('.');
   const std::string arch = name.substr(0, dot);
@@ -180,9 +155,8 @@ const ModelEntry& find_model(const std::string& name, const PretrainedConfig** t
       }
     }
   }
-  std::string closest;
-  for (const auto& candidate : closest_model_names(name)) closest += (closest.empty() ? "" : ", ") + candidate;
-  TORCH_CHECK_VALUE(false, "models: unknown model name '", name, "' (closest registered names: ", closest, ")");
+  // TypeScript suggests the closest names before a call gets here; this guards direct native use.
+  TORCH_CHECK_VALUE(false, "models: unknown model name '", name, "' (model_names() lists the registered ones)");
 }
 
 Classifier create_model(const std::string& name, const CreateOptions& options) {

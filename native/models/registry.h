@@ -70,10 +70,8 @@ const ModelFamily& find_family(const std::string& family);
 // Architecture names, and every "name.tag".
 std::vector<std::string> model_names();
 std::vector<std::string> pretrained_tag_names();
-// The closest registered names (architectures and tags) by edit distance, best first.
-std::vector<std::string> closest_model_names(const std::string& name, size_t count = 3);
-// "eva02_base_patch14_448" or "eva02_base_patch14_448.mim_in22k_ft_in22k_in1k"; throws c10::ValueError listing
-// the closest names for an unknown one.
+// "eva02_base_patch14_448" or "eva02_base_patch14_448.mim_in22k_ft_in22k_in1k"; throws c10::ValueError for an
+// unknown one (TypeScript's createModel names the closest registered names before calling).
 const ModelEntry& find_model(const std::string& name, const PretrainedConfig** tag = nullptr);
 
 Classifier create_model(const std::string& name, const CreateOptions& options = {});

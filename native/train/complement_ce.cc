@@ -4,6 +4,7 @@
 #include "train/complement_ce.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <limits>
@@ -56,6 +57,22 @@ at::Tensor ClassificationLoss(const at::Tensor& logits_in, const at::Tensor& tar
     loss = loss - options.balancing_factor * ComplementEntropyTerm(logits, targets, options.variant);
   }
   return loss;
+}
+
+LossWithGradient ClassificationLossWithGradient(const at::Tensor& logits_in, const at::Tensor& targets, const LossOptions& options) {
+  TORCH_CHECK_VALUE(targets.size(0) == logits_in.size(0), "loss: expected ", logits_in.size(0), " targets (got ", targets.size(0), ")");
+  TORCH_CHECK_VALUE(targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < logits_in.size(1),
+                    "loss: expected targets in [0, ", logits_in.size(1), ")");
+  at::AutoGradMode enable_grad(true);
+  at::Tensor logits = logits_in.detach().requires_grad_(true);
+  at::Tensor loss = ClassificationLoss(logits, targets, options);
+  loss.backward();
+  LossWithGradient result{loss.item<double>(), 0.0, logits.grad()};
+  if (options.kind == LossKind::kComplementCrossEntropy) {
+    at::NoGradGuard no_grad;
+    result.complement_term = ComplementEntropyTerm(logits, targets, options.variant).item<double>();
+  }
+  return result;
 }
 
 }  // namespace foldtorch::train

@@ -28,4 +28,14 @@ at::Tensor ComplementEntropyTerm(const at::Tensor& logits, const at::Tensor& tar
 // Mean loss over the batch, float32 whatever the logits' dtype. logits [B, K], targets int64 [B] in [0, K).
 at::Tensor ClassificationLoss(const at::Tensor& logits, const at::Tensor& targets, const LossOptions& options);
 
+struct LossWithGradient {
+  double loss = 0;
+  double complement_term = 0;  // ComplementEntropyTerm for CCE, 0 for plain cross-entropy
+  at::Tensor grad;             // d loss / d logits
+};
+
+// The loss of float32 logits, its gradient with respect to them and the complement term: for parity checks.
+// Throws c10::ValueError when targets do not match the logits' rows or classes.
+LossWithGradient ClassificationLossWithGradient(const at::Tensor& logits, const at::Tensor& targets, const LossOptions& options);
+
 }  // namespace foldtorch::train

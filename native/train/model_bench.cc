@@ -66,4 +66,16 @@ ModelBenchTimes BenchmarkModel(ClassifierImpl& model, const c10::Device& device,
   return times;
 }
 
+double MatmulGflops(int64_t size, int64_t repeats, c10::ScalarType dtype, const c10::Device& device) {
+  auto options = at::TensorOptions().dtype(dtype).device(device);
+  auto a = at::randn({size, size}, options), b = at::randn({size, size}, options);
+  at::mm(a, b);  // warm-up
+  compat::synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < repeats; ++i) at::mm(a, b);
+  compat::synchronize(device);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return 2.0 * size * size * size * repeats / seconds / 1e9;
+}
+
 }  // namespace foldtorch::train

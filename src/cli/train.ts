@@ -1,6 +1,6 @@
 /** `foldtorch train`: one fold or the whole cross-validation of a recipe, resumable. */
 import * as path from 'path';
-import { isWeightsName } from '../weights';
+import { isWeightsName } from '../weights/catalogue';
 import { invalidData } from '../errors';
 import { checkFolds, crossValidate } from '../train/crossValidate';
 import { createProgress, type ProgressMode } from '../train/progress';

@@ -202,3 +202,8 @@ export function rocAucScore(yTrue: NumericArray, yScore: NumericArray, options: 
   if (maxFpr === undefined || maxFpr === 1) return areaUnderCurve(curve.fpr, curve.tpr);
   return partialAuc(curve, maxFpr);
 }
+
+/** Binary ROC AUC, or null when the labels hold one class only (a one-class validation fold has no AUC). */
+export function aucOrNull(labels: readonly number[], scores: ArrayLike<number>): number | null {
+  return new Set(labels).size < 2 ? null : rocAucScore(labels, Array.from(scores));
+}

@@ -24,6 +24,7 @@ import type {
   PretrainedConfigInfo,
   RegistryEntry,
   SafetensorsContents,
+  SafetensorsTensorInfo,
   TtaView,
 } from './types';
 
@@ -86,6 +87,22 @@ export function registeredModelNames(): string[] {
 export async function readSafetensors(path: string): Promise<SafetensorsContents> {
   if (typeof path !== 'string') throw invalidType('path', 'a string', path);
   return loadAddon().readSafetensors(path);
+}
+
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** By name, in name order. */
+  tensors: Map<string, SafetensorsTensorInfo>;
+}
+
+/**
+ * A safetensors file's header without its data (names, dtypes, shapes, absolute byte ranges), checked by the
+ * native reader that loads weights: the one parser of the format. Synchronous: it reads the header only.
+ */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  if (typeof path !== 'string') throw invalidType('path', 'a string', path);
+  const header = loadAddon().readSafetensorsHeader(path);
+  return { metadata: header.metadata, tensors: new Map(header.tensors.map(({ name, ...info }) => [name, info])) };
 }
 
 function checkBoolean(name: string, value: unknown): boolean | undefined {

@@ -387,10 +387,24 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
+/** One tensor of a safetensors header; begin and end are absolute byte offsets in the file. */
+export interface SafetensorsTensorInfo {
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface NativeSafetensorsHeader {
+  tensors: (SafetensorsTensorInfo & { name: string })[];
+  metadata: Record<string, string>;
+}
+
 export interface NativeAddon {
   createModel(options: NativeCreateModelOptions): Promise<NativeModel>;
   listModels(): RegistryEntry[];
   readSafetensors(path: string): Promise<SafetensorsContents>;
+  readSafetensorsHeader(path: string): NativeSafetensorsHeader;
 }
 
 export interface GradScalerNativeOptions {

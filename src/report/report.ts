@@ -1,7 +1,8 @@
 /** writeReport: a run's report.html with inline SVG charts plus the same charts as PNGs, all viewable offline. */
 import { join } from 'path';
 import { invalidType, outOfRange } from '../errors';
-import { rocAucScore, rocCurve, scoresAtThreshold, type ThresholdScores } from '../metrics';
+import { rocAucScore, rocCurve } from '../metrics/auc';
+import { scoresAtThreshold, type ThresholdScores } from '../metrics/confusion';
 import { toFloat64Array, uniqueSorted, type NumericArray } from '../metrics/arrays';
 import { foldTable, type EpochRecord, type FoldTable } from '../metrics/foldTable';
 import { writeFileAtomicAsync } from '../files';

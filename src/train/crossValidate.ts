@@ -7,10 +7,10 @@ import * as path from 'path';
 import { writeOofCsv } from '../data/csv';
 import { invalidData, invalidType, outOfRange, requireInteger } from '../errors';
 import { formatFoldTable, foldTable, type EpochRecord } from '../metrics/foldTable';
-import { rocAucScore } from '../metrics/auc';
+import { aucOrNull } from '../metrics/auc';
 import { ensembleFolds } from '../predict/ensemble';
 import { writeSubmission } from '../predict/submission';
-import { writeReport } from '../report';
+import { writeReport } from '../report/report';
 import { prepareRun, type RunOptions } from './prepare';
 import { writeFileAtomic } from '../files';
 import type { RunDir } from './runDir';
@@ -18,7 +18,7 @@ import type { Recipe } from './recipe';
 import { runFold, type FoldResult } from './trainFold';
 import { runFoldsInWorkers } from './foldWorkers';
 import { joinProcessGroup, readLaunchEnv, type ProcessGroup } from './distributed';
-import { weightsSummary } from '../weights';
+import { weightsSummary } from '../weights/summary';
 import { galleryHeatmaps } from './explain';
 import { reportImageDetails } from './reportImages';
 
@@ -66,10 +66,6 @@ function compactTable(results: readonly FoldResult[]): string {
     return `${String(r.fold).padEnd(5)} ${String(r.epochs.length).padStart(6)} ${String(r.bestEpoch + 1).padStart(10)} ${fmt(r.bestAuc).padStart(14)} ${fmt(last?.trainAuc).padStart(15)} ${fmt(last?.validAuc).padStart(15)} ${r.seconds.toFixed(0).padStart(8)}`;
   });
   return ['fold  epochs  best epoch  best valid AUC  last train AUC  last valid AUC  seconds', ...rows, '(every epoch: fold-table.txt)'].join('\n');
-}
-
-function aucOrNull(labels: number[], scores: number[]): number | null {
-  return new Set(labels).size < 2 ? null : rocAucScore(labels, scores);
 }
 
 /** Which weights the run started from, their licence, and how the new head was initialised. */

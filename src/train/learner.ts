@@ -4,10 +4,12 @@
  * gradient accumulation and resumable checkpoints (model + optimizer + scaler + counters + RNG).
  */
 import * as fs from 'fs';
-import { isTypedArrayOf, disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import { disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
-import { checkPrecision, describeInput, fitsInput, type Model } from '../native/model';
+import { checkPrecision, describeInput, fitsInput, readSafetensorsHeader, type Model } from '../native/model';
 import { checkBatchAugment, validateImageBatch } from '../native/runtime';
+import { checkCheckpointDocument, type CheckpointDocument } from './checkpointSchema';
+import { resolveLossOptions, resolveRanger21Options, validateLabels, type LossConfig, type Ranger21Config } from './optimizer';
 import type {
   BatchAugment, HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
 } from '../native/types';
@@ -20,8 +22,6 @@ export interface TrainStepOptions {
   /** Also return this micro-batch's logits (for a running train AUC). */
   returnLogits?: boolean;
 }
-import { resolveLossOptions, resolveRanger21Options, validateLabels, type LossConfig, type Ranger21Config } from './optimizer';
-
 
 export interface GradScalerConfig {
   /** 65536 */
@@ -49,27 +49,11 @@ export interface LearnerOptions {
   paramGroups?: { pattern: string | RegExp; lr?: number; weightDecay?: number }[];
   /** Per-channel normalisation of the uint8 images; default: the model's pretrained mean/std. */
   normalize?: { mean: number[]; std: number[] };
-  /** Test hook: run the loss scaler although the precision does not need it (to exercise it on CPU). */
-  forceGradScaler?: boolean;
   /** Train data-parallel in the process group joined by joinProcessGroup (rank 0's weights are broadcast first). */
   dataParallel?: boolean;
 }
 
 /** The JSON document stored with every checkpoint. */
-export interface CheckpointDocument {
-  format: 'foldtorch.checkpoint';
-  version: number;
-  model: { family: string; numClasses: number; imgSize: number | [number, number] };
-  counters: { step: number; microStep: number; skippedSteps: number; samples: number };
-  optimizer: { name: 'ranger21'; mode: string; iteration: number; lookaheadStep: number; lr: number; numEpochs: number;
-    numBatchesPerEpoch: number; params: string[] };
-  scaler: { scale: number; growthTracker: number; skippedSteps: number; growthEvents: number; backoffEvents: number } | null;
-  precision: Precision;
-  device: string;
-  rng: { cpu: boolean; cuda: boolean };
-  user: unknown;
-}
-
 export interface CheckpointInfo {
   /** The .safetensors file (the JSON copy sits beside it). */
   path: string;
@@ -110,8 +94,10 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
   const groups = options.paramGroups ?? [];
   if (!Array.isArray(groups)) throw invalidType('paramGroups', 'an array', groups);
   if (options.dataParallel !== undefined && typeof options.dataParallel !== 'boolean') throw invalidType('dataParallel', 'a boolean', options.dataParallel);
-  if (options.forceGradScaler !== undefined && typeof options.forceGradScaler !== 'boolean') {
-    throw invalidType('forceGradScaler', 'a boolean', options.forceGradScaler);
+  // A test hook (src/testing.ts), absent from the public LearnerOptions.
+  const { forceGradScaler } = options as { forceGradScaler?: unknown };
+  if (forceGradScaler !== undefined && typeof forceGradScaler !== 'boolean') {
+    throw invalidType('forceGradScaler', 'a boolean', forceGradScaler);
   }
   const precision = checkPrecision(options.precision) ?? 'float32';
   if (precision === 'float16' && !model.device.startsWith('cuda')) {
@@ -129,7 +115,7 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
       backoffFactor: requireNumber('gradScaler.backoffFactor', scaler.backoffFactor ?? 0.5, Number.MIN_VALUE, 0.999999),
       growthInterval: requireInteger('gradScaler.growthInterval', scaler.growthInterval ?? 2000, 1),
     },
-    forceGradScaler: options.forceGradScaler ?? false,
+    forceGradScaler: forceGradScaler ?? false,
     ...(options.dataParallel ? { dataParallel: true } : {}),
     paramGroups: groups.map((g, i) => ({
       pattern: patternSource(`paramGroups[${i}].pattern`, g?.pattern),
@@ -219,19 +205,14 @@ export class Learner {
     const userJson = JSON.stringify(user ?? null);
     if (userJson === undefined) throw invalidType('user', 'a JSON-serialisable value', user);
     const info = await this.native.save(path, userJson);
-    return { path: info.path, step: info.step, document: JSON.parse(info.document) as CheckpointDocument };
+    return { path: info.path, step: info.step, document: checkCheckpointDocument(JSON.parse(info.document), info.path) };
   }
 
   /** Restores everything `save` wrote; checks it all first, so a mismatching or torn file changes nothing. */
   async load(prefix: string): Promise<CheckpointInfo> {
     const path = checkpointPrefix(prefix);
     const info = await this.native.load(path);
-    return { path: info.path, step: info.step, document: JSON.parse(info.document) as CheckpointDocument };
-  }
-
-  /** Test hook: the next backward's first gradient becomes inf. */
-  injectNonFiniteGradient(): void {
-    this.native.injectNonFiniteGradient();
+    return { path: info.path, step: info.step, document: checkCheckpointDocument(JSON.parse(info.document), info.path) };
   }
 
   get disposed(): boolean {
@@ -256,26 +237,13 @@ function parseJson(file: string, what: string, text: string): unknown {
 export function readCheckpointInfo(prefix: string): CheckpointInfo {
   const path = `${checkpointPrefix(prefix)}.safetensors`;
   if (!fs.existsSync(path)) throw outOfRange('path', 'an existing checkpoint', path);
-  const fd = fs.openSync(path, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(8);
-    if (size < 8 || fs.readSync(fd, head, 0, 8, 0) !== 8) throw invalidData(path, 'truncated safetensors file');
-    const length = Number(head.readBigUInt64LE(0));
-    if (length > size - 8 || length > 100 * 1024 * 1024) throw invalidData(path, `header length ${length} runs past the end of the file`);
-    const header = Buffer.alloc(length);
-    fs.readSync(fd, header, 0, length, 8);
-    const parsed = parseJson(path, 'safetensors header', header.toString('utf8')) as { __metadata__?: unknown } | null;
-    const metadata = (parsed !== null && typeof parsed === 'object' ? parsed.__metadata__ : undefined) ?? {};
-    const text = (metadata as Record<string, unknown>)['foldtorch.checkpoint'];
-    if (typeof text !== 'string') throw invalidData(path, 'not a foldtorch training checkpoint (no foldtorch.checkpoint metadata)');
-    const document = parseJson(path, 'foldtorch.checkpoint metadata', text) as CheckpointDocument | null;
-    const step = document?.counters?.step;
-    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
-      throw invalidData(path, `Expected a step count at counters.step of the foldtorch.checkpoint metadata but received ${JSON.stringify(step) ?? 'none'}`);
-    }
-    return { path, step, document: document as CheckpointDocument };
-  } finally {
-    fs.closeSync(fd);
-  }
+  const text = readSafetensorsHeader(path).metadata['foldtorch.checkpoint'];
+  if (typeof text !== 'string') throw invalidData(path, 'not a foldtorch training checkpoint (no foldtorch.checkpoint metadata)');
+  const document = checkCheckpointDocument(parseJson(path, 'foldtorch.checkpoint metadata', text), path);
+  return { path, step: document.counters.step, document };
+}
+
+/** For src/testing.ts only: the next backward's first gradient becomes inf. */
+export function injectNonFiniteGradientInto(learner: Learner): void {
+  learner['native'].injectNonFiniteGradient();
 }

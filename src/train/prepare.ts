@@ -8,7 +8,7 @@ import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, typ
 import { DecodedCache } from '../data/image';
 import { createModel, type Model } from '../native/model';
 import { checkTtaFitsModel } from '../predict/predictor';
-import { resolvePretrained } from '../weights';
+import { resolvePretrained } from '../weights/fetchWeights';
 import type { ProgressSink } from './progress';
 import type { Recipe } from './recipe';
 import { RunDir } from './runDir';

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { planBatch } from '../data/colour';
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
-import { rocAucScore } from '../metrics/auc';
+import { aucOrNull } from '../metrics/auc';
 import { outOfRange, requireInteger } from '../errors';
 import { doctor } from '../native/runtime';
 import { writeFileAtomic } from '../files';
@@ -14,6 +14,7 @@ import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
 import { predictItems, viewRows, type PredictOptions, type Prediction } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
+import { softmaxOfClass } from '../predict/ensemble';
 import { createLearner, manualSeed, type Learner } from './learner';
 import type { TrainEvent } from './progress';
 import type { Recipe } from './recipe';
@@ -133,8 +134,8 @@ function meanLoss(logits: Float32Array, labels: readonly number[], classes: numb
 }
 
 /** Binary ROC AUC; null with one class present, or for a multi-class model (pretraining), where accuracy is kept. */
-function safeAuc(labels: readonly number[], scores: ArrayLike<number>, classes: number): number | null {
-  return classes !== 2 || new Set(labels).size < 2 ? null : rocAucScore(labels, Array.from(scores));
+function foldAuc(labels: readonly number[], scores: ArrayLike<number>, classes: number): number | null {
+  return classes !== 2 ? null : aucOrNull(labels, scores);
 }
 
 async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision, dataParallel: boolean): Promise<Learner> {
@@ -213,146 +214,199 @@ export async function trainFold(fold: number, recipe: Recipe, options: RunOption
   return runFold({ prepared, fold, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
 }
 
+type Best = { epoch: number; auc: number | null; score: number | null };
+
+/** What a started fold's steps share: its data, model, learner and place in the process group. */
+interface FoldRun {
+  context: FoldContext;
+  recipe: Recipe;
+  train: LoaderItem[];
+  valid: (LoaderItem & { imageName: string })[];
+  model: Model;
+  learner: Learner;
+  precision: Precision;
+  cache: PreparedRun['cache'] | null;
+  group: ProcessGroup | null;
+  rank: number;
+  worldSize: number;
+  batchesPerEpoch: number;
+  /** Every optimizer step's lr so far (the run's lr curve), extended as steps are taken. */
+  lrs: number[];
+}
+
 export async function runFold(context: FoldContext): Promise<FoldResult> {
-  const { prepared, fold, emit } = context;
+  const { prepared, fold } = context;
   const { recipe, run } = prepared;
-  const group = context.group ?? null;
-  const [rank, worldSize] = [group?.rank ?? 0, group?.worldSize ?? 1];
-  const isMain = rank === 0;
   const started = Date.now();
-  const { train, valid } = prepared.split(fold);
   const state = run.readState(fold);
   const precision = await resolvePrecision(recipe);
   // Seeded before the model's random init, so a fold is reproducible (and resumable) in any process.
   manualSeed(recipe.seed + fold);
   const model = await buildModel(recipe);
-  const cache = recipe.cacheImages ? prepared.cache : null;
   try {
     if (state.done && fs.existsSync(run.foldOof(fold))) return JSON.parse(fs.readFileSync(run.foldOof(fold), 'utf8')) as FoldResult;
-    // Data-parallel: each rank's slice of the epoch (DistributedSampler's, the tail padded).
-    const samplesPerEpoch = Math.ceil(train.length / worldSize);
-    const batchesPerEpoch = Math.ceil(samplesPerEpoch / recipe.batchSize);
-    const stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / recipe.gradAccumulation));
-    const learner = await makeLearner(model, recipe, stepsPerEpoch, precision, group !== null);
-    fs.mkdirSync(run.foldDir(fold), { recursive: true });
-    emit({ type: 'fold-start', fold, trainSize: train.length, validSize: valid.length, stepsPerEpoch, epochs: recipe.epochs });
-    let resume: ResumePoint | null = null;
-    if (fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) {
-      const info = await learner.load(run.lastCheckpoint(fold));
-      resume = info.document.user as ResumePoint;
-      if ((resume.worldSize ?? 1) !== worldSize) {
-        throw outOfRange('WORLD_SIZE', `the world size that wrote fold ${fold}'s checkpoint (${resume.worldSize ?? 1}): resume with as many ranks`, worldSize);
-      }
-      const own = resume.ranks?.[rank];
-      if (own) resume = { ...resume, ...own, trainScores: [...own.trainScores], trainLabels: [...own.trainLabels] };
-      if (isMain) run.truncateMetrics(fold, resume.epoch);
-      emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
-    }
+    const f = await startFold(context, model, precision);
+    let resume = await resumePoint(f);
     // Without the log's `type` field, so a resumed fold's oof.json is the uninterrupted one's.
     const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold)
       .filter((m) => m.type === 'epoch')
       .map(({ type, ...metrics }) => metrics);
-    let best = { epoch: state.bestEpoch, auc: state.bestAuc, score: state.bestScore ?? state.bestAuc };
-    const lrs: number[] = resume ? [...resume.lrs] : [];
-    const sampler = new EpochSampler(train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });
-    const totalSteps = recipe.epochs * batchesPerEpoch;
+    let best: Best = { epoch: state.bestEpoch, auc: state.bestAuc, score: state.bestScore ?? state.bestAuc };
+    if (resume) f.lrs.push(...resume.lrs);
+    const sampler = new EpochSampler(f.train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });
     for (let epoch = resume?.epoch ?? 0; epoch < recipe.epochs; epoch++) {
       const epochStarted = Date.now();
-      await applyTrainable(learner, model, recipe, epoch);
+      await applyTrainable(f.learner, model, recipe, epoch);
       const point: ResumePoint = resume && resume.epoch === epoch
         ? resume
-        : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [] };
+        : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs: f.lrs, trainScores: [], trainLabels: [] };
       resume = null;
-      const order = shardPlan(sampler.epoch(epoch), rank, worldSize);
-      // A run stopped after an epoch's last batch resumes with no batch left in it: the epoch's lr is the saved one.
-      let lastLr = point.nextBatch > 0 ? point.lastLr ?? lrs[lrs.length - 1] ?? 0 : 0;
-      let imagesSeen = 0;
-      const stepClock = Date.now();
-      for await (const batch of loadBatches(train, order, {
-        transform: prepared.transform(model, recipe.augment),
-        batchSize: recipe.batchSize,
-        seed: recipe.seed + fold,
-        epoch,
-        prefetch: Math.max(1, recipe.prefetch),
-        cache,
-        startBatch: point.nextBatch,
-        shard: { rank, worldSize },
-      })) {
-        // The draw's place in the whole epoch's plan (rank-interleaved), so ranks get their own style jitter.
-        const positions = Array.from(batch.labels, (_, j) => (batch.index * recipe.batchSize + j) * worldSize + rank);
-        const augment = planBatch(recipe.augment, recipe.seed + fold, epoch, positions, batch.shape[1] / batch.shape[2]);
-        const result = await learner.trainStep(batch.data, batch.labels, { shape: batch.shape, augment, returnLogits: true });
-        point.lossSum += result.loss * batch.shape[0];
-        point.lossCount += batch.shape[0];
-        if (result.logits) {
-          const probs = classProbabilitiesOf(result.logits, model.numClasses);
-          point.trainScores.push(...probs);
-          point.trainLabels.push(...batch.labels);
-        }
-        if (result.stepped) lrs.push(result.lr);
-        lastLr = result.lr;
-        imagesSeen += batch.shape[0];
-        point.nextBatch = batch.index + 1;
-        const globalStep = epoch * batchesPerEpoch + point.nextBatch;
-        emit({ type: 'step', fold, epoch, step: globalStep, totalSteps, loss: result.loss, lr: result.lr,
-          imagesPerSecond: imagesSeen / Math.max(1e-3, (Date.now() - stepClock) / 1000), skipped: result.skipped });
-        const atBoundary = result.stepped || recipe.gradAccumulation === 1;
-        const stop = atBoundary && await anyStop(group, context.shouldStop);
-        if (atBoundary && (result.step % recipe.checkpointEvery === 0 || stop)) {
-          point.lrs = lrs;
-          point.lastLr = lastLr;
-          if (group) {
-            point.worldSize = worldSize;
-            point.ranks = await gatherSums(group, point);
-          }
-          if (isMain) {
-            await learner.save(run.lastCheckpoint(fold), point);
-            emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
-          }
-          if (stop) throw new TrainingInterrupted(fold, result.step);
-        }
-      }
-      const validPrediction = await predictSharded(group, model, valid, {
-        tta: 'none', merge: 'mean', batchSize: recipe.evalBatchSize, interpolation: prepared.interpolation(model), precision, cache,
-      });
-      const validLabels = valid.map((item) => item.label);
-      const sums = await gatherSums(group, point);
-      const lossSum = sums.reduce((total, r) => total + r.lossSum, 0);
-      const lossCount = sums.reduce((total, r) => total + r.lossCount, 0);
-      const metrics: EpochMetrics = {
-        epoch,
-        trainLoss: lossSum / Math.max(1, lossCount),
-        trainAuc: safeAuc(sums.flatMap((r) => r.trainLabels), sums.flatMap((r) => r.trainScores), model.numClasses),
-        validLoss: meanLoss(validPrediction.logits, validLabels, model.numClasses),
-        validAuc: safeAuc(validLabels, validPrediction.probabilities, model.numClasses),
-        validAccuracy: accuracyOf(validPrediction.logits, validLabels, model.numClasses),
-        lr: lastLr,
-        seconds: (Date.now() - epochStarted) / 1000,
-      };
-      // Binary: the seed's validation AUC. More classes (a pretraining run): top-1 accuracy.
-      const score = model.numClasses === 2 ? metrics.validAuc : metrics.validAccuracy;
-      const isBest = recipe.keepWeights === 'last' || best.epoch < 0 || (score ?? -Infinity) > (best.score ?? -Infinity);
-      if (isBest) best = { epoch, auc: metrics.validAuc, score };
-      epochs.push(metrics);
-      const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs, trainScores: [], trainLabels: [], ...(group ? { worldSize } : {}) };
-      if (isMain) {
-        if (isBest) await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
-        run.appendMetrics(fold, { type: 'epoch', ...metrics });
-        emit({ type: 'epoch-end', fold, ...metrics, best: isBest });
-        run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: epoch + 1 });
-        await learner.save(run.lastCheckpoint(fold), next);
-      }
-      // The others read rank 0's best weights at the end: they wait for its files at every epoch's end.
-      await group?.barrier();
-      if (await anyStop(group, context.shouldStop) && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
+      const lastLr = await trainEpoch(f, epoch, point, sampler);
+      const metrics = await validateEpoch(f, epoch, point, lastLr, epochStarted);
+      best = await endEpoch(f, metrics, best, epochs);
     }
-    learner.dispose();
-    const result = await predictFold(context, model, { train, valid }, { best, epochs, lrs, precision, started });
-    if (isMain) run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
+    f.learner.dispose();
+    const result = await predictFold(context, model, { train: f.train, valid: f.valid }, { best, epochs, lrs: f.lrs, precision, started });
+    if (f.rank === 0) run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
     return result;
   } finally {
     model.dispose();
   }
+}
+
+/** The fold's split, its slice of each epoch and its learner; announces the fold. */
+async function startFold(context: FoldContext, model: Model, precision: Precision): Promise<FoldRun> {
+  const { prepared, fold, emit } = context;
+  const { recipe, run } = prepared;
+  const group = context.group ?? null;
+  const [rank, worldSize] = [group?.rank ?? 0, group?.worldSize ?? 1];
+  const { train, valid } = prepared.split(fold);
+  // Data-parallel: each rank's slice of the epoch (DistributedSampler's, the tail padded).
+  const samplesPerEpoch = Math.ceil(train.length / worldSize);
+  const batchesPerEpoch = Math.ceil(samplesPerEpoch / recipe.batchSize);
+  const stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / recipe.gradAccumulation));
+  const learner = await makeLearner(model, recipe, stepsPerEpoch, precision, group !== null);
+  fs.mkdirSync(run.foldDir(fold), { recursive: true });
+  emit({ type: 'fold-start', fold, trainSize: train.length, validSize: valid.length, stepsPerEpoch, epochs: recipe.epochs });
+  const cache = recipe.cacheImages ? prepared.cache : null;
+  return { context, recipe, train, valid, model, learner, precision, cache, group, rank, worldSize, batchesPerEpoch, lrs: [] };
+}
+
+/** The fold's last checkpoint loaded into the learner, and where in the run it was taken; null for a fresh fold. */
+async function resumePoint(f: FoldRun): Promise<ResumePoint | null> {
+  const { prepared: { run }, fold, emit } = f.context;
+  if (!fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) return null;
+  const info = await f.learner.load(run.lastCheckpoint(fold));
+  let resume = info.document.user as ResumePoint;
+  if ((resume.worldSize ?? 1) !== f.worldSize) {
+    throw outOfRange('WORLD_SIZE', `the world size that wrote fold ${fold}'s checkpoint (${resume.worldSize ?? 1}): resume with as many ranks`, f.worldSize);
+  }
+  const own = resume.ranks?.[f.rank];
+  if (own) resume = { ...resume, ...own, trainScores: [...own.trainScores], trainLabels: [...own.trainLabels] };
+  if (f.rank === 0) run.truncateMetrics(fold, resume.epoch);
+  emit({ type: 'message', text: `fold ${fold}: resumed at epoch ${resume.epoch}, batch ${resume.nextBatch} (step ${info.step})` });
+  return resume;
+}
+
+/** Trains one epoch's batches from `point.nextBatch`, checkpointing as the recipe says; returns the last batch's lr. */
+async function trainEpoch(f: FoldRun, epoch: number, point: ResumePoint, sampler: EpochSampler): Promise<number> {
+  const { context: { prepared, fold, emit }, recipe, model, learner, rank, worldSize, lrs } = f;
+  const { run } = prepared;
+  const order = shardPlan(sampler.epoch(epoch), rank, worldSize);
+  // A run stopped after an epoch's last batch resumes with no batch left in it: the epoch's lr is the saved one.
+  let lastLr = point.nextBatch > 0 ? point.lastLr ?? lrs[lrs.length - 1] ?? 0 : 0;
+  let imagesSeen = 0;
+  const stepClock = Date.now();
+  for await (const batch of loadBatches(f.train, order, {
+    transform: prepared.transform(model, recipe.augment),
+    batchSize: recipe.batchSize,
+    seed: recipe.seed + fold,
+    epoch,
+    prefetch: Math.max(1, recipe.prefetch),
+    cache: f.cache,
+    startBatch: point.nextBatch,
+    shard: { rank, worldSize },
+  })) {
+    // The draw's place in the whole epoch's plan (rank-interleaved), so ranks get their own style jitter.
+    const positions = Array.from(batch.labels, (_, j) => (batch.index * recipe.batchSize + j) * worldSize + rank);
+    const augment = planBatch(recipe.augment, recipe.seed + fold, epoch, positions, batch.shape[1] / batch.shape[2]);
+    const result = await learner.trainStep(batch.data, batch.labels, { shape: batch.shape, augment, returnLogits: true });
+    point.lossSum += result.loss * batch.shape[0];
+    point.lossCount += batch.shape[0];
+    if (result.logits) {
+      const probs = Array.from(softmaxOfClass(result.logits, model.numClasses, model.numClasses > 1 ? 1 : 0));
+      point.trainScores.push(...probs);
+      point.trainLabels.push(...batch.labels);
+    }
+    if (result.stepped) lrs.push(result.lr);
+    lastLr = result.lr;
+    imagesSeen += batch.shape[0];
+    point.nextBatch = batch.index + 1;
+    const globalStep = epoch * f.batchesPerEpoch + point.nextBatch;
+    emit({ type: 'step', fold, epoch, step: globalStep, totalSteps: recipe.epochs * f.batchesPerEpoch, loss: result.loss, lr: result.lr,
+      imagesPerSecond: imagesSeen / Math.max(1e-3, (Date.now() - stepClock) / 1000), skipped: result.skipped });
+    const atBoundary = result.stepped || recipe.gradAccumulation === 1;
+    const stop = atBoundary && await anyStop(f.group, f.context.shouldStop);
+    if (atBoundary && (result.step % recipe.checkpointEvery === 0 || stop)) {
+      point.lrs = lrs;
+      point.lastLr = lastLr;
+      if (f.group) {
+        point.worldSize = worldSize;
+        point.ranks = await gatherSums(f.group, point);
+      }
+      if (rank === 0) {
+        await learner.save(run.lastCheckpoint(fold), point);
+        emit({ type: 'checkpoint', fold, step: result.step, path: run.lastCheckpoint(fold) });
+      }
+      if (stop) throw new TrainingInterrupted(fold, result.step);
+    }
+  }
+  return lastLr;
+}
+
+/** The epoch's metrics: every rank's training sums, and the validation fold predicted without TTA. */
+async function validateEpoch(f: FoldRun, epoch: number, point: ResumePoint, lastLr: number, epochStarted: number): Promise<EpochMetrics> {
+  const { recipe, model, valid } = f;
+  const validPrediction = await predictSharded(f.group, model, valid, {
+    tta: 'none', merge: 'mean', batchSize: recipe.evalBatchSize, interpolation: f.context.prepared.interpolation(model), precision: f.precision, cache: f.cache,
+  });
+  const validLabels = valid.map((item) => item.label);
+  const sums = await gatherSums(f.group, point);
+  const lossSum = sums.reduce((total, r) => total + r.lossSum, 0);
+  const lossCount = sums.reduce((total, r) => total + r.lossCount, 0);
+  return {
+    epoch,
+    trainLoss: lossSum / Math.max(1, lossCount),
+    trainAuc: foldAuc(sums.flatMap((r) => r.trainLabels), sums.flatMap((r) => r.trainScores), model.numClasses),
+    validLoss: meanLoss(validPrediction.logits, validLabels, model.numClasses),
+    validAuc: foldAuc(validLabels, validPrediction.probabilities, model.numClasses),
+    validAccuracy: accuracyOf(validPrediction.logits, validLabels, model.numClasses),
+    lr: lastLr,
+    seconds: (Date.now() - epochStarted) / 1000,
+  };
+}
+
+/** Keeps the best epoch's weights, logs the epoch and checkpoints its end (rank 0); returns the best so far. */
+async function endEpoch(f: FoldRun, metrics: EpochMetrics, previous: Best, epochs: EpochMetrics[]): Promise<Best> {
+  const { context: { prepared: { run }, fold, emit, shouldStop }, recipe, model, learner, group, worldSize } = f;
+  const { epoch } = metrics;
+  // Binary: the seed's validation AUC. More classes (a pretraining run): top-1 accuracy.
+  const score = model.numClasses === 2 ? metrics.validAuc : metrics.validAccuracy;
+  const isBest = recipe.keepWeights === 'last' || previous.epoch < 0 || (score ?? -Infinity) > (previous.score ?? -Infinity);
+  const best = isBest ? { epoch, auc: metrics.validAuc, score } : previous;
+  epochs.push(metrics);
+  const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs: f.lrs, trainScores: [], trainLabels: [], ...(group ? { worldSize } : {}) };
+  if (f.rank === 0) {
+    if (isBest) await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
+    run.appendMetrics(fold, { type: 'epoch', ...metrics });
+    emit({ type: 'epoch-end', fold, ...metrics, best: isBest });
+    run.writeState({ fold, done: false, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: epoch + 1 });
+    await learner.save(run.lastCheckpoint(fold), next);
+  }
+  // The others read rank 0's best weights at the end: they wait for its files at every epoch's end.
+  await group?.barrier();
+  if (await anyStop(group, shouldStop) && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
+  return best;
 }
 
 function accuracyOf(logits: Float32Array, labels: readonly number[], classes: number): number {
@@ -364,24 +418,12 @@ function accuracyOf(logits: Float32Array, labels: readonly number[], classes: nu
   return labels.length ? correct / labels.length : NaN;
 }
 
-function classProbabilitiesOf(logits: Float32Array, classes: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < logits.length / classes; i++) {
-    const row = logits.subarray(i * classes, (i + 1) * classes);
-    const max = Math.max(...row);
-    let sum = 0;
-    for (const v of row) sum += Math.exp(v - max);
-    out.push(Math.exp(row[classes > 1 ? 1 : 0] - max) / sum);
-  }
-  return out;
-}
-
 /** Loads the best weights and predicts the validation fold (out-of-fold) and the test set with TTA. */
 async function predictFold(
   context: FoldContext,
   model: Model,
   split: { train: LoaderItem[]; valid: (LoaderItem & { imageName: string })[] },
-  info: { best: { epoch: number; auc: number | null; score: number | null }; epochs: EpochMetrics[]; lrs: number[]; precision: Precision; started: number },
+  info: { best: Best; epochs: EpochMetrics[]; lrs: number[]; precision: Precision; started: number },
 ): Promise<FoldResult> {
   const { prepared, fold, emit } = context;
   const { recipe, run, dataset } = prepared;

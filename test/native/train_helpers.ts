@@ -2,7 +2,8 @@
 import { createModel, type Model } from '../../src/native/model';
 import { doctor, setNumThreads } from '../../src/native/runtime';
 import type { HostTensor } from '../../src/native/types';
-import { createLearner, manualSeed, type Learner, type LearnerOptions } from '../../src/train/learner';
+import { manualSeed, type Learner } from '../../src/train/learner';
+import { createTestLearner, type LearnerTestOptions } from '../../src/testing';
 
 export const kSide = 32;
 export const kArch = { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 };
@@ -13,9 +14,9 @@ export async function tinyEva(seed: number, numClasses = 2, arch = kArch): Promi
   return createModel('eva02_tiny_patch14_224', { numClasses, imgSize: kSide, arch });
 }
 
-export async function tinyLearner(seed: number, options: Partial<LearnerOptions> = {}): Promise<Learner> {
+export async function tinyLearner(seed: number, options: Partial<LearnerTestOptions> = {}): Promise<Learner> {
   const model = await tinyEva(seed);
-  return createLearner(model, {
+  return createTestLearner(model, {
     optimizer: { lr: 3e-3, numEpochs: 1, numBatchesPerEpoch: 30 },
     seed,
     normalize: kNormalize,

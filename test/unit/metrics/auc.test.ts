@@ -1,5 +1,6 @@
 import { readFileSync } from 'fs';
-import { areaUnderCurve, kOneClassMessage, rocAucScore, rocCurve } from '../../../src/metrics';
+import { areaUnderCurve, kOneClassMessage, rocAucScore, rocCurve } from '../../../src/metrics/auc';
+import { aucOrNull } from '../../../src/metrics/auc';
 import { pairwiseSum } from '../../../src/metrics/arrays';
 import { goldenFile } from './golden';
 
@@ -153,4 +154,10 @@ describe('areaUnderCurve and pairwise summation', () => {
     expect(pairwiseSum(values)).toBe(6.282663880299504); // np.add.reduce
     expect(values.reduce((a, b) => a + b, 0)).toBe(6.282663880299502); // what a plain loop gives
   });
+});
+
+test('aucOrNull: the AUC with both classes present, null with one (a one-class validation fold)', () => {
+  expect(aucOrNull([0, 1, 1, 0], [0.1, 0.8, 0.3, 0.35])).toBe(0.75);
+  expect(aucOrNull([1, 1, 1], [0.2, 0.5, 0.9])).toBeNull();
+  expect(aucOrNull([0, 1], new Float32Array([0.9, 0.1]))).toBe(0);
 });

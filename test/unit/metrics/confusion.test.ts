@@ -1,5 +1,5 @@
 import { readFileSync } from 'fs';
-import { binaryScores, confusionMatrix, predictAtThreshold, scoresAtThreshold } from '../../../src/metrics';
+import { binaryScores, confusionMatrix, predictAtThreshold, scoresAtThreshold } from '../../../src/metrics/confusion';
 import { goldenFile } from './golden';
 
 interface ConfusionCase {

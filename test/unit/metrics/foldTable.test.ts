@@ -1,4 +1,4 @@
-import { foldTable, foldTableCsv, formatFoldTable, type EpochRecord } from '../../../src/metrics';
+import { foldTable, foldTableCsv, formatFoldTable, type EpochRecord } from '../../../src/metrics/foldTable';
 
 const records: EpochRecord[] = [
   { fold: 1, epoch: 2, trainLoss: 0.41, trainAuc: 0.91, validLoss: 0.52, validAuc: 0.8 },

@@ -1,4 +1,4 @@
-import { classProbabilities, ensembleFolds, rankNormalize } from '../../../src/predict/ensemble';
+import { classProbabilities, ensembleFolds, rankNormalize, softmaxOfClass } from '../../../src/predict/ensemble';
 
 describe('ensembleFolds', () => {
   test('mean of fold probabilities, aligned by image name, in the first fold\'s order', () => {
@@ -68,4 +68,12 @@ describe('classProbabilities', () => {
   ])('validation: %s', (_name, call, message) => {
     expect(call).toThrow(message);
   });
+});
+
+test('softmaxOfClass: the unchecked softmax column, NaN passed through rather than refused', () => {
+  const p = softmaxOfClass(new Float64Array([0, Math.log(3), 2, 2]), 2, 1);
+  expect(p[0]).toBeCloseTo(0.75, 15);
+  expect(p[1]).toBe(0.5);
+  expect(Array.from(softmaxOfClass([1, 2, 3], 3, 0))).toEqual([Math.exp(-2) / (1 + Math.exp(-1) + Math.exp(-2))]);
+  expect(Number.isNaN(softmaxOfClass([NaN, 0], 2, 1)[0])).toBe(true);
 });

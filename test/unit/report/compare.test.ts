@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { compareReports, writeReport } from '../../../src/report';
-import { runLabels } from '../../../src/report/compare';
+import { writeReport } from '../../../src/report/report';
+import { compareReports, runLabels } from '../../../src/report/compare';
 
 let dir: string;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import {
   galleryFile, heatColour, heatmapKey, heatmapRgba, imageLoss, overlayPng, pickGallery, writeGalleryImages, kThumbSize, type GalleryPick,
 } from '../../../src/report/gallery';
-import { writeReport } from '../../../src/report';
+import { writeReport } from '../../../src/report/report';
 
 let dir: string;
 let red: string;

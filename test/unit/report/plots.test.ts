@@ -1,7 +1,6 @@
 import sharp from 'sharp';
-import {
-  confusionSpec, escapeHtml, learningRateSpec, renderSvg, rocSpec, scopeSvgIds, svgToPng, thinIndices,
-} from '../../../src/report';
+import { confusionSpec, learningRateSpec, renderSvg, rocSpec, scopeSvgIds, svgToPng, thinIndices } from '../../../src/report/plots';
+import { escapeHtml } from '../../../src/report/html';
 
 const valuesOf = (spec: object) => (spec as { data: { values: Record<string, unknown>[] } }).data.values;
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
-import { writeReport, type ReportData } from '../../../src/report';
+import { writeReport, type ReportData } from '../../../src/report/report';
 
 let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'report-')); });

@@ -111,3 +111,79 @@ test('amp takes torch dtype names, the one precision vocabulary; the older short
   expect(resolveRecipe('demo-cpu', []).amp).toBe('auto');
   expect(() => resolveRecipe('demo-cpu', ['amp=fp8'])).toThrow('Expected one of auto, float32, bfloat16, float16 for amp but received "fp8"');
 });
+
+/** demo-cpu as a plain object with `key` (dotted) set to `value`, or removed when `value` is undefined. */
+function demoWith(key: string, value: unknown): Record<string, unknown> {
+  const recipe = JSON.parse(JSON.stringify(kRecipes['demo-cpu'])) as Record<string, unknown>;
+  const parts = key.split('.');
+  let at = recipe;
+  for (const part of parts.slice(0, -1)) at = at[part] as Record<string, unknown>;
+  if (value === undefined) delete at[parts[parts.length - 1]];
+  else at[parts[parts.length - 1]] = value;
+  return recipe;
+}
+
+// Every validation branch of validateRecipe, with the message a user reads.
+test.each<[string, unknown, string]>([
+  ['model', 'tiny', 'Expected an object for model but received "tiny"'],
+  ['optimizer', [], 'Expected an object for optimizer but received an array of length 0'],
+  ['augment', null, 'Expected an object for augment but received null'],
+  ['finetune', 3, 'Expected an object for finetune but received 3'],
+  ['model.overrides', 'none', 'Expected an object for model.overrides but received "none"'],
+  ['optimizer.momentum', 0.9, 'Expected a known key (did you mean mode?) for optimizer.momentum but received "momentum"'],
+  ['name', 'my recipe', 'Expected a name of letters, digits, ".", "_" or "-" for name but received "my recipe"'],
+  ['model.name', 7, 'Expected a model name for model.name but received 7'],
+  ['model.pretrained', 1, 'Expected a file path or null for model.pretrained but received 1'],
+  ['model.imgSize', 4, 'Expected an integer from 8 to 4096 for model.imgSize but received 4'],
+  ['model.numClasses', 1, 'Expected an integer from 2 to 100000 for model.numClasses but received 1'],
+  ['model.gradCheckpointing', 'yes', 'Expected a boolean for model.gradCheckpointing but received "yes"'],
+  ['finetune.freeze', 'stem', 'Expected an array of parameter stage names for finetune.freeze but received "stem"'],
+  ['tta', 'hflip', 'Expected an array of hflip, vflip, rot90 for tta but received "hflip"'],
+  ['tta', ['hflip', 'rot180'], 'Expected one of hflip, vflip, rot90 for tta[1] but received "rot180"'],
+  ['device', 'gpu', 'Expected "cpu", "cuda" or "cuda:N" for device but received "gpu"'],
+  ['folds', 1, 'Expected an integer from 2 to 100 for folds but received 1'],
+  ['folds', '5', 'Expected a number for folds but received "5"'],
+  ['optimizer.warmupIterations', -1, 'Expected an integer from 0 to 9007199254740991 for optimizer.warmupIterations but received -1'],
+  ['foldSeed', 2 ** 32, 'Expected an integer from 0 to 4294967295 for foldSeed but received 4294967296'],
+  ['foldGroups', 'colour', 'Expected one of none, style, emoji, family for foldGroups but received "colour"'],
+  ['epochs', 0, 'Expected an integer from 1 to 100000 for epochs but received 0'],
+  ['batchSize', 2.5, 'Expected an integer from 1 to 65536 for batchSize but received 2.5'],
+  ['evalBatchSize', 0, 'Expected an integer from 1 to 65536 for evalBatchSize but received 0'],
+  ['gradAccumulation', 2048, 'Expected an integer from 1 to 1024 for gradAccumulation but received 2048'],
+  ['optimizer.name', 'adamw', 'Expected one of ranger21 for optimizer.name but received "adamw"'],
+  ['optimizer.lr', 11, 'Expected a number from 0 to 10 for optimizer.lr but received 11'],
+  ['optimizer.warmdownStartPct', 1.5, 'Expected a number from 0 to 1 for optimizer.warmdownStartPct but received 1.5'],
+  ['optimizer.weightDecay', -0.1, 'Expected a number from 0 to 10 for optimizer.weightDecay but received -0.1'],
+  ['optimizer.mode', 'paper', 'Expected one of corrected, legacy for optimizer.mode but received "paper"'],
+  ['optimizer.warmdownMinLr', 0.01, 'Expected at most optimizer.lr (0.001) for optimizer.warmdownMinLr but received 0.01'],
+  ['loss', 'focal', 'Expected one of cce, cce-2021, ce for loss but received "focal"'],
+  ['labelSmoothing', 2, 'Expected a number from 0 to 1 for labelSmoothing but received 2'],
+  ['amp', true, 'Expected one of auto, float32, bfloat16, float16 for amp but received true'],
+  ['sampler', 'weighted', 'Expected one of imbalanced, shuffle for sampler but received "weighted"'],
+  ['keepWeights', 'first', 'Expected one of best, last for keepWeights but received "first"'],
+  ['augment.hflip', 2, 'Expected a number from 0 to 1 for augment.hflip but received 2'],
+  ['augment.vflip', -1, 'Expected a number from 0 to 1 for augment.vflip but received -1'],
+  ['augment.rotate90', 'half', 'Expected a number for augment.rotate90 but received "half"'],
+  ['augment.grayscale', 1.1, 'Expected a number from 0 to 1 for augment.grayscale but received 1.1'],
+  ['augment.hue', -0.5, 'Expected a number from 0 to 1 for augment.hue but received -0.5'],
+  ['augment.outline', 3, 'Expected a number from 0 to 1 for augment.outline but received 3'],
+  ['augment.fade', NaN, 'Expected a number for augment.fade but received NaN'],
+  ['augment.affine', 5, 'Expected a number from 0 to 1 for augment.affine but received 5'],
+  ['augment.scale', 0.5, 'Expected a number from 1 to 4 for augment.scale but received 0.5'],
+  ['augment.shift', 0.75, 'Expected a number from 0 to 0.5 for augment.shift but received 0.75'],
+  ['augment.rotate', 360, 'Expected a number from 0 to 180 for augment.rotate but received 360'],
+  ['ttaMerge', 'median', 'Expected one of mean, gmean, max, sum for ttaMerge but received "median"'],
+  ['ensemble', 'vote', 'Expected one of mean, rank for ensemble but received "vote"'],
+  ['seed', -1, 'Expected an integer from 0 to 4294967295 for seed but received -1'],
+  ['checkpointEvery', 0, 'Expected an integer from 1 to 9007199254740991 for checkpointEvery but received 0'],
+  ['cacheImages', 1, 'Expected a boolean for cacheImages but received 1'],
+  ['prefetch', 65, 'Expected an integer from 0 to 64 for prefetch but received 65'],
+])('validateRecipe refuses %s = %p', (key, value, message) => {
+  expect(() => validateRecipe(demoWith(key, value))).toThrow(message);
+});
+
+test('keys added after the first run folders read as their old behaviour when absent', () => {
+  expect(validateRecipe(demoWith('keepWeights', undefined)).keepWeights).toBe('best');
+  expect(validateRecipe(demoWith('augment.outline', undefined)).augment.outline).toBe(0);
+  expect(validateRecipe(demoWith('augment.fade', undefined)).augment.fade).toBe(0);
+});

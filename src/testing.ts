@@ -1,0 +1,28 @@
+/**
+ * Test hooks, kept out of the package root as onnxruntime keeps its own: `import … from 'foldtorch/testing'`.
+ * They force rare paths (a native exception, an inf gradient, the loss scaler on CPU) so tests can reach them;
+ * nothing in training calls them.
+ */
+import { loadAddon } from './native/addon';
+import type { Model } from './native/model';
+import { createLearner, injectNonFiniteGradientInto, type Learner, type LearnerOptions } from './train/learner';
+
+export interface LearnerTestOptions extends LearnerOptions {
+  /** Run the loss scaler although the precision does not need it (to exercise it on CPU). */
+  forceGradScaler?: boolean;
+}
+
+/** createLearner with the test-only options. */
+export function createTestLearner(model: Model, options: LearnerTestOptions): Promise<Learner> {
+  return createLearner(model, options);
+}
+
+/** The learner's next backward makes its first gradient inf (the loss scaler must skip that step). */
+export function injectNonFiniteGradient(learner: Learner): void {
+  injectNonFiniteGradientInto(learner);
+}
+
+/** Raises a native exception of the given kind on the compute thread; resolves never. */
+export function raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never> {
+  return loadAddon().raiseNativeError(kind);
+}

@@ -62,6 +62,8 @@ function groupCompareSpec(rows: readonly (GroupScore & { run: string })[], colum
     config: kConfig,
     title: { text: `ROC AUC per ${column}`, subtitle: 'no bar where a group holds one class' },
     data: { values: rows.filter((r) => r.auc !== null) },
+    // Each set's own groups on its own axis (the test set is often one style never seen in training).
+    resolve: { scale: { x: 'independent' } },
     facet: { row: { field: 'set', type: 'nominal', title: null } },
     spec: {
       width: { step: 40 },

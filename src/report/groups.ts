@@ -43,6 +43,8 @@ export function groupSpec(rows: readonly GroupScore[], title = 'Scores per group
     config: kConfig,
     title: { text: title, subtitle: 'bars from 0 to 1; no AUC bar where a group holds one class' },
     data: { values },
+    // Each set's own groups on its own axis (the test set is often one style never seen in training).
+    resolve: { scale: { x: 'independent' } },
     facet: { row: { field: 'set', type: 'nominal', title: null, sort: sets } },
     spec: {
       width: { step: 34 },

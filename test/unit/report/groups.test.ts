@@ -22,7 +22,7 @@ describe('groupSpec', () => {
     const spec = groupSpec([
       { set: 'oof', group: 'a', count: 3, auc: 0.75, accuracy: 0.5 },
       { set: 'test', group: 'c', count: 1, auc: null, accuracy: 1 },
-    ], 'Scores per style') as { data: { values: unknown[] }; facet: unknown; title: { text: string } };
+    ], 'Scores per style') as { data: { values: unknown[] }; facet: unknown; resolve: unknown; title: { text: string } };
     expect(spec.title.text).toBe('Scores per style');
     expect(spec.data.values).toEqual([
       { set: 'oof', group: 'a', metric: 'ROC AUC', value: 0.75, count: 3 },
@@ -30,5 +30,6 @@ describe('groupSpec', () => {
       { set: 'test', group: 'c', metric: 'accuracy', value: 1, count: 1 },
     ]);
     expect(spec.facet).toEqual({ row: { field: 'set', type: 'nominal', title: null, sort: ['oof', 'test'] } });
+    expect(spec.resolve).toEqual({ scale: { x: 'independent' } });
   });
 });

@@ -10,6 +10,7 @@
 #include "bridge/options.h"
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
+#include "models/grad_cam.h"
 #include "train/model_eval.h"
 
 namespace foldtorch::bridge {
@@ -160,6 +161,30 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
           else rest.emplace_back(name, tensor);
         }
         out.Set("intermediates", NamedToJs(env, rest));
+        return out;
+      });
+}
+
+Napi::Value ModelWrap::GradCam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OptionReader options(env, info[1], "gradCam options");
+  const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
+  const int64_t target = options.Integer("target");
+  const int64_t classes = image_call.handle.module->num_classes();
+  if (target < 0 || target >= classes) {
+    ThrowRangeError(env, "Expected a class from 0 to " + std::to_string(classes - 1) + " for gradCam options.target but received " + std::to_string(target));
+  }
+  AsyncCall<GradCamResult> call(env, image_call.handle.device);
+  call.Keep(info[0]);
+  return call.Run(
+      [=] {
+        GradCamResult result = foldtorch::GradCam(*image_call.handle.module, image_call.Images(), target);
+        return GradCamResult{ToHostFloat(result.cam), ToHostFloat(result.logits)};
+      },
+      [](Napi::Env env, GradCamResult& result) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("cam", HostTensorToJs(env, result.cam));
+        out.Set("logits", HostTensorToJs(env, result.logits));
         return out;
       });
 }

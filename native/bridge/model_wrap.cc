@@ -270,6 +270,7 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ModelWrap::ForwardViews>("forwardViews"),
           InstanceMethod<&ModelWrap::ForwardFloat>("forwardFloat"),
           InstanceMethod<&ModelWrap::LossAndGrads>("lossAndGrads"),
+          InstanceMethod<&ModelWrap::GradCam>("gradCam"),
           InstanceMethod<&ModelWrap::Parameters>("parameters"),
           InstanceMethod<&ModelWrap::GetTensors>("getTensors"),
           InstanceMethod<&ModelWrap::Load>("load"),

@@ -225,6 +225,13 @@ torch::Tensor Eva02Impl::forward_head(const torch::Tensor& features, bool pre_lo
   return layers::linear(head_, pooled);
 }
 
+// The patch tokens (class token dropped) as a [B, C, grid_h, grid_w] map, the grid the patches were cut from.
+torch::Tensor Eva02Impl::activation_map(const torch::Tensor& features) const {
+  TORCH_CHECK_VALUE(features.dim() == 3 && features.size(1) == grid_height() * grid_width() + 1, "eva02: expected [B, ",
+                    grid_height() * grid_width() + 1, ", C] tokens for Grad-CAM (got ", features.sizes(), ")");
+  return features.slice(1, 1).transpose(1, 2).reshape({features.size(0), features.size(2), grid_height(), grid_width()});
+}
+
 NamedOutputs Eva02Impl::forward_intermediates(const torch::Tensor& images) {
   NamedOutputs out;
   if (config_.use_rot_pos_emb) out.emplace_back("rope_embed", rope_embed());

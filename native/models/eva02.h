@@ -74,6 +74,7 @@ class Eva02Impl : public ClassifierImpl {
 
   torch::Tensor forward_features(const torch::Tensor& images) override;
   torch::Tensor forward_head(const torch::Tensor& features, bool pre_logits = false) override;
+  torch::Tensor activation_map(const torch::Tensor& features) const override;
   NamedOutputs forward_intermediates(const torch::Tensor& images) override;
 
   void reset_classifier(int64_t num_classes) override;

@@ -99,6 +99,9 @@ class ClassifierImpl : public torch::nn::Module {
   // The classifier's parameter names: a checkpoint head of another class count is skipped (the model keeps its
   // freshly initialised head), as timm does when fine-tuning.
   virtual std::vector<std::string> head_parameter_names() const { return {"head.weight", "head.bias"}; }
+  // The activation map Grad-CAM weighs, [B, C, h, w], from forward_features' output: the last convolutional
+  // stage as it is (the default); a ViT reshapes its patch tokens to the patch grid.
+  virtual torch::Tensor activation_map(const torch::Tensor& features) const;
   // Adapts a checkpoint's tensors to this model's names and shapes before the strict load, as timm's
   // checkpoint_filter_fn does (renames, pos-embed resampling); appends the keys it resampled.
   virtual void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {

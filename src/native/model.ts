@@ -10,6 +10,7 @@ import { loadAddon, loadAddonAsync } from './addon';
 import { precisions } from './types';
 import type {
   ForwardFloatResult,
+  GradCamResult,
   HostTensor,
   ImageSizeOption,
   InputRules,
@@ -292,6 +293,17 @@ export class Model {
       };
     });
     return this.native.forwardViews(images, { shape, views, ...this.imageOptions(options) });
+  }
+
+  /**
+   * Grad-CAM of class `target` for uint8 NHWC images: eval mode, fp32, gradients of that logit through the model's
+   * own backward path (no parameter's gradient is touched); `cam` is [batch, h, w] in [0, 1] on the last feature grid.
+   */
+  async gradCam(images: Uint8Array, options: Omit<ImageForwardOptions, 'output' | 'precision'> & { target: number }): Promise<GradCamResult> {
+    const shape = this.checkImages(images, options?.shape);
+    const target = requireInteger('target', options.target, 0, this.numClasses - 1);
+    const { mean, std } = this.imageOptions(options);
+    return this.native.gradCam(images, { shape, target, mean, std });
   }
 
   /** Normalised float NCHW input → logits, pre-logits, features (and intermediates): the parity path. */

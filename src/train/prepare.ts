@@ -51,7 +51,7 @@ export interface PreparedRun {
 }
 
 /** meta.csv column each fold grouping uses. */
-const kGroupColumns: Record<Exclude<Recipe['foldGroups'], 'none'>, string> = { style: 'style', emoji: 'hexcode', family: 'family' };
+export const kGroupColumns: Record<Exclude<Recipe['foldGroups'], 'none'>, string> = { style: 'style', emoji: 'hexcode', family: 'family' };
 
 /** The saved assignment (folds.csv) or a new one, with the rows to write for a new one. */
 async function foldAssignment(run: RunDir, dataset: Dataset, recipe: Recipe): Promise<{ testFold: Int32Array; rows: FoldRow[] | null }> {

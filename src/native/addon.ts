@@ -49,6 +49,8 @@ export function locateTorch(root = packageRoot): TorchLookup {
 let loaded: { addon: NativeAddon; from: AddonCandidate } | undefined;
 let preloadedFrom: string | undefined;
 let preloading: Promise<void> | undefined;
+// The preload worker's locator answer: the main thread's loadAddon() then skips the locator (~30 ms of file reads).
+let locatedByWorker: TorchLookup | undefined;
 
 // libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured here) as
 // soon as another process shares the cores; passive waiting costs little when they don't. Set on the main
@@ -70,12 +72,17 @@ export function preloadAddon(root = packageRoot): Promise<void> {
     setOpenMpWaitPolicy();
     const script = [
       `const { parentPort } = require('worker_threads');`,
-      `try { require(${JSON.stringify(__filename)}).loadAddon(${JSON.stringify(root)}); } catch {}`,
-      `parentPort.postMessage('loaded');`,
+      `const loader = require(${JSON.stringify(__filename)});`,
+      `try { loader.loadAddon(${JSON.stringify(root)}); } catch {}`,
+      `parentPort.postMessage(loader.locateTorch());`,
     ].join('\n');
     const worker = new Worker(script, { eval: true, stdout: true, stderr: true });
     worker.unref();
-    for (const event of ['message', 'error', 'exit']) worker.once(event, () => resolve());
+    worker.once('message', (lookup: TorchLookup) => {
+      locatedByWorker = lookup;
+      resolve();
+    });
+    for (const event of ['error', 'exit']) worker.once(event, () => resolve());
   });
   return preloading;
 }
@@ -114,7 +121,7 @@ function describeTorch(torch: TorchLookup): string {
 export function loadAddon(root = packageRoot): NativeAddon {
   if (loaded) return loaded.addon;
   // The locator ships with this package; `root` only says where the builds are.
-  const torch = locateTorch();
+  const torch = locatedByWorker ?? locateTorch();
   const failures: string[] = [];
   for (const candidate of addonCandidates(root)) {
     if (!fs.existsSync(candidate.path)) {

@@ -24,7 +24,7 @@
         "-ltorch_cpu",
         "-lc10",
         "-Wl,--as-needed",
-        "-Wl,-rpath,<!(node scripts/libtorch.js --lib-dir)"
+        "-Wl,-rpath,'$$ORIGIN'"
       ]
     }
   ]

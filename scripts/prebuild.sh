@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the prebuilt CPU binary (prebuilds/linux-x64/foldtorch.node) with node-gyp + prebuildify, from the same
-# native/ sources as the cmake-js build. It runs in a scratch copy because node-gyp would wipe build/.
+# native/ sources as the cmake-js build, beside it the libtorch preloader and foldtorch.json (the torch it is for).
+# RUNPATH is $ORIGIN only: libtorch is found at run time, wherever it is. A scratch copy, as node-gyp wipes build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -20,4 +21,8 @@ CXX="${launcher}${CXX:-g++}" CC="${launcher}${CC:-gcc}" JOBS="${FOLDTORCH_BUILD_
 mkdir -p "$root/prebuilds/linux-x64"
 built=$(ls "$scratch"/prebuilds/linux-x64/*.node | head -1)
 cp "$built" "$root/prebuilds/linux-x64/foldtorch.node"
+# The preloader needs no libtorch and no gyp target (prebuildify keeps one .node per build).
+${CC:-gcc} -shared -fPIC -O2 -DNAPI_VERSION=8 -I"$(node -p "require('node-api-headers').include_dir")" \
+  "$root/native/bridge/preload.c" -o "$root/prebuilds/linux-x64/foldtorch_preload.node" -ldl
+node "$root/scripts/libtorch.js" --build-info >"$root/prebuilds/linux-x64/foldtorch.json"
 echo "prebuilt: prebuilds/linux-x64/foldtorch.node (from $(basename "$built"))"

@@ -78,7 +78,8 @@ run bash scripts/build-native.sh
 # 6. The prebuilt CPU binary, rebuilt when a native source is newer than it.
 prebuilt=prebuilds/linux-x64/foldtorch.node
 if [ "${FOLDTORCH_SKIP_PREBUILD:-}" != 1 ]; then
-  if [ ! -f "$prebuilt" ] || [ -n "$(find native binding.gyp -newer "$prebuilt" -print -quit)" ]; then
+  if [ ! -f "$prebuilt" ] || [ ! -f prebuilds/linux-x64/foldtorch_preload.node ] || [ ! -f prebuilds/linux-x64/foldtorch.json ] \
+    || [ -n "$(find native binding.gyp -newer "$prebuilt" -print -quit)" ]; then
     say "building the prebuilt CPU binary (node-gyp + prebuildify)"
     run bash scripts/prebuild.sh
   fi

@@ -6,7 +6,7 @@ export type { FoldtorchErrorCode } from './errors';
 
 // The addon: process-level calls, models and safetensors files.
 export { doctor, setNumThreads, imagesToTensor, validateDevice } from './native/runtime';
-export { addonLocation } from './native/addon';
+export { addonLocation, preloadAddon } from './native/addon';
 export type * from './native/types';
 export { createModel, listModels, registeredModelNames, readSafetensors, readSafetensorsHeader, Model } from './native/model';
 export type { CreateModelOptions, ImageForwardOptions, FloatForwardOptions, SafetensorsHeader } from './native/model';
@@ -65,6 +65,8 @@ export type { EnsembleMethod, FoldPredictions, EnsembleOptions, EnsemblePredicti
 export { writeSubmission, readSubmission } from './predict/submission';
 export type { Predictions, SubmissionResult } from './predict/submission';
 export { predictItems } from './predict/predictor';
+export { predictRun } from './predict/predictRun';
+export type { PredictRunOptions, PredictRunResult } from './predict/predictRun';
 
 // Metrics and the run report.
 export { rocAucScore, rocCurve } from './metrics/auc';

@@ -106,7 +106,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[1], "forward options");
   const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
   const bool pre_logits = options.String("output", "logits") == "preLogits";
-  AsyncCall<at::Tensor> call(env, image_call.handle.device);
+  AsyncCall<at::Tensor> call(env, image_call.handle.device, "running a forward pass");
   call.Keep(info[0]);
   return call.Run(
       [=] {
@@ -120,7 +120,7 @@ Napi::Value ModelWrap::ForwardViews(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[1], "forwardViews options");
   const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
   const std::vector<train::TtaView> views = ParseViews(options);
-  AsyncCall<at::Tensor> call(env, image_call.handle.device);
+  AsyncCall<at::Tensor> call(env, image_call.handle.device, "running a forward pass");
   call.Keep(info[0]);
   return call.Run(
       [=] {
@@ -140,7 +140,7 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
   if (attention != "sdpa" && attention != "explicit") {
     ThrowRangeError(env, "Expected \"sdpa\" or \"explicit\" for forwardFloat options.attention but received \"" + attention + "\"");
   }
-  AsyncCall<NamedOutputs> call(env, handle.device);
+  AsyncCall<NamedOutputs> call(env, handle.device, "running a forward pass");
   call.Keep(info[0]);
   return call.Run(
       [=] {
@@ -208,7 +208,7 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
                                " for lossAndGrads options.targets but received " + std::to_string(t));
     }
   }
-  AsyncCall<train::LossAndGradients> call(env, handle.device);
+  AsyncCall<train::LossAndGradients> call(env, handle.device, "computing the loss and gradients");
   call.Keep(info[0]);
   return call.Run(
       [=] {

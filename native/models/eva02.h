@@ -115,6 +115,9 @@ class Eva02Impl : public ClassifierImpl {
 };
 TORCH_MODULE(Eva02);
 
+// Parameters (exact), buffers and a training step's activations of a config, before building it.
+MemoryEstimate estimate_memory(const Eva02Config& config, int64_t batch, bool grad_checkpointing);
+
 // The eva02_* entrypoints and their pretrained tags, for the registry.
 struct ModelFamily;
 ModelFamily eva02_family();

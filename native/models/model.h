@@ -40,6 +40,14 @@ struct InputRules {
   bool channels_last = false;  // convolutions here run faster on NHWC activations
 };
 
+// What a model of a given config holds, and what one training step keeps for backward, counted from the config
+// alone (before anything is allocated): elements, not bytes, so the caller applies its precision.
+struct MemoryEstimate {
+  double parameters = 0;   // exactly the model's parameter elements
+  double buffers = 0;      // buffer elements (BatchNorm statistics)
+  double activations = 0;  // elements a training step of `batch` images keeps alive for backward (an estimate)
+};
+
 // Named intermediate outputs in execution order (e.g. "patch_embed", "block_0", "features", "logits").
 using NamedOutputs = std::vector<std::pair<std::string, torch::Tensor>>;
 

@@ -13,6 +13,7 @@ import { parityCommand } from './parity';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
 import { reportCommand } from './report';
+import { buildCommand, setupCommand } from './setup';
 import { trainCommand } from './train';
 import { weightsCommand } from './weights';
 
@@ -42,7 +43,9 @@ export function buildCli(argv: string[]): Argv {
       .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' })
       .option('devices', { type: 'string', describe: 'folds in parallel, one worker process per device: cuda:0,cuda:1' })
       .option('workers', { type: 'number', describe: 'folds in parallel on CPU: N worker processes sharing the cores' })
-      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' }),
+      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' })
+      .option('verify-images', { type: 'boolean', describe: 'decode every image before training, naming each bad file (default: when estimated at most 5 s)' })
+      .option('allow-single-class', { type: 'boolean', default: false, describe: 'train although train.csv holds one label only' }),
     async (args) => { process.exitCode = await trainCommand(args as never); })
     .command('predict', 'Fold ensemble of a run on a data folder, with TTA, as a submission', (y) => y
       .option('run', { type: 'string', demandOption: true })
@@ -107,7 +110,13 @@ export function buildCli(argv: string[]): Argv {
     .command(weightsCommand)
     .command('doctor', 'libtorch, devices, threads and BLAS as the addon sees them', (y) => y
       .option('json', { type: 'boolean', default: false }),
-    async (args) => doctorCommand(args))
+    async (args) => { process.exitCode = await doctorCommand(args); })
+    .command('setup', 'Make an installed package ready: torch (when none is found), the addon (built only when no prebuilt fits)', (y) => y
+      .option('art', { type: 'boolean', default: false, describe: 'also install the pinned artwork packages for `foldtorch dataset emoji`' })
+      .option('build', { type: 'boolean', default: true, describe: 'build from source when no prebuilt fits (--no-build: stop instead)' }),
+    (args) => { process.exitCode = setupCommand(args); })
+    .command('build', 'Build the addon from source against the torch found (needs cmake and a C++ compiler)', (y) => y,
+      () => { process.exitCode = buildCommand(); })
     .command('demo', 'The main job on the emoji dataset (see README)', (y) => y
       .option('data', { type: 'string', default: 'data/emoji' })
       .option('out', { type: 'string', default: 'runs' })

@@ -1,4 +1,5 @@
 /** `foldtorch doctor`: what libtorch, devices, threads and BLAS the addon sees, and where it was loaded from. */
+import { locateTorch } from '../native/addon';
 import { doctor, type DoctorResult } from '../native/runtime';
 
 export function formatDoctor(report: DoctorResult): string {
@@ -6,7 +7,7 @@ export function formatDoctor(report: DoctorResult): string {
     ? report.cudaDevices.map((d) => `cuda:${d.index} ${d.name} (sm ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB)`).join('; ')
     : report.builtWithCuda ? 'built with CUDA, no device visible' : 'not built with CUDA';
   return [
-    `libtorch        ${report.torchVersion}`,
+    `libtorch        ${report.torchVersion}${report.torchPath ? ` from ${report.torchPath}` : ''}`,
     `addon           ${report.addonPath} (${report.addonKind})`,
     `node            ${report.nodeVersion}`,
     `CUDA            ${cuda}`,
@@ -18,11 +19,18 @@ export function formatDoctor(report: DoctorResult): string {
   ].join('\n');
 }
 
-export async function doctorCommand(args: { json?: boolean }): Promise<void> {
-  const report = await doctor();
-  if (args.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  } else {
-    process.stdout.write(`${formatDoctor(report)}\n`);
+export async function doctorCommand(args: { json?: boolean }): Promise<number> {
+  let report: DoctorResult;
+  try {
+    report = await doctor();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_ADDON_LOAD') throw error;
+    // Nothing to ask the addon: say what was looked for and the command that fixes each cause.
+    const torch = locateTorch();
+    if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, torch: torch.found, variant: torch.variant, error: (error as Error).message }, null, 2)}\n`);
+    else process.stdout.write(`${(error as Error).message}\n`);
+    return 1;
   }
+  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
+  return 0;
 }

@@ -1,5 +1,6 @@
 /** The emoji catalogue behind the default dataset: Food & Drink labels from emoji-datasource and each art style's SVG per emoji. */
 import { existsSync, readFileSync } from 'fs';
+import { homedir } from 'os';
 import { dirname, join } from 'path';
 import { invalidData } from '../errors';
 
@@ -84,16 +85,27 @@ export function normaliseHexcode(hex: string): string {
   return hex.toLowerCase().split('-').filter((part) => part !== 'fe0f').join('-');
 }
 
-/** The folder of an installed package; the packages are dev dependencies, so say how to get them. */
+/** Every npm package the datasets are drawn from (dev dependencies, pinned in package.json). */
+export const kArtPackageNames: readonly string[] = [...new Set(['emoji-datasource', ...Object.values(kStyleInfo).map((s) => s.packageName)])];
+
+/** Where `foldtorch setup --art` installs them for an installed package (FOLDTORCH_ART_DIR overrides). */
+export function artCacheDir(): string {
+  return process.env.FOLDTORCH_ART_DIR ?? join(homedir(), '.cache', 'foldtorch', 'art');
+}
+
+/** The folder of an artwork package: the repository's dev dependencies, else the art cache; else say how to get it. */
 export function packageDir(name: string): string {
-  try {
-    return dirname(require.resolve(`${name}/package.json`));
-  } catch {
-    throw invalidData(
-      name,
-      `the emoji dataset is built from this npm package, which is not installed. Install the dev dependencies: npm install --include=dev`,
-    );
+  for (const paths of [undefined, [artCacheDir()]]) {
+    try {
+      return dirname(require.resolve(`${name}/package.json`, paths ? { paths } : undefined));
+    } catch {
+      // not there: try the next place
+    }
   }
+  throw invalidData(
+    name,
+    `the emoji datasets are drawn from this npm package, which is not installed. Run: npx foldtorch setup --art (installs the pinned artwork packages into ${artCacheDir()}; in the repository: npm install --include=dev)`,
+  );
 }
 
 function readJson<T>(path: string): T {

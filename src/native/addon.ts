@@ -1,12 +1,18 @@
 /**
- * Loads the native addon: FOLDTORCH_ADDON (an explicit path) → the local cmake-js build → the prebuilt binary;
- * when none loads, a numbered list of the likely causes and the command that fixes each.
+ * Loads the native addon: FOLDTORCH_ADDON (an explicit path) → the local cmake-js build → the prebuilt binary.
+ * Before each, the libtorch that scripts/libtorch.js locates is preloaded (the build's RUNPATH names no torch) and
+ * checked against the torch the build was made for; when none loads, a numbered list of causes and fixing commands.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { buildMismatch, readBuildInfo, torchLocator, type FoundTorch } from './buildInfo';
 import type { NativeAddon } from './types';
 
 const packageRoot = path.resolve(__dirname, '..', '..', fs.existsSync(path.resolve(__dirname, '..', '..', 'package.json')) ? '' : '..');
+
+/** libtorch's libraries in dependency order; the CUDA ones only where present. */
+const kTorchLibraries = ['libc10.so', 'libc10_cuda.so', 'libtorch_cpu.so', 'libtorch_cuda.so', 'libtorch.so'] as const;
 
 export interface AddonCandidate {
   path: string;
@@ -21,11 +27,94 @@ export function addonCandidates(root = packageRoot): AddonCandidate[] {
   return candidates;
 }
 
+export interface TorchLookup {
+  found: FoundTorch | null;
+  /** cpu, cu126, ...: what foldtorch.json records. */
+  variant: string | null;
+  /** Why the locator failed (a LIBTORCH or FOLDTORCH_PYTHON that does not work). */
+  error?: string;
+}
+
+/** The torch the locator finds at run time, without importing it (for loading and for `foldtorch doctor`). */
+export function locateTorch(root = packageRoot): TorchLookup {
+  try {
+    const locator = torchLocator(root);
+    const found = locator.locate({ light: true });
+    return { found, variant: found ? locator.variantOf(found) : null };
+  } catch (error) {
+    return { found: null, variant: null, error: (error as Error).message };
+  }
+}
+
 let loaded: { addon: NativeAddon; from: AddonCandidate } | undefined;
+let preloadedFrom: string | undefined;
+let preloading: Promise<void> | undefined;
+
+// libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured here) as
+// soon as another process shares the cores; passive waiting costs little when they don't. Set on the main
+// thread, which writes the process' real environment (a worker's process.env is its own copy).
+function setOpenMpWaitPolicy(): void {
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+}
+
+/**
+ * Maps the addon and libtorch (the locator, the preloader, dlopen, relocations, static initialisers: ~0.2 s) on a
+ * worker thread that runs this module's own loadAddon(), so that the main thread's later loadAddon() finds them
+ * loaded and returns in milliseconds instead of blocking the event loop. Resolves when done, also when loading
+ * fails there (loadAddon() then reports why).
+ */
+export function preloadAddon(root = packageRoot): Promise<void> {
+  if (loaded) return Promise.resolve();
+  preloading ??= new Promise<void>((resolve) => {
+    if (!addonCandidates(root).some((c) => fs.existsSync(c.path))) return resolve();
+    setOpenMpWaitPolicy();
+    const script = [
+      `const { parentPort } = require('worker_threads');`,
+      `try { require(${JSON.stringify(__filename)}).loadAddon(${JSON.stringify(root)}); } catch {}`,
+      `parentPort.postMessage('loaded');`,
+    ].join('\n');
+    const worker = new Worker(script, { eval: true, stdout: true, stderr: true });
+    worker.unref();
+    for (const event of ['message', 'error', 'exit']) worker.once(event, () => resolve());
+  });
+  return preloading;
+}
+
+/** loadAddon() after preloadAddon(): for the async API paths, whose first call would otherwise block. */
+export async function loadAddonAsync(root = packageRoot): Promise<NativeAddon> {
+  await preloadAddon(root);
+  return loadAddon(root);
+}
+
+function preloaderOf(candidate: AddonCandidate): string {
+  return path.join(path.dirname(candidate.path), 'foldtorch_preload.node');
+}
+
+/** dlopens libtorch from the located folder with RTLD_GLOBAL through the preloader beside the addon, once. */
+function preloadTorch(candidate: AddonCandidate, found: FoundTorch): void {
+  const preloader = preloaderOf(candidate);
+  // A build without the preloader (an older or hand-made one) finds libtorch through its own RUNPATH.
+  if (preloadedFrom || !fs.existsSync(preloader)) return;
+  const libDir = path.join(found.root, 'lib');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { preload } = require(preloader) as { preload(file: string): void };
+  for (const name of kTorchLibraries) {
+    const file = path.join(libDir, name);
+    if (fs.existsSync(file)) preload(file);
+  }
+  preloadedFrom = libDir;
+}
+
+function describeTorch(torch: TorchLookup): string {
+  if (torch.found) return `libtorch: torch ${torch.found.version} (${torch.variant}) at ${torch.found.root} (${torch.found.why})`;
+  return `libtorch: not found (${torch.error ?? 'no LIBTORCH, no FOLDTORCH_PYTHON, no project environment, no python3 with torch'})`;
+}
 
 /** The addon, loaded once; throws an Error (code ERR_ADDON_LOAD) that says what is missing and how to fix it. */
 export function loadAddon(root = packageRoot): NativeAddon {
   if (loaded) return loaded.addon;
+  // The locator ships with this package; `root` only says where the builds are.
+  const torch = locateTorch();
   const failures: string[] = [];
   for (const candidate of addonCandidates(root)) {
     if (!fs.existsSync(candidate.path)) {
@@ -33,9 +122,19 @@ export function loadAddon(root = packageRoot): NativeAddon {
       continue;
     }
     try {
-      // libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured
-      // here) as soon as another process shares the cores; passive waiting costs little when they don't.
-      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+      const info = readBuildInfo(candidate.path);
+      const mismatch = info && torch.found ? buildMismatch(candidate.path, info, torch.found, torch.variant!) : null;
+      if (mismatch) {
+        failures.push(`${candidate.kind}: ${mismatch}`);
+        continue;
+      }
+      // The prebuilt names no torch path (a local build's RUNPATH does): without the locator's answer it cannot load.
+      if (!torch.found && candidate.kind === 'prebuilt') {
+        failures.push(`${candidate.kind}: ${candidate.path} needs libtorch, and none was found (see above)`);
+        continue;
+      }
+      setOpenMpWaitPolicy();
+      if (torch.found) preloadTorch(candidate, torch.found);
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const addon = require(candidate.path) as NativeAddon;
       loaded = { addon, from: candidate };
@@ -44,17 +143,23 @@ export function loadAddon(root = packageRoot): NativeAddon {
       failures.push(`${candidate.kind}: ${candidate.path} failed to load: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  const message = [
+  throw Object.assign(new Error(addonLoadMessage(torch, failures)), { code: 'ERR_ADDON_LOAD' });
+}
+
+function addonLoadMessage(torch: TorchLookup, failures: string[]): string {
+  const { kPinnedTorch, projectEnv } = torchLocator(packageRoot);
+  return [
     'foldtorch: the native addon could not be loaded.',
+    `  - ${describeTorch(torch)}`,
     ...failures.map((f) => `  - ${f}`),
     'Likely causes, and the command that fixes each:',
-    '  1. The addon was never built on this machine: run `npm run setup` (installs libtorch if needed and builds).',
-    '  2. libtorch moved or was removed since the build (a "cannot open shared object file: libtorch_cpu.so" above):',
-    '     run `npm run build:native` to rebuild against the libtorch that `node scripts/libtorch.js` finds.',
-    '  3. A build for another Node.js ABI or platform: delete build/ and run `npm run build:native`.',
+    `  1. No torch on this machine: run \`npx foldtorch setup\` (installs torch==${kPinnedTorch} for CPU into ${projectEnv};`,
+    '     in the repository: `npm run setup`), or set FOLDTORCH_PYTHON to a Python with torch, or LIBTORCH to a libtorch.',
+    '  2. The addon was never built for this torch, and no prebuilt fits it: run `npx foldtorch build` (needs cmake and',
+    '     a C++ compiler; in the repository: `npm run build:native`), or install the torch named above.',
+    '  3. A build for another Node.js ABI or platform: delete build/ and run `npx foldtorch build`.',
     '  4. FOLDTORCH_ADDON points at a missing file: unset it.',
   ].join('\n');
-  throw Object.assign(new Error(message), { code: 'ERR_ADDON_LOAD' });
 }
 
 /** Where the loaded addon came from (for `foldtorch doctor`). */

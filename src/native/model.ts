@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import { closestNames, disposedError, invalidType, outOfRange, requireImageSize, requireInteger } from '../errors';
-import { loadAddon } from './addon';
+import { checkModelMemory, describeSizeOptions, estimateMemory } from './memory';
+import { loadAddon, loadAddonAsync } from './addon';
 import { precisions } from './types';
 import type {
   ForwardFloatResult,
@@ -183,7 +184,7 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     pretrained = options.pretrained;
   }
   if (options.device !== undefined && typeof options.device !== 'string') throw invalidType('device', 'a device string', options.device);
-  const native = await loadAddon().createModel({
+  const nativeOptions = {
     name,
     numClasses,
     imgSize,
@@ -194,8 +195,12 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     resetClassifier: checkBoolean('resetClassifier', options.resetClassifier) ?? false,
     freezeBatchNorm: checkBoolean('freezeBatchNorm', options.freezeBatchNorm) ?? false,
     arch: checkArch(options.arch, entry),
-  });
-  return new Model(native);
+  };
+  const addon = await loadAddonAsync();
+  // Refused with the figures before libtorch's allocator would fail with its own text.
+  const sizeOptions = [describeSizeOptions('arch.', nativeOptions.arch ?? {}), describeSizeOptions('', { imgSize: options.imgSize })].filter(Boolean).join(', ');
+  checkModelMemory(await estimateMemory(addon, nativeOptions), sizeOptions ? `${sizeOptions} (${name})` : name, nativeOptions.device);
+  return new Model(await addon.createModel(nativeOptions));
 }
 
 /** A classifier living natively on one device; call dispose() to free its memory early. */

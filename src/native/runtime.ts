@@ -1,6 +1,6 @@
 /** Process-level native calls with argument validation: doctor, thread count, device parsing and the tensor bridge. */
 import { checkPerImage, closestNames, invalidType, outOfRange, requireInteger } from '../errors';
-import { addonLocation, loadAddon } from './addon';
+import { addonLocation, loadAddon, locateTorch } from './addon';
 import type { BatchAugment, CpuMemoryStats, DoctorReport, HostTensor } from './types';
 
 export const kDevicePattern = /^(cpu|cuda(:\d+)?)$/;
@@ -16,6 +16,8 @@ export interface DoctorResult extends DoctorReport {
   addonPath: string;
   addonKind: string;
   nodeVersion: string;
+  /** The torch folder the locator found and libtorch was preloaded from (null: the build's own RUNPATH). */
+  torchPath: string | null;
   /** The CPU block cache's limit and counters at the time of the call. */
   cpuBlockCache: CpuMemoryStats;
 }
@@ -24,7 +26,10 @@ export async function doctor(): Promise<DoctorResult> {
   const addon = loadAddon();
   const report = await addon.doctor();
   const from = addonLocation();
-  return { ...report, addonPath: from?.path ?? 'unknown', addonKind: from?.kind ?? 'unknown', nodeVersion: process.version, cpuBlockCache: addon.cpuMemoryStats() };
+  return {
+    ...report, addonPath: from?.path ?? 'unknown', addonKind: from?.kind ?? 'unknown', nodeVersion: process.version,
+    torchPath: locateTorch().found?.root ?? null, cpuBlockCache: addon.cpuMemoryStats(),
+  };
 }
 
 /** Sets the intra-op threads of every native compute thread (default: the real core count, or FOLDTORCH_NUM_THREADS). */

@@ -58,6 +58,14 @@ export interface MatmulBenchmarkOptions {
   device?: string;
 }
 
+/** Element counts from a model's config (parameters exact), and the bytes the device has free (Infinity: unknown). */
+export interface NativeMemoryEstimate {
+  parameters: number;
+  buffers: number;
+  activations: number;
+  availableBytes: number;
+}
+
 export interface NativeAddon {
   doctor(): Promise<DoctorReport>;
   setNumThreads(threads: number): void;
@@ -403,6 +411,8 @@ export interface NativeSafetensorsHeader {
 export interface NativeAddon {
   createModel(options: NativeCreateModelOptions): Promise<NativeModel>;
   listModels(): RegistryEntry[];
+  /** What createModel(options) would hold and a training step of batchSize images keep; nothing is built. */
+  estimateMemory(options: NativeCreateModelOptions & { batchSize?: number }): Promise<NativeMemoryEstimate>;
   readSafetensors(path: string): Promise<SafetensorsContents>;
   readSafetensorsHeader(path: string): NativeSafetensorsHeader;
 }

@@ -158,7 +158,7 @@ describe('CLI help and errors', () => {
   test('--help lists every command', () => {
     const { code, out } = cli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['train', 'predict', 'evaluate', 'compare', 'dataset', 'parity', 'doctor', 'demo', 'pretrain']) expect(out).toContain(`foldtorch ${command}`);
+    for (const command of ['train', 'predict', 'evaluate', 'compare', 'dataset', 'parity', 'doctor', 'setup', 'build', 'demo', 'pretrain']) expect(out).toContain(`foldtorch ${command}`);
   });
 
   test.each([

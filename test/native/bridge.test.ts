@@ -160,8 +160,8 @@ describe('prebuilt binary (the CI inference path)', () => {
     expect(fs.existsSync(prebuilt)).toBe(true);
     expect(fs.existsSync(loader)).toBe(true);
     const clean = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-prebuilt-'));
-    fs.mkdirSync(path.join(clean, 'prebuilds', 'linux-x64'), { recursive: true });
-    fs.copyFileSync(prebuilt, path.join(clean, 'prebuilds', 'linux-x64', 'foldtorch.node'));
+    // The prebuilt, its libtorch preloader and foldtorch.json, as the package ships them.
+    fs.cpSync(path.dirname(prebuilt), path.join(clean, 'prebuilds', 'linux-x64'), { recursive: true });
     const script = `
       const { loadAddon, addonLocation } = require(${JSON.stringify(loader)});
       const addon = loadAddon(${JSON.stringify(clean)});
@@ -182,7 +182,78 @@ describe('prebuilt binary (the CI inference path)', () => {
     const out = JSON.parse(execFileSync('node', ['-e', script], { env, encoding: 'utf8' }));
     expect(out.code).toBe('ERR_ADDON_LOAD');
     expect(out.message).toContain(`local build: ${path.join(empty, 'build', 'Release', 'foldtorch.node')} does not exist`);
-    expect(out.message).toContain('1. The addon was never built on this machine: run `npm run setup`');
+    expect(out.message).toMatch(/\n  - libtorch: torch \d+\.\d+\.\d+\S* \(\w+\) at \//);
+    expect(out.message).toContain('1. No torch on this machine: run `npx foldtorch setup`');
+    expect(out.message).toContain('2. The addon was never built for this torch, and no prebuilt fits it: run `npx foldtorch build`');
+    fs.rmSync(empty, { recursive: true, force: true });
+  });
+
+  test('without any torch, the prebuilt is not tried and the error says to run setup', () => {
+    const clean = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-notorch-'));
+    fs.cpSync(path.dirname(prebuilt), path.join(clean, 'prebuilds', 'linux-x64'), { recursive: true });
+    const script = `try { require(${JSON.stringify(loader)}).loadAddon(${JSON.stringify(clean)}); console.log('{}') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent', FOLDTORCH_ENV: path.join(clean, 'no-env') };
+    for (const key of ['FOLDTORCH_ADDON', 'FOLDTORCH_PYTHON', 'LIBTORCH']) delete env[key];
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }));
+    expect(out.code).toBe('ERR_ADDON_LOAD');
+    expect(out.message).toContain('  - libtorch: not found (no LIBTORCH, no FOLDTORCH_PYTHON, no project environment, no python3 with torch)\n');
+    expect(out.message).toContain(`  - prebuilt: ${path.join(clean, 'prebuilds', 'linux-x64', 'foldtorch.node')} needs libtorch, and none was found (see above)\n`);
+    expect(out.message).toContain(`1. No torch on this machine: run \`npx foldtorch setup\` (installs torch==2.13.0 for CPU into ${path.join(clean, 'no-env')};`);
+    fs.rmSync(clean, { recursive: true, force: true });
+  });
+
+  test('the preloader: dlopen errors as ERR_ADDON_LOAD, bad arguments by name', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { preload } = require(path.join(path.dirname(prebuilt), 'foldtorch_preload.node')) as { preload(file?: unknown): void };
+    expect(() => preload('/nonexistent/libtorch.so')).toThrow(expect.objectContaining({ code: 'ERR_ADDON_LOAD', message: expect.stringContaining('/nonexistent/libtorch.so: cannot open shared object file') }));
+    expect(() => preload()).toThrow(new TypeError('preload: expected a library path (got none)'));
+    expect(() => preload(42)).toThrow(new TypeError('preload: expected a library path (got none)'));
+    expect(() => preload(`/${'a'.repeat(5000)}`)).toThrow(new RangeError('preload: library path too long (over 4094 bytes)'));
+  });
+
+  test('a prebuilt for another torch is refused before loading, naming both torches and the pip command', () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-other-'));
+    const dir = path.join(other, 'prebuilds', 'linux-x64');
+    fs.cpSync(path.dirname(prebuilt), dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'foldtorch.json'), JSON.stringify({ torch: '2.0.1', variant: 'cpu', abi: 1 }));
+    const script = `try { require(${JSON.stringify(loader)}).loadAddon(${JSON.stringify(other)}); console.log('{}') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`;
+    const env = { ...process.env };
+    delete env.FOLDTORCH_ADDON;
+    const out = JSON.parse(execFileSync('node', ['-e', script], { env, encoding: 'utf8' }));
+    expect(out.code).toBe('ERR_ADDON_LOAD');
+    expect(out.message).toMatch(new RegExp(`prebuilt: ${path.join(dir, 'foldtorch.node').replace(/[.]/g, '\\.')} was built for torch 2\\.0\\.1 \\(cpu, C\\+\\+11 ABI 1\\) but the torch found is torch \\d`));
+    expect(out.message).toMatch(/Install the torch it was built for: \S*python3? -m pip install torch==2\.0\.1 --index-url https:\/\/download\.pytorch\.org\/whl\/cpu\n/);
+    expect(out.message).not.toMatch(/undefined symbol/);
+    fs.rmSync(other, { recursive: true, force: true });
+  });
+});
+
+describe('preloadAddon (the first load off the main thread)', () => {
+  const loader = path.join(repoRoot, 'dist', 'src', 'native', 'addon.js');
+  const mapped = "require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libtorch_cpu.so')";
+
+  test('maps libtorch on a worker thread; the main thread then loads the addon and runs it', () => {
+    const script = `
+      const { loadAddon, loadAddonAsync, preloadAddon, addonLocation } = require(${JSON.stringify(loader)});
+      const before = ${mapped};
+      preloadAddon().then(async () => {
+        const preloaded = { mapped: ${mapped}, loadedOnMain: addonLocation() !== undefined };
+        const same = (await loadAddonAsync()) === loadAddon();
+        const t = await loadAddon().imagesToTensor(Buffer.from([0, 51, 255]), { shape: [1, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu' });
+        console.log(JSON.stringify({ before, preloaded, same, data: Array.from(t.data) }));
+      });`;
+    const out = JSON.parse(execFileSync('node', ['-e', script], { encoding: 'utf8' }));
+    expect(out).toEqual({ before: false, preloaded: { mapped: true, loadedOnMain: false }, same: true, data: [0, 0.20000000298023224, 1] });
+  });
+
+  test('with nothing to load it resolves, and loadAddon still gives the guided error', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-none-'));
+    const script = `
+      const { loadAddonAsync } = require(${JSON.stringify(loader)});
+      loadAddonAsync(${JSON.stringify(empty)}).catch((e) => console.log(JSON.stringify({ code: e.code })));`;
+    const env = { ...process.env };
+    delete env.FOLDTORCH_ADDON;
+    expect(JSON.parse(execFileSync('node', ['-e', script], { env, encoding: 'utf8' }))).toEqual({ code: 'ERR_ADDON_LOAD' });
     fs.rmSync(empty, { recursive: true, force: true });
   });
 });

@@ -1,7 +1,7 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
   buildEmojiCorpus, buildEmojiDataset, compareReports, createModel, crossValidate, doctor, explain, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
-  resolveRecipe, rocAucScore, trainFold,
+  preloadAddon, predictRun, resolveRecipe, rocAucScore, trainFold,
   type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
 } from '../../src/index';
 
@@ -32,4 +32,23 @@ export async function emojiStyles(): Promise<void> {
   await buildEmojiCorpus({ outDir: 'data/emoji-corpus', styles: corpus });
   // @ts-expect-error a corpus-only style is not a dataset style
   await buildEmojiDataset({ outDir: 'data/emoji', testStyles: ['fluent-flat'] });
+}
+
+// The README's "As a dependency" usage: predictRun's options and result.
+export async function predictRunUsage(): Promise<number | null> {
+  const { submission, ids, probabilities, testAuc } = await predictRun({ run: 'runs/eva02', data: 'data/test-set', tta: 'hflip', onFold: (f) => void f.views });
+  const first: number = probabilities[0];
+  void [submission.length, ids.length, first];
+  // @ts-expect-error run is a folder path
+  await predictRun({ run: 1, data: 'data/test-set' });
+  return testAuc;
+}
+
+// Issue 16: the addon's first load off the main thread, and a new run's checks.
+export async function reliabilityOptions(recipe: Recipe): Promise<CrossValidationResult> {
+  const preloaded: Promise<void> = preloadAddon();
+  await preloaded;
+  // @ts-expect-error verifyImages is true, false or 'auto'
+  void crossValidate(recipe, { data: 'd', run: 'r', verifyImages: 'always' });
+  return crossValidate(recipe, { data: 'data/competition', run: 'runs/x', verifyImages: 'auto', allowSingleClass: true });
 }

@@ -68,9 +68,12 @@ function listFiles(dir: string, base = dir): string[] {
   }).sort();
 }
 
-/** File contents with the timings taken out: JSON "seconds" fields, and the report (it prints durations). */
+/**
+ * File contents with the timings taken out: JSON "seconds" fields, and the report (it prints durations; its
+ * summary.json's title names the run folder, which differs between the two runs).
+ */
 function comparable(file: string, bytes: Buffer): Buffer | string {
-  if (/report\.html$|\.png$|\.svg$/.test(file)) return '(timings: not compared)';
+  if (/report\.html$|report\/summary\.json$|\.png$|\.svg$/.test(file)) return '(report: not compared)';
   if (/\.(json|jsonl|txt|csv)$/.test(file)) return bytes.toString('utf8').replace(/"seconds":\s*[0-9.e+-]+/g, '"seconds":0');
   return bytes;
 }

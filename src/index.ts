@@ -18,7 +18,7 @@ export { trainFold, buildModel, resolvePrecision, TrainingInterrupted } from './
 export type { FoldResult, EpochMetrics } from './train/trainFold';
 export { crossValidate } from './train/crossValidate';
 export type { CrossValidationResult, CrossValidateOptions } from './train/crossValidate';
-export { explain, explainImages } from './train/explain';
+export { explain } from './train/explain';
 export type { ExplainOptions, ExplainResult, ExplainedImage } from './train/explain';
 export type { RunOptions } from './train/prepare';
 export { pretrainBackbone, ensureBackbone } from './train/pretrain';

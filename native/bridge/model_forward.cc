@@ -174,7 +174,7 @@ Napi::Value ModelWrap::GradCam(const Napi::CallbackInfo& info) {
   if (target < 0 || target >= classes) {
     ThrowRangeError(env, "Expected a class from 0 to " + std::to_string(classes - 1) + " for gradCam options.target but received " + std::to_string(target));
   }
-  AsyncCall<GradCamResult> call(env, image_call.handle.device);
+  AsyncCall<GradCamResult> call(env, image_call.handle.device, "computing Grad-CAM");
   call.Keep(info[0]);
   return call.Run(
       [=] {

@@ -56,7 +56,7 @@ function num(value: number | null | undefined): string {
 }
 
 /** Per-group ROC AUC of every run, one panel per set: bars side by side by run. */
-function groupCompareSpec(rows: readonly (GroupScore & { run: string })[], column: string): TopLevelSpec {
+function groupCompareSpec(rows: readonly (GroupScore & { run: string })[], column: string, runs: readonly string[]): TopLevelSpec {
   return {
     $schema: kSchema,
     config: kConfig,
@@ -71,9 +71,9 @@ function groupCompareSpec(rows: readonly (GroupScore & { run: string })[], colum
       mark: 'bar',
       encoding: {
         x: { field: 'group', type: 'nominal', title: null, sort: 'ascending', axis: { labelAngle: -30 } },
-        xOffset: { field: 'run', type: 'nominal' },
+        xOffset: { field: 'run', type: 'nominal', sort: [...runs] },
         y: { field: 'auc', type: 'quantitative', title: 'ROC AUC', scale: { domain: [0, 1] } },
-        color: { field: 'run', type: 'nominal', title: 'Run' },
+        color: { field: 'run', type: 'nominal', title: 'Run', sort: [...runs], legend: { labelLimit: 320 } },
       },
     },
   };
@@ -90,18 +90,19 @@ export async function compareReports(runs: readonly string[], out: string): Prom
   const curves = summaries.flatMap((s, r) => s.curves.map((c) => ({ ...c, name: `${labels[r]}: ${c.name}` })));
   const groups = summaries.flatMap((s, r) => s.groups.map((g) => ({ ...g, run: labels[r] })));
   const column = summaries.find((s) => s.groups.length)?.groupColumn ?? 'group';
-  const specs = [...(curves.length ? [rocSpec(curves)] : []), ...(groups.some((g) => g.auc !== null) ? [groupCompareSpec(groups, column)] : [])];
+  const specs = [...(curves.length ? [rocSpec(curves)] : []), ...(groups.some((g) => g.auc !== null) ? [groupCompareSpec(groups, column, labels)] : [])];
   const svgs = (await renderSvgs(specs)).map((svg, i) => `<figure>${scopeSvgIds(svg, `chart${i}`)}</figure>`);
   const groupHead = `<tr><th>run</th><th>set</th><th>${escapeHtml(column)}</th><th>images</th><th>ROC AUC</th><th>accuracy</th></tr>`;
   const groupRows = groups.map((g) => `<tr><td>${escapeHtml(g.run)}</td><td>${escapeHtml(g.set)}</td><td>${escapeHtml(g.group)}</td><td>${g.count}</td><td>${g.auc === null ? 'one class' : num(g.auc)}</td><td>${num(g.accuracy)}</td></tr>`);
   const html = [
     '<!DOCTYPE html>',
-    `<html lang="en"><head><meta charset="utf-8"><title>foldtorch: ${escapeHtml(labels.join(' vs '))}</title><style>${reportStyle}</style></head><body>`,
+    `<html lang="en"><head><meta charset="utf-8"><title>foldtorch: ${escapeHtml(labels.join(' vs '))}</title><style>${reportStyle}
+table.runs td:nth-child(-n+2), table.runs th:nth-child(-n+2), table.per-group td:nth-child(3), table.per-group th:nth-child(3) { text-align: left; }</style></head><body>`,
     `<h1>${escapeHtml(labels.join(' vs '))}</h1>`,
     `<ul class="notes">${summaries.map((s, r) => `<li>${escapeHtml(labels[r])}: ${escapeHtml(s.title)} (${escapeHtml(path.resolve(runs[r]))})</li>`).join('')}</ul>`,
-    `<h2>Metrics</h2><table>${head}${metricRows.join('')}</table>`,
+    `<h2>Metrics</h2><table class="runs">${head}${metricRows.join('')}</table>`,
     svgs.length ? `<h2>Charts</h2>${svgs.join('\n')}` : '',
-    groups.length ? `<h2>Per ${escapeHtml(column)}</h2><table>${groupHead}${groupRows.join('')}</table>` : '',
+    groups.length ? `<h2>Per ${escapeHtml(column)}</h2><table class="runs per-group">${groupHead}${groupRows.join('')}</table>` : '',
     '</body></html>',
   ].filter(Boolean).join('\n') + '\n';
   await writeFileAtomicAsync(out, html);

@@ -71,7 +71,7 @@ export function rocSpec(curves: readonly CurveSeries[]): TopLevelSpec {
         encoding: {
           x: axis('fpr', 'False positive rate'),
           y: axis('tpr', 'True positive rate'),
-          color: { field: 'curve', type: 'nominal', title: null, legend: { orient: 'bottom-right', labelLimit: 320 } },
+          color: { field: 'curve', type: 'nominal', title: null, sort: curves.map((c) => c.name), legend: { orient: 'bottom-right', labelLimit: 320 } },
           order: { field: 'order', type: 'quantitative' },
         },
       },

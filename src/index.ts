@@ -6,7 +6,7 @@ export type { FoldtorchErrorCode } from './errors';
 
 // The addon: process-level calls, models and safetensors files.
 export { doctor, setNumThreads, imagesToTensor, validateDevice } from './native/runtime';
-export { addonLocation } from './native/addon';
+export { addonLocation, preloadAddon } from './native/addon';
 export type * from './native/types';
 export { createModel, listModels, registeredModelNames, readSafetensors, readSafetensorsHeader, Model } from './native/model';
 export type { CreateModelOptions, ImageForwardOptions, FloatForwardOptions, SafetensorsHeader } from './native/model';

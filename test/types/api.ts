@@ -1,7 +1,7 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
   buildEmojiCorpus, buildEmojiDataset, compareReports, createModel, crossValidate, doctor, explain, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
-  predictRun, resolveRecipe, rocAucScore, trainFold,
+  preloadAddon, predictRun, resolveRecipe, rocAucScore, trainFold,
   type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
 } from '../../src/index';
 
@@ -44,8 +44,10 @@ export async function predictRunUsage(): Promise<number | null> {
   return testAuc;
 }
 
-// Issue 16: a new run's checks.
+// Issue 16: the addon's first load off the main thread, and a new run's checks.
 export async function reliabilityOptions(recipe: Recipe): Promise<CrossValidationResult> {
+  const preloaded: Promise<void> = preloadAddon();
+  await preloaded;
   // @ts-expect-error verifyImages is true, false or 'auto'
   void crossValidate(recipe, { data: 'd', run: 'r', verifyImages: 'always' });
   return crossValidate(recipe, { data: 'data/competition', run: 'runs/x', verifyImages: 'auto', allowSingleClass: true });

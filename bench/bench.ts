@@ -1,10 +1,10 @@
-/** `npm run bench -- [model|train|data|soak|all...] [--quick] [--model eva02|efficientnet|all]`: speed and memory figures (never part of the tests). */
+/** `npm run bench -- [model|train|data|soak|lag|report|all...] [--quick] [--model eva02|efficientnet|all]`: speed and memory figures (never part of the tests). */
 import yargs from 'yargs';
 import { runDataBench } from './data';
 import { kModelBenchFlags } from './model';
 import type { BenchModelChoice } from './model_results';
 
-const kBenchNames = ['model', 'train', 'data', 'soak'] as const;
+const kBenchNames = ['model', 'train', 'data', 'soak', 'lag', 'report'] as const;
 type BenchName = (typeof kBenchNames)[number];
 
 interface BenchFlags {
@@ -25,6 +25,12 @@ async function run(name: BenchName, flags: BenchFlags): Promise<void> {
       break;
     case 'soak':
       await (await import('./soak')).runSoak();
+      break;
+    case 'lag':
+      await (await import('./lag')).runLagBench();
+      break;
+    case 'report':
+      await (await import('./report')).runReportBench();
       break;
   }
 }

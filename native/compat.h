@@ -6,11 +6,17 @@
 #include <ATen/Context.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
 #ifdef FOLDTORCH_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -182,6 +188,69 @@ inline void set_float32_matmul_precision(bool highest) {
   auto& context = at::globalContext();
   context.setAllowTF32CuDNN(!highest);
   context.setFloat32MatmulPrecision(highest ? "highest" : "high");
+}
+
+}  // namespace foldtorch::compat
+
+// ---- Memory a new allocation can still get (the memory estimates compare with it) ----
+namespace foldtorch::compat {
+
+namespace detail {
+
+// The first number in a file (a cgroup limit or usage); nullopt when absent or "max" (no limit).
+inline std::optional<double> read_number(const char* path) {
+  std::ifstream in(path);
+  std::string word;
+  if (!(in >> word) || word == "max") return std::nullopt;
+  try {
+    return std::stod(word);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// /proc/meminfo's MemAvailable (what the kernel can give without swapping), in bytes.
+inline std::optional<double> mem_available() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  std::string unit;
+  while (in >> key >> kib) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+// Bytes free for new allocations on `device`: on CPU the least of MemAvailable and what the cgroup (v2, else v1)
+// still allows; on CUDA the driver's free memory plus what the caching allocator holds unused. Infinity when
+// nothing says (another OS): the caller then refuses nothing.
+inline double available_memory(const c10::Device& device) {
+  double available = std::numeric_limits<double>::infinity();
+#ifdef FOLDTORCH_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto index = cuda_index(device);
+    c10::cuda::CUDAGuard guard(index);
+    size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return available;
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+    return static_cast<double>(free_bytes) +
+           static_cast<double>(stats.reserved_bytes[0].current - stats.allocated_bytes[0].current);
+  }
+#endif
+  (void)device;
+  if (auto bytes = detail::mem_available()) available = *bytes;
+  auto limit = detail::read_number("/sys/fs/cgroup/memory.max");
+  auto usage = detail::read_number("/sys/fs/cgroup/memory.current");
+  if (!limit) {
+    limit = detail::read_number("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    usage = detail::read_number("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+  }
+  // cgroup v1 writes "no limit" as a huge number, which the min keeps harmless.
+  if (limit && usage) available = std::min(available, std::max(0.0, *limit - *usage));
+  return available;
 }
 
 }  // namespace foldtorch::compat

@@ -32,6 +32,11 @@ if [ ! -f /usr/include/gloo/algorithm.h ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(libgloo-dev)
   else say "note: no gloo/algorithm.h (Debian: libgloo-dev): data-parallel training is left out of the build"; fi
 fi
+# Chromium: the report's browser test renders report.html in it (puppeteer-core drives this one; nothing is downloaded).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(chromium)
+  else say "note: no chromium (Debian: chromium): the report's browser test will skip"; fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     pkgs=()

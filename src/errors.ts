@@ -7,7 +7,8 @@ export type FoldtorchErrorCode =
   | 'ERR_NATIVE'
   | 'ERR_DISPOSED'
   | 'ERR_ADDON_LOAD'
-  | 'ERR_TOOL';
+  | 'ERR_TOOL'
+  | 'ERR_OUT_OF_MEMORY';
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
@@ -41,6 +42,11 @@ export function invalidData(where: string, message: string): Error & { code: Fol
 export function toolError(message: string, fixes: readonly string[]): Error & { code: FoldtorchErrorCode } {
   const steps = fixes.map((fix, i) => `  ${i + 1}. ${fix}`);
   return withCode(new Error(fixes.length ? [message, 'What to do:', ...steps].join('\n') : message), 'ERR_TOOL');
+}
+
+/** A model or step that would not fit in the device's free memory, refused before allocating. */
+export function memoryError(message: string): RangeError & { code: FoldtorchErrorCode } {
+  return withCode(new RangeError(message), 'ERR_OUT_OF_MEMORY');
 }
 
 export function disposedError(objectName: string): Error & { code: FoldtorchErrorCode } {

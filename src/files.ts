@@ -27,6 +27,25 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
+/** writeFileAtomic without blocking the event loop: the same temporary file, fsync and rename, on the libuv pool. */
+export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  try {
+    const handle = await fs.promises.open(temporary, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(temporary, file);
+  } catch (error) {
+    await fs.promises.rm(temporary, { force: true });
+    throw error;
+  }
+}
+
 /** `NAME.tmp-PID` (writeFileAtomic) and `NAME.tmp-PID-N` (the addon's safetensors writer). */
 const kTemporaryName = /\.tmp-(\d+)(?:-\d+)?$/;
 

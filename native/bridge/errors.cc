@@ -3,9 +3,33 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+#include <iterator>
+#include <new>
+
 namespace foldtorch::bridge {
 
-NativeFailure DescribeException(std::exception_ptr error) {
+std::optional<std::string> OutOfMemoryMessage(const std::string& text, const FailureContext& context) {
+  static const char* kMarkers[] = {"out of memory", "not enough memory", "can't allocate memory", "std::bad_alloc"};
+  const bool allocation = std::any_of(std::begin(kMarkers), std::end(kMarkers), [&](const char* m) { return text.find(m) != std::string::npos; });
+  if (!allocation) return std::nullopt;
+  // The allocator's own sentence, without libtorch's "[enforce fail at alloc_cpu.cpp:127] data. " prefix or the
+  // CUDA allocator's lines of advice.
+  std::string cause = text.substr(0, text.find('\n'));
+  const auto enforce = cause.find("[enforce fail at ");
+  if (enforce != std::string::npos) {
+    const auto end = cause.find("] ", enforce);
+    const auto sentence = end == std::string::npos ? std::string::npos : cause.find(". ", end);
+    cause = sentence == std::string::npos ? cause : cause.substr(sentence + 2);
+  }
+  while (!cause.empty() && (cause.back() == '.' || cause.back() == ' ')) cause.pop_back();
+  std::string message = "out of memory";
+  if (!context.device.empty()) message += " on " + context.device;
+  if (!context.activity.empty()) message += " while " + context.activity;
+  return message + " (" + cause + "); try a smaller batchSize or imgSize";
+}
+
+NativeFailure DescribeException(std::exception_ptr error, const FailureContext& context) {
   try {
     std::rethrow_exception(error);
   } catch (const c10::TypeError& e) {
@@ -15,11 +39,13 @@ NativeFailure DescribeException(std::exception_ptr error) {
   } catch (const c10::IndexError& e) {
     return {NativeFailure::Kind::kRangeError, e.what_without_backtrace()};
   } catch (const c10::OutOfMemoryError& e) {
-    return {NativeFailure::Kind::kError,
-            std::string(e.what_without_backtrace()) +
-                " (try a smaller batch size or enable gradient checkpointing)"};
+    const std::string text = e.what_without_backtrace();
+    return {NativeFailure::Kind::kError, OutOfMemoryMessage(text, context).value_or("out of memory: " + text)};
   } catch (const c10::Error& e) {
-    return {NativeFailure::Kind::kError, e.what_without_backtrace()};
+    const std::string text = e.what_without_backtrace();
+    return {NativeFailure::Kind::kError, OutOfMemoryMessage(text, context).value_or(text)};
+  } catch (const std::bad_alloc&) {
+    return {NativeFailure::Kind::kError, *OutOfMemoryMessage("std::bad_alloc", context)};
   } catch (const std::invalid_argument& e) {
     return {NativeFailure::Kind::kTypeError, e.what()};
   } catch (const std::out_of_range& e) {

@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace foldtorch::bridge {
@@ -16,9 +17,21 @@ struct NativeFailure {
   std::string message;
 };
 
+// Where a failure happened, for the out-of-memory wording: the device ("cpu", "cuda:0") and what the call was
+// doing ("running a training step").
+struct FailureContext {
+  std::string device;
+  std::string activity;
+};
+
 // Classifies the in-flight exception: c10::TypeError → TypeError, c10::ValueError/IndexError → RangeError,
-// anything else → Error. Safe to call on any thread.
-NativeFailure DescribeException(std::exception_ptr error);
+// anything else → Error. An allocation failure (CUDA's OutOfMemoryError, the CPU allocator's enforce failure,
+// std::bad_alloc) becomes "out of memory on {device} while {activity} (...); try a smaller batchSize or imgSize".
+// Safe to call on any thread.
+NativeFailure DescribeException(std::exception_ptr error, const FailureContext& context = {});
+
+// The worded out-of-memory message for an allocator's text; nullopt when the text is not an allocation failure.
+std::optional<std::string> OutOfMemoryMessage(const std::string& text, const FailureContext& context);
 
 // Builds the JS error for a failure, reusing `caller` (captured where the JS call was made) so the stack
 // points at the caller.

@@ -105,7 +105,7 @@ Napi::Value CreateLearner(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelHandle handle = ModelWrap::Unwrap(info[0]);
   Parsed parsed = ParseLearnerOptions(env, OptionReader(env, info[1], "createLearner options"));
-  AsyncCall<std::shared_ptr<LearnerWrap::State>> call(env, handle.device);
+  AsyncCall<std::shared_ptr<LearnerWrap::State>> call(env, handle.device, "creating the learner");
   return call.Run(
       [handle, parsed] {
         auto state = std::make_shared<LearnerWrap::State>();
@@ -162,7 +162,7 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   train::BatchTransform transform = state->transform;
   transform.augment = ReadBatchAugment(env, options.Raw("augment"), images, "trainStep options.augment");
   const bool return_logits = options.Bool("returnLogits", false);
-  AsyncCall<train::TrainStepResult> call(env, state->device);
+  AsyncCall<train::TrainStepResult> call(env, state->device, "running a training step");
   call.Keep(info[0]);
   return call.Run(
       [state, images, labels, transform, return_logits] {

@@ -10,6 +10,7 @@
 #include "bridge/options.h"
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
+#include "models/grad_cam.h"
 #include "train/model_eval.h"
 
 namespace foldtorch::bridge {
@@ -105,7 +106,7 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[1], "forward options");
   const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
   const bool pre_logits = options.String("output", "logits") == "preLogits";
-  AsyncCall<at::Tensor> call(env, image_call.handle.device);
+  AsyncCall<at::Tensor> call(env, image_call.handle.device, "running a forward pass");
   call.Keep(info[0]);
   return call.Run(
       [=] {
@@ -119,7 +120,7 @@ Napi::Value ModelWrap::ForwardViews(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[1], "forwardViews options");
   const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
   const std::vector<train::TtaView> views = ParseViews(options);
-  AsyncCall<at::Tensor> call(env, image_call.handle.device);
+  AsyncCall<at::Tensor> call(env, image_call.handle.device, "running a forward pass");
   call.Keep(info[0]);
   return call.Run(
       [=] {
@@ -139,7 +140,7 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
   if (attention != "sdpa" && attention != "explicit") {
     ThrowRangeError(env, "Expected \"sdpa\" or \"explicit\" for forwardFloat options.attention but received \"" + attention + "\"");
   }
-  AsyncCall<NamedOutputs> call(env, handle.device);
+  AsyncCall<NamedOutputs> call(env, handle.device, "running a forward pass");
   call.Keep(info[0]);
   return call.Run(
       [=] {
@@ -164,6 +165,30 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
       });
 }
 
+Napi::Value ModelWrap::GradCam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OptionReader options(env, info[1], "gradCam options");
+  const ImageCall image_call = ReadImageCall(env, info, options, Live(env), state_->channels_last);
+  const int64_t target = options.Integer("target");
+  const int64_t classes = image_call.handle.module->num_classes();
+  if (target < 0 || target >= classes) {
+    ThrowRangeError(env, "Expected a class from 0 to " + std::to_string(classes - 1) + " for gradCam options.target but received " + std::to_string(target));
+  }
+  AsyncCall<GradCamResult> call(env, image_call.handle.device);
+  call.Keep(info[0]);
+  return call.Run(
+      [=] {
+        GradCamResult result = foldtorch::GradCam(*image_call.handle.module, image_call.Images(), target);
+        return GradCamResult{ToHostFloat(result.cam), ToHostFloat(result.logits)};
+      },
+      [](Napi::Env env, GradCamResult& result) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("cam", HostTensorToJs(env, result.cam));
+        out.Set("logits", HostTensorToJs(env, result.logits));
+        return out;
+      });
+}
+
 Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelHandle handle = Live(env);
@@ -183,7 +208,7 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
                                " for lossAndGrads options.targets but received " + std::to_string(t));
     }
   }
-  AsyncCall<train::LossAndGradients> call(env, handle.device);
+  AsyncCall<train::LossAndGradients> call(env, handle.device, "computing the loss and gradients");
   call.Keep(info[0]);
   return call.Run(
       [=] {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "bridge/compute_thread.h"
+#include "compat.h"
 #include "bridge/errors.h"
 #include "bridge/model_state.h"
 #include "bridge/options.h"
@@ -178,7 +179,7 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "createModel options");
   CreateRequest request = ParseCreateRequest(options);
-  AsyncCall<Created> call(env, request.device);
+  AsyncCall<Created> call(env, request.device, "building the model");
   return call.Run(
       [request] {
         Classifier model = create_model(request.name, request.options);
@@ -195,6 +196,35 @@ Napi::Value CreateModel(const Napi::CallbackInfo& info) {
       },
       [request](Napi::Env env, Created& created) -> Napi::Value {
         return ModelWrap::NewInstance(env, created.handle, request.name, created.report, created.channels_last);
+      });
+}
+
+struct MemoryFigures {
+  MemoryEstimate estimate;
+  double available_bytes = 0;
+};
+
+// createModel's options plus batchSize: what the model would hold and a training step keep, and what the device
+// has free; nothing is built. On the device's compute thread (the first CUDA query initialises the driver).
+Napi::Value EstimateMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // createModel's own options (checked before it), so their errors read the same.
+  OptionReader options(env, info[0], "createModel options");
+  const CreateRequest request = ParseCreateRequest(options);
+  const int64_t batch = options.Integer("batchSize", 1);
+  AsyncCall<MemoryFigures> call(env, request.device);
+  return call.Run(
+      [request, batch] {
+        return MemoryFigures{estimate_model_memory(request.name, request.options, batch, request.grad_checkpointing),
+                             compat::available_memory(request.device)};
+      },
+      [](Napi::Env env, MemoryFigures& figures) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("parameters", figures.estimate.parameters);
+        out.Set("buffers", figures.estimate.buffers);
+        out.Set("activations", figures.estimate.activations);
+        out.Set("availableBytes", figures.available_bytes);
+        return out;
       });
 }
 
@@ -240,6 +270,7 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod<&ModelWrap::ForwardViews>("forwardViews"),
           InstanceMethod<&ModelWrap::ForwardFloat>("forwardFloat"),
           InstanceMethod<&ModelWrap::LossAndGrads>("lossAndGrads"),
+          InstanceMethod<&ModelWrap::GradCam>("gradCam"),
           InstanceMethod<&ModelWrap::Parameters>("parameters"),
           InstanceMethod<&ModelWrap::GetTensors>("getTensors"),
           InstanceMethod<&ModelWrap::Load>("load"),
@@ -254,6 +285,7 @@ void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", constructor);
   exports.Set("createModel", Napi::Function::New(env, CreateModel, "createModel"));
   exports.Set("listModels", Napi::Function::New(env, ListModels, "listModels"));
+  exports.Set("estimateMemory", Napi::Function::New(env, EstimateMemory, "estimateMemory"));
   InitSafetensorsExports(env, exports);
 }
 

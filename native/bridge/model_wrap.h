@@ -47,6 +47,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value ForwardViews(const Napi::CallbackInfo& info);
   Napi::Value ForwardFloat(const Napi::CallbackInfo& info);
   Napi::Value LossAndGrads(const Napi::CallbackInfo& info);
+  Napi::Value GradCam(const Napi::CallbackInfo& info);  // model_forward.cc
   Napi::Value Parameters(const Napi::CallbackInfo& info);
   Napi::Value GetTensors(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);

@@ -208,6 +208,37 @@ void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tenso
   tensors.swap(out);
 }
 
+// ---- memory, from the config alone ----
+
+MemoryEstimate estimate_memory(const ConvNextConfig& c, int64_t batch, bool grad_checkpointing) {
+  const double samples = static_cast<double>(batch), kernel = static_cast<double>(c.kernel_size * c.kernel_size);
+  const double stem = static_cast<double>(c.dims[0]), patch = static_cast<double>(c.patch_size);
+  MemoryEstimate m;
+  m.parameters = static_cast<double>(c.in_chans) * stem * patch * patch + stem + 2 * stem;  // stem conv + LayerNorm2d
+  m.activations = samples * static_cast<double>(c.in_chans * c.img_size.height * c.img_size.width);
+  int64_t height = c.img_size.height / c.patch_size, width = c.img_size.width / c.patch_size;
+  double previous = stem;
+  for (size_t i = 0; i < 4; ++i) {
+    const double dim = static_cast<double>(c.dims[i]);
+    if (i > 0) {
+      height /= 2;
+      width /= 2;
+      m.parameters += 2 * previous + previous * dim * 4 + dim;  // LayerNorm2d + 2×2 stride-2 conv
+    }
+    const double positions = samples * static_cast<double>(height * width), depth = static_cast<double>(c.depths[i]);
+    // gamma, depthwise conv, norm, fc1 (4×), fc2: the same count as 1×1 convs (conv_mlp) or Linear layers.
+    m.parameters += depth * (dim + (dim * kernel + dim) + 2 * dim + (4 * dim * dim + 4 * dim) + (4 * dim * dim + dim));
+    // Per position and block autograd keeps the input, conv and norm outputs, fc1 and GELU (4× wide), fc2 and gamma.
+    const double block = 13 * dim * positions;
+    m.activations += 2 * dim * positions + (grad_checkpointing ? depth * dim * positions + block : depth * block);
+    previous = dim;
+  }
+  const double classes = static_cast<double>(c.num_classes);
+  m.parameters += 2 * previous + (c.num_classes > 0 ? previous * classes + classes : 0);
+  m.activations += samples * (3 * previous + 2 * classes);
+  return m;
+}
+
 // ---- named variants (timm v1.0.28's entrypoints and pretrained cfgs) ----
 
 namespace {
@@ -299,7 +330,7 @@ std::string IntList(const int64_t* values) {
   return out + "]";
 }
 
-Classifier CreateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+ConvNextConfig ConvNextConfigFor(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
   const ConvNextArgs* a =
       std::find_if(std::begin(kConvNextArgs), std::end(kConvNextArgs), [&](const ConvNextArgs& x) { return entry.name == x.name; });
   ConvNextConfig c;
@@ -310,13 +341,22 @@ Classifier CreateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, 
   c.img_size = requested_size(options, tag);
   TORCH_CHECK_VALUE(c.img_size.height >= 32 && c.img_size.width >= 32, "convnext: img_size must be at least 32 (got [",
                     c.img_size.height, ", ", c.img_size.width, "])");
-  return std::make_shared<ConvNextImpl>(c, tag);
+  return c;
+}
+
+Classifier CreateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+  return std::make_shared<ConvNextImpl>(ConvNextConfigFor(entry, tag, options), tag);
+}
+
+MemoryEstimate EstimateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options, int64_t batch,
+                                bool grad_checkpointing) {
+  return estimate_memory(ConvNextConfigFor(entry, tag, options), batch, grad_checkpointing);
 }
 
 }  // namespace
 
 ModelFamily convnext_family() {
-  ModelFamily family{"convnext", {}, {}, CreateConvNext};
+  ModelFamily family{"convnext", {}, {}, CreateConvNext, EstimateConvNext};
   for (const auto& a : kConvNextArgs) {
     family.entries.push_back({a.name, "convnext", {},
                               "{\"depths\":" + IntList(a.depths) + ",\"dims\":" + IntList(a.dims) +

@@ -88,6 +88,9 @@ class ConvNextImpl : public ClassifierImpl {
 };
 TORCH_MODULE(ConvNext);
 
+// Parameters (exact), buffers and a training step's activations of a config, before building it.
+MemoryEstimate estimate_memory(const ConvNextConfig& config, int64_t batch, bool grad_checkpointing);
+
 // The convnext_* entrypoints and their pretrained tags, for the registry.
 struct ModelFamily;
 ModelFamily convnext_family();

@@ -220,6 +220,60 @@ void EfficientNetImpl::reset_classifier(int64_t num_classes) {
   classifier_ = layers::reset_linear(*this, "classifier", classifier_, config_.num_features, num_classes);
 }
 
+// ---- memory, from the config alone ----
+
+namespace {
+
+// What one conv → BatchNorm (→ ReLU6) adds: `weights` conv elements, the norm's affine pair and statistics, and
+// the tensors autograd keeps at the output (conv, norm and activation outputs).
+void AddConvNorm(MemoryEstimate& m, double weights, double channels, double positions, bool activated) {
+  m.parameters += weights + 2 * channels;
+  m.buffers += 2 * channels + 1;
+  m.activations += (activated ? 3 : 2) * channels * positions;
+}
+
+int64_t SameOutput(int64_t size, int64_t stride) { return (size + stride - 1) / stride; }
+
+}  // namespace
+
+MemoryEstimate estimate_memory(const EfficientNetConfig& c, int64_t batch) {
+  const double samples = static_cast<double>(batch);
+  MemoryEstimate m;
+  m.activations = samples * static_cast<double>(3 * c.img_size.height * c.img_size.width);
+  int64_t height = SameOutput(c.img_size.height, 2), width = SameOutput(c.img_size.width, 2);
+  auto positions = [&] { return samples * static_cast<double>(height * width); };
+  AddConvNorm(m, 3.0 * static_cast<double>(c.stem_channels) * 9, static_cast<double>(c.stem_channels), positions(), true);
+  const auto depths = scaled_stage_depths(c.stages, c.depth_multiplier);
+  int64_t in = c.stem_channels;
+  for (size_t s = 0; s < c.stages.size(); ++s) {
+    const auto& stage = c.stages[s];
+    const int64_t out = round_channels(static_cast<double>(stage.channels) * c.channel_multiplier);
+    const double kernel = static_cast<double>(stage.kernel * stage.kernel);
+    for (int64_t j = 0; j < depths[s]; ++j) {
+      const int64_t stride = j == 0 ? stage.stride : 1;
+      if (stage.depthwise_separable) {
+        height = SameOutput(height, stride);
+        width = SameOutput(width, stride);
+        AddConvNorm(m, static_cast<double>(in) * kernel, static_cast<double>(in), positions(), true);
+      } else {
+        const int64_t mid = round_channels(static_cast<double>(in * stage.expansion));
+        AddConvNorm(m, static_cast<double>(in * mid), static_cast<double>(mid), positions(), true);
+        height = SameOutput(height, stride);
+        width = SameOutput(width, stride);
+        AddConvNorm(m, static_cast<double>(mid) * kernel, static_cast<double>(mid), positions(), true);
+        in = mid;
+      }
+      AddConvNorm(m, static_cast<double>(in * out), static_cast<double>(out), positions(), false);
+      in = out;
+    }
+  }
+  const double features = static_cast<double>(c.num_features), classes = static_cast<double>(c.num_classes);
+  AddConvNorm(m, static_cast<double>(in) * features, features, positions(), true);
+  if (c.num_classes > 0) m.parameters += features * classes + classes;
+  m.activations += samples * (features + 2 * classes);
+  return m;
+}
+
 // ---- named variants (timm's tf_efficientnet_lite* entrypoints) ----
 
 namespace {
@@ -272,7 +326,7 @@ std::string LiteArgsJson(const LiteArgs& a) {
          json_number(a.depth_multiplier) + "}";
 }
 
-Classifier CreateEfficientNet(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+EfficientNetConfig EfficientNetConfigFor(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
   const LiteArgs* a = std::find_if(std::begin(kLiteArgs), std::end(kLiteArgs), [&](const LiteArgs& x) { return entry.name == x.name; });
   const auto& o = options.arch;
   EfficientNetConfig c;
@@ -286,13 +340,24 @@ Classifier CreateEfficientNet(const ModelEntry& entry, const PretrainedConfig& t
   TORCH_CHECK_VALUE(c.channel_multiplier > 0 && c.depth_multiplier > 0, "efficientnet: channel_multiplier and depth_multiplier must be positive");
   TORCH_CHECK_VALUE(c.drop_rate >= 0 && c.drop_rate < 1 && c.drop_path_rate >= 0 && c.drop_path_rate < 1,
                     "efficientnet: drop_rate and drop_path_rate must be in [0, 1) (got ", c.drop_rate, ", ", c.drop_path_rate, ")");
-  return std::make_shared<EfficientNetImpl>(c, tag);
+  return c;
+}
+
+Classifier CreateEfficientNet(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+  return std::make_shared<EfficientNetImpl>(EfficientNetConfigFor(entry, tag, options), tag);
+}
+
+MemoryEstimate EstimateEfficientNet(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options, int64_t batch,
+                                    bool grad_checkpointing) {
+  // No gradient checkpointing in this family (set_grad_checkpointing refuses it).
+  (void)grad_checkpointing;
+  return estimate_memory(EfficientNetConfigFor(entry, tag, options), batch);
 }
 
 }  // namespace
 
 ModelFamily efficientnet_family() {
-  ModelFamily family{"efficientnet", {}, {}, CreateEfficientNet};
+  ModelFamily family{"efficientnet", {}, {}, CreateEfficientNet, EstimateEfficientNet};
   for (const auto& a : kLiteArgs) {
     ModelEntry entry{a.name, "efficientnet", {}, LiteArgsJson(a)};
     entry.tags.push_back(make_tag(a.name, "in1k", 1000, a.input_size, a.crop_pct, "center", kInceptionMean, kInceptionStd, a.interpolation));

@@ -113,6 +113,9 @@ std::vector<int64_t> scaled_stage_depths(const std::vector<EfficientNetStage>& s
 // timm's make_divisible / round_channels: to a multiple of `divisor`, never below 90% of the value.
 int64_t round_channels(double channels, int64_t divisor = 8);
 
+// Parameters (exact), buffers and a training step's activations of a config, before building it.
+MemoryEstimate estimate_memory(const EfficientNetConfig& config, int64_t batch);
+
 // The tf_efficientnet_lite* entrypoints and their pretrained tags, for the registry.
 struct ModelFamily;
 ModelFamily efficientnet_family();

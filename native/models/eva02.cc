@@ -225,6 +225,13 @@ torch::Tensor Eva02Impl::forward_head(const torch::Tensor& features, bool pre_lo
   return layers::linear(head_, pooled);
 }
 
+// The patch tokens (class token dropped) as a [B, C, grid_h, grid_w] map, the grid the patches were cut from.
+torch::Tensor Eva02Impl::activation_map(const torch::Tensor& features) const {
+  TORCH_CHECK_VALUE(features.dim() == 3 && features.size(1) == grid_height() * grid_width() + 1, "eva02: expected [B, ",
+                    grid_height() * grid_width() + 1, ", C] tokens for Grad-CAM (got ", features.sizes(), ")");
+  return features.slice(1, 1).transpose(1, 2).reshape({features.size(0), features.size(2), grid_height(), grid_width()});
+}
+
 NamedOutputs Eva02Impl::forward_intermediates(const torch::Tensor& images) {
   NamedOutputs out;
   if (config_.use_rot_pos_emb) out.emplace_back("rope_embed", rope_embed());
@@ -290,6 +297,29 @@ void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
     out[key] = value;
   }
   tensors.swap(out);
+}
+
+// ---- memory, from the config alone ----
+
+MemoryEstimate estimate_memory(const Eva02Config& c, int64_t batch, bool grad_checkpointing) {
+  const double dim = static_cast<double>(c.embed_dim), patch = static_cast<double>(c.patch_size);
+  const double classes = static_cast<double>(c.num_classes);
+  const double hidden = static_cast<double>(static_cast<int64_t>(dim * c.mlp_ratio));  // as EvaBlockImpl rounds it
+  const double patches = static_cast<double>(c.img_size.height / c.patch_size) * static_cast<double>(c.img_size.width / c.patch_size);
+  // norm1, norm2, qkv (or q/k/v projections: the same count), proj, the optional inner norms, the gated MLP.
+  double block = 4 * dim + (3 * dim * dim + 2 * dim) + (dim * dim + dim) + (c.scale_attn_inner ? 2 * dim : 0);
+  block += c.scale_mlp ? 2 * (dim * hidden + hidden) + 2 * hidden + (hidden * dim + dim) : (dim * 2 * hidden + 2 * hidden) + (hidden * dim + dim);
+  MemoryEstimate m;
+  m.parameters = dim + (patches + 1) * dim + static_cast<double>(c.in_chans) * dim * patch * patch + dim +
+                 static_cast<double>(c.depth) * block + 2 * dim + (c.num_classes > 0 ? dim * classes + classes : 0);
+  // Per token and block, what autograd keeps: the residual inputs, both norms' outputs, qkv, q/k after RoPE, the
+  // attention output and the gated MLP's three hidden tensors (SDPA keeps no N×N matrix).
+  const double tokens = static_cast<double>(batch) * (patches + 1);
+  const double per_block = tokens * (12 * dim + 4 * hidden);
+  const double blocks = grad_checkpointing ? static_cast<double>(c.depth) * tokens * dim + per_block : static_cast<double>(c.depth) * per_block;
+  m.activations = static_cast<double>(batch) * static_cast<double>(c.in_chans * c.img_size.height * c.img_size.width) + 3 * tokens * dim +
+                  blocks + static_cast<double>(batch) * (2 * dim + 2 * classes);
+  return m;
 }
 
 // ---- named variants (timm v1.0.28's entrypoints and pretrained cfgs) ----
@@ -361,7 +391,7 @@ std::string EvaArgsJson(const EvaArgs& a) {
          ",\"use_rot_pos_emb\":true,\"ref_feat_shape\":[16,16],\"global_pool\":\"" + a.global_pool + "\"}";
 }
 
-Classifier CreateEva(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+Eva02Config EvaConfigFor(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
   const EvaArgs* a = std::find_if(std::begin(kEvaArgs), std::end(kEvaArgs), [&](const EvaArgs& x) { return entry.name == x.name; });
   const auto& o = options.arch;
   Eva02Config c;
@@ -379,15 +409,26 @@ Classifier CreateEva(const ModelEntry& entry, const PretrainedConfig& tag, const
   c.num_classes = options.num_classes.value_or(tag.num_classes);
   TORCH_CHECK_VALUE(c.patch_size > 0 && c.embed_dim > 0 && c.depth > 0 && c.num_heads > 0,
                     "eva02: patch_size, embed_dim, depth and num_heads must be positive");
+  return c;
+}
+
+Classifier CreateEva(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
+  // Checked here, not for the estimate: a model too big to build is refused for its size whatever its heads.
+  const Eva02Config c = EvaConfigFor(entry, tag, options);
   TORCH_CHECK_VALUE(c.embed_dim % c.num_heads == 0 && (c.embed_dim / c.num_heads) % 4 == 0,
                     "eva02: embed_dim / num_heads must be a multiple of 4 (got ", c.embed_dim, " / ", c.num_heads, ")");
   return std::make_shared<Eva02Impl>(c, tag);
 }
 
+MemoryEstimate EstimateEva(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options, int64_t batch,
+                           bool grad_checkpointing) {
+  return estimate_memory(EvaConfigFor(entry, tag, options), batch, grad_checkpointing);
+}
+
 }  // namespace
 
 ModelFamily eva02_family() {
-  ModelFamily family{"eva02", {}, {}, CreateEva};
+  ModelFamily family{"eva02", {}, {}, CreateEva, EstimateEva};
   for (const auto& args : kEvaArgs) family.entries.push_back({args.name, "eva02", {}, EvaArgsJson(args)});
   for (const auto& row : kEvaTags) {
     for (auto& entry : family.entries) {

@@ -74,6 +74,7 @@ class Eva02Impl : public ClassifierImpl {
 
   torch::Tensor forward_features(const torch::Tensor& images) override;
   torch::Tensor forward_head(const torch::Tensor& features, bool pre_logits = false) override;
+  torch::Tensor activation_map(const torch::Tensor& features) const override;
   NamedOutputs forward_intermediates(const torch::Tensor& images) override;
 
   void reset_classifier(int64_t num_classes) override;
@@ -113,6 +114,9 @@ class Eva02Impl : public ClassifierImpl {
   layers::RopeTable rope_device_;  // with the class-token row, on the device last used
 };
 TORCH_MODULE(Eva02);
+
+// Parameters (exact), buffers and a training step's activations of a config, before building it.
+MemoryEstimate estimate_memory(const Eva02Config& config, int64_t batch, bool grad_checkpointing);
 
 // The eva02_* entrypoints and their pretrained tags, for the registry.
 struct ModelFamily;

@@ -29,4 +29,9 @@ void ClassifierImpl::check_input(const torch::Tensor& images) const {
   TORCH_CHECK_VALUE(false, family(), ": expected input of shape ", expected.str(), " (got ", got.str(), ")");
 }
 
+torch::Tensor ClassifierImpl::activation_map(const torch::Tensor& features) const {
+  TORCH_CHECK_VALUE(features.dim() == 4, family(), ": Grad-CAM needs a [B, C, h, w] feature map (got ", features.sizes(), ")");
+  return features;
+}
+
 }  // namespace foldtorch

@@ -40,6 +40,14 @@ struct InputRules {
   bool channels_last = false;  // convolutions here run faster on NHWC activations
 };
 
+// What a model of a given config holds, and what one training step keeps for backward, counted from the config
+// alone (before anything is allocated): elements, not bytes, so the caller applies its precision.
+struct MemoryEstimate {
+  double parameters = 0;   // exactly the model's parameter elements
+  double buffers = 0;      // buffer elements (BatchNorm statistics)
+  double activations = 0;  // elements a training step of `batch` images keeps alive for backward (an estimate)
+};
+
 // Named intermediate outputs in execution order (e.g. "patch_embed", "block_0", "features", "logits").
 using NamedOutputs = std::vector<std::pair<std::string, torch::Tensor>>;
 
@@ -91,6 +99,9 @@ class ClassifierImpl : public torch::nn::Module {
   // The classifier's parameter names: a checkpoint head of another class count is skipped (the model keeps its
   // freshly initialised head), as timm does when fine-tuning.
   virtual std::vector<std::string> head_parameter_names() const { return {"head.weight", "head.bias"}; }
+  // The activation map Grad-CAM weighs, [B, C, h, w], from forward_features' output: the last convolutional
+  // stage as it is (the default); a ViT reshapes its patch tokens to the patch grid.
+  virtual torch::Tensor activation_map(const torch::Tensor& features) const;
   // Adapts a checkpoint's tensors to this model's names and shapes before the strict load, as timm's
   // checkpoint_filter_fn does (renames, pos-embed resampling); appends the keys it resampled.
   virtual void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {

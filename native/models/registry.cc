@@ -159,18 +159,38 @@ const ModelEntry& find_model(const std::string& name, const PretrainedConfig** t
   TORCH_CHECK_VALUE(false, "models: unknown model name '", name, "' (model_names() lists the registered ones)");
 }
 
-Classifier create_model(const std::string& name, const CreateOptions& options) {
-  const PretrainedConfig* tag = nullptr;
-  const ModelEntry& entry = find_model(name, &tag);
+namespace {
+
+// The entry, its tag and family for a name, with the options checked as create_model checks them.
+const ModelFamily& CheckedFamily(const std::string& name, const CreateOptions& options, const ModelEntry** entry,
+                                 const PretrainedConfig** tag) {
+  *entry = &find_model(name, tag);
   TORCH_CHECK_VALUE(!options.num_classes || *options.num_classes >= 0, "models: num_classes must be >= 0 (got ",
                     *options.num_classes, ")");
   if (options.img_size) {
     TORCH_CHECK_VALUE(options.img_size->height > 0 && options.img_size->width > 0, "models: img_size must be positive (got [",
                       options.img_size->height, ", ", options.img_size->width, "])");
   }
-  const ModelFamily& family = find_family(entry.family);
+  const ModelFamily& family = find_family((*entry)->family);
   CheckOverrides(family, options.arch);
-  return family.create(entry, *tag, options);
+  return family;
+}
+
+}  // namespace
+
+Classifier create_model(const std::string& name, const CreateOptions& options) {
+  const ModelEntry* entry = nullptr;
+  const PretrainedConfig* tag = nullptr;
+  const ModelFamily& family = CheckedFamily(name, options, &entry, &tag);
+  return family.create(*entry, *tag, options);
+}
+
+MemoryEstimate estimate_model_memory(const std::string& name, const CreateOptions& options, int64_t batch, bool grad_checkpointing) {
+  TORCH_CHECK_VALUE(batch > 0, "models: batch must be positive (got ", batch, ")");
+  const ModelEntry* entry = nullptr;
+  const PretrainedConfig* tag = nullptr;
+  const ModelFamily& family = CheckedFamily(name, options, &entry, &tag);
+  return family.estimate(*entry, *tag, options, batch, grad_checkpointing);
 }
 
 }  // namespace foldtorch

@@ -54,6 +54,9 @@ struct ModelEntry {
 };
 
 using ModelFactory = std::function<Classifier(const ModelEntry&, const PretrainedConfig&, const CreateOptions&)>;
+// The family's estimate for what the factory would build, for a training step of `batch` images.
+using MemoryEstimator =
+    std::function<MemoryEstimate(const ModelEntry&, const PretrainedConfig&, const CreateOptions&, int64_t batch, bool grad_checkpointing)>;
 
 // What a family registers.
 struct ModelFamily {
@@ -61,6 +64,7 @@ struct ModelFamily {
   std::vector<ModelEntry> entries;
   std::vector<ArchKey> arch_keys;
   ModelFactory create;
+  MemoryEstimator estimate;
 };
 
 // Every registered family, in registration order.
@@ -75,6 +79,9 @@ std::vector<std::string> pretrained_tag_names();
 const ModelEntry& find_model(const std::string& name, const PretrainedConfig** tag = nullptr);
 
 Classifier create_model(const std::string& name, const CreateOptions& options = {});
+// What create_model(name, options) would hold and a training step of `batch` images keep, without building it;
+// the same checks of the name and options first.
+MemoryEstimate estimate_model_memory(const std::string& name, const CreateOptions& options, int64_t batch, bool grad_checkpointing);
 
 // Helpers for families' tables.
 inline const std::vector<double> kImageNetMean{0.485, 0.456, 0.406}, kImageNetStd{0.229, 0.224, 0.225};

@@ -8,9 +8,11 @@ import { compareCommand, kComparisons } from './compare';
 import { demoCommand } from './demo';
 import { doctorCommand } from './doctor';
 import { evaluateCommand } from './evaluate';
+import { explainCommand } from './explain';
 import { parityCommand } from './parity';
 import { predictCommand } from './predict';
 import { pretrainCommand } from './pretrain';
+import { reportCommand } from './report';
 import { buildCommand, setupCommand } from './setup';
 import { trainCommand } from './train';
 import { weightsCommand } from './weights';
@@ -41,7 +43,9 @@ export function buildCli(argv: string[]): Argv {
       .option('json', { type: 'boolean', default: false, describe: 'JSON event log on stdout' })
       .option('devices', { type: 'string', describe: 'folds in parallel, one worker process per device: cuda:0,cuda:1' })
       .option('workers', { type: 'number', describe: 'folds in parallel on CPU: N worker processes sharing the cores' })
-      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' }),
+      .option('nproc-per-node', { type: 'number', describe: 'data-parallel: train each fold on N local ranks (c10d; torchrun --no-python for several nodes)' })
+      .option('verify-images', { type: 'boolean', describe: 'decode every image before training, naming each bad file (default: when estimated at most 5 s)' })
+      .option('allow-single-class', { type: 'boolean', default: false, describe: 'train although train.csv holds one label only' }),
     async (args) => { process.exitCode = await trainCommand(args as never); })
     .command('predict', 'Fold ensemble of a run on a data folder, with TTA, as a submission', (y) => y
       .option('run', { type: 'string', demandOption: true })
@@ -65,6 +69,18 @@ export function buildCli(argv: string[]): Argv {
       .option('out', { type: 'string' })
       .option('progress', progressOption),
     async (args) => { process.exitCode = await compareCommand(args as never); })
+    .command('report', 'Compare runs on one page: metrics, ROC curves overlaid, per-group scores', (y) => y
+      .option('compare', { type: 'string', array: true, demandOption: true, describe: 'two or more run folders' })
+      .option('out', { type: 'string', default: 'compare.html', describe: 'the page to write' }),
+    async (args) => { process.exitCode = await reportCommand(args as never); })
+    .command('explain', 'Grad-CAM overlay of where a run\'s fold model looked in one image', (y) => y
+      .option('run', { type: 'string', demandOption: true })
+      .option('image', { type: 'string', demandOption: true })
+      .option('fold', { type: 'number', describe: 'which fold model (default: the first trained)' })
+      .option('class', { type: 'number', describe: 'class to explain (default: the predicted one)' })
+      .option('out', { type: 'string', describe: 'PNG to write (default <run>/explain/<image>-fold<k>.png)' })
+      .option('device', { type: 'string' }),
+    async (args) => { process.exitCode = await explainCommand(args as never); })
     .command('pretrain', 'Train a backbone on a many-class dataset (default: the emoji corpus recipe) for --pretrained', (y) => y
       .option('data', { type: 'string', demandOption: true, describe: 'one folder per class (foldtorch dataset emoji-corpus)' })
       .option('out', { type: 'string', demandOption: true, describe: 'backbone checkpoint to write (.safetensors)' })

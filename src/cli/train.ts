@@ -26,6 +26,9 @@ export interface TrainArgs {
   /** Folds in parallel: one worker per device ("cuda:0,cuda:1"), or on CPU this many workers. */
   devices?: string;
   workers?: number;
+  /** Absent: auto (in full when estimated at most 5 s). */
+  verifyImages?: boolean;
+  allowSingleClass?: boolean;
 }
 
 /** The recipe of a command line: --resume reads the run's own recipe.json; flags become overrides. */
@@ -54,6 +57,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       data: args.data, run, resume: args.resume !== undefined, progress, shouldStop: stop.shouldStop, folds,
       ...(args.devices !== undefined ? { devices: args.devices.split(',').map((d) => d.trim()) } : {}),
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
+      verifyImages: args.verifyImages ?? 'auto', allowSingleClass: args.allowSingleClass ?? false,
     });
     if (!args.json && result.report) {
       process.stdout.write(`\n${result.table}\n`);

@@ -6,7 +6,9 @@ import { csvWhere, kDefaultClasses, readCsvTable, readLabelCsv, readSampleSubmit
 import { kDefaultPixelLimit, probeImage, verifyImage } from './image';
 
 export const kImageExtensions = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'] as const;
-export const kVerifyModes = ['none', 'header', 'full'] as const;
+export const kVerifyModes = ['none', 'header', 'full', 'auto'] as const;
+/** `auto` decodes every image in full when that is estimated to take at most this long, else reads headers. */
+export const kAutoVerifySeconds = 5;
 export type VerifyMode = (typeof kVerifyModes)[number];
 
 export interface ImageItem {
@@ -40,7 +42,10 @@ export interface Dataset {
 export interface DatasetOptions {
   /** Allowed labels of train.csv in class-index order (default 0, 1). */
   classes?: readonly string[];
-  /** 'header' (default) reads every image header, 'full' decodes every image, 'none' only checks the files. */
+  /**
+   * 'header' (default) reads every image header, 'full' decodes every image, 'none' only checks the files, 'auto'
+   * decodes every image when a timed sample says the whole set takes at most kAutoVerifySeconds, else 'header'.
+   */
   verify?: VerifyMode;
   /** Leave out missing, empty or unreadable images (listed in `skipped`) instead of failing. */
   skipUnreadable?: boolean;
@@ -92,11 +97,39 @@ interface Listed extends ImageItem {
   where: string;
 }
 
-/** Checks listed images; returns the good ones, throwing or (skipUnreadable) collecting the bad ones. */
+/** Images decoded in parallel: sharp's decodes run on libuv's pool (4 threads unless UV_THREADPOOL_SIZE says). */
+const kDecodeParallelism = 8;
+const kAutoSample = 12;
+
+/**
+ * 'auto' → 'full' when decoding a sample spread over the list, scaled to the whole list at the pool's
+ * parallelism, is estimated at most kAutoVerifySeconds; else 'header'. Other modes pass through.
+ */
+export async function resolveVerifyMode(listed: readonly { path: string }[], verify: VerifyMode, limit = kDefaultPixelLimit): Promise<Exclude<VerifyMode, 'auto'>> {
+  if (verify !== 'auto') return verify;
+  if (listed.length === 0) return 'full';
+  const count = Math.min(kAutoSample, listed.length);
+  const sample = Array.from({ length: count }, (_, i) => listed[Math.floor((i * listed.length) / count)]);
+  const started = process.hrtime.bigint();
+  // A bad image in the sample is found again (and named) by the full check itself.
+  for (const item of sample) await verifyImage(item.path, limit).catch(() => undefined);
+  const perImage = Number(process.hrtime.bigint() - started) / 1e9 / count;
+  const threads = Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, kDecodeParallelism));
+  return (perImage * listed.length) / threads <= kAutoVerifySeconds ? 'full' : 'header';
+}
+
+/** One error naming every bad image (the first in the usual "{file} line {n}: {problem}" form). */
+function unreadableError(bad: readonly { where: string; problem: string }[]): Error {
+  const [first, ...others] = bad;
+  const more = others.length === 0 ? '' : `\n${others.length} more unreadable image${others.length === 1 ? '' : 's'}:\n${others.map((b) => `  ${b.where}: ${b.problem}`).join('\n')}`;
+  return invalidData(first.where, `${first.problem}${more}${bad.length > 1 ? '\n(--skip-unreadable leaves them out)' : ''}`);
+}
+
+/** Checks listed images; returns the good ones, throwing (naming every bad one) or (skipUnreadable) collecting them. */
 async function checkImages(listed: readonly Listed[], options: DatasetOptions, skipped: SkippedImage[]): Promise<ImageItem[]> {
-  const verify = requireChoice('verify', options.verify ?? 'header', kVerifyModes);
   const limit = options.limitInputPixels ?? kDefaultPixelLimit;
-  const problems = await mapLimited(listed, 8, async (item): Promise<string | null> => {
+  const verify = await resolveVerifyMode(listed, requireChoice('verify', options.verify ?? 'header', kVerifyModes), limit);
+  const problems = await mapLimited(listed, kDecodeParallelism, async (item): Promise<string | null> => {
     const problem = await fileProblem(item.path);
     if (problem !== null || verify === 'none') return problem;
     try {
@@ -108,12 +141,14 @@ async function checkImages(listed: readonly Listed[], options: DatasetOptions, s
     }
   });
   const good: ImageItem[] = [];
+  const bad: { where: string; problem: string }[] = [];
   listed.forEach((item, i) => {
     const problem = problems[i];
     if (problem === null) good.push({ imageName: item.imageName, path: item.path, label: item.label });
     else if (options.skipUnreadable) skipped.push({ imageName: item.imageName, path: item.path, reason: problem });
-    else throw invalidData(item.where, problem);
+    else bad.push({ where: item.where, problem });
   });
+  if (bad.length > 0) throw unreadableError(bad);
   return good;
 }
 
@@ -158,12 +193,14 @@ export async function loadCompetitionDataset(root: string, options: DatasetOptio
       })
     : [];
   const skipped: SkippedImage[] = [];
+  // 'auto' decides once for both halves: the time budget is the dataset's.
+  const checked = { ...options, verify: await resolveVerifyMode([...listedTrain, ...listedTest], requireChoice('verify', options.verify ?? 'header', kVerifyModes), options.limitInputPixels) };
   return {
     layout: 'competition',
     root,
     classes,
-    train: await checkImages(listedTrain, options, skipped),
-    test: await checkImages(listedTest, options, skipped),
+    train: await checkImages(listedTrain, checked, skipped),
+    test: await checkImages(listedTest, checked, skipped),
     hasTestLabels: testLabels !== null,
     meta: await readMeta(root),
     skipped,

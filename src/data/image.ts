@@ -2,7 +2,7 @@
 import { readFile } from 'fs/promises';
 import sharp from 'sharp';
 import { invalidData, requireImageSize } from '../errors';
-import { loadAddon } from '../native/addon';
+import { loadAddonAsync } from '../native/addon';
 import type { NativeAddon } from '../native/types';
 import { AugmentPlan, Interpolation, isIdentityPlan, kIdentityPlan, resizeSizeFor, sharpKernel, sharpRotationAngle } from './augment';
 
@@ -25,11 +25,14 @@ export interface DecodeOptions {
 const kJpegName = /\.jpe?g$/i;
 
 let nativeOps: NativeAddon | null | undefined;
-/** The addon's image calls, or null where it cannot be loaded: then sharp does all the work, as it always can. */
-function nativeImageOps(): NativeAddon | null {
+/**
+ * The addon's image calls, or null where it cannot be loaded: then sharp does all the work, as it always can.
+ * Loaded off the main thread first: a dataset check is often the first thing to need it.
+ */
+async function nativeImageOps(): Promise<NativeAddon | null> {
   if (nativeOps === undefined) {
     try {
-      nativeOps = loadAddon();
+      nativeOps = await loadAddonAsync();
     } catch {
       nativeOps = null;
     }
@@ -94,7 +97,7 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
   const [resizeHeight, resizeWidth] = resizeSizeFor(size, plan);
   const limit = options.limitInputPixels ?? kDefaultPixelLimit;
   configureSharpForLoading();
-  const native = (options.fastPath ?? true) && kJpegName.test(path) ? nativeImageOps() : null;
+  const native = (options.fastPath ?? true) && kJpegName.test(path) ? await nativeImageOps() : null;
   let bytes: Buffer | null = null;
   if (native?.jpegFastPath) {
     // A file the fast path declines goes to sharp from these bytes; a missing, unreadable or empty one from its
@@ -122,7 +125,7 @@ export async function decodeImage(path: string, options: DecodeOptions, plan: Au
 export async function augmentRgb(rgb: Buffer, size: number | readonly [number, number], plan: AugmentPlan): Promise<Buffer> {
   if (isIdentityPlan(plan)) return rgb;
   const [height, width] = requireImageSize('size', size, 1, 8192);
-  const native = nativeImageOps();
+  const native = await nativeImageOps();
   if (native) return native.orientPixels(rgb, [height, width], plan);
   const pipeline = sharp(rgb, { raw: { width, height, channels: 3 } });
   return toRgb(orient(pipeline, plan), resizeSizeFor([height, width], plan), 'augmentRgb');

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 import { buildMismatch, readBuildInfo, torchLocator, type FoundTorch } from './buildInfo';
 import type { NativeAddon } from './types';
 
@@ -47,6 +48,43 @@ export function locateTorch(root = packageRoot): TorchLookup {
 
 let loaded: { addon: NativeAddon; from: AddonCandidate } | undefined;
 let preloadedFrom: string | undefined;
+let preloading: Promise<void> | undefined;
+
+// libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured here) as
+// soon as another process shares the cores; passive waiting costs little when they don't. Set on the main
+// thread, which writes the process' real environment (a worker's process.env is its own copy).
+function setOpenMpWaitPolicy(): void {
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+}
+
+/**
+ * Maps the addon and libtorch (the locator, the preloader, dlopen, relocations, static initialisers: ~0.2 s) on a
+ * worker thread that runs this module's own loadAddon(), so that the main thread's later loadAddon() finds them
+ * loaded and returns in milliseconds instead of blocking the event loop. Resolves when done, also when loading
+ * fails there (loadAddon() then reports why).
+ */
+export function preloadAddon(root = packageRoot): Promise<void> {
+  if (loaded) return Promise.resolve();
+  preloading ??= new Promise<void>((resolve) => {
+    if (!addonCandidates(root).some((c) => fs.existsSync(c.path))) return resolve();
+    setOpenMpWaitPolicy();
+    const script = [
+      `const { parentPort } = require('worker_threads');`,
+      `try { require(${JSON.stringify(__filename)}).loadAddon(${JSON.stringify(root)}); } catch {}`,
+      `parentPort.postMessage('loaded');`,
+    ].join('\n');
+    const worker = new Worker(script, { eval: true, stdout: true, stderr: true });
+    worker.unref();
+    for (const event of ['message', 'error', 'exit']) worker.once(event, () => resolve());
+  });
+  return preloading;
+}
+
+/** loadAddon() after preloadAddon(): for the async API paths, whose first call would otherwise block. */
+export async function loadAddonAsync(root = packageRoot): Promise<NativeAddon> {
+  await preloadAddon(root);
+  return loadAddon(root);
+}
 
 function preloaderOf(candidate: AddonCandidate): string {
   return path.join(path.dirname(candidate.path), 'foldtorch_preload.node');
@@ -95,9 +133,7 @@ export function loadAddon(root = packageRoot): NativeAddon {
         failures.push(`${candidate.kind}: ${candidate.path} needs libtorch, and none was found (see above)`);
         continue;
       }
-      // libgomp reads this when libtorch loads. Spinning OpenMP workers collapse throughput (30x measured
-      // here) as soon as another process shares the cores; passive waiting costs little when they don't.
-      process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+      setOpenMpWaitPolicy();
       if (torch.found) preloadTorch(candidate, torch.found);
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const addon = require(candidate.path) as NativeAddon;

@@ -5,10 +5,12 @@
  */
 import * as fs from 'fs';
 import { closestNames, disposedError, invalidType, outOfRange, requireImageSize, requireInteger } from '../errors';
-import { loadAddon } from './addon';
+import { checkModelMemory, describeSizeOptions, estimateMemory } from './memory';
+import { loadAddon, loadAddonAsync } from './addon';
 import { precisions } from './types';
 import type {
   ForwardFloatResult,
+  GradCamResult,
   HostTensor,
   ImageSizeOption,
   InputRules,
@@ -182,7 +184,7 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     pretrained = options.pretrained;
   }
   if (options.device !== undefined && typeof options.device !== 'string') throw invalidType('device', 'a device string', options.device);
-  const native = await loadAddon().createModel({
+  const nativeOptions = {
     name,
     numClasses,
     imgSize,
@@ -193,8 +195,12 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     resetClassifier: checkBoolean('resetClassifier', options.resetClassifier) ?? false,
     freezeBatchNorm: checkBoolean('freezeBatchNorm', options.freezeBatchNorm) ?? false,
     arch: checkArch(options.arch, entry),
-  });
-  return new Model(native);
+  };
+  const addon = await loadAddonAsync();
+  // Refused with the figures before libtorch's allocator would fail with its own text.
+  const sizeOptions = [describeSizeOptions('arch.', nativeOptions.arch ?? {}), describeSizeOptions('', { imgSize: options.imgSize })].filter(Boolean).join(', ');
+  checkModelMemory(await estimateMemory(addon, nativeOptions), sizeOptions ? `${sizeOptions} (${name})` : name, nativeOptions.device);
+  return new Model(await addon.createModel(nativeOptions));
 }
 
 /** A classifier living natively on one device; call dispose() to free its memory early. */
@@ -287,6 +293,17 @@ export class Model {
       };
     });
     return this.native.forwardViews(images, { shape, views, ...this.imageOptions(options) });
+  }
+
+  /**
+   * Grad-CAM of class `target` for uint8 NHWC images: eval mode, fp32, gradients of that logit through the model's
+   * own backward path (no parameter's gradient is touched); `cam` is [batch, h, w] in [0, 1] on the last feature grid.
+   */
+  async gradCam(images: Uint8Array, options: Omit<ImageForwardOptions, 'output' | 'precision'> & { target: number }): Promise<GradCamResult> {
+    const shape = this.checkImages(images, options?.shape);
+    const target = requireInteger('target', options.target, 0, this.numClasses - 1);
+    const { mean, std } = this.imageOptions(options);
+    return this.native.gradCam(images, { shape, target, mean, std });
   }
 
   /** Normalised float NCHW input → logits, pre-logits, features (and intermediates): the parity path. */

@@ -58,6 +58,14 @@ export interface MatmulBenchmarkOptions {
   device?: string;
 }
 
+/** Element counts from a model's config (parameters exact), and the bytes the device has free (Infinity: unknown). */
+export interface NativeMemoryEstimate {
+  parameters: number;
+  buffers: number;
+  activations: number;
+  availableBytes: number;
+}
+
 export interface NativeAddon {
   doctor(): Promise<DoctorReport>;
   setNumThreads(threads: number): void;
@@ -298,6 +306,18 @@ export interface NativeForwardViewsOptions extends NativeForwardOptions {
   views: TtaView[];
 }
 
+export interface NativeGradCamOptions extends NativeForwardOptions {
+  /** The class whose logit is explained. */
+  target: number;
+}
+
+export interface GradCamResult {
+  /** [batch, h, w] in [0, 1]: the last feature map's grid (ConvNeXt, EfficientNet) or the patch grid (EVA-02). */
+  cam: HostTensor;
+  /** [batch, classes], from the same (eval-mode, fp32) forward. */
+  logits: HostTensor;
+}
+
 export interface ForwardFloatOptions {
   /** [batch, channels, height, width] of the normalised float input. */
   shape: number[];
@@ -337,6 +357,7 @@ export interface NativeModel {
   readonly disposed: boolean;
   forward(images: Uint8Array, options: NativeForwardOptions): Promise<HostTensor>;
   forwardViews(images: Uint8Array, options: NativeForwardViewsOptions): Promise<HostTensor>;
+  gradCam(images: Uint8Array, options: NativeGradCamOptions): Promise<GradCamResult>;
   forwardFloat(input: Float32Array, options: ForwardFloatOptions): Promise<ForwardFloatResult>;
   lossAndGrads(input: Float32Array, options: { shape: number[]; targets: number[]; precision?: Precision; train?: boolean }): Promise<LossAndGradsResult>;
   parameters(): Promise<ParameterInfo[]>;
@@ -390,6 +411,8 @@ export interface NativeSafetensorsHeader {
 export interface NativeAddon {
   createModel(options: NativeCreateModelOptions): Promise<NativeModel>;
   listModels(): RegistryEntry[];
+  /** What createModel(options) would hold and a training step of batchSize images keep; nothing is built. */
+  estimateMemory(options: NativeCreateModelOptions & { batchSize?: number }): Promise<NativeMemoryEstimate>;
   readSafetensors(path: string): Promise<SafetensorsContents>;
   readSafetensorsHeader(path: string): NativeSafetensorsHeader;
 }

@@ -28,6 +28,14 @@ export interface Prediction {
   /** Merged logits [items, classes]. */
   logits: Float32Array;
   plan: TtaPlanEntry[];
+  /** Two classes: each plan entry's probability of class 1, [items, plan.length] row-major; null otherwise. */
+  viewProbabilities: Float64Array | null;
+}
+
+/** The rows of a [items, views] array as lists (for oof.json and the report's view spread). */
+export function viewRows(viewProbabilities: Float64Array | null, views: number): number[][] | undefined {
+  if (viewProbabilities === null || views < 1) return undefined;
+  return Array.from({ length: viewProbabilities.length / views }, (_, i) => Array.from(viewProbabilities.subarray(i * views, (i + 1) * views)));
 }
 
 /**
@@ -48,6 +56,7 @@ export async function predictItems(model: Model, items: readonly LoaderItem[], o
   const plan = planTta(options.tta, { dedup: options.dedup ?? true });
   const classes = model.numClasses;
   const logits = new Float32Array(items.length * classes);
+  const viewProbabilities = classes === 2 ? new Float64Array(items.length * plan.length) : null;
   const { mean, std } = model.pretrainedConfig;
   const batches = loadInOrder(items, {
     transform: { size: model.imgSize, interpolation: options.interpolation, mean: mean as [number, number, number], std: std as [number, number, number], augment: null },
@@ -66,6 +75,12 @@ export async function predictItems(model: Model, items: readonly LoaderItem[], o
     for (let v = 0; v < views; v++) perView.push(out.data.subarray(v * size * classes, (v + 1) * size * classes));
     const merged = mergeTta(perView, plan, options.merge);
     logits.set(merged, batch.positions[0] * classes);
+    if (viewProbabilities) {
+      const perViewProbabilities = perView.map((v) => classProbabilities(v, classes));
+      for (let i = 0; i < size; i++) {
+        for (let v = 0; v < views; v++) viewProbabilities[(batch.positions[0] + i) * views + v] = perViewProbabilities[v][i];
+      }
+    }
   }
-  return { probabilities: classProbabilities(logits, classes), logits, plan };
+  return { probabilities: classProbabilities(logits, classes), logits, plan, viewProbabilities };
 }

@@ -3,11 +3,11 @@
  * and their rendering to SVG (vega's headless renderer) and PNG (sharp), with no browser or network.
  */
 import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderSvgs } from './render';
 
-const kSchema = 'https://vega.github.io/schema/vega-lite/v5.json';
-const kConfig = { font: 'DejaVu Sans, sans-serif', view: { stroke: '#ddd' }, axis: { gridColor: '#eee' } };
+export const kSchema = 'https://vega.github.io/schema/vega-lite/v5.json';
+export const kConfig = { font: 'DejaVu Sans, sans-serif', view: { stroke: '#ddd' }, axis: { gridColor: '#eee' } };
 /** Beyond this many points a line is thinned (first and last kept): a 6,540-step schedule needs no 6,540 vertices. */
 export const kMaxLinePoints = 1500;
 
@@ -168,14 +168,12 @@ export function learningRateSpec(series: readonly StepSeries[]): TopLevelSpec {
 /** Pixels per SVG unit in the PNGs: 2 keeps text sharp on high-density screens. */
 export const kPngScale = 2;
 
-/** vega-lite → vega → SVG text. Data must be inline (`values`): the loader is never asked for a URL. */
+/**
+ * vega-lite → vega → SVG text, in a worker thread (renderSvgs renders several at once). Data must be inline
+ * (`values`): the loader is never asked for a URL.
+ */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return (await renderSvgs([spec]))[0];
 }
 
 /** Rasterises SVG text with sharp (librsvg) at `scale` × its own size, white background kept. */

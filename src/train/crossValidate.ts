@@ -19,6 +19,8 @@ import { runFold, type FoldResult } from './trainFold';
 import { runFoldsInWorkers } from './foldWorkers';
 import { joinProcessGroup, readLaunchEnv, type ProcessGroup } from './distributed';
 import { weightsSummary } from '../weights/summary';
+import { galleryHeatmaps } from './explain';
+import { reportImageDetails } from './reportImages';
 
 export interface CrossValidationResult {
   run: string;
@@ -174,11 +176,14 @@ async function summarise(
   writeFileAtomic(path.join(run.dir, 'fold-table.txt'), `${fullTable}\n`);
   // The seed's table (every epoch) reads well for a few epochs; longer runs print one line per fold.
   const table = recipe.epochs <= 5 ? fullTable : compactTable(results);
+  const images = reportImageDetails(dataset, recipe, results);
   const report = await writeReport(run.dir, {
     title: `foldtorch run ${path.basename(run.dir)} (${recipe.name})`,
     folds: results.map((r) => ({ fold: r.fold, epochs: r.epochs.map(({ epoch, trainLoss, trainAuc, validLoss, validAuc }) => ({ epoch: epoch + 1, trainLoss, trainAuc: trainAuc ?? undefined, validLoss, validAuc: validAuc ?? undefined })), lr: r.lrs })),
-    oof: { probabilities: oofRows.map((r) => r.probability), labels: oofRows.map((r) => r.label), name: 'out-of-fold' },
-    test: testSet ? { probabilities: testSet.probabilities, labels: testSet.labels, name: 'test (fold ensemble)' } : undefined,
+    oof: { probabilities: oofRows.map((r) => r.probability), labels: oofRows.map((r) => r.label), name: 'out-of-fold', images: images.oof },
+    test: testSet ? { probabilities: testSet.probabilities, labels: testSet.labels, name: 'test (fold ensemble)', images: images.test } : undefined,
+    groupColumn: images.groupColumn ?? undefined,
+    heatmaps: (picks) => galleryHeatmaps(run, recipe, picks, results[0]?.fold ?? 0),
     notes: [
       results[0]?.ttaNote ?? '',
       `Folds: ${recipe.folds}, grouped by ${recipe.foldGroups}; ensemble: ${recipe.ensemble} of ${withTest.length} folds.`,

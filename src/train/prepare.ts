@@ -1,12 +1,14 @@
 /** Everything a run shares across folds: the dataset, the run folder, the fold assignment (folds.csv) and the image cache. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { invalidData, outOfRange } from '../errors';
+import { invalidData, invalidType, outOfRange, requireImageSize } from '../errors';
 import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augment';
-import { loadDataset, metaGroups, type Dataset, type ImageItem } from '../data/dataset';
+import { loadDataset, metaGroups, type Dataset, type ImageItem, type VerifyMode } from '../data/dataset';
 import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
 import { DecodedCache } from '../data/image';
-import { createModel, type Model } from '../native/model';
+import { loadAddonAsync } from '../native/addon';
+import { checkModelMemory, checkTrainingMemory, describeSizeOptions, estimateMemory } from '../native/memory';
+import { createModel, registeredModelNames, type Model } from '../native/model';
 import { checkTtaFitsModel } from '../predict/predictor';
 import { resolvePretrained } from '../weights/fetchWeights';
 import type { ProgressSink } from './progress';
@@ -24,6 +26,13 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Leave out unreadable images (listed in the log) instead of failing. */
   skipUnreadable?: boolean;
+  /**
+   * Decode every image in full before training, naming each bad file: true, false (headers only), or 'auto'
+   * (default): in full when estimated at most 5 s, for a new run (a resumed one was checked when it started).
+   */
+  verifyImages?: boolean | 'auto';
+  /** Train although train.csv holds one label only (refused otherwise: nothing to tell apart). */
+  allowSingleClass?: boolean;
   /** `data` already loaded (pretraining sizes its head from the classes first): not listed and probed again. */
   dataset?: Dataset;
   /** Only these folds (default: all): the ensemble uses the folds that are done. */
@@ -42,7 +51,7 @@ export interface PreparedRun {
 }
 
 /** meta.csv column each fold grouping uses. */
-const kGroupColumns: Record<Exclude<Recipe['foldGroups'], 'none'>, string> = { style: 'style', emoji: 'hexcode', family: 'family' };
+export const kGroupColumns: Record<Exclude<Recipe['foldGroups'], 'none'>, string> = { style: 'style', emoji: 'hexcode', family: 'family' };
 
 /** The saved assignment (folds.csv) or a new one, with the rows to write for a new one. */
 async function foldAssignment(run: RunDir, dataset: Dataset, recipe: Recipe): Promise<{ testFold: Int32Array; rows: FoldRow[] | null }> {
@@ -84,8 +93,23 @@ function checkAccumulation(recipe: Recipe, testFold: Int32Array, folds: readonly
   }
 }
 
+/** Refuses a recipe whose model or training step would not fit in the device's free memory, before allocating. */
+async function checkRecipeMemory(recipe: Recipe, arch: Recipe['model']['overrides'] | undefined): Promise<void> {
+  const addon = await loadAddonAsync();
+  if (!registeredModelNames().includes(recipe.model.name)) return;  // createModel refuses it, with the closest names
+  const imgSize = requireImageSize('model.imgSize', recipe.model.imgSize);
+  const need = await estimateMemory(addon, {
+    name: recipe.model.name, numClasses: recipe.model.numClasses, imgSize, device: recipe.device, arch,
+    gradCheckpointing: recipe.model.gradCheckpointing, batchSize: recipe.batchSize,
+  }, recipe.amp === 'float32' ? 4 : 2);  // 'auto' may pick a 16-bit type: refuse only what cannot fit either way
+  const size = [describeSizeOptions('model.overrides.', recipe.model.overrides), `model.imgSize=${imgSize[0] === imgSize[1] ? imgSize[0] : `[${imgSize.join(',')}]`}`];
+  checkModelMemory(need, `${size.join(', ')} (${recipe.model.name})`, recipe.device);
+  checkTrainingMemory(need, `batchSize=${recipe.batchSize} at ${size.join(', ')} (${recipe.model.name})`, recipe.device);
+}
+
 export async function buildModel(recipe: Recipe): Promise<Model> {
   const arch = Object.keys(recipe.model.overrides).length > 0 ? recipe.model.overrides : undefined;
+  await checkRecipeMemory(recipe, arch);
   const pretrained = recipe.model.pretrained === null ? false : await resolvePretrained(recipe.model.pretrained);
   const model = await createModel(recipe.model.name, {
     numClasses: recipe.model.numClasses,
@@ -108,11 +132,28 @@ export async function buildModel(recipe: Recipe): Promise<Model> {
   return model;
 }
 
+function verifyMode(options: RunOptions): VerifyMode {
+  const verify = options.verifyImages ?? 'auto';
+  if (verify !== 'auto' && typeof verify !== 'boolean') throw invalidType('verifyImages', "true, false or 'auto'", verify);
+  if (verify === 'auto') return options.resume ? 'header' : 'auto';
+  return verify ? 'full' : 'header';
+}
+
+/** One label in the training images: every model would learn a constant; AUC is undefined on every fold. */
+function checkSeveralClasses(dataset: Dataset): void {
+  const labels = new Set(dataset.train.map((item) => item.label));
+  if (labels.size !== 1) return;
+  const [label] = labels;
+  const where = dataset.layout === 'competition' ? path.join(dataset.root, 'train.csv') : dataset.root;
+  throw invalidData(where, `has only label ${JSON.stringify(dataset.classes[label])} (all ${dataset.train.length} training images): a classifier needs two classes to tell apart; pass --allow-single-class (allowSingleClass: true) to train anyway`);
+}
+
 export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<PreparedRun> {
   if (!fs.existsSync(options.data) || !fs.statSync(options.data).isDirectory()) {
     throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
   }
-  const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
+  const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false, verify: verifyMode(options) });
+  if (!options.resume && !options.allowSingleClass) checkSeveralClasses(dataset);
   if (dataset.train.length < recipe.folds) {
     // Otherwise the fold splitter's message, about nSplits, names neither the file nor the images.
     const where = dataset.layout === 'competition' ? path.join(dataset.root, 'train.csv') : dataset.root;

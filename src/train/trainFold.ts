@@ -12,7 +12,7 @@ import { doctor } from '../native/runtime';
 import { writeFileAtomic } from '../files';
 import type { Model } from '../native/model';
 import type { Precision } from '../native/types';
-import { predictItems, type PredictOptions, type Prediction } from '../predict/predictor';
+import { predictItems, viewRows, type PredictOptions, type Prediction } from '../predict/predictor';
 import { ttaPlanNote } from '../predict/tta';
 import { softmaxOfClass } from '../predict/ensemble';
 import { createLearner, manualSeed, type Learner } from './learner';
@@ -42,8 +42,9 @@ export interface FoldResult {
   epochs: EpochMetrics[];
   /** Learning rate of every optimizer step, in order. */
   lrs: number[];
-  oof: { ids: string[]; labels: number[]; probabilities: number[] };
-  test: { ids: string[]; probabilities: number[] } | null;
+  /** views: each TTA view's probability of class 1 per image (the report shows their spread). */
+  oof: { ids: string[]; labels: number[]; probabilities: number[]; views?: number[][] };
+  test: { ids: string[]; probabilities: number[]; views?: number[][] } | null;
   ttaNote: string;
   seconds: number;
 }
@@ -202,7 +203,8 @@ async function predictSharded(group: ProcessGroup | null, model: Model, items: r
     probabilities.push(...part.subarray(0, n));
     logits.push(...part.subarray(n));
   }
-  return { probabilities: Float64Array.from(probabilities), logits: Float32Array.from(logits), plan: own.plan };
+  // The per-view probabilities stay on each rank: only the merged ones are gathered.
+  return { probabilities: Float64Array.from(probabilities), logits: Float32Array.from(logits), plan: own.plan, viewProbabilities: null };
 }
 
 /** Trains fold `fold` of `recipe` into the run folder; resumes from its last checkpoint when there is one. */
@@ -439,7 +441,7 @@ async function predictFold(
   if (dataset.test.length > 0) {
     clock = Date.now();
     const prediction = await predictSharded(group, model, dataset.test, predictOptions);
-    test = { ids: dataset.test.map((item) => item.imageName), probabilities: Array.from(prediction.probabilities) };
+    test = { ids: dataset.test.map((item) => item.imageName), probabilities: Array.from(prediction.probabilities), views: viewRows(prediction.viewProbabilities, prediction.plan.length) };
     emit({ type: 'predict', what: `fold ${fold} test`, images: dataset.test.length, views: prediction.plan.length, seconds: (Date.now() - clock) / 1000 });
   }
   const result: FoldResult = {
@@ -448,7 +450,7 @@ async function predictFold(
     bestAuc: info.best.auc,
     epochs: info.epochs,
     lrs: info.lrs,
-    oof: { ids: split.valid.map((item) => item.imageName), labels: split.valid.map((item) => item.label), probabilities: Array.from(oof.probabilities) },
+    oof: { ids: split.valid.map((item) => item.imageName), labels: split.valid.map((item) => item.label), probabilities: Array.from(oof.probabilities), views: viewRows(oof.viewProbabilities, oof.plan.length) },
     test,
     ttaNote: ttaPlanNote(oof.plan),
     seconds: (Date.now() - info.started) / 1000,

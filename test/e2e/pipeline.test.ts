@@ -71,6 +71,18 @@ describe('crossValidate writes every artifact', () => {
     const html = fs.readFileSync(path.join(run, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('TTA: 8 views, all distinct.');
+    // Each image's 8 TTA views in oof.json; galleries of 12 and 8 highest-loss images, each with its Grad-CAM overlay.
+    const foldOof = JSON.parse(fs.readFileSync(path.join(run, 'fold-0', 'oof.json'), 'utf8'));
+    expect(foldOof.oof.views).toHaveLength(foldOof.oof.ids.length);
+    expect(foldOof.oof.views.every((v: number[]) => v.length === 8 && v.every((p) => p >= 0 && p <= 1))).toBe(true);
+    expect(foldOof.test.views).toHaveLength(8);
+    const gallery = (set: string) => new RegExp(`data-set="${set}" data-kind="mistakes">([\\s\\S]*?)</div>`).exec(html)![1];
+    for (const [set, count] of [['out-of-fold', 12], ['test \\(fold ensemble\\)', 8]] as const) {
+      const sources = [...gallery(set).matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+      expect(sources.filter((s) => s.endsWith('-cam.png'))).toHaveLength(count);
+      expect(sources).toHaveLength(2 * count);
+      for (const source of sources) expect(fs.existsSync(path.join(run, source))).toBe(true);
+    }
     expect(result.table).toMatch(/fold\s+epoch\s+train_loss\s+train_auc\s+valid_loss\s+valid_auc/);
   });
 });

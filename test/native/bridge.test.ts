@@ -227,3 +227,33 @@ describe('prebuilt binary (the CI inference path)', () => {
     fs.rmSync(other, { recursive: true, force: true });
   });
 });
+
+describe('preloadAddon (the first load off the main thread)', () => {
+  const loader = path.join(repoRoot, 'dist', 'src', 'native', 'addon.js');
+  const mapped = "require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libtorch_cpu.so')";
+
+  test('maps libtorch on a worker thread; the main thread then loads the addon and runs it', () => {
+    const script = `
+      const { loadAddon, loadAddonAsync, preloadAddon, addonLocation } = require(${JSON.stringify(loader)});
+      const before = ${mapped};
+      preloadAddon().then(async () => {
+        const preloaded = { mapped: ${mapped}, loadedOnMain: addonLocation() !== undefined };
+        const same = (await loadAddonAsync()) === loadAddon();
+        const t = await loadAddon().imagesToTensor(Buffer.from([0, 51, 255]), { shape: [1, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu' });
+        console.log(JSON.stringify({ before, preloaded, same, data: Array.from(t.data) }));
+      });`;
+    const out = JSON.parse(execFileSync('node', ['-e', script], { encoding: 'utf8' }));
+    expect(out).toEqual({ before: false, preloaded: { mapped: true, loadedOnMain: false }, same: true, data: [0, 0.20000000298023224, 1] });
+  });
+
+  test('with nothing to load it resolves, and loadAddon still gives the guided error', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-none-'));
+    const script = `
+      const { loadAddonAsync } = require(${JSON.stringify(loader)});
+      loadAddonAsync(${JSON.stringify(empty)}).catch((e) => console.log(JSON.stringify({ code: e.code })));`;
+    const env = { ...process.env };
+    delete env.FOLDTORCH_ADDON;
+    expect(JSON.parse(execFileSync('node', ['-e', script], { env, encoding: 'utf8' }))).toEqual({ code: 'ERR_ADDON_LOAD' });
+    fs.rmSync(empty, { recursive: true, force: true });
+  });
+});

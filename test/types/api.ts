@@ -1,7 +1,7 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
-  buildEmojiCorpus, buildEmojiDataset, createModel, crossValidate, doctor, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
-  predictRun, resolveRecipe, rocAucScore, trainFold,
+  buildEmojiCorpus, buildEmojiDataset, compareReports, createModel, crossValidate, doctor, explain, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
+  preloadAddon, predictRun, resolveRecipe, rocAucScore, trainFold,
   type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
 } from '../../src/index';
 
@@ -15,6 +15,10 @@ export async function readmeUsage(): Promise<[FoldResult, CrossValidationResult]
   const model = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 64, arch: { depth: 4 } });
   const views = planTta('hflip,vflip,rot90').map((entry) => entry.view);
   await model.forwardViews(new Uint8Array(64 * 64 * 3), { shape: [1, 64, 64, 3], views });
+  const { cam } = await model.gradCam(new Uint8Array(64 * 64 * 3), { shape: [1, 64, 64, 3], target: 1 });
+  const overlay: string = (await explain({ run: 'runs/eva02', image: 'data/emoji/test/x.jpg', fold: 0 })).file;
+  const page: string = (await compareReports(['runs/a', 'runs/b'], 'compare.html')).html;
+  void [cam.shape, overlay, page];
   const dataset = await loadDataset('data/emoji');
   void [auc, cuda, dataset.train.length];
   return [fold0, cv];
@@ -38,4 +42,13 @@ export async function predictRunUsage(): Promise<number | null> {
   // @ts-expect-error run is a folder path
   await predictRun({ run: 1, data: 'data/test-set' });
   return testAuc;
+}
+
+// Issue 16: the addon's first load off the main thread, and a new run's checks.
+export async function reliabilityOptions(recipe: Recipe): Promise<CrossValidationResult> {
+  const preloaded: Promise<void> = preloadAddon();
+  await preloaded;
+  // @ts-expect-error verifyImages is true, false or 'auto'
+  void crossValidate(recipe, { data: 'd', run: 'r', verifyImages: 'always' });
+  return crossValidate(recipe, { data: 'data/competition', run: 'runs/x', verifyImages: 'auto', allowSingleClass: true });
 }

@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { removeStaleTemporaries, writeFileAtomic } from '../../src/files';
+import { removeStaleTemporaries, writeFileAtomic, writeFileAtomicAsync } from '../../src/files';
 
 let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'foldtorch-files-'))));
@@ -26,6 +26,23 @@ describe('writeFileAtomic', () => {
     mkdirSync(folder);
     expect(() => writeFileAtomic(folder, 'x'.repeat(1000))).toThrow(`EISDIR: illegal operation on a directory, rename '${folder}.tmp-${process.pid}' -> '${folder}'`);
     expect(readdirSync(dir).filter((name) => name.startsWith('out'))).toEqual(['out']);
+  });
+});
+
+describe('writeFileAtomicAsync', () => {
+  test('replaces a file whole, making its folder', async () => {
+    const file = join(dir, 'async', 'deep', 'b.txt');
+    await writeFileAtomicAsync(file, 'one');
+    await writeFileAtomicAsync(file, Buffer.from('two'));
+    expect(readFileSync(file, 'utf8')).toBe('two');
+    expect(readdirSync(join(dir, 'async', 'deep'))).toEqual(['b.txt']);
+  });
+
+  test('a write onto a folder fails and leaves no temporary beside it', async () => {
+    const folder = join(dir, 'async-out');
+    mkdirSync(folder);
+    await expect(writeFileAtomicAsync(folder, 'x'.repeat(1000))).rejects.toThrow(`EISDIR: illegal operation on a directory, rename '${folder}.tmp-${process.pid}' -> '${folder}'`);
+    expect(readdirSync(dir).filter((name) => name.startsWith('async-out'))).toEqual(['async-out']);
   });
 });
 

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { loadCompetitionDataset, loadDataset, loadFolderDataset, metaGroups } from '../../../src/data/dataset';
+import sharp from 'sharp';
+import { loadCompetitionDataset, loadDataset, loadFolderDataset, metaGroups, resolveVerifyMode } from '../../../src/data/dataset';
 import { writeGreyPng, writeIndexPng, writeTruncatedPng } from './images';
 
 let base: string;
@@ -85,6 +86,34 @@ describe('competition layout', () => {
       ['a.jpg', `${path.replace(root, '<root>')}: cannot decode image: unreadable or truncated`.slice(0, 60)],
       ['t0.jpg', `${join('<root>', 'test', 't0.jpg')} is empty (0 bytes)`],
     ]);
+  });
+
+  test("verify 'auto' decodes a small set in full (every bad image named); a set estimated over 5 s gets headers only", async () => {
+    const root = await competition();
+    const a = await writeTruncatedPng(join(root, 'train', 'a.jpg'));
+    const t0 = await writeTruncatedPng(join(root, 'test', 't0.jpg'));
+    await expect(loadCompetitionDataset(root, { verify: 'auto' })).rejects.toThrow(
+      `${join(root, 'train.csv')} line 3: ${a}: cannot decode image: unreadable or truncated`,
+    );
+    const both = await loadCompetitionDataset(root, { verify: 'auto', skipUnreadable: true });
+    expect(both.skipped.map((s) => s.path)).toEqual([a, t0]);
+    expect(await resolveVerifyMode([{ path: a }], 'auto')).toBe('full');
+    expect(await resolveVerifyMode([], 'auto')).toBe('full');
+    expect(await resolveVerifyMode([{ path: a }], 'header')).toBe('header');
+    // 100,000 listings of a 512² noise PNG (a millisecond or more to decode each): far over the 5 s budget.
+    const big = join(root, 'big.png');
+    await sharp({ create: { width: 512, height: 512, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toFile(big);
+    expect(await resolveVerifyMode(Array.from({ length: 100000 }, () => ({ path: big })), 'auto')).toBe('header');
+  });
+
+  test('every unreadable image is named in one error, the first in the usual form', async () => {
+    const root = await competition();
+    writeFileSync(join(root, 'train', 'c.jpg'), '');
+    rmSync(join(root, 'train', 'b.jpg'));
+    const csv = join(root, 'train.csv');
+    await expect(loadCompetitionDataset(root)).rejects.toThrow(
+      `${csv} line 2: ${join(root, 'train', 'c.jpg')} is empty (0 bytes)\n1 more unreadable image:\n  ${csv} line 4: ${join(root, 'train', 'b.jpg')} does not exist\n(--skip-unreadable leaves them out)`,
+    );
   });
 
   test('a test image without an answer label, and a folder with neither CSV', async () => {

@@ -43,7 +43,7 @@ describe('writeReport', () => {
     expect(files.html).toBe(join(dir, 'full', 'report.html'));
     expect(files.images).toEqual(['roc', 'confusion', 'loss', 'auc', 'lr'].map((n) => join(dir, 'full', 'report', `${n}.png`)));
     expect(readdirSync(join(dir, 'full')).sort()).toEqual(['report', 'report.html']);
-    expect(readdirSync(join(dir, 'full', 'report')).sort()).toEqual(['auc.png', 'confusion.png', 'loss.png', 'lr.png', 'roc.png']);
+    expect(readdirSync(join(dir, 'full', 'report')).sort()).toEqual(['auc.png', 'confusion.png', 'loss.png', 'lr.png', 'roc.png', 'summary.json']);
   });
 
   test('the page is self-contained: inline SVG, no script, no external resource, ids unique', () => {
@@ -112,7 +112,7 @@ describe('writeReport with partial data', () => {
     await writeReport(run, { title: 'again', folds: [] });
     expect(readFileSync(join(run, 'report.html'), 'utf8')).toContain('<p>No predictions were given.</p>');
     expect(readdirSync(run).sort()).toEqual(['report', 'report.html']);
-    expect(readdirSync(join(run, 'report'))).toEqual(['confusion.png']); // an old chart stays, as the old run's
+    expect(readdirSync(join(run, 'report')).sort()).toEqual(['confusion.png', 'summary.json']); // an old chart stays, as the old run's
   });
 });
 

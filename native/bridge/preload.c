@@ -13,9 +13,12 @@ static napi_value Preload(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[kMaxPath];
   size_t length = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], path, kMaxPath, &length) != napi_ok) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "preload: expected a library path (got none)");
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, argv[0], path, kMaxPath, &length) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "preload: expected a library path (got a non-string)");
     return NULL;
   }
   if (length >= kMaxPath - 1) {

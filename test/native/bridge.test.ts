@@ -207,7 +207,7 @@ describe('prebuilt binary (the CI inference path)', () => {
     const { preload } = require(path.join(path.dirname(prebuilt), 'foldtorch_preload.node')) as { preload(file?: unknown): void };
     expect(() => preload('/nonexistent/libtorch.so')).toThrow(expect.objectContaining({ code: 'ERR_ADDON_LOAD', message: expect.stringContaining('/nonexistent/libtorch.so: cannot open shared object file') }));
     expect(() => preload()).toThrow(new TypeError('preload: expected a library path (got none)'));
-    expect(() => preload(42)).toThrow(new TypeError('preload: expected a library path (got none)'));
+    expect(() => preload(42)).toThrow(new TypeError('preload: expected a library path (got a non-string)'));
     expect(() => preload(`/${'a'.repeat(5000)}`)).toThrow(new RangeError('preload: library path too long (over 4094 bytes)'));
   });
 

@@ -37,6 +37,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(chromium)
   else say "note: no chromium (Debian: chromium): the report's browser test will skip"; fi
 fi
+# clang-format: `npm run lint` (part of `npm test`) checks native/'s formatting with it.
+if ! command -v clang-format >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing+=(clang-format)
+  else say "note: no clang-format (Debian: clang-format): npm run lint cannot check native/"; fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     pkgs=()

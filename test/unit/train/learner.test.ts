@@ -27,8 +27,10 @@ describe('readCheckpointInfo', () => {
     optimizer: { name: 'ranger21', mode: 'corrected', iteration: 7, lookaheadStep: 2, lr: 0.001, numEpochs: 1, numBatchesPerEpoch: 30, params: ['a', 'b'] },
     scaler: null, precision: 'float32', device: 'cpu', rng: { cpu: true, cuda: false }, user: { epoch: 1 },
   };
-  const mutated = (change: (doc: Record<string, any>) => void) => {
-    const doc = JSON.parse(JSON.stringify(kDocument)) as Record<string, any>;
+  // biome-ignore lint/suspicious/noExplicitAny: each case edits one field of the JSON document, of any type
+  type Json = Record<string, any>;
+  const mutated = (change: (doc: Json) => void) => {
+    const doc = JSON.parse(JSON.stringify(kDocument)) as Json;
     change(doc);
     return withDocument(JSON.stringify(doc));
   };

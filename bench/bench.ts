@@ -38,7 +38,8 @@ async function run(name: BenchName, flags: BenchFlags): Promise<void> {
 async function main(): Promise<void> {
   const argv = yargs(process.argv.slice(2))
     .command('$0 [names..]', 'run benchmarks (all of them without a name)', (y) =>
-      y.positional('names', { type: 'string', array: true, choices: [...kBenchNames, 'all'], describe: 'which benchmarks' }))
+      y.positional('names', { type: 'string', array: true, choices: [...kBenchNames, 'all'], describe: 'which benchmarks' }),
+    )
     .options(kModelBenchFlags)
     .strict()
     .parseSync();

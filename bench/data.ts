@@ -1,12 +1,12 @@
 /** Benchmark (not a test): decode + augment + pack img/s of the sharp loader, and the same steps in Pillow + NumPy. */
-import { execFileSync } from 'child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'fs';
-import { availableParallelism, homedir } from 'os';
-import { join, resolve } from 'path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { kSeedAugment, TransformConfig } from '../src/data/augment';
+import { kSeedAugment, type TransformConfig } from '../src/data/augment';
 import { DecodedCache } from '../src/data/image';
-import { loadBatches, LoaderItem } from '../src/data/loader';
+import { loadBatches, type LoaderItem } from '../src/data/loader';
 import { loadAddon } from '../src/native/addon';
 
 export interface DataBenchCase {
@@ -41,14 +41,23 @@ async function generate(dir: string, ext: 'jpg' | 'png', size: number, count: nu
     const path = join(folder, `${String(i).padStart(5, '0')}.${ext}`);
     paths.push(path);
     if (existsSync(path)) continue;
-    const noise = sharp({ create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } });
+    const noise = sharp({
+      create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    });
     const smooth = sharp(await noise.png().toBuffer()).blur(1.2);
     await (ext === 'jpg' ? smooth.jpeg({ quality: 90 }) : smooth.png()).toFile(path);
   }
   return paths;
 }
 
-async function nodeEpoch(items: LoaderItem[], transform: TransformConfig, batchSize: number, epoch: number, cache: DecodedCache | null, fastPath: boolean): Promise<void> {
+async function nodeEpoch(
+  items: LoaderItem[],
+  transform: TransformConfig,
+  batchSize: number,
+  epoch: number,
+  cache: DecodedCache | null,
+  fastPath: boolean,
+): Promise<void> {
   const order = items.map((_, i) => i);
   for await (const batch of loadBatches(items, order, { transform, batchSize, seed: 0, epoch, cache, fastPath })) {
     if (batch.data.length === 0) throw new Error('empty batch');
@@ -56,7 +65,14 @@ async function nodeEpoch(items: LoaderItem[], transform: TransformConfig, batchS
 }
 
 /** Best of `repeats` timed epochs after one warm-up epoch (which also fills the cache, if any), in images per second. */
-async function timeNode(paths: string[], size: number, batchSize: number, repeats: number, cache: DecodedCache | null = null, fastPath = true): Promise<number> {
+async function timeNode(
+  paths: string[],
+  size: number,
+  batchSize: number,
+  repeats: number,
+  cache: DecodedCache | null = null,
+  fastPath = true,
+): Promise<number> {
   const items = paths.map((path) => ({ path, label: 0 }));
   const transform: TransformConfig = { size, interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], augment: kSeedAugment };
   await nodeEpoch(items, transform, batchSize, 0, cache, fastPath);
@@ -104,7 +120,9 @@ export async function runDataBench(options: DataBenchOptions = {}): Promise<Data
   const repeats = options.repeats ?? 3;
   const batchSize = options.batchSize ?? 32;
   const python = benchPython(log);
-  log(`data bench: decode + flips/rot90 + pack uint8 NHWC, batch ${batchSize}, ${availableParallelism()} cores, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), JPEG fast path ${loadAddon().jpegFastPath ? 'on (libjpeg-turbo)' : 'off (built without turbojpeg.h)'}`);
+  log(
+    `data bench: decode + flips/rot90 + pack uint8 NHWC, batch ${batchSize}, ${availableParallelism()} cores, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}), JPEG fast path ${loadAddon().jpegFastPath ? 'on (libjpeg-turbo)' : 'off (built without turbojpeg.h)'}`,
+  );
   const results: DataBenchCase[] = [];
   for (const c of kCases) {
     const paths = await generate(dir, c.ext, c.size, c.count);
@@ -112,11 +130,15 @@ export async function runDataBench(options: DataBenchOptions = {}): Promise<Data
     const pythonRate = python === null ? null : timePython(python, paths, c.size, batchSize, repeats, dir);
     const ratio = pythonRate === null ? '' : `  Pillow+NumPy ${pythonRate.toFixed(0)} img/s  ratio ${(nodeRate / pythonRate).toFixed(2)}×`;
     const verdict = nodeRate >= c.target ? 'meets' : 'BELOW';
-    log(`  ${c.name.padEnd(13)} n=${String(c.count).padEnd(5)} foldtorch ${nodeRate.toFixed(0)} img/s${ratio}  (${verdict} target ≥ ${c.target})`);
+    log(
+      `  ${c.name.padEnd(13)} n=${String(c.count).padEnd(5)} foldtorch ${nodeRate.toFixed(0)} img/s${ratio}  (${verdict} target ≥ ${c.target})`,
+    );
     results.push({ name: c.name, images: c.count, size: c.size, nodeImgPerSec: nodeRate, pythonImgPerSec: pythonRate, target: c.target });
     if (c.ext === 'jpg') {
       const sharpOnly = await timeNode(paths, c.size, batchSize, repeats, null, false);
-      log(`  ${`${c.name} sharp only`.padEnd(20)} foldtorch ${sharpOnly.toFixed(0)} img/s (fastPath: false: what the libjpeg-turbo path replaces)`);
+      log(
+        `  ${`${c.name} sharp only`.padEnd(20)} foldtorch ${sharpOnly.toFixed(0)} img/s (fastPath: false: what the libjpeg-turbo path replaces)`,
+      );
       // Small datasets can keep decoded images in memory: later epochs only augment and pack.
       const cached = await timeNode(paths, c.size, batchSize, repeats, new DecodedCache());
       log(`  ${`${c.name} cached`.padEnd(20)} foldtorch ${cached.toFixed(0)} img/s (DecodedCache: augment + pack only, from epoch 2 on)`);

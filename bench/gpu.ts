@@ -7,10 +7,10 @@
  *   node dist/bench/gpu.js --combine OURS.json TIMM.json --out RESULT.json   (ours/timm ratios, schema-checked)
  *   node dist/bench/gpu.js --check RESULT.json                                (a committed result's format)
  */
-import { randomFillSync } from 'crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
-import { dirname, resolve } from 'path';
-import { performance } from 'perf_hooks';
+import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { cudaMemoryStats, emptyCudaCache, isOutOfMemoryError, resetCudaPeakMemory, synchronizeDevice } from '../src/native/device';
 import { createModel, listModels, type Model } from '../src/native/model';
 import { doctor } from '../src/native/runtime';
@@ -18,8 +18,19 @@ import type { ModelArchOverrides, TtaView } from '../src/native/types';
 import { planTta } from '../src/predict/tta';
 import { createLearner, type Learner } from '../src/train/learner';
 import {
-  bf16PeakFlops, checkBenchResult, compareReports, eva02Flops, formatComparison, kBenchSchema, mfu, requireBenchReport,
-  type BenchPrecision, type BenchReport, type InferenceRecord, type LargestBatchRecord, type TrainRecord,
+  bf16PeakFlops,
+  checkBenchResult,
+  compareReports,
+  eva02Flops,
+  formatComparison,
+  kBenchSchema,
+  mfu,
+  requireBenchReport,
+  type BenchPrecision,
+  type BenchReport,
+  type InferenceRecord,
+  type LargestBatchRecord,
+  type TrainRecord,
 } from './gpu_results';
 
 interface BenchConfig {
@@ -39,12 +50,28 @@ interface BenchConfig {
 }
 
 const kFullConfig: BenchConfig = {
-  model: 'eva02_base_patch14_448', imgSize: 448, device: 'cuda', batch: 17, precisions: ['bfloat16', 'float16'],
-  warmup: 3, iters: 10, inferBatch: 64, batchCap: 1024,
+  model: 'eva02_base_patch14_448',
+  imgSize: 448,
+  device: 'cuda',
+  batch: 17,
+  precisions: ['bfloat16', 'float16'],
+  warmup: 3,
+  iters: 10,
+  inferBatch: 64,
+  batchCap: 1024,
 };
 const kDryConfig: BenchConfig = {
-  model: 'eva02_tiny_patch14_224', imgSize: 32, arch: { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 }, device: 'cpu',
-  batch: 4, precisions: ['bfloat16'], warmup: 1, iters: 2, inferBatch: 4, batchCap: 32, simulatedMemoryLimit: 12,
+  model: 'eva02_tiny_patch14_224',
+  imgSize: 32,
+  arch: { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 },
+  device: 'cpu',
+  batch: 4,
+  precisions: ['bfloat16'],
+  warmup: 1,
+  iters: 2,
+  inferBatch: 4,
+  batchCap: 32,
+  simulatedMemoryLimit: 12,
 };
 const kTtaSpec = 'hflip,vflip,rot90';
 const kRepoRoot = resolve(__dirname, existsSync(resolve(__dirname, '../package.json')) ? '..' : '../..');
@@ -58,7 +85,7 @@ export interface GpuBenchOptions {
 
 function batchData(config: BenchConfig, batch: number) {
   const shape = [batch, config.imgSize, config.imgSize, 3];
-  const images = randomFillSync(new Uint8Array(shape.reduce((a, b) => a * b)));  // never zeros: they time faster
+  const images = randomFillSync(new Uint8Array(shape.reduce((a, b) => a * b))); // never zeros: they time faster
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
   return { images, labels, shape };
 }
@@ -91,16 +118,33 @@ async function timed(device: string, steps: number, call: () => Promise<unknown>
   return (performance.now() - start) / 1000;
 }
 
-async function timeTrain(config: BenchConfig, precision: BenchPrecision, batch: number, batchKind: TrainRecord['batchKind'], flops: number, peak: number | null): Promise<TrainRecord> {
+async function timeTrain(
+  config: BenchConfig,
+  precision: BenchPrecision,
+  batch: number,
+  batchKind: TrainRecord['batchKind'],
+  flops: number,
+  peak: number | null,
+): Promise<TrainRecord> {
   return withLearner(config, precision, async (learner) => {
     const { images, labels, shape } = batchData(config, batch);
     let lastLoss = NaN;
-    const step = async () => { lastLoss = (await learner.trainStep(images, labels, { shape })).loss; };
+    const step = async () => {
+      lastLoss = (await learner.trainStep(images, labels, { shape })).loss;
+    };
     for (let i = 0; i < config.warmup; i++) await step();
     const seconds = await timed(config.device, config.iters, step);
     const imgPerSec = (batch * config.iters) / seconds;
-    return { precision, batch, batchKind, imgPerSec, stepMs: (seconds * 1000) / config.iters,
-      peakMemoryBytes: cudaMemoryStats(config.device).peak, mfu: mfu(imgPerSec, flops, peak), lastLoss };
+    return {
+      precision,
+      batch,
+      batchKind,
+      imgPerSec,
+      stepMs: (seconds * 1000) / config.iters,
+      peakMemoryBytes: cudaMemoryStats(config.device).peak,
+      mfu: mfu(imgPerSec, flops, peak),
+      lastLoss,
+    };
   });
 }
 
@@ -110,7 +154,8 @@ async function timeTrain(config: BenchConfig, precision: BenchPrecision, batch: 
  */
 async function fits(config: BenchConfig, precision: BenchPrecision, batch: number): Promise<boolean> {
   try {
-    if (config.simulatedMemoryLimit !== undefined && batch > config.simulatedMemoryLimit) throw new Error('simulated out of memory (dry run)');
+    if (config.simulatedMemoryLimit !== undefined && batch > config.simulatedMemoryLimit)
+      throw new Error('simulated out of memory (dry run)');
     await withLearner(config, precision, async (learner) => {
       const { images, labels, shape } = batchData(config, batch);
       for (let i = 0; i < 2; i++) await learner.trainStep(images, labels, { shape });
@@ -160,10 +205,18 @@ async function largestBatch(config: BenchConfig, precision: BenchPrecision, dead
 async function optimizerShare(config: BenchConfig, precision: BenchPrecision, learnerRecord: TrainRecord): Promise<string> {
   const model = await newModel(config);
   try {
-    const { seconds } = await model.native.benchmark({ batch: config.batch, mode: 'train', precision, warmup: config.warmup, iterations: config.iters });
+    const { seconds } = await model.native.benchmark({
+      batch: config.batch,
+      mode: 'train',
+      precision,
+      warmup: config.warmup,
+      iterations: config.iters,
+    });
     const stepMs = (seconds.reduce((a, b) => a + b, 0) / seconds.length) * 1000;
-    return `${precision} batch ${config.batch}: a step with AdamW + cross entropy on a device-resident batch takes ${stepMs.toFixed(1)} ms ` +
-      `(${((config.batch * 1000) / stepMs).toFixed(1)} img/s); the Learner's step (Ranger21 + CCE + host copy) ${learnerRecord.stepMs.toFixed(1)} ms`;
+    return (
+      `${precision} batch ${config.batch}: a step with AdamW + cross entropy on a device-resident batch takes ${stepMs.toFixed(1)} ms ` +
+      `(${((config.batch * 1000) / stepMs).toFixed(1)} img/s); the Learner's step (Ranger21 + CCE + host copy) ${learnerRecord.stepMs.toFixed(1)} ms`
+    );
   } finally {
     model.dispose();
     emptyCudaCache();
@@ -174,7 +227,14 @@ async function optimizerShare(config: BenchConfig, precision: BenchPrecision, le
  * The timed run at the largest batch found. Allocator fragmentation over more steps can still tip it over the
  * edge: then 10% smaller, at most three times, each retry noted in the report.
  */
-async function timeLargest(config: BenchConfig, precision: BenchPrecision, found: number, flops: number, peak: number | null, notes: string[]): Promise<TrainRecord | null> {
+async function timeLargest(
+  config: BenchConfig,
+  precision: BenchPrecision,
+  found: number,
+  flops: number,
+  peak: number | null,
+  notes: string[],
+): Promise<TrainRecord | null> {
   let batch = found;
   for (let attempt = 0; attempt < 3 && batch > config.batch; attempt++) {
     try {
@@ -199,8 +259,13 @@ async function timeInference(config: BenchConfig, views: TtaView[] | null): Prom
     const call = () => (views ? model.forwardViews(images, { shape, views, precision }) : model.forward(images, { shape, precision }));
     for (let i = 0; i < config.warmup; i++) await call();
     const seconds = await timed(config.device, config.iters, call);
-    return { precision, batch: config.inferBatch, views: views?.length ?? 1, imgPerSec: (config.inferBatch * config.iters) / seconds,
-      peakMemoryBytes: cudaMemoryStats(config.device).peak };
+    return {
+      precision,
+      batch: config.inferBatch,
+      views: views?.length ?? 1,
+      imgPerSec: (config.inferBatch * config.iters) / seconds,
+      peakMemoryBytes: cudaMemoryStats(config.device).peak,
+    };
   } finally {
     model.dispose();
     emptyCudaCache();
@@ -211,7 +276,12 @@ async function timeInference(config: BenchConfig, views: TtaView[] | null): Prom
 function timmKwargs(config: BenchConfig): Record<string, number> {
   const arch = config.arch ?? {};
   const kwargs: Record<string, number> = { img_size: config.imgSize };
-  for (const [key, timmKey] of [['patchSize', 'patch_size'], ['embedDim', 'embed_dim'], ['depth', 'depth'], ['numHeads', 'num_heads']] as const) {
+  for (const [key, timmKey] of [
+    ['patchSize', 'patch_size'],
+    ['embedDim', 'embed_dim'],
+    ['depth', 'depth'],
+    ['numHeads', 'num_heads'],
+  ] as const) {
     if (arch[key] !== undefined) kwargs[timmKey] = arch[key] as number;
   }
   return kwargs;
@@ -227,22 +297,56 @@ async function describe(config: BenchConfig, dryRun: boolean): Promise<BenchRepo
   const parameters = (await model.parameters()).reduce((sum, p) => sum + p.shape.reduce((a, b) => a * b, 1), 0);
   model.dispose();
   const flops = eva02Flops({
-    imgSize: config.imgSize, patchSize: (config.arch?.patchSize ?? args.patch_size) as number, embedDim: (config.arch?.embedDim ?? args.embed_dim) as number,
-    depth: (config.arch?.depth ?? args.depth) as number, mlpRatio: args.mlp_ratio as number, numClasses: 2,
+    imgSize: config.imgSize,
+    patchSize: (config.arch?.patchSize ?? args.patch_size) as number,
+    embedDim: (config.arch?.embedDim ?? args.embed_dim) as number,
+    depth: (config.arch?.depth ?? args.depth) as number,
+    mlpRatio: args.mlp_ratio as number,
+    numClasses: 2,
   });
   const fromConfig = (key: string) => new RegExp(`${key}\\s+([0-9][^\\s,]*)`).exec(report.buildConfig)?.[1] ?? null;
   const version = (JSON.parse(readFileSync(resolve(kRepoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   return {
-    schema: kBenchSchema, kind: 'foldtorch', date: new Date().toISOString(), dryRun,
+    schema: kBenchSchema,
+    kind: 'foldtorch',
+    date: new Date().toISOString(),
+    dryRun,
     device: { name, computeCapability: card?.computeCapability ?? null, totalMemoryBytes: card?.totalMemory ?? null },
-    versions: { foldtorch: version, node: process.version, torch: report.torchVersion, cudaRuntime: fromConfig('CUDA Runtime'), cudnn: fromConfig('CuDNN') },
-    model: { name: config.model, imgSize: config.imgSize, numClasses: 2, parameters, forwardFlopsPerImage: flops.forward, trainFlopsPerImage: flops.train,
-      timmKwargs: timmKwargs(config) },
+    versions: {
+      foldtorch: version,
+      node: process.version,
+      torch: report.torchVersion,
+      cudaRuntime: fromConfig('CUDA Runtime'),
+      cudnn: fromConfig('CuDNN'),
+    },
+    model: {
+      name: config.model,
+      imgSize: config.imgSize,
+      numClasses: 2,
+      parameters,
+      forwardFlopsPerImage: flops.forward,
+      trainFlopsPerImage: flops.train,
+      timmKwargs: timmKwargs(config),
+    },
     peak: card ? bf16PeakFlops(name) : { bf16Flops: null, source: 'CPU dry run: no MFU' },
-    setup: { optimizer: 'Ranger21', loss: 'CCE', channelsLast: false, compile: false, gradCheckpointing: false, warmup: config.warmup,
-      iters: config.iters, syncPerStep: true, data: 'random uint8 NHWC from the host each step', tta: kTtaSpec,
-      matmulTf32: false, cudnnTf32: true },  // libtorch's defaults, left as they are (autocast covers the matmuls)
-    train: [], largestBatch: [], inference: [], notes: [],
+    setup: {
+      optimizer: 'Ranger21',
+      loss: 'CCE',
+      channelsLast: false,
+      compile: false,
+      gradCheckpointing: false,
+      warmup: config.warmup,
+      iters: config.iters,
+      syncPerStep: true,
+      data: 'random uint8 NHWC from the host each step',
+      tta: kTtaSpec,
+      matmulTf32: false,
+      cudnnTf32: true,
+    }, // libtorch's defaults, left as they are (autocast covers the matmuls)
+    train: [],
+    largestBatch: [],
+    inference: [],
+    notes: [],
   };
 }
 
@@ -252,25 +356,34 @@ export async function runGpuBench(options: GpuBenchOptions = {}): Promise<BenchR
   const started = performance.now();
   const budgetMs = (options.budgetSeconds ?? (options.dryRun ? 60 : 240)) * 1000;
   const report = await describe(config, options.dryRun ?? false);
-  log(`gpu bench: ${config.model} @${config.imgSize} on ${report.device.name}, ${(report.model.trainFlopsPerImage / 1e9).toFixed(1)} GFLOP/img per train step`);
-  if (options.dryRun) report.notes.push('dry run: tiny EVA-02 on the CPU; float16 needs CUDA and is left out; out-of-memory is simulated above batch 12');
+  log(
+    `gpu bench: ${config.model} @${config.imgSize} on ${report.device.name}, ${(report.model.trainFlopsPerImage / 1e9).toFixed(1)} GFLOP/img per train step`,
+  );
+  if (options.dryRun)
+    report.notes.push('dry run: tiny EVA-02 on the CPU; float16 needs CUDA and is left out; out-of-memory is simulated above batch 12');
   const flops = report.model.trainFlopsPerImage;
   const peak = report.peak.bf16Flops;
   for (const precision of config.precisions) {
     const fixed = await timeTrain(config, precision, config.batch, 'fixed', flops, peak);
     report.train.push(fixed);
-    log(`train ${precision} batch ${fixed.batch}: ${fixed.imgPerSec.toFixed(1)} img/s, peak ${(fixed.peakMemoryBytes / 2 ** 30).toFixed(2)} GiB`);
+    log(
+      `train ${precision} batch ${fixed.batch}: ${fixed.imgPerSec.toFixed(1)} img/s, peak ${(fixed.peakMemoryBytes / 2 ** 30).toFixed(2)} GiB`,
+    );
     report.notes.push(await optimizerShare(config, precision, fixed));
     // Half the budget for the searches, so the larger-batch runs and inference still fit.
     const deadline = started + budgetMs * (0.25 + 0.25 * (config.precisions.indexOf(precision) + 1));
     const largest = await largestBatch(config, precision, deadline);
     report.largestBatch.push(largest);
-    log(`largest ${precision} batch: ${largest.batch} (${largest.limitedBy}; probes ${largest.probes.map((p) => `${p.batch}${p.fits ? '' : ' OOM'}`).join(', ')})`);
+    log(
+      `largest ${precision} batch: ${largest.batch} (${largest.limitedBy}; probes ${largest.probes.map((p) => `${p.batch}${p.fits ? '' : ' OOM'}`).join(', ')})`,
+    );
     if (largest.batch !== config.batch) {
       const big = await timeLargest(config, precision, largest.batch, flops, peak, report.notes);
       if (big) {
         report.train.push(big);
-        log(`train ${precision} batch ${big.batch}: ${big.imgPerSec.toFixed(1)} img/s, peak ${(big.peakMemoryBytes / 2 ** 30).toFixed(2)} GiB`);
+        log(
+          `train ${precision} batch ${big.batch}: ${big.imgPerSec.toFixed(1)} img/s, peak ${(big.peakMemoryBytes / 2 ** 30).toFixed(2)} GiB`,
+        );
       }
     }
   }

@@ -55,7 +55,12 @@ export interface BenchReport {
   device: DeviceRecord;
   versions: Record<string, string | null>;
   model: {
-    name: string; imgSize: number; numClasses: number; parameters: number; forwardFlopsPerImage: number; trainFlopsPerImage: number;
+    name: string;
+    imgSize: number;
+    numClasses: number;
+    parameters: number;
+    forwardFlopsPerImage: number;
+    trainFlopsPerImage: number;
     /** timm.create_model keyword arguments that build the same architecture (img_size; the dry run's overrides). */
     timmKwargs: Record<string, number>;
   };
@@ -97,7 +102,14 @@ export interface BenchResult {
  * Analytic FLOPs of an EVA-02 (timm's Eva with separate q/k/v, SwiGLU MLP, one class token) per image; a
  * multiply-add counts 2, norms and RoPE are left out. Training counts 3× the forward (backward = 2×).
  */
-export function eva02Flops(args: { imgSize: number; patchSize: number; embedDim: number; depth: number; mlpRatio: number; numClasses: number }): { forward: number; train: number } {
+export function eva02Flops(args: {
+  imgSize: number;
+  patchSize: number;
+  embedDim: number;
+  depth: number;
+  mlpRatio: number;
+  numClasses: number;
+}): { forward: number; train: number } {
   const { imgSize, patchSize: p, embedDim: d, depth, mlpRatio, numClasses } = args;
   const patches = (imgSize / p) ** 2;
   const n = patches + 1;
@@ -157,7 +169,11 @@ function list(spec: Record<string, Check>): Check {
   };
 }
 
-const deviceSpec: Record<string, Check> = { name: isString, computeCapability: (v, w, p) => v === null || isString(v, w, p), totalMemoryBytes: isNullableNumber };
+const deviceSpec: Record<string, Check> = {
+  name: isString,
+  computeCapability: (v, w, p) => v === null || isString(v, w, p),
+  totalMemoryBytes: isNullableNumber,
+};
 
 /** Problems with a report written by either side (empty when it matches the format). */
 export function checkBenchReport(value: unknown, where = 'report'): string[] {
@@ -169,13 +185,34 @@ export function checkBenchReport(value: unknown, where = 'report'): string[] {
     dryRun: isBoolean,
     device: (v, w, p) => fields(v, w, p, deviceSpec),
     versions: (v, w, p) => fields(v, w, p, {}),
-    model: (v, w, p) => fields(v, w, p, { name: isString, imgSize: isNumber, numClasses: isNumber, parameters: isNumber, forwardFlopsPerImage: isNumber,
-      trainFlopsPerImage: isNumber, timmKwargs: (k, kw, kp) => fields(k, kw, kp, {}) }),
+    model: (v, w, p) =>
+      fields(v, w, p, {
+        name: isString,
+        imgSize: isNumber,
+        numClasses: isNumber,
+        parameters: isNumber,
+        forwardFlopsPerImage: isNumber,
+        trainFlopsPerImage: isNumber,
+        timmKwargs: (k, kw, kp) => fields(k, kw, kp, {}),
+      }),
     peak: (v, w, p) => fields(v, w, p, { bf16Flops: isNullableNumber, source: isString }),
     setup: (v, w, p) => fields(v, w, p, {}),
-    train: list({ precision: isPrecision, batch: isNumber, imgPerSec: isNumber, stepMs: isNumber, peakMemoryBytes: isNumber, mfu: isNullableNumber, lastLoss: isNumber,
-      batchKind: (v, w, p) => v !== 'fixed' && v !== 'largest' && p.push(`${w}: expected fixed or largest`) }),
-    largestBatch: list({ precision: isPrecision, batch: isNumber, limitedBy: isString, probes: list({ batch: isNumber, fits: isBoolean }) }),
+    train: list({
+      precision: isPrecision,
+      batch: isNumber,
+      imgPerSec: isNumber,
+      stepMs: isNumber,
+      peakMemoryBytes: isNumber,
+      mfu: isNullableNumber,
+      lastLoss: isNumber,
+      batchKind: (v, w, p) => v !== 'fixed' && v !== 'largest' && p.push(`${w}: expected fixed or largest`),
+    }),
+    largestBatch: list({
+      precision: isPrecision,
+      batch: isNumber,
+      limitedBy: isString,
+      probes: list({ batch: isNumber, fits: isBoolean }),
+    }),
     inference: list({ precision: isPrecision, batch: isNumber, views: isNumber, imgPerSec: isNumber, peakMemoryBytes: isNumber }),
     notes: (v, w, p) => (!Array.isArray(v) || v.some((n) => typeof n !== 'string')) && p.push(`${w}: expected an array of strings`),
   });
@@ -198,8 +235,16 @@ export function checkBenchResult(value: unknown, where = 'result'): string[] {
     device: (v, w, p) => fields(v, w, p, deviceSpec),
     ours: (v, w, p) => p.push(...checkBenchReport(v, w)),
     timm: (v, w, p) => v !== null && p.push(...checkBenchReport(v, w)),
-    comparison: list({ what: isString, precision: isPrecision, batch: isNumber, oursImgPerSec: isNumber, timmImgPerSec: isNullableNumber,
-      ratio: isNullableNumber, oursMfu: isNullableNumber, timmMfu: isNullableNumber }),
+    comparison: list({
+      what: isString,
+      precision: isPrecision,
+      batch: isNumber,
+      oursImgPerSec: isNumber,
+      timmImgPerSec: isNullableNumber,
+      ratio: isNullableNumber,
+      oursMfu: isNullableNumber,
+      timmMfu: isNullableNumber,
+    }),
     notes: (v, w, p) => (!Array.isArray(v) || v.some((n) => typeof n !== 'string')) && p.push(`${w}: expected an array of strings`),
   });
   return problems;
@@ -210,13 +255,31 @@ export function compareReports(ours: BenchReport, timm: BenchReport | null): Ben
   const rows: ComparisonRow[] = [];
   for (const t of ours.train) {
     const other = timm?.train.find((x) => x.precision === t.precision && x.batch === t.batch);
-    rows.push({ what: 'train', precision: t.precision, batch: t.batch, views: null, oursImgPerSec: t.imgPerSec, timmImgPerSec: other?.imgPerSec ?? null,
-      ratio: other ? t.imgPerSec / other.imgPerSec : null, oursMfu: t.mfu, timmMfu: other?.mfu ?? null });
+    rows.push({
+      what: 'train',
+      precision: t.precision,
+      batch: t.batch,
+      views: null,
+      oursImgPerSec: t.imgPerSec,
+      timmImgPerSec: other?.imgPerSec ?? null,
+      ratio: other ? t.imgPerSec / other.imgPerSec : null,
+      oursMfu: t.mfu,
+      timmMfu: other?.mfu ?? null,
+    });
   }
   for (const r of ours.inference) {
     const other = timm?.inference.find((x) => x.precision === r.precision && x.batch === r.batch && x.views === r.views);
-    rows.push({ what: 'inference', precision: r.precision, batch: r.batch, views: r.views, oursImgPerSec: r.imgPerSec, timmImgPerSec: other?.imgPerSec ?? null,
-      ratio: other ? r.imgPerSec / other.imgPerSec : null, oursMfu: null, timmMfu: null });
+    rows.push({
+      what: 'inference',
+      precision: r.precision,
+      batch: r.batch,
+      views: r.views,
+      oursImgPerSec: r.imgPerSec,
+      timmImgPerSec: other?.imgPerSec ?? null,
+      ratio: other ? r.imgPerSec / other.imgPerSec : null,
+      oursMfu: null,
+      timmMfu: null,
+    });
   }
   const notes: string[] = [];
   if (timm && timm.model.parameters !== ours.model.parameters) {
@@ -230,11 +293,16 @@ export function compareReports(ours: BenchReport, timm: BenchReport | null): Ben
 /** A short fixed-width table of the comparison, for the log's last lines. */
 export function formatComparison(result: BenchResult): string {
   const f = (v: number | null, digits = 1) => (v === null ? '-' : v.toFixed(digits));
-  const lines = [`${result.device.name}: ours vs timm (img/s)`, 'what       precision  batch  views      ours      timm  ratio  MFU ours/timm'];
+  const lines = [
+    `${result.device.name}: ours vs timm (img/s)`,
+    'what       precision  batch  views      ours      timm  ratio  MFU ours/timm',
+  ];
   for (const r of result.comparison) {
-    lines.push(`${r.what.padEnd(10)} ${r.precision.padEnd(9)} ${String(r.batch).padStart(6)} ${String(r.views ?? '-').padStart(6)} `
-      + `${f(r.oursImgPerSec).padStart(9)} ${f(r.timmImgPerSec).padStart(9)} ${f(r.ratio, 2).padStart(6)}  `
-      + `${r.oursMfu === null ? '-' : `${(r.oursMfu * 100).toFixed(1)}%`}/${r.timmMfu === null ? '-' : `${(r.timmMfu * 100).toFixed(1)}%`}`);
+    lines.push(
+      `${r.what.padEnd(10)} ${r.precision.padEnd(9)} ${String(r.batch).padStart(6)} ${String(r.views ?? '-').padStart(6)} ` +
+        `${f(r.oursImgPerSec).padStart(9)} ${f(r.timmImgPerSec).padStart(9)} ${f(r.ratio, 2).padStart(6)}  ` +
+        `${r.oursMfu === null ? '-' : `${(r.oursMfu * 100).toFixed(1)}%`}/${r.timmMfu === null ? '-' : `${(r.timmMfu * 100).toFixed(1)}%`}`,
+    );
   }
   return [...lines, ...result.notes.map((note) => `note: ${note}`)].join('\n');
 }

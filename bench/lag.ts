@@ -3,10 +3,10 @@
  * and after preloadAddon() mapped libtorch on a worker thread, each in a fresh process; (2) the event loop's
  * longest stall during a tiny crossValidate (2 folds, 1 epoch, 16 images of 32 px) from a fresh process.
  */
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 const distSrc = path.resolve(__dirname, '..', 'src');
 
@@ -34,7 +34,9 @@ async function writeDataset(root: string): Promise<void> {
     const pixels = Buffer.alloc(32 * 32 * 3, label ? 200 : 40).map((v, j) => (v + ((j * 7 + i * 13) % 50)) & 255);
     const name = `img_${i}.png`;
     const dir = i < 16 ? 'train' : 'test';
-    await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(path.join(root, dir, name));
+    await sharp(pixels, { raw: { width: 32, height: 32, channels: 3 } })
+      .png()
+      .toFile(path.join(root, dir, name));
     if (i < 16) rows.push(`${name},${label}`);
     else submit.push(`${name},0.5`);
   }
@@ -71,7 +73,9 @@ export async function runLagBench(): Promise<void> {
   const cold = [firstLoadMs(false), firstLoadMs(false), firstLoadMs(false)];
   const warm = [firstLoadMs(true), firstLoadMs(true), firstLoadMs(true)];
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
-  process.stdout.write(`addon first load on the main thread: ${median(cold).toFixed(1)} ms cold, ${median(warm).toFixed(1)} ms after preloadAddon() (median of 3)\n`);
+  process.stdout.write(
+    `addon first load on the main thread: ${median(cold).toFixed(1)} ms cold, ${median(warm).toFixed(1)} ms after preloadAddon() (median of 3)\n`,
+  );
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-lag-'));
   try {
     await writeDataset(path.join(root, 'data'));

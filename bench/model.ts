@@ -10,14 +10,26 @@
  * ~/.cache/foldtorch/bench-venv/bin/python (dev-only: `python3 -m venv ~/.cache/foldtorch/bench-venv &&
  * ~/.cache/foldtorch/bench-venv/bin/pip install torch==2.13.0 torchvision==0.28.0 timm`).
  */
-import { spawnSync } from 'child_process';
-import { existsSync } from 'fs';
-import { availableParallelism, homedir } from 'os';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import * as path from 'node:path';
 import yargs from 'yargs';
 import {
-  benchRow, formatModelBench, kBenchModelChoices, kBenchModels, kNoTimes, mergeRounds, planModelBench,
-  type BenchConfig, type BenchModel, type BenchModelChoice, type BenchRow, type BenchSelection, type BenchVariant, type StepTimes,
+  benchRow,
+  formatModelBench,
+  kBenchModelChoices,
+  kBenchModels,
+  kNoTimes,
+  mergeRounds,
+  planModelBench,
+  type BenchConfig,
+  type BenchModel,
+  type BenchModelChoice,
+  type BenchRow,
+  type BenchSelection,
+  type BenchVariant,
+  type StepTimes,
 } from './model_results';
 
 export interface ModelBenchOptions extends BenchSelection {
@@ -53,9 +65,17 @@ async function runChild(request: ChildRequest): Promise<void> {
   const { config, variant } = request;
   loadAddon().setNumThreads(config.threads);
   // Model.benchmark feeds its input in the layout the model was created with (native/bridge/model_bench.cc).
-  const model = await createModel(config.model, { numClasses: 2, imgSize: config.imgSize, channelsLast: variant.layout === 'channels-last' });
+  const model = await createModel(config.model, {
+    numClasses: 2,
+    imgSize: config.imgSize,
+    channelsLast: variant.layout === 'channels-last',
+  });
   const times = await model.native.benchmark({
-    batch: config.batch, mode: config.mode, precision: config.precision, warmup: config.warmup, iterations: config.iterations,
+    batch: config.batch,
+    mode: config.mode,
+    precision: config.precision,
+    warmup: config.warmup,
+    iterations: config.iterations,
   });
   process.stdout.write(JSON.stringify({ ...times, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
 }
@@ -93,19 +113,42 @@ function timmScript(): string {
 
 function runTimm(config: BenchConfig, variant: BenchVariant, python: string): BenchRow {
   if (!existsSync(python)) return benchRow(config, variant, kNoTimes, NaN, `no Python at ${python} (see bench/model.ts header)`);
-  const args = [timmScript(), '--model', config.model, '--kwargs', JSON.stringify(config.timmKwargs), '--img-size', `${config.imgSize}`,
-    '--batch', `${config.batch}`, '--mode', config.mode, '--precision', config.precision, '--warmup', `${config.warmup}`,
-    '--iterations', `${config.iterations}`, '--threads', `${config.threads}`, ...(variant.layout === 'channels-last' ? ['--channels-last'] : [])];
+  const args = [
+    timmScript(),
+    '--model',
+    config.model,
+    '--kwargs',
+    JSON.stringify(config.timmKwargs),
+    '--img-size',
+    `${config.imgSize}`,
+    '--batch',
+    `${config.batch}`,
+    '--mode',
+    config.mode,
+    '--precision',
+    config.precision,
+    '--warmup',
+    `${config.warmup}`,
+    '--iterations',
+    `${config.iterations}`,
+    '--threads',
+    `${config.threads}`,
+    ...(variant.layout === 'channels-last' ? ['--channels-last'] : []),
+  ];
   const env = { ...process.env, ...(variant.implementation === 'timm+tuned' ? kTunedEnv : {}) };
   const { out, error } = childOutput<{ seconds: number[]; cpu_seconds: number[]; peak_rss_bytes: number }>(
-    spawnSync(python, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 }));
-  return out ? benchRow(config, variant, { seconds: out.seconds, cpuSeconds: out.cpu_seconds }, out.peak_rss_bytes) : benchRow(config, variant, kNoTimes, NaN, error);
+    spawnSync(python, args, { encoding: 'utf8', env, maxBuffer: 1 << 24 }),
+  );
+  return out
+    ? benchRow(config, variant, { seconds: out.seconds, cpuSeconds: out.cpu_seconds }, out.peak_rss_bytes)
+    : benchRow(config, variant, kNoTimes, NaN, error);
 }
 
 /** Runs every planned configuration in every variant; rows in table order (configuration by configuration). */
 export async function runModelBench(options: ModelBenchOptions = {}): Promise<BenchRow[]> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const python = options.python ?? process.env.FOLDTORCH_BENCH_PYTHON ?? path.join(homedir(), '.cache', 'foldtorch', 'bench-venv', 'bin', 'python');
+  const python =
+    options.python ?? process.env.FOLDTORCH_BENCH_PYTHON ?? path.join(homedir(), '.cache', 'foldtorch', 'bench-venv', 'bin', 'python');
   const threads = options.threads ?? (Number(process.env.FOLDTORCH_NUM_THREADS) || availableParallelism());
   const bf16 = options.precisions ? { native: true, detail: 'not asked' } : probeBf16();
   const plan = planModelBench({ ...options, bf16Native: bf16.native, bf16Detail: bf16.detail, threads });
@@ -114,7 +157,9 @@ export async function runModelBench(options: ModelBenchOptions = {}): Promise<Be
   for (const { config, variants } of plan.items) {
     const rounds: BenchRow[][] = variants.map(() => []);
     for (let round = 0; round < (options.rounds ?? (options.quick ? 1 : 2)); round++) {
-      variants.forEach((variant, i) => rounds[i].push(variant.implementation === 'foldtorch' ? runFoldtorch(config, variant) : runTimm(config, variant, python)));
+      variants.forEach((variant, i) =>
+        rounds[i].push(variant.implementation === 'foldtorch' ? runFoldtorch(config, variant) : runTimm(config, variant, python)),
+      );
     }
     rows.push(...rounds.map(mergeRounds));
     log(`model bench: ${config.model} ${config.imgSize} px ${config.precision} ${config.mode} done`);

@@ -28,10 +28,22 @@ export interface ModelSpec {
 }
 
 export const kModelSpecs: Record<BenchModel, ModelSpec> = {
-  eva02: { model: 'eva02_tiny_patch14_224', imgSizes: [112, 224], quickImgSizes: [112], batch: 17, timmSizeKwarg: 'img_size', layouts: ['nchw'] },
+  eva02: {
+    model: 'eva02_tiny_patch14_224',
+    imgSizes: [112, 224],
+    quickImgSizes: [112],
+    batch: 17,
+    timmSizeKwarg: 'img_size',
+    layouts: ['nchw'],
+  },
   // Depthwise convolutions are slow on CPU in NCHW; whether oneDNN's channels-last path wins is what the layouts show.
   efficientnet: {
-    model: 'tf_efficientnet_lite0', imgSizes: [128, 224], quickImgSizes: [128], batch: 17, timmSizeKwarg: null, layouts: ['nchw', 'channels-last'],
+    model: 'tf_efficientnet_lite0',
+    imgSizes: [128, 224],
+    quickImgSizes: [128],
+    batch: 17,
+    timmSizeKwarg: null,
+    layouts: ['nchw', 'channels-last'],
   },
 };
 
@@ -113,7 +125,12 @@ export function variantsOf(spec: ModelSpec): BenchVariant[] {
 
 export function specOf(model: string): ModelSpec {
   const spec = Object.values(kModelSpecs).find((s) => s.model === model);
-  if (!spec) throw new RangeError(`Expected one of ${Object.values(kModelSpecs).map((s) => s.model).join(', ')} for model but received ${model}`);
+  if (!spec)
+    throw new RangeError(
+      `Expected one of ${Object.values(kModelSpecs)
+        .map((s) => s.model)
+        .join(', ')} for model but received ${model}`,
+    );
   return spec;
 }
 
@@ -133,9 +150,15 @@ export function planModelBench(options: BenchPlanOptions): BenchPlan {
       for (const precision of precisions) {
         for (const mode of options.modes ?? (['forward', 'train'] as BenchMode[])) {
           const config: BenchConfig = {
-            model: spec.model, imgSize, batch: options.batch ?? spec.batch, mode, precision,
-            warmup: options.warmup ?? (options.quick ? 1 : 2), iterations: options.iterations ?? (options.quick ? 2 : mode === 'train' ? 4 : 6),
-            threads: options.threads, timmKwargs: spec.timmSizeKwarg ? { [spec.timmSizeKwarg]: imgSize } : {},
+            model: spec.model,
+            imgSize,
+            batch: options.batch ?? spec.batch,
+            mode,
+            precision,
+            warmup: options.warmup ?? (options.quick ? 1 : 2),
+            iterations: options.iterations ?? (options.quick ? 2 : mode === 'train' ? 4 : 6),
+            threads: options.threads,
+            timmKwargs: spec.timmSizeKwarg ? { [spec.timmSizeKwarg]: imgSize } : {},
           };
           items.push({ config, variants: variantsOf(spec) });
         }
@@ -163,9 +186,18 @@ export function benchRow(config: BenchConfig, variant: BenchVariant, times: Step
   const medianSeconds = seconds.length ? median(seconds) : NaN;
   const bestSeconds = seconds.length ? Math.min(...seconds) : NaN;
   return {
-    ...config, implementation: variant.implementation, layout: variant.layout, steps: seconds, cpuSteps: cpuSeconds, bestSeconds, medianSeconds,
-    imgPerSec: config.batch / bestSeconds, imgPerSecMedian: config.batch / medianSeconds,
-    imgPerCpuSecond: config.batch / (cpuSeconds.length ? median(cpuSeconds) : NaN), peakRssMiB: peakRssBytes / 2 ** 20, error,
+    ...config,
+    implementation: variant.implementation,
+    layout: variant.layout,
+    steps: seconds,
+    cpuSteps: cpuSeconds,
+    bestSeconds,
+    medianSeconds,
+    imgPerSec: config.batch / bestSeconds,
+    imgPerSecMedian: config.batch / medianSeconds,
+    imgPerCpuSecond: config.batch / (cpuSeconds.length ? median(cpuSeconds) : NaN),
+    peakRssMiB: peakRssBytes / 2 ** 20,
+    error,
   };
 }
 
@@ -187,11 +219,15 @@ export function variantLabel(variant: BenchVariant, layouts: readonly BenchLayou
 /** foldtorch ÷ timm pairs: each foldtorch layout against each timm implementation in the same layout. */
 function ratioPairs(variants: BenchVariant[]): [BenchVariant, BenchVariant][] {
   const ours = variants.filter((v) => v.implementation === 'foldtorch');
-  return ours.flatMap((o) => variants.filter((v) => v.implementation !== 'foldtorch' && v.layout === o.layout).map((t): [BenchVariant, BenchVariant] => [o, t]));
+  return ours.flatMap((o) =>
+    variants.filter((v) => v.implementation !== 'foldtorch' && v.layout === o.layout).map((t): [BenchVariant, BenchVariant] => [o, t]),
+  );
 }
 
 function cell(r: BenchRow): string {
-  return r.error ? `n/a (${r.error})` : `${r.imgPerSec.toFixed(1)}/${r.imgPerSecMedian.toFixed(1)}, ${r.imgPerCpuSecond.toFixed(1)}, ${r.peakRssMiB.toFixed(0)}`;
+  return r.error
+    ? `n/a (${r.error})`
+    : `${r.imgPerSec.toFixed(1)}/${r.imgPerSecMedian.toFixed(1)}, ${r.imgPerCpuSecond.toFixed(1)}, ${r.peakRssMiB.toFixed(0)}`;
 }
 
 function ratio(ours: BenchRow, other: BenchRow): string {
@@ -203,10 +239,14 @@ function ratio(ours: BenchRow, other: BenchRow): string {
 function fastest(rows: BenchRow[], layouts: readonly BenchLayout[]): string {
   const ran = rows.filter((r) => !r.error && Number.isFinite(r.imgPerSec));
   if (ran.length === 0) return 'n/a';
-  return variantLabel(ran.reduce((best, r) => (r.imgPerSec > best.imgPerSec ? r : best)), layouts);
+  return variantLabel(
+    ran.reduce((best, r) => (r.imgPerSec > best.imgPerSec ? r : best)),
+    layouts,
+  );
 }
 
-const sameConfig = (a: BenchConfig, b: BenchConfig) => a.model === b.model && a.imgSize === b.imgSize && a.precision === b.precision && a.mode === b.mode;
+const sameConfig = (a: BenchConfig, b: BenchConfig) =>
+  a.model === b.model && a.imgSize === b.imgSize && a.precision === b.precision && a.mode === b.mode;
 
 /** Consecutive rows of one configuration (its variants, in column order). */
 function groupRows(rows: BenchRow[]): BenchRow[][] {
@@ -221,7 +261,9 @@ function groupRows(rows: BenchRow[]): BenchRow[][] {
 
 /** A plain-text table per model with the foldtorch ÷ timm ratios and the fastest column. */
 export function formatModelBench(rows: BenchRow[]): string {
-  const lines = ['cells: img/s best step / median step, img per CPU-second, peak RSS MiB; ratios: foldtorch ÷ timm (best-step img/s; img per CPU-s)'];
+  const lines = [
+    'cells: img/s best step / median step, img per CPU-second, peak RSS MiB; ratios: foldtorch ÷ timm (best-step img/s; img per CPU-s)',
+  ];
   let model = '';
   for (const group of groupRows(rows)) {
     const first = group[0];
@@ -230,12 +272,22 @@ export function formatModelBench(rows: BenchRow[]): string {
     const find = (v: BenchVariant) => group.find((r) => r.implementation === v.implementation && r.layout === v.layout) as BenchRow;
     if (first.model !== model) {
       model = first.model;
-      const pairLabel = ([o, t]: [BenchVariant, BenchVariant]) => (layouts.length > 1 ? `${kLayoutTags[o.layout]} vs ${t.implementation}` : `vs ${t.implementation}`);
-      lines.push('', `${model}: batch ${first.batch}, ${first.threads} threads`,
-        ['px precision mode', ...group.map((r) => variantLabel(r, layouts)), ...pairs.map(pairLabel), 'fastest'].join(' | '));
+      const pairLabel = ([o, t]: [BenchVariant, BenchVariant]) =>
+        layouts.length > 1 ? `${kLayoutTags[o.layout]} vs ${t.implementation}` : `vs ${t.implementation}`;
+      lines.push(
+        '',
+        `${model}: batch ${first.batch}, ${first.threads} threads`,
+        ['px precision mode', ...group.map((r) => variantLabel(r, layouts)), ...pairs.map(pairLabel), 'fastest'].join(' | '),
+      );
     }
-    lines.push([`${first.imgSize} ${first.precision} ${first.mode}`, ...group.map(cell), ...pairs.map(([o, t]) => ratio(find(o), find(t))),
-      fastest(group, layouts)].join(' | '));
+    lines.push(
+      [
+        `${first.imgSize} ${first.precision} ${first.mode}`,
+        ...group.map(cell),
+        ...pairs.map(([o, t]) => ratio(find(o), find(t))),
+        fastest(group, layouts),
+      ].join(' | '),
+    );
   }
   return lines.join('\n');
 }

@@ -3,9 +3,9 @@
  * epochs, 6,540 learning-rate steps, 574 out-of-fold and 124 test images with files, 8 TTA views, 8 art styles and
  * a Grad-CAM map per gallery image.
  */
-import { existsSync, mkdirSync, rmSync } from 'fs';
-import { join, resolve } from 'path';
-import { monitorEventLoopDelay } from 'perf_hooks';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { heatmapKey } from '../src/report/gallery';
 import { writeReport, type ReportData } from '../src/report/report';
@@ -38,7 +38,9 @@ async function images(dir: string, count: number): Promise<string[]> {
     const file = join(dir, `${i}.jpg`);
     if (!existsSync(file)) {
       const colour = { r: (i * 37) % 256, g: (i * 91) % 256, b: (i * 53) % 256 };
-      await sharp({ create: { width: 128, height: 128, channels: 3, background: colour } }).jpeg({ quality: 90 }).toFile(file);
+      await sharp({ create: { width: 128, height: 128, channels: 3, background: colour } })
+        .jpeg({ quality: 90 })
+        .toFile(file);
     }
     files.push(file);
   }
@@ -69,7 +71,13 @@ export async function realisticReportData(dir: string): Promise<ReportData> {
     title: 'bench: a realistic run',
     folds: Array.from({ length: 5 }, (_, fold) => ({
       fold,
-      epochs: Array.from({ length: 30 }, (_, e) => ({ epoch: e + 1, trainLoss: 0.7 / (e + 1), validLoss: 0.6 / (e + 1) + 0.1, trainAuc: 0.9, validAuc: 0.8 + e / 300 })),
+      epochs: Array.from({ length: 30 }, (_, e) => ({
+        epoch: e + 1,
+        trainLoss: 0.7 / (e + 1),
+        validLoss: 0.6 / (e + 1) + 0.1,
+        trainAuc: 0.9,
+        validAuc: 0.8 + e / 300,
+      })),
       lr: Array.from({ length: 1308 }, (_, s) => 1e-4 * Math.min(1, s / 100) * (1 - s / 1308)),
     })),
     oof: { ...scored(oofCount, 0), name: 'out-of-fold' },
@@ -78,7 +86,8 @@ export async function realisticReportData(dir: string): Promise<ReportData> {
     groupColumn: 'style',
     notes: ['TTA: 8 views, all distinct.'],
     recipe: { name: 'bench' },
-    heatmaps: async (picks) => new Map(picks.map((p) => [heatmapKey(p), { width: 4, height: 4, data: Array.from({ length: 16 }, () => random()) }])),
+    heatmaps: async (picks) =>
+      new Map(picks.map((p) => [heatmapKey(p), { width: 4, height: 4, data: Array.from({ length: 16 }, () => random()) }])),
   };
 }
 
@@ -104,14 +113,18 @@ export async function measureReport(dir: string): Promise<ReportBenchResult> {
   return { seconds, maxLagMs: histogram.max / 1e6, p99LagMs: histogram.percentile(99) / 1e6, maxTickGapMs: maxGap };
 }
 
-export async function runReportBench(log: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<ReportBenchResult[]> {
+export async function runReportBench(
+  log: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Promise<ReportBenchResult[]> {
   const dir = join(kRepoRoot, 'bench', 'tmp', 'report');
   const results: ReportBenchResult[] = [];
   // The first write loads sharp's and the worker's modules: reported, and the two after it show the steady state.
   for (let i = 0; i < 3; i++) {
     const r = await measureReport(dir);
     results.push(r);
-    log(`report ${i + 1}: ${r.seconds.toFixed(2)} s; event-loop lag max ${r.maxLagMs.toFixed(1)} ms, p99 ${r.p99LagMs.toFixed(1)} ms; longest 1 ms timer gap ${r.maxTickGapMs.toFixed(1)} ms`);
+    log(
+      `report ${i + 1}: ${r.seconds.toFixed(2)} s; event-loop lag max ${r.maxLagMs.toFixed(1)} ms, p99 ${r.p99LagMs.toFixed(1)} ms; longest 1 ms timer gap ${r.maxTickGapMs.toFixed(1)} ms`,
+    );
   }
   return results;
 }

@@ -3,9 +3,9 @@
  * and a checkpoint save every 100 steps, tracing the process's RSS and the JS heap; the growth from step 200 on
  * (after the allocators warm up) is the figure to watch.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createModel } from '../src/native/model';
 import { createLearner, manualSeed } from '../src/train/learner';
 
@@ -31,7 +31,11 @@ export async function runSoak(options: { steps?: number; every?: number; log?: (
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-soak-'));
   manualSeed(1);
-  const model = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 32, arch: { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 } });
+  const model = await createModel('eva02_tiny_patch14_224', {
+    numClasses: 2,
+    imgSize: 32,
+    arch: { patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 },
+  });
   const learner = await createLearner(model, { optimizer: { lr: 1e-3, numEpochs: 1, numBatchesPerEpoch: steps }, seed: 1 });
   const batch = 8;
   const images = new Uint8Array(batch * 32 * 32 * 3);
@@ -40,7 +44,9 @@ export async function runSoak(options: { steps?: number; every?: number; log?: (
   const sample = (step: number) => {
     const usage = process.memoryUsage();
     samples.push({ step, rssMiB: mib(usage.rss), heapMiB: mib(usage.heapUsed) });
-    log(`step ${String(step).padStart(5)}  rss ${mib(usage.rss).toFixed(1).padStart(7)} MiB  heap ${mib(usage.heapUsed).toFixed(1).padStart(6)} MiB`);
+    log(
+      `step ${String(step).padStart(5)}  rss ${mib(usage.rss).toFixed(1).padStart(7)} MiB  heap ${mib(usage.heapUsed).toFixed(1).padStart(6)} MiB`,
+    );
   };
   try {
     sample(0);

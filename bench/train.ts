@@ -3,11 +3,11 @@
  * in float32 and bfloat16, beside plain forward+backward (the same Learner accumulating without ever stepping)
  * and eval forward, so the optimizer's and the loss's share of a step is visible.
  */
-import { execFile } from 'child_process';
-import * as fs from 'fs';
-import { availableParallelism, tmpdir } from 'os';
-import * as path from 'path';
-import { promisify } from 'util';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { createModel } from '../src/native/model';
 import { doctor } from '../src/native/runtime';
 import type { Precision } from '../src/native/types';
@@ -57,8 +57,12 @@ async function interleavedImagesPerSecond(runners: (() => Promise<unknown>)[], s
   return times.map((t) => batch / [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
-async function makeLearner(o: Required<Omit<TrainBenchOptions, 'log' | 'precisions'>>, precision: Precision, accumulation: number,
-  loss: 'cce' | 'ce'): Promise<Learner> {
+async function makeLearner(
+  o: Required<Omit<TrainBenchOptions, 'log' | 'precisions'>>,
+  precision: Precision,
+  accumulation: number,
+  loss: 'cce' | 'ce',
+): Promise<Learner> {
   manualSeed(0);
   const model = await createModel(o.model, { numClasses: 2, imgSize: o.imgSize, device: o.device });
   return createLearner(model, {
@@ -80,8 +84,10 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   };
   const report = await doctor();
   const precisions = options.precisions ?? (['float32', 'bfloat16'] as Precision[]);
-  log(`train bench: ${o.model} at ${o.imgSize} px, batch ${o.batchSize}, ${o.device}, ${report.intraOpThreads} intra-op threads ` +
-    `of ${availableParallelism()} cores, libtorch ${report.torchVersion}, CPU bf16 ${report.bf16.cpuNative}`);
+  log(
+    `train bench: ${o.model} at ${o.imgSize} px, batch ${o.batchSize}, ${o.device}, ${report.intraOpThreads} intra-op threads ` +
+      `of ${availableParallelism()} cores, libtorch ${report.torchVersion}, CPU bf16 ${report.bf16.cpuNative}`,
+  );
   const { images, labels } = pixels(o.batchSize, o.imgSize);
   const shape = [o.batchSize, o.imgSize, o.imgSize, 3];
   const results: TrainBenchCase[] = [];
@@ -89,34 +95,60 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     const full = await makeLearner(o, precision, 1, 'cce');
     // Accumulating forever never reaches the optimizer: forward, loss and backward only.
     const plain = await makeLearner(o, precision, 4096, 'ce');
-    const [trainStepImgPerSec, forwardBackwardImgPerSec, forwardImgPerSec] = await interleavedImagesPerSecond([
-      () => full.trainStep(images, labels, { shape }),
-      () => plain.trainStep(images, labels, { shape }),
-      () => full.evalStep(images, { shape }),
-    ], o.steps, o.batchSize);
+    const [trainStepImgPerSec, forwardBackwardImgPerSec, forwardImgPerSec] = await interleavedImagesPerSecond(
+      [
+        () => full.trainStep(images, labels, { shape }),
+        () => plain.trainStep(images, labels, { shape }),
+        () => full.evalStep(images, { shape }),
+      ],
+      o.steps,
+      o.batchSize,
+    );
     full.model.dispose();
     plain.model.dispose();
     const optimizerShare = Math.max(0, 1 - trainStepImgPerSec / forwardBackwardImgPerSec);
     results.push({ precision, trainStepImgPerSec, forwardBackwardImgPerSec, forwardImgPerSec, optimizerShare });
-    log(`  ${precision.padEnd(9)} train step ${trainStepImgPerSec.toFixed(1)} img/s   forward+backward ${forwardBackwardImgPerSec.toFixed(1)} img/s` +
-      `   eval forward ${forwardImgPerSec.toFixed(1)} img/s   optimizer+loss share ${(optimizerShare * 100).toFixed(1)}%`);
+    log(
+      `  ${precision.padEnd(9)} train step ${trainStepImgPerSec.toFixed(1)} img/s   forward+backward ${forwardBackwardImgPerSec.toFixed(1)} img/s` +
+        `   eval forward ${forwardImgPerSec.toFixed(1)} img/s   optimizer+loss share ${(optimizerShare * 100).toFixed(1)}%`,
+    );
   }
   await runDataParallelBench(log);
   return results;
 }
 
-interface RankRun { seconds: number; allreduceSeconds: number; images: number }
+interface RankRun {
+  seconds: number;
+  allreduceSeconds: number;
+  images: number;
+}
 
 /**
  * Data-parallel on this CPU (dist/fuzz/dataParallel.js: eva02_tiny, 5.5 M parameters, at 112 px, global batch 16):
  * 2 ranks × 1 thread (Gloo over loopback) against 1 process × 2 threads, and the gradient all-reduce's share of a
  * rank's step time (the all-reduce overlaps the backward, so this is its wall time, not all of it exposed).
  */
-export async function runDataParallelBench(log: (line: string) => void, steps = 9): Promise<{ single: number; ranks: number; allreduceShare: number }> {
+export async function runDataParallelBench(
+  log: (line: string) => void,
+  steps = 9,
+): Promise<{ single: number; ranks: number; allreduceShare: number }> {
   const script = path.join(__dirname, '..', 'fuzz', 'dataParallel.js');
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'foldtorch-ddp-bench-'));
   const run = promisify(execFile);
-  const args = (out: string, threads: number) => [script, '--global', '16', '--side', '112', '--full-model', '--steps', String(steps), '--threads', String(threads), '--out', path.join(dir, out)];
+  const args = (out: string, threads: number) => [
+    script,
+    '--global',
+    '16',
+    '--side',
+    '112',
+    '--full-model',
+    '--steps',
+    String(steps),
+    '--threads',
+    String(threads),
+    '--out',
+    path.join(dir, out),
+  ];
   const read = (out: string) => JSON.parse(fs.readFileSync(path.join(dir, out), 'utf8')) as RankRun;
   try {
     await run('node', args('single.json', 2));
@@ -130,8 +162,10 @@ export async function runDataParallelBench(log: (line: string) => void, steps = 
       ranks: ranks[0].images / slowest,
       allreduceShare: ranks[0].allreduceSeconds / ranks[0].seconds,
     };
-    log(`  data-parallel (eva02_tiny, 112 px, global batch 16, fp32): 1 process × 2 threads ${figures.single.toFixed(0)} img/s   ` +
-      `2 ranks × 1 thread ${figures.ranks.toFixed(0)} img/s   all-reduce ${(figures.allreduceShare * 100).toFixed(1)}% of a rank's step time`);
+    log(
+      `  data-parallel (eva02_tiny, 112 px, global batch 16, fp32): 1 process × 2 threads ${figures.single.toFixed(0)} img/s   ` +
+        `2 ranks × 1 thread ${figures.ranks.toFixed(0)} img/s   all-reduce ${(figures.allreduceShare * 100).toFixed(1)}% of a rank's step time`,
+    );
     return figures;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

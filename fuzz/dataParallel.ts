@@ -8,7 +8,7 @@
  * (--full-model: eva02_tiny's own architecture, 5.5 M parameters, instead of the tests' 2-block one;
  * --head-steps N: the first N steps train the head alone, as a head warm-up does, then everything)
  */
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { createModel } from '../src/native/model';
 import { setNumThreads } from '../src/native/runtime';
 import { createLearner, manualSeed } from '../src/train/learner';
@@ -77,7 +77,10 @@ async function main(): Promise<void> {
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const tensors = Object.fromEntries(Object.entries(await model.getTensors()).map(([name, t]) => [name, Array.from(t.data)]));
-  fs.writeFileSync(argument('out'), JSON.stringify({ rank, worldSize, losses, tensors, seconds, allreduceSeconds, images: (steps - 1) * globalBatch }));
+  fs.writeFileSync(
+    argument('out'),
+    JSON.stringify({ rank, worldSize, losses, tensors, seconds, allreduceSeconds, images: (steps - 1) * globalBatch }),
+  );
   learner.dispose();
   model.dispose();
 }

@@ -3,10 +3,10 @@
  * runs foldtorch's own readers on them in child processes, counting loads, clean errors, crashes and hangs (> 10 s);
  * a JPEG the fast path decodes must decode to sharp's pixels. Failing cases are kept under --out.
  */
-import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { readTrainCsv } from '../src/data/csv';
 import { decodeImage } from '../src/data/image';
@@ -25,27 +25,45 @@ const kChunk = 2000;
 // child die or stall at those cases, so the harness's own bookkeeping can be checked.
 const kHangMs = Number(process.env.FOLDTORCH_FUZZ_HANG_MS ?? 10_000);
 const kStartMs = 120_000;
-const kInjected = new Map((process.env.FOLDTORCH_FUZZ_INJECT ?? '').split(',').filter(Boolean).map((item) => {
-  const [kind, index] = item.split(':');
-  return [Number(index), kind] as const;
-}));
+const kInjected = new Map(
+  (process.env.FOLDTORCH_FUZZ_INJECT ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const [kind, index] = item.split(':');
+      return [Number(index), kind] as const;
+    }),
+);
 const kIdentity = { hflip: false, vflip: false, rot90: 0 as const };
 const kFormats: Record<Target, Format> = { safetensors: 'safetensors', checkpoint: 'safetensors', jpeg: 'jpeg', png: 'png', csv: 'csv' };
-const kExtensions: Record<Target, string> = { safetensors: '.safetensors', checkpoint: '.safetensors', jpeg: '.jpg', png: '.png', csv: '.csv' };
+const kExtensions: Record<Target, string> = {
+  safetensors: '.safetensors',
+  checkpoint: '.safetensors',
+  jpeg: '.jpg',
+  png: '.png',
+  csv: '.csv',
+};
 
 type Outcome = { kind: 'load' | 'error' | 'disagree' | 'crash' | 'hang'; message?: string; unnamed?: boolean };
 
 /** A tiny EVA-02 learner: the checkpoint seeds come from it and the checkpoint cases load into one like it. */
 async function tinyLearner(): Promise<Learner> {
   manualSeed(1);
-  const model = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 32, arch: { patchSize: 8, embedDim: 32, depth: 1, numHeads: 2 } });
+  const model = await createModel('eva02_tiny_patch14_224', {
+    numClasses: 2,
+    imgSize: 32,
+    arch: { patchSize: 8, embedDim: 32, depth: 1, numHeads: 2 },
+  });
   return createLearner(model, { optimizer: { lr: 1e-3, numEpochs: 1, numBatchesPerEpoch: 10 }, seed: 1 });
 }
 
 /** Valid files of the target's format: what the mutations start from. */
 async function makeSeeds(target: Target, dir: string): Promise<string[]> {
   const file = (name: string) => path.join(dir, name);
-  const noise = () => sharp({ create: { width: kSide, height: kSide, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } });
+  const noise = () =>
+    sharp({
+      create: { width: kSide, height: kSide, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    });
   switch (target) {
     case 'jpeg': {
       const seeds = [file('seed-420.jpg'), file('seed-444.jpg'), file('seed-grey.jpg'), file('seed-progressive.jpg')];
@@ -84,10 +102,18 @@ async function makeSeeds(target: Target, dir: string): Promise<string[]> {
 async function runCase(target: Target, file: string, learner: Learner | null): Promise<Outcome> {
   try {
     switch (target) {
-      case 'safetensors': await readSafetensors(file); break;
-      case 'checkpoint': await learner!.load(file.replace(/\.safetensors$/, '')); break;
-      case 'png': await decodeImage(file, { size: kSide, interpolation: 'nearest' }); break;
-      case 'csv': await readTrainCsv(file); break;
+      case 'safetensors':
+        await readSafetensors(file);
+        break;
+      case 'checkpoint':
+        await learner!.load(file.replace(/\.safetensors$/, ''));
+        break;
+      case 'png':
+        await decodeImage(file, { size: kSide, interpolation: 'nearest' });
+        break;
+      case 'csv':
+        await readTrainCsv(file);
+        break;
       case 'jpeg': {
         const fast = await loadAddon().decodeJpegExact(fs.readFileSync(file), kSide, kIdentity);
         let general: Buffer;
@@ -133,16 +159,24 @@ async function runCases(target: Target, listFile: string, count: number): Promis
       let hung = false;
       let ready = false;
       // The hang limit counts from the child's "ready" (libtorch and sharp loaded: slow on a busy machine).
-      let timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, kStartMs);
-      proc.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-2000); });
+      let timer = setTimeout(() => {
+        hung = true;
+        proc.kill('SIGKILL');
+      }, kStartMs);
+      proc.stderr.on('data', (chunk) => {
+        stderr = (stderr + chunk).slice(-2000);
+      });
       proc.stdout.on('data', (chunk) => {
         buffer += chunk;
         const lines = buffer.split('\n');
         buffer = lines.pop() ?? '';
         for (const line of lines) {
-          if (!line.startsWith('{"i":') && !line.startsWith('{"ready":')) continue;  // anything a library prints
+          if (!line.startsWith('{"i":') && !line.startsWith('{"ready":')) continue; // anything a library prints
           clearTimeout(timer);
-          timer = setTimeout(() => { hung = true; proc.kill('SIGKILL'); }, kHangMs);
+          timer = setTimeout(() => {
+            hung = true;
+            proc.kill('SIGKILL');
+          }, kHangMs);
           ready = true;
           if (line.startsWith('{"ready":')) continue;
           const { i, ...outcome } = JSON.parse(line) as Outcome & { i: number };
@@ -214,10 +248,18 @@ export async function fuzz(target: Target, options: { count: number; seed: numbe
     }
     const count = (kind: Outcome['kind']) => outcomes.filter((o) => o.kind === kind).length;
     return {
-      target, seed: options.seed, files: outcomes.length, loads: count('load'), cleanErrors: count('error'),
+      target,
+      seed: options.seed,
+      files: outcomes.length,
+      loads: count('load'),
+      cleanErrors: count('error'),
       errorsWithoutFileName: outcomes.filter((o) => o.kind === 'error' && o.unnamed).length,
       unnamedExamples: [...new Set(outcomes.filter((o) => o.kind === 'error' && o.unnamed).map((o) => o.message ?? ''))].slice(0, 3),
-      crashes: count('crash'), hangs: count('hang'), disagreements: count('disagree'), seconds: (Date.now() - started) / 1000, kept,
+      crashes: count('crash'),
+      hangs: count('hang'),
+      disagreements: count('disagree'),
+      seconds: (Date.now() - started) / 1000,
+      kept,
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -238,15 +280,22 @@ async function main(args: string[]): Promise<number> {
   if (!(kFuzzTargets as readonly string[]).includes(target)) throw outOfRange('target', `one of ${kFuzzTargets.join(', ')}`, target);
   const outAt = args.indexOf('--out');
   const summary = await fuzz(target, {
-    count: option(args, '--count', 200), seed: option(args, '--seed', 1), out: outAt < 0 ? path.join('bench', 'tmp', 'fuzz') : args[outAt + 1],
+    count: option(args, '--count', 200),
+    seed: option(args, '--seed', 1),
+    out: outAt < 0 ? path.join('bench', 'tmp', 'fuzz') : args[outAt + 1],
   });
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   return summary.crashes + summary.hangs + summary.disagreements > 0 ? 1 : 0;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: Error) => {
-    process.stderr.write(`fuzz: ${error.message}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      process.stderr.write(`fuzz: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

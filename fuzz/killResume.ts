@@ -3,27 +3,40 @@
  * killed with SIGKILL at N random points (after a random progress event, plus 0–40 ms so that some kills land inside
  * saves) and resumed each time, and compares the two run folders byte for byte, timings aside.
  */
-import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { requireInteger } from '../src/errors';
 import { Prng } from './mutate';
 
 const cli = path.resolve(__dirname, '..', 'src', 'cli', 'cli.js');
 const kSets = [
-  'name=tiny', 'folds=2', 'epochs=3', 'foldGroups=none', 'batchSize=8', 'evalBatchSize=16', 'model.imgSize=32', 'model.overrides.patchSize=8',
-  'model.overrides.embedDim=32', 'model.overrides.depth=1', 'model.overrides.numHeads=2', 'amp=fp32', 'tta=hflip', 'checkpointEvery=1',
+  'name=tiny',
+  'folds=2',
+  'epochs=3',
+  'foldGroups=none',
+  'batchSize=8',
+  'evalBatchSize=16',
+  'model.imgSize=32',
+  'model.overrides.patchSize=8',
+  'model.overrides.embedDim=32',
+  'model.overrides.depth=1',
+  'model.overrides.numHeads=2',
+  'amp=fp32',
+  'tta=hflip',
+  'checkpointEvery=1',
 ].flatMap((s) => ['--set', s]);
 
 /** A two-class dataset in the competition layout: red discs (1) and blue bars (0) on white, 24 train, 8 test. */
 async function makeDataset(root: string): Promise<void> {
   for (const sub of ['train', 'test']) fs.mkdirSync(path.join(root, sub), { recursive: true });
   const draw = (file: string, label: number, k: number) => {
-    const body = label === 1
-      ? `<circle cx="${18 + (k % 5) * 3}" cy="${20 + (k % 3) * 4}" r="${9 + (k % 4)}" fill="rgb(${200 + (k % 50)},40,30)"/>`
-      : `<rect x="${6 + (k % 5) * 3}" y="${8 + (k % 4) * 2}" width="${12 + (k % 3)}" height="30" fill="rgb(30,60,${190 + (k % 60)})"/>`;
+    const body =
+      label === 1
+        ? `<circle cx="${18 + (k % 5) * 3}" cy="${20 + (k % 3) * 4}" r="${9 + (k % 4)}" fill="rgb(${200 + (k % 50)},40,30)"/>`
+        : `<rect x="${6 + (k % 5) * 3}" y="${8 + (k % 4) * 2}" width="${12 + (k % 3)}" height="30" fill="rgb(30,60,${190 + (k % 60)})"/>`;
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>${body}</svg>`;
     return sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toFile(file);
   };
@@ -42,13 +55,18 @@ async function makeDataset(root: string): Promise<void> {
 }
 
 /** Runs `foldtorch train`; with `killAfter`, SIGKILLs it `delayMs` after its killAfter-th JSON event. */
-function train(args: string[], killAfter?: { events: number; delayMs: number }): Promise<{ code: number | null; killed: boolean; events: number; stderr: string }> {
+function train(
+  args: string[],
+  killAfter?: { events: number; delayMs: number },
+): Promise<{ code: number | null; killed: boolean; events: number; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [cli, 'train', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let events = 0;
     let killed = false;
     let stderr = '';
-    proc.stderr.on('data', (chunk) => { stderr += chunk; });
+    proc.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
     proc.stdout.on('data', (chunk: Buffer) => {
       events += chunk.toString('utf8').split('\n').length - 1;
       if (killAfter && !killed && events >= killAfter.events) {
@@ -62,10 +80,13 @@ function train(args: string[], killAfter?: { events: number; delayMs: number }):
 
 /** Every file under `dir`, relative, sorted. */
 function listFiles(dir: string, base = dir): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? listFiles(full, base) : [path.relative(base, full)];
-  }).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      return entry.isDirectory() ? listFiles(full, base) : [path.relative(base, full)];
+    })
+    .sort();
 }
 
 /**
@@ -119,11 +140,14 @@ export async function killResume(options: { kills: number; seed: number; keep: b
       }
       const b = listFiles(killedRun);
       for (const file of [...new Set([...a, ...b])].sort()) {
-        const same = a.includes(file) && b.includes(file) && (() => {
-          const x = comparable(file, fs.readFileSync(path.join(straight, file)));
-          const y = comparable(file, fs.readFileSync(path.join(killedRun, file)));
-          return typeof x === 'string' ? x === y : Buffer.isBuffer(y) && x.equals(y);
-        })();
+        const same =
+          a.includes(file) &&
+          b.includes(file) &&
+          (() => {
+            const x = comparable(file, fs.readFileSync(path.join(straight, file)));
+            const y = comparable(file, fs.readFileSync(path.join(killedRun, file)));
+            return typeof x === 'string' ? x === y : Buffer.isBuffer(y) && x.equals(y);
+          })();
         if (!same) differences.push(path.join(`killed-${trial}`, file));
       }
     }
@@ -136,12 +160,16 @@ export async function killResume(options: { kills: number; seed: number; keep: b
 
 if (require.main === module) {
   const args = process.argv.slice(2);
-  const value = (name: string, fallback: number) => (args.includes(name) ? requireInteger(name, Number(args[args.indexOf(name) + 1]), 0) : fallback);
-  killResume({ kills: value('--kills', 10), seed: value('--seed', 1), keep: args.includes('--keep') }).then((summary) => {
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    process.exitCode = summary.differences.length > 0 ? 1 : 0;
-  }, (error: Error) => {
-    process.stderr.write(`kill-resume: ${error.message}\n`);
-    process.exitCode = 1;
-  });
+  const value = (name: string, fallback: number) =>
+    args.includes(name) ? requireInteger(name, Number(args[args.indexOf(name) + 1]), 0) : fallback;
+  killResume({ kills: value('--kills', 10), seed: value('--seed', 1), keep: args.includes('--keep') }).then(
+    (summary) => {
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      process.exitCode = summary.differences.length > 0 ? 1 : 0;
+    },
+    (error: Error) => {
+      process.stderr.write(`kill-resume: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

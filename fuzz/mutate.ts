@@ -33,7 +33,8 @@ function flipBits(bytes: Buffer, rng: Prng): Buffer {
 function setBytes(bytes: Buffer, rng: Prng): Buffer {
   const out = Buffer.from(bytes);
   const interesting = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe];
-  for (let i = 1 + rng.below(4); i > 0; i--) out[rng.below(out.length)] = rng.below(2) ? interesting[rng.below(interesting.length)] : rng.below(256);
+  for (let i = 1 + rng.below(4); i > 0; i--)
+    out[rng.below(out.length)] = rng.below(2) ? interesting[rng.below(interesting.length)] : rng.below(256);
   return out;
 }
 
@@ -48,8 +49,10 @@ function moveChunk(bytes: Buffer, rng: Prng): Buffer {
   const chunk = bytes.subarray(start, start + length);
   const at = rng.below(bytes.length);
   switch (rng.below(3)) {
-    case 0: return Buffer.concat([bytes.subarray(0, start), bytes.subarray(start + length)]);
-    case 1: return Buffer.concat([bytes.subarray(0, at), chunk, bytes.subarray(at)]);
+    case 0:
+      return Buffer.concat([bytes.subarray(0, start), bytes.subarray(start + length)]);
+    case 1:
+      return Buffer.concat([bytes.subarray(0, at), chunk, bytes.subarray(at)]);
     default: {
       const out = Buffer.from(bytes);
       chunk.copy(out, at);
@@ -83,7 +86,10 @@ function editSafetensorsHeader(bytes: Buffer, rng: Prng): Buffer {
   if (bytes.length < 8) return flipBits(bytes, rng);
   const length = Number(bytes.readBigUInt64LE(0));
   if (length > bytes.length - 8) return flipBits(bytes, rng);
-  const header = bytes.subarray(8, 8 + length).toString('latin1').split('');
+  const header = bytes
+    .subarray(8, 8 + length)
+    .toString('latin1')
+    .split('');
   const replacements = ['0', '9', '-1', '"', ',', '[', ']', '{', '}', '', ' ', '18446744073709551615', '1e9', 'null'];
   for (let i = 1 + rng.below(3); i > 0; i--) header[rng.below(header.length)] = replacements[rng.below(replacements.length)];
   const text = Buffer.from(header.join(''), 'latin1');
@@ -97,9 +103,15 @@ function editCsv(bytes: Buffer, rng: Prng): Buffer {
   const lines = bytes.toString('utf8').split('\n');
   const i = rng.below(lines.length);
   switch (rng.below(4)) {
-    case 0: lines.splice(i, 0, lines[rng.below(lines.length)]); break;
-    case 1: lines.splice(i, 1); break;
-    case 2: [lines[i], lines[0]] = [lines[0], lines[i]]; break;
+    case 0:
+      lines.splice(i, 0, lines[rng.below(lines.length)]);
+      break;
+    case 1:
+      lines.splice(i, 1);
+      break;
+    case 2:
+      [lines[i], lines[0]] = [lines[0], lines[i]];
+      break;
     default: {
       const line = lines[i];
       const at = rng.below(line.length + 1);

@@ -6,10 +6,10 @@
  *
  * Usage: node scripts/gpu-deps.js ENTRY.js...   → one node_modules/<name> folder per line
  */
-'use strict';
-const fs = require('fs');
-const path = require('path');
-const { builtinModules } = require('module');
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { builtinModules } = require('node:module');
 
 const kBuildPackages = ['node-addon-api', 'node-api-headers'];
 const kForbidden = ['sharp'];

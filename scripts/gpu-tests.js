@@ -3,10 +3,10 @@
 // TAP goes to dist/gpu-tests.tap (counted by .ci/run) and the spec report to dist/gpu-tests.txt. The spec report
 // is printed when a test ran; without a CUDA device every test is skipped, and one line per distinct reason is
 // printed instead, so that node's own closing lines ("pass 0") never read as a run that tested nothing.
-'use strict';
-const { spawnSync } = require('child_process');
-const fs = require('fs');
-const path = require('path');
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -14,18 +14,30 @@ const tapPath = path.join(dist, 'gpu-tests.tap');
 const specPath = path.join(dist, 'gpu-tests.txt');
 
 const testDir = path.join(dist, 'test', 'gpu');
-const files = fs.existsSync(testDir) ? fs.readdirSync(testDir).filter((name) => name.endsWith('.gpu.js')).sort() : [];
+const files = fs.existsSync(testDir)
+  ? fs
+      .readdirSync(testDir)
+      .filter((name) => name.endsWith('.gpu.js'))
+      .sort()
+  : [];
 if (files.length === 0) {
   console.error(`gpu-tests: no compiled GPU tests in ${path.relative(root, testDir)}/ (run \`npx tsc -p tsconfig.json\` first)`);
   process.exit(1);
 }
 
-const result = spawnSync(process.execPath, [
-  '--test', '--test-concurrency=1',
-  '--test-reporter=spec', `--test-reporter-destination=${specPath}`,
-  '--test-reporter=tap', `--test-reporter-destination=${tapPath}`,
-  ...files.map((name) => path.join(testDir, name)),
-], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+const result = spawnSync(
+  process.execPath,
+  [
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec',
+    `--test-reporter-destination=${specPath}`,
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapPath}`,
+    ...files.map((name) => path.join(testDir, name)),
+  ],
+  { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+);
 if (result.error) {
   console.error(`gpu-tests: could not start node --test: ${result.error.message}`);
   process.exit(1);

@@ -9,11 +9,11 @@
  *
  * Usage: node scripts/libtorch.js [--explain | --json | --root | --cmake-prefix | --include-dirs | --cuda-include-dirs | --lib-dir | --abi | --cuda | --build-info]
  */
-'use strict';
-const { execFileSync } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
+
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 
 const kPinnedTorch = '2.13.0';
 const projectEnv = process.env.FOLDTORCH_ENV || path.join(os.homedir(), '.cache', 'foldtorch', 'venv');
@@ -29,7 +29,7 @@ function fromLibtorchDir(dir, why) {
   const version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8').trim() : fromPy ? fromPy.version : 'unknown';
   const hasCuda = fs.readdirSync(path.join(dir, 'lib')).some((f) => f.startsWith('libtorch_cuda'));
   const cudaSuffix = /\+cu(\d+)(\d)$/.exec(version);
-  const cuda = fromPy && fromPy.cuda ? fromPy.cuda : hasCuda ? (cudaSuffix ? `${cudaSuffix[1]}.${cudaSuffix[2]}` : 'yes') : null;
+  const cuda = fromPy?.cuda ? fromPy.cuda : hasCuda ? (cudaSuffix ? `${cudaSuffix[1]}.${cudaSuffix[2]}` : 'yes') : null;
   // libtorch zips of torch 2.x are built with the C++11 ABI unless named "pre-cxx11".
   const abi = /pre-cxx11/.test(dir) ? 0 : 1;
   return { source: 'LIBTORCH', why, root: dir, version, cuda, abi };
@@ -92,7 +92,12 @@ function locate(options = {}) {
   }
   const projectPython = path.join(projectEnv, 'bin', 'python');
   if (fs.existsSync(projectPython)) {
-    const found = fromPython(projectPython, 'project environment', `the project's environment ${projectEnv} (made by npm run setup or npx foldtorch setup)`, light);
+    const found = fromPython(
+      projectPython,
+      'project environment',
+      `the project's environment ${projectEnv} (made by npm run setup or npx foldtorch setup)`,
+      light,
+    );
     if (found) return found;
   }
   const system = fromPython('python3', 'python3 on PATH', 'python3 on PATH imports torch', light);
@@ -110,10 +115,16 @@ function main() {
   const found = locate();
   if (!found) {
     if (arg === '--explain' || arg === '--json') {
-      console.log(arg === '--json' ? 'null' : `libtorch: not found (no LIBTORCH, no FOLDTORCH_PYTHON, no ${projectEnv}, no python3 with torch). Run: npm run setup (installs torch==${kPinnedTorch} into ${projectEnv})`);
+      console.log(
+        arg === '--json'
+          ? 'null'
+          : `libtorch: not found (no LIBTORCH, no FOLDTORCH_PYTHON, no ${projectEnv}, no python3 with torch). Run: npm run setup (installs torch==${kPinnedTorch} into ${projectEnv})`,
+      );
       return;
     }
-    console.error(`libtorch not found. Run: npm run setup   (or set LIBTORCH=/path/to/libtorch, or FOLDTORCH_PYTHON=/path/to/python with torch)`);
+    console.error(
+      `libtorch not found. Run: npm run setup   (or set LIBTORCH=/path/to/libtorch, or FOLDTORCH_PYTHON=/path/to/python with torch)`,
+    );
     process.exit(1);
   }
   const root = found.root;
@@ -122,21 +133,45 @@ function main() {
   // pip's CUDA torch keeps the CUDA library headers (cusparse.h, cublas_v2.h, ...) in site-packages/nvidia/*/include.
   const nvidiaDir = path.join(root, '..', 'nvidia');
   const cudaIncludeDirs = fs.existsSync(nvidiaDir)
-    ? fs.readdirSync(nvidiaDir).map((d) => path.join(nvidiaDir, d, 'include')).filter((d) => fs.existsSync(d)).sort()
+    ? fs
+        .readdirSync(nvidiaDir)
+        .map((d) => path.join(nvidiaDir, d, 'include'))
+        .filter((d) => fs.existsSync(d))
+        .sort()
     : [];
   const cmakePrefix = found.cmake || path.join(root, 'share', 'cmake');
   switch (arg) {
-    case '--json': console.log(JSON.stringify({ ...found, includeDirs, cudaIncludeDirs, libDir, cmakePrefix })); break;
-    case '--root': console.log(root); break;
-    case '--cmake-prefix': console.log(cmakePrefix); break;
-    case '--include-dirs': console.log(includeDirs.join(' ')); break;
-    case '--cuda-include-dirs': console.log(cudaIncludeDirs.join(';')); break;
-    case '--lib-dir': console.log(libDir); break;
-    case '--abi': console.log(found.abi); break;
-    case '--cuda': console.log(found.cuda ? 1 : 0); break;
-    case '--build-info': console.log(JSON.stringify(buildInfo(found), null, 2)); break;
+    case '--json':
+      console.log(JSON.stringify({ ...found, includeDirs, cudaIncludeDirs, libDir, cmakePrefix }));
+      break;
+    case '--root':
+      console.log(root);
+      break;
+    case '--cmake-prefix':
+      console.log(cmakePrefix);
+      break;
+    case '--include-dirs':
+      console.log(includeDirs.join(' '));
+      break;
+    case '--cuda-include-dirs':
+      console.log(cudaIncludeDirs.join(';'));
+      break;
+    case '--lib-dir':
+      console.log(libDir);
+      break;
+    case '--abi':
+      console.log(found.abi);
+      break;
+    case '--cuda':
+      console.log(found.cuda ? 1 : 0);
+      break;
+    case '--build-info':
+      console.log(JSON.stringify(buildInfo(found), null, 2));
+      break;
     default:
-      console.log(`libtorch ${found.version}${found.cuda ? ` (CUDA ${found.cuda})` : ' (CPU)'} from ${found.source}: ${found.why}\n  ${root}`);
+      console.log(
+        `libtorch ${found.version}${found.cuda ? ` (CUDA ${found.cuda})` : ' (CPU)'} from ${found.source}: ${found.why}\n  ${root}`,
+      );
   }
 }
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /** Lists the addon's C++ sources for both builds (CMakeLists.txt and binding.gyp), so the list is never written twice. */
-'use strict';
-const fs = require('fs');
-const path = require('path');
+
+const fs = require('node:fs');
+const path = require('node:path');
 
 const nativeDir = path.join(__dirname, '..', 'native');
 
 function walk(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
     .flatMap((entry) => {
       const full = path.join(dir, entry.name);

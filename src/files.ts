@@ -1,6 +1,6 @@
 /** Durable file writes shared by run folders, submissions, reports and the weights cache. */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Writes `data` to `file` and fsyncs it (the caller renames it into place). */
 export function writeSynced(file: string, data: string | Uint8Array): void {

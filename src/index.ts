@@ -29,7 +29,14 @@ export { createLearner, manualSeed, readCheckpointInfo, Learner } from './train/
 export type { LearnerOptions, GradScalerConfig, TrainStepOptions, CheckpointInfo } from './train/learner';
 export type { CheckpointDocument } from './train/checkpointSchema';
 export {
-  ranger21Defaults, ranger21Modes, lossKinds, cceVariants, resolveRanger21Options, resolveLossOptions, traceRanger21, ranger21Schedule,
+  ranger21Defaults,
+  ranger21Modes,
+  lossKinds,
+  cceVariants,
+  resolveRanger21Options,
+  resolveLossOptions,
+  traceRanger21,
+  ranger21Schedule,
   classificationLoss,
 } from './train/optimizer';
 export type { Ranger21Config, LossConfig } from './train/optimizer';
@@ -72,7 +79,14 @@ export type { PredictRunOptions, PredictRunResult } from './predict/predictRun';
 export { rocAucScore, rocCurve } from './metrics/auc';
 export type { RocCurve, RocCurveOptions, RocAucOptions } from './metrics/auc';
 export { confusionMatrix, binaryScores, scoresAtThreshold } from './metrics/confusion';
-export type { ConfusionMatrix, ConfusionMatrixOptions, ConfusionNormalization, BinaryScores, BinaryScoresOptions, ThresholdScores } from './metrics/confusion';
+export type {
+  ConfusionMatrix,
+  ConfusionMatrixOptions,
+  ConfusionNormalization,
+  BinaryScores,
+  BinaryScoresOptions,
+  ThresholdScores,
+} from './metrics/confusion';
 export { foldTable, formatFoldTable } from './metrics/foldTable';
 export type { EpochRecord, FoldTable, FoldTableFormat } from './metrics/foldTable';
 export type { NumericArray } from './metrics/arrays';

@@ -15,7 +15,8 @@ namespace {
 
 c10::Device DeviceArgument(const Napi::CallbackInfo& info, const char* function) {
   if (info.Length() < 1 || !info[0].IsString()) {
-    ThrowTypeError(info.Env(), std::string("Expected a device string for ") + function + " device but received " + DescribeValue(info[0]));
+    ThrowTypeError(info.Env(), std::string("Expected a device string for ") + function + " device but received " +
+                                   DescribeValue(info[0]));
   }
   return ParseDevice(info.Env(), info[0].As<Napi::String>().Utf8Value(), std::string(function) + " device");
 }
@@ -82,7 +83,8 @@ Napi::Value SynchronizeDevice(const Napi::CallbackInfo& info) {
 Napi::Value SetFloat32MatmulPrecision(const Napi::CallbackInfo& info) {
   const std::string value = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (value != "highest" && value != "high") {
-    ThrowRangeError(info.Env(), "Expected \"highest\" or \"high\" for precision but received " + DescribeValue(info[0]));
+    ThrowRangeError(info.Env(),
+                    "Expected \"highest\" or \"high\" for precision but received " + DescribeValue(info[0]));
   }
   return GuardedCall(info.Env(), [&]() -> Napi::Value {
     compat::set_float32_matmul_precision(value == "highest");
@@ -99,7 +101,8 @@ void InitDeviceExports(Napi::Env env, Napi::Object exports) {
   exports.Set("emptyCpuCache", Napi::Function::New(env, EmptyCpuCache, "emptyCpuCache"));
   exports.Set("emptyCudaCache", Napi::Function::New(env, EmptyCudaCache, "emptyCudaCache"));
   exports.Set("synchronizeDevice", Napi::Function::New(env, SynchronizeDevice, "synchronizeDevice"));
-  exports.Set("setFloat32MatmulPrecision", Napi::Function::New(env, SetFloat32MatmulPrecision, "setFloat32MatmulPrecision"));
+  exports.Set("setFloat32MatmulPrecision",
+              Napi::Function::New(env, SetFloat32MatmulPrecision, "setFloat32MatmulPrecision"));
 }
 
 }  // namespace foldtorch::bridge

@@ -17,7 +17,9 @@ namespace {
 
 std::shared_ptr<train::DataParallel> Joined(Napi::Env env, const char* function) {
   auto group = train::CurrentDataParallel();
-  if (!group) ThrowRangeError(env, std::string(function) + ": this process has not joined a process group (initDistributed first)");
+  if (!group)
+    ThrowRangeError(env,
+                    std::string(function) + ": this process has not joined a process group (initDistributed first)");
   return group;
 }
 
@@ -48,19 +50,24 @@ Napi::Value InitDistributed(const Napi::CallbackInfo& info) {
   const c10::Device device = o.Device("device");
   AsyncCall<std::shared_ptr<train::DataParallel>> call(env, device);
   return call.Run([options, device] { return train::InitDataParallel(options, device); },
-                  [](Napi::Env env, std::shared_ptr<train::DataParallel>& group) -> Napi::Value { return DescribeGroup(env, *group); });
+                  [](Napi::Env env, std::shared_ptr<train::DataParallel>& group) -> Napi::Value {
+                    return DescribeGroup(env, *group);
+                  });
 }
 
 // (values: Float64Array, device) → every rank's values, in rank order.
 Napi::Value DistributedAllGather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto group = Joined(env, "distributedAllGather");
-  if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[1].IsString()) {
-    ThrowTypeError(env, "Expected (values: Float64Array, device: string) for distributedAllGather but received " + DescribeValue(info[0]));
+  if (info.Length() < 2 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[1].IsString()) {
+    ThrowTypeError(env, "Expected (values: Float64Array, device: string) for distributedAllGather but received " +
+                            DescribeValue(info[0]));
   }
   auto values = info[0].As<Napi::Float64Array>();
   auto local = at::empty({static_cast<int64_t>(values.ElementLength())}, at::kDouble);
-  if (values.ElementLength() > 0) std::memcpy(local.data_ptr<double>(), values.Data(), values.ElementLength() * sizeof(double));
+  if (values.ElementLength() > 0)
+    std::memcpy(local.data_ptr<double>(), values.Data(), values.ElementLength() * sizeof(double));
   const c10::Device device = ParseDevice(env, info[1].As<Napi::String>().Utf8Value(), "distributedAllGather device");
   AsyncCall<std::vector<at::Tensor>> call(env, device);
   return call.Run([group, local] { return group->all_gather(local); },
@@ -68,7 +75,8 @@ Napi::Value DistributedAllGather(const Napi::CallbackInfo& info) {
                     Napi::Array out = Napi::Array::New(env, parts.size());
                     for (uint32_t r = 0; r < parts.size(); ++r) {
                       auto array = Napi::Float64Array::New(env, static_cast<size_t>(parts[r].numel()));
-                      if (parts[r].numel() > 0) std::memcpy(array.Data(), parts[r].data_ptr<double>(), parts[r].numel() * sizeof(double));
+                      if (parts[r].numel() > 0)
+                        std::memcpy(array.Data(), parts[r].data_ptr<double>(), parts[r].numel() * sizeof(double));
                       out.Set(r, array);
                     }
                     return out;
@@ -78,11 +86,16 @@ Napi::Value DistributedAllGather(const Napi::CallbackInfo& info) {
 Napi::Value DistributedBarrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto group = Joined(env, "distributedBarrier");
-  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a device string for distributedBarrier but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsString())
+    ThrowTypeError(env, "Expected a device string for distributedBarrier but received " + DescribeValue(info[0]));
   const c10::Device device = ParseDevice(env, info[0].As<Napi::String>().Utf8Value(), "distributedBarrier device");
   AsyncCall<bool> call(env, device);
-  return call.Run([group] { group->barrier(); return true; },
-                  [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  return call.Run(
+      [group] {
+        group->barrier();
+        return true;
+      },
+      [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ namespace foldtorch::bridge {
 
 std::optional<std::string> OutOfMemoryMessage(const std::string& text, const FailureContext& context) {
   static const char* kMarkers[] = {"out of memory", "not enough memory", "can't allocate memory", "std::bad_alloc"};
-  const bool allocation = std::any_of(std::begin(kMarkers), std::end(kMarkers), [&](const char* m) { return text.find(m) != std::string::npos; });
+  const bool allocation = std::any_of(std::begin(kMarkers), std::end(kMarkers),
+                                      [&](const char* m) { return text.find(m) != std::string::npos; });
   if (!allocation) return std::nullopt;
   // The allocator's own sentence, without libtorch's "[enforce fail at alloc_cpu.cpp:127] data. " prefix or the
   // CUDA allocator's lines of advice.
@@ -90,10 +91,10 @@ Napi::Value GuardedCall(Napi::Env env, const std::function<Napi::Value()>& body)
   } catch (const Napi::Error&) {
     throw;
   } catch (...) {
-    throw Napi::Error(env, MakeJsError(env, DescribeException(std::current_exception()), Napi::Error::New(env).Value()));
+    throw Napi::Error(env,
+                      MakeJsError(env, DescribeException(std::current_exception()), Napi::Error::New(env).Value()));
   }
 }
-
 
 void ThrowDisposed(Napi::Env env, const char* object_name) {
   Napi::Error error = Napi::Error::New(env, std::string(object_name) + " is disposed");

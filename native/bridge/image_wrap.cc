@@ -20,8 +20,13 @@ class ImageWorker : public Napi::AsyncWorker {
   enum class Kind { kDecodeJpeg, kOrient };
 
   ImageWorker(Napi::Env env, Kind kind, Napi::Uint8Array input, int height, int width, io::Orientation orientation)
-      : Napi::AsyncWorker(env), kind_(kind), input_(input.Data(), input.Data() + input.ByteLength()), height_(height),
-        width_(width), orientation_(orientation), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : Napi::AsyncWorker(env),
+        kind_(kind),
+        input_(input.Data(), input.Data() + input.ByteLength()),
+        height_(height),
+        width_(width),
+        orientation_(orientation),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
@@ -63,7 +68,8 @@ io::Orientation ReadOrientation(Napi::Env env, Napi::Value value, const char* wh
   orientation.vflip = plan.Bool("vflip", false);
   orientation.rot90 = static_cast<int>(plan.Integer("rot90", 0));
   if (orientation.rot90 < 0 || orientation.rot90 > 3) {
-    ThrowRangeError(env, std::string("Expected 0, 1, 2 or 3 for ") + where + ".rot90 but received " + std::to_string(orientation.rot90));
+    ThrowRangeError(env, std::string("Expected 0, 1, 2 or 3 for ") + where + ".rot90 but received " +
+                             std::to_string(orientation.rot90));
   }
   return orientation;
 }
@@ -72,7 +78,8 @@ io::Orientation ReadOrientation(Napi::Env env, Napi::Value value, const char* wh
 std::pair<int64_t, int64_t> ReadSize(Napi::Env env, Napi::Value value, const char* function) {
   const std::string where = std::string(function) + " size";
   auto side = [&](Napi::Value v) -> int64_t {
-    if (!v.IsNumber()) ThrowTypeError(env, "Expected a side or [height, width] for " + where + " but received " + DescribeValue(value));
+    if (!v.IsNumber())
+      ThrowTypeError(env, "Expected a side or [height, width] for " + where + " but received " + DescribeValue(value));
     const double x = v.As<Napi::Number>().DoubleValue();
     if (!(x >= 1 && x <= 8192) || x != static_cast<double>(static_cast<int64_t>(x))) {
       ThrowRangeError(env, "Expected integers from 1 to 8192 for " + where + " but received " + DescribeValue(value));
@@ -89,23 +96,31 @@ std::pair<int64_t, int64_t> ReadSize(Napi::Env env, Napi::Value value, const cha
 
 Napi::Value Run(const Napi::CallbackInfo& info, ImageWorker::Kind kind, const char* function, const char* plan_where) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    ThrowTypeError(env, std::string("Expected a Buffer or Uint8Array for ") + function + " bytes but received " + DescribeValue(info[0]));
+  if (info.Length() < 3 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowTypeError(env, std::string("Expected a Buffer or Uint8Array for ") + function + " bytes but received " +
+                            DescribeValue(info[0]));
   }
   const auto [height, width] = ReadSize(env, info[1], function);
   auto input = info[0].As<Napi::Uint8Array>();
   if (kind == ImageWorker::Kind::kOrient && static_cast<int64_t>(input.ByteLength()) != height * width * 3) {
-    ThrowRangeError(env, "Expected " + std::to_string(height * width * 3) + " bytes (height × width RGB) for orientPixels rgb but received " +
+    ThrowRangeError(env, "Expected " + std::to_string(height * width * 3) +
+                             " bytes (height × width RGB) for orientPixels rgb but received " +
                              std::to_string(input.ByteLength()));
   }
-  auto* worker = new ImageWorker(env, kind, input, static_cast<int>(height), static_cast<int>(width), ReadOrientation(env, info[2], plan_where));
+  auto* worker = new ImageWorker(env, kind, input, static_cast<int>(height), static_cast<int>(width),
+                                 ReadOrientation(env, info[2], plan_where));
   auto promise = worker->Promise();
   worker->Queue();
   return promise;
 }
 
-Napi::Value DecodeJpegExact(const Napi::CallbackInfo& info) { return Run(info, ImageWorker::Kind::kDecodeJpeg, "decodeJpegExact", "decodeJpegExact plan"); }
-Napi::Value OrientPixels(const Napi::CallbackInfo& info) { return Run(info, ImageWorker::Kind::kOrient, "orientPixels", "orientPixels plan"); }
+Napi::Value DecodeJpegExact(const Napi::CallbackInfo& info) {
+  return Run(info, ImageWorker::Kind::kDecodeJpeg, "decodeJpegExact", "decodeJpegExact plan");
+}
+Napi::Value OrientPixels(const Napi::CallbackInfo& info) {
+  return Run(info, ImageWorker::Kind::kOrient, "orientPixels", "orientPixels plan");
+}
 
 }  // namespace
 

@@ -43,7 +43,9 @@ Parsed ParseLearnerOptions(Napi::Env env, const OptionReader& o) {
   if (o.Has("loss")) options.loss = ParseLossOptions(OptionReader(env, o.Raw("loss"), "createLearner options.loss"));
   options.precision = ReadPrecision(o);
   options.accumulation_steps = o.Integer("accumulationSteps", 1);
-  if (options.accumulation_steps < 1) ThrowRangeError(env, "Expected a positive integer for accumulationSteps but received " + std::to_string(options.accumulation_steps));
+  if (options.accumulation_steps < 1)
+    ThrowRangeError(env, "Expected a positive integer for accumulationSteps but received " +
+                             std::to_string(options.accumulation_steps));
   if (o.Has("seed")) options.seed = static_cast<uint64_t>(o.Integer("seed"));
   options.force_grad_scaler = o.Bool("forceGradScaler", false);
   options.data_parallel = o.Bool("dataParallel", false);
@@ -127,7 +129,8 @@ Napi::Value CreateLearner(const Napi::CallbackInfo& info) {
 
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "Expected a number for seed but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsNumber())
+    ThrowTypeError(env, "Expected a number for seed but received " + DescribeValue(info[0]));
   const int64_t seed = info[0].As<Napi::Number>().Int64Value();
   if (seed < 0) ThrowRangeError(env, "Expected a non-negative integer for seed but received " + std::to_string(seed));
   return GuardedCall(env, [&]() -> Napi::Value {
@@ -157,7 +160,8 @@ Napi::Value LearnerWrap::TrainStep(const Napi::CallbackInfo& info) {
   ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
   const auto labels = ReadClassIndices(env, info[1], "labels");
   if (static_cast<int64_t>(labels.size()) != images.batch) {
-    ThrowRangeError(env, "Expected " + std::to_string(images.batch) + " labels (one per image) but received " + std::to_string(labels.size()));
+    ThrowRangeError(env, "Expected " + std::to_string(images.batch) + " labels (one per image) but received " +
+                             std::to_string(labels.size()));
   }
   train::BatchTransform transform = state->transform;
   transform.augment = ReadBatchAugment(env, options.Raw("augment"), images, "trainStep options.augment");
@@ -195,7 +199,8 @@ Napi::Value LearnerWrap::EvalStep(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [state, images] {
-        return ToHostFloat(state->learner->eval_step(train::TransformBatch(images, state->transform, state->device, state->channels_last)));
+        return ToHostFloat(state->learner->eval_step(
+            train::TransformBatch(images, state->transform, state->device, state->channels_last)));
       },
       [](Napi::Env env, at::Tensor& logits) -> Napi::Value { return HostTensorToJs(env, logits); });
 }
@@ -209,8 +214,9 @@ Napi::Value LearnerWrap::SetTrainable(const Napi::CallbackInfo& info) {
   const std::string pattern = info[0].As<Napi::String>().Utf8Value();
   const bool trainable = info[1].As<Napi::Boolean>().Value();
   AsyncCall<int64_t> call(env, state->device);
-  return call.Run([state, pattern, trainable] { return state->learner->set_trainable(pattern, trainable); },
-                  [](Napi::Env env, int64_t& count) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(count)); });
+  return call.Run(
+      [state, pattern, trainable] { return state->learner->set_trainable(pattern, trainable); },
+      [](Napi::Env env, int64_t& count) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(count)); });
 }
 
 Napi::Value LearnerWrap::ParameterInfo(const Napi::CallbackInfo& info) {
@@ -223,7 +229,8 @@ Napi::Value LearnerWrap::ParameterInfo(const Napi::CallbackInfo& info) {
                     for (uint32_t i = 0; i < params.size(); ++i) {
                       Napi::Object entry = Napi::Object::New(env);
                       Napi::Array shape = Napi::Array::New(env, params[i].shape.size());
-                      for (uint32_t d = 0; d < params[i].shape.size(); ++d) shape.Set(d, static_cast<double>(params[i].shape[d]));
+                      for (uint32_t d = 0; d < params[i].shape.size(); ++d)
+                        shape.Set(d, static_cast<double>(params[i].shape[d]));
                       entry.Set("name", params[i].name);
                       entry.Set("shape", shape);
                       entry.Set("trainable", params[i].trainable);
@@ -244,7 +251,8 @@ Napi::Value LearnerWrap::Counters(const Napi::CallbackInfo& info) {
 Napi::Value LearnerWrap::Save(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto state = Live(env);
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) ThrowTypeError(env, "Expected (prefix: string, userJson: string) for save");
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    ThrowTypeError(env, "Expected (prefix: string, userJson: string) for save");
   const std::string prefix = info[0].As<Napi::String>().Utf8Value(), user = info[1].As<Napi::String>().Utf8Value();
   AsyncCall<train::CheckpointInfo> call(env, state->device);
   return call.Run([state, prefix, user] { return train::SaveCheckpoint(*state->learner, prefix, user); },
@@ -254,7 +262,8 @@ Napi::Value LearnerWrap::Save(const Napi::CallbackInfo& info) {
 Napi::Value LearnerWrap::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto state = Live(env);
-  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a string for prefix but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsString())
+    ThrowTypeError(env, "Expected a string for prefix but received " + DescribeValue(info[0]));
   const std::string prefix = info[0].As<Napi::String>().Utf8Value();
   AsyncCall<train::CheckpointInfo> call(env, state->device);
   return call.Run([state, prefix] { return train::LoadCheckpoint(*state->learner, prefix); },
@@ -276,19 +285,20 @@ Napi::Value LearnerWrap::Dispose(const Napi::CallbackInfo& info) {
 }
 
 void LearnerWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(env, "Learner",
-                                           {
-                                               InstanceMethod<&LearnerWrap::TrainStep>("trainStep"),
-                                               InstanceMethod<&LearnerWrap::EvalStep>("evalStep"),
-                                               InstanceMethod<&LearnerWrap::SetTrainable>("setTrainable"),
-                                               InstanceMethod<&LearnerWrap::ParameterInfo>("parameterInfo"),
-                                               InstanceMethod<&LearnerWrap::Counters>("counters"),
-                                               InstanceMethod<&LearnerWrap::Save>("save"),
-                                               InstanceMethod<&LearnerWrap::Load>("load"),
-                                               InstanceMethod<&LearnerWrap::InjectNonFiniteGradient>("injectNonFiniteGradient"),
-                                               InstanceAccessor<&LearnerWrap::IsDisposed>("disposed"),
-                                               InstanceMethod<&LearnerWrap::Dispose>("dispose"),
-                                           });
+  Napi::Function constructor =
+      DefineClass(env, "Learner",
+                  {
+                      InstanceMethod<&LearnerWrap::TrainStep>("trainStep"),
+                      InstanceMethod<&LearnerWrap::EvalStep>("evalStep"),
+                      InstanceMethod<&LearnerWrap::SetTrainable>("setTrainable"),
+                      InstanceMethod<&LearnerWrap::ParameterInfo>("parameterInfo"),
+                      InstanceMethod<&LearnerWrap::Counters>("counters"),
+                      InstanceMethod<&LearnerWrap::Save>("save"),
+                      InstanceMethod<&LearnerWrap::Load>("load"),
+                      InstanceMethod<&LearnerWrap::InjectNonFiniteGradient>("injectNonFiniteGradient"),
+                      InstanceAccessor<&LearnerWrap::IsDisposed>("disposed"),
+                      InstanceMethod<&LearnerWrap::Dispose>("dispose"),
+                  });
   {
     std::lock_guard<std::mutex> lock(g_constructors_mutex);
     g_constructors[env] = new Napi::FunctionReference(Napi::Persistent(constructor));

@@ -15,10 +15,13 @@ train::ModelBenchRequest ParseBenchRequest(const OptionReader& options) {
   r.warmup = options.Integer("warmup", 1);
   r.iterations = options.Integer("iterations", 3);
   const std::string mode = options.String("mode");
-  if (mode != "forward" && mode != "train") ThrowRangeError(options.env(), "Expected \"forward\" or \"train\" for benchmark options.mode but received \"" + mode + "\"");
+  if (mode != "forward" && mode != "train")
+    ThrowRangeError(options.env(),
+                    "Expected \"forward\" or \"train\" for benchmark options.mode but received \"" + mode + "\"");
   r.train = mode == "train";
   r.precision = ReadPrecision(options);
-  if (r.batch < 1 || r.warmup < 0 || r.iterations < 1) ThrowRangeError(options.env(), "Expected batch >= 1, warmup >= 0 and iterations >= 1 for benchmark options");
+  if (r.batch < 1 || r.warmup < 0 || r.iterations < 1)
+    ThrowRangeError(options.env(), "Expected batch >= 1, warmup >= 0 and iterations >= 1 for benchmark options");
   return r;
 }
 
@@ -37,13 +40,16 @@ Napi::Value ModelWrap::Benchmark(const Napi::CallbackInfo& info) {
   const train::ModelBenchRequest request = ParseBenchRequest(options);
   const bool channels_last = state_->channels_last;
   AsyncCall<train::ModelBenchTimes> call(env, handle.device);
-  return call.Run([handle, request, channels_last] { return train::BenchmarkModel(*handle.module, handle.device, channels_last, request); },
-                  [](Napi::Env env, train::ModelBenchTimes& times) -> Napi::Value {
-                    Napi::Object out = Napi::Object::New(env);
-                    out.Set("seconds", ToArray(env, times.seconds));
-                    out.Set("cpuSeconds", ToArray(env, times.cpu_seconds));
-                    return out;
-                  });
+  return call.Run(
+      [handle, request, channels_last] {
+        return train::BenchmarkModel(*handle.module, handle.device, channels_last, request);
+      },
+      [](Napi::Env env, train::ModelBenchTimes& times) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("seconds", ToArray(env, times.seconds));
+        out.Set("cpuSeconds", ToArray(env, times.cpu_seconds));
+        return out;
+      });
 }
 
 }  // namespace foldtorch::bridge

@@ -32,14 +32,18 @@ train::BatchTransform ParseNormalization(const OptionReader& options, const Clas
 std::vector<train::TtaView> ParseViews(const OptionReader& options) {
   Napi::Value raw = options.Raw("views");
   if (!raw.IsArray() || raw.As<Napi::Array>().Length() == 0) {
-    ThrowTypeError(options.env(), "Expected a non-empty array of {hflip, vflip, rot} for forwardViews options.views but received " + DescribeValue(raw));
+    ThrowTypeError(options.env(),
+                   "Expected a non-empty array of {hflip, vflip, rot} for forwardViews options.views but received " +
+                       DescribeValue(raw));
   }
   std::vector<train::TtaView> views;
   auto array = raw.As<Napi::Array>();
   for (uint32_t i = 0; i < array.Length(); ++i) {
     OptionReader view(options.env(), array.Get(i), "forwardViews options.views[i]");
     train::TtaView v{view.Bool("hflip", false), view.Bool("vflip", false), view.Integer("rot", 0)};
-    if (v.rot < 0 || v.rot > 3) ThrowRangeError(options.env(), "Expected an integer from 0 to 3 for views[" + std::to_string(i) + "].rot but received " + std::to_string(v.rot));
+    if (v.rot < 0 || v.rot > 3)
+      ThrowRangeError(options.env(), "Expected an integer from 0 to 3 for views[" + std::to_string(i) +
+                                         "].rot but received " + std::to_string(v.rot));
     views.push_back(v);
   }
   return views;
@@ -62,14 +66,16 @@ FloatInput ReadFloatInput(Napi::Env env, Napi::Value value, const OptionReader& 
     count *= d;
   }
   if (input.shape.size() != 4 || count != static_cast<int64_t>(array.ElementLength())) {
-    ThrowRangeError(env, "Expected a [batch, channels, height, width] shape matching " + std::to_string(array.ElementLength()) +
-                             " values for input but received " + std::to_string(input.shape.size()) + " dimensions holding " + std::to_string(count));
+    ThrowRangeError(env, "Expected a [batch, channels, height, width] shape matching " +
+                             std::to_string(array.ElementLength()) + " values for input but received " +
+                             std::to_string(input.shape.size()) + " dimensions holding " + std::to_string(count));
   }
   return input;
 }
 
 at::Tensor FloatInputToDevice(const FloatInput& input, const c10::Device& device) {
-  return at::from_blob(const_cast<float*>(input.data), input.shape, at::TensorOptions().dtype(at::kFloat)).to(device, /*non_blocking=*/false, /*copy=*/true);
+  return at::from_blob(const_cast<float*>(input.data), input.shape, at::TensorOptions().dtype(at::kFloat))
+      .to(device, /*non_blocking=*/false, /*copy=*/true);
 }
 
 Napi::Object NamedToJs(Napi::Env env, const NamedOutputs& outputs) {
@@ -94,9 +100,11 @@ struct ImageCall {
   at::Tensor Images() const { return train::TransformBatch(images, transform, handle.device, channels_last); }
 };
 
-ImageCall ReadImageCall(Napi::Env env, const Napi::CallbackInfo& info, const OptionReader& options, ModelHandle handle, bool channels_last) {
+ImageCall ReadImageCall(Napi::Env env, const Napi::CallbackInfo& info, const OptionReader& options, ModelHandle handle,
+                        bool channels_last) {
   ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  return {handle, images, ParseNormalization(options, *handle.module, images.channels), ParsePrecision(options), channels_last};
+  return {handle, images, ParseNormalization(options, *handle.module, images.channels), ParsePrecision(options),
+          channels_last};
 }
 
 }  // namespace
@@ -110,7 +118,8 @@ Napi::Value ModelWrap::Forward(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        return ToHostFloat(train::ForwardLogits(*image_call.handle.module, image_call.Images(), pre_logits, image_call.precision));
+        return ToHostFloat(
+            train::ForwardLogits(*image_call.handle.module, image_call.Images(), pre_logits, image_call.precision));
       },
       [](Napi::Env env, at::Tensor& out) -> Napi::Value { return HostTensorToJs(env, out); });
 }
@@ -124,7 +133,8 @@ Napi::Value ModelWrap::ForwardViews(const Napi::CallbackInfo& info) {
   call.Keep(info[0]);
   return call.Run(
       [=] {
-        return ToHostFloat(train::ForwardViews(*image_call.handle.module, image_call.Images(), views, image_call.channels_last, image_call.precision));
+        return ToHostFloat(train::ForwardViews(*image_call.handle.module, image_call.Images(), views,
+                                               image_call.channels_last, image_call.precision));
       },
       [](Napi::Env env, at::Tensor& out) -> Napi::Value { return HostTensorToJs(env, out); });
 }
@@ -138,7 +148,8 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
   const bool intermediates = options.Bool("intermediates", false);
   const std::string attention = options.String("attention", "sdpa");
   if (attention != "sdpa" && attention != "explicit") {
-    ThrowRangeError(env, "Expected \"sdpa\" or \"explicit\" for forwardFloat options.attention but received \"" + attention + "\"");
+    ThrowRangeError(
+        env, "Expected \"sdpa\" or \"explicit\" for forwardFloat options.attention but received \"" + attention + "\"");
   }
   AsyncCall<NamedOutputs> call(env, handle.device, "running a forward pass");
   call.Keep(info[0]);
@@ -146,7 +157,8 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
       [=] {
         auto x = FloatInputToDevice(input, handle.device);
         NamedOutputs host;
-        for (auto& [name, tensor] : train::ForwardOutputs(*handle.module, x, intermediates, attention == "sdpa", precision)) {
+        for (auto& [name, tensor] :
+             train::ForwardOutputs(*handle.module, x, intermediates, attention == "sdpa", precision)) {
           host.emplace_back(name, ToHostFloat(tensor));
         }
         return host;
@@ -155,10 +167,14 @@ Napi::Value ModelWrap::ForwardFloat(const Napi::CallbackInfo& info) {
         Napi::Object out = Napi::Object::New(env);
         NamedOutputs rest;
         for (auto& [name, tensor] : outputs) {
-          if (name == "logits") out.Set("logits", HostTensorToJs(env, tensor));
-          else if (name == "pre_logits") out.Set("preLogits", HostTensorToJs(env, tensor));
-          else if (name == "features") out.Set("features", HostTensorToJs(env, tensor));
-          else rest.emplace_back(name, tensor);
+          if (name == "logits")
+            out.Set("logits", HostTensorToJs(env, tensor));
+          else if (name == "pre_logits")
+            out.Set("preLogits", HostTensorToJs(env, tensor));
+          else if (name == "features")
+            out.Set("features", HostTensorToJs(env, tensor));
+          else
+            rest.emplace_back(name, tensor);
         }
         out.Set("intermediates", NamedToJs(env, rest));
         return out;
@@ -172,7 +188,8 @@ Napi::Value ModelWrap::GradCam(const Napi::CallbackInfo& info) {
   const int64_t target = options.Integer("target");
   const int64_t classes = image_call.handle.module->num_classes();
   if (target < 0 || target >= classes) {
-    ThrowRangeError(env, "Expected a class from 0 to " + std::to_string(classes - 1) + " for gradCam options.target but received " + std::to_string(target));
+    ThrowRangeError(env, "Expected a class from 0 to " + std::to_string(classes - 1) +
+                             " for gradCam options.target but received " + std::to_string(target));
   }
   AsyncCall<GradCamResult> call(env, image_call.handle.device, "computing Grad-CAM");
   call.Keep(info[0]);
@@ -199,7 +216,8 @@ Napi::Value ModelWrap::LossAndGrads(const Napi::CallbackInfo& info) {
   // Train mode: batch statistics, running-statistic updates and dropout, as one training forward.
   const bool train = options.Bool("train", false);
   if (static_cast<int64_t>(targets.size()) != input.shape[0]) {
-    ThrowRangeError(env, "Expected " + std::to_string(input.shape[0]) + " targets (one per input) for lossAndGrads options.targets but received " +
+    ThrowRangeError(env, "Expected " + std::to_string(input.shape[0]) +
+                             " targets (one per input) for lossAndGrads options.targets but received " +
                              std::to_string(targets.size()));
   }
   for (int64_t t : targets) {

@@ -96,7 +96,7 @@ struct CreateRequest {
   bool grad_checkpointing = false;
   bool channels_last = false;
   bool channels_last_given = false;  // else the model's preference
-  bool reset_classifier = false;  // a fresh classifier after loading (timm's reset_classifier), not the model's init
+  bool reset_classifier = false;     // a fresh classifier after loading (timm's reset_classifier), not the model's init
   bool freeze_batch_norm = false;
 };
 
@@ -116,7 +116,8 @@ std::string SnakeCase(const std::string& name) {
 
 // Numbers, booleans and number arrays pass as they are; create_model checks them against the family's keys.
 ArchOverrides ParseArch(Napi::Env env, Napi::Value value) {
-  if (!value.IsObject()) ThrowTypeError(env, "Expected an object for createModel options.arch but received " + DescribeValue(value));
+  if (!value.IsObject())
+    ThrowTypeError(env, "Expected an object for createModel options.arch but received " + DescribeValue(value));
   ArchOverrides arch;
   Napi::Object object = value.As<Napi::Object>();
   Napi::Array keys = object.GetPropertyNames();
@@ -133,12 +134,14 @@ ArchOverrides ParseArch(Napi::Env env, Napi::Value value) {
       std::vector<double> list;
       for (uint32_t j = 0; j < array.Length(); ++j) {
         Napi::Value entry = array.Get(j);
-        if (!entry.IsNumber()) ThrowTypeError(env, "Expected numbers in arch." + key + " but received " + DescribeValue(entry));
+        if (!entry.IsNumber())
+          ThrowTypeError(env, "Expected numbers in arch." + key + " but received " + DescribeValue(entry));
         list.push_back(entry.As<Napi::Number>().DoubleValue());
       }
       arch.set(SnakeCase(key), std::move(list));
     } else {
-      ThrowTypeError(env, "Expected a number, boolean or number array for arch." + key + " but received " + DescribeValue(item));
+      ThrowTypeError(
+          env, "Expected a number, boolean or number array for arch." + key + " but received " + DescribeValue(item));
     }
   }
   return arch;
@@ -154,7 +157,8 @@ CreateRequest ParseCreateRequest(const OptionReader& options) {
       request.options.img_size = ImageSize{side, side};
     } else {
       const auto size = options.IntegerArray("imgSize");
-      if (size.size() != 2) ThrowTypeError(options.env(), "Expected a side or [height, width] for createModel options.imgSize");
+      if (size.size() != 2)
+        ThrowTypeError(options.env(), "Expected a side or [height, width] for createModel options.imgSize");
       request.options.img_size = ImageSize{size[0], size[1]};
     }
   }
@@ -239,7 +243,8 @@ Napi::Value ListModels(const Napi::CallbackInfo& info) {
     entry.Set("family", registry[i].family);
     entry.Set("args", parse.Call({Napi::String::New(env, registry[i].args_json)}));
     Napi::Array tags = Napi::Array::New(env, registry[i].tags.size());
-    for (size_t t = 0; t < registry[i].tags.size(); ++t) tags.Set(static_cast<uint32_t>(t), PretrainedToJs(env, registry[i].tags[t]));
+    for (size_t t = 0; t < registry[i].tags.size(); ++t)
+      tags.Set(static_cast<uint32_t>(t), PretrainedToJs(env, registry[i].tags[t]));
     entry.Set("tags", tags);
     entry.Set("archKeys", ArchKeysToJs(env, find_family(registry[i].family).arch_keys));
     out.Set(static_cast<uint32_t>(i), entry);
@@ -260,24 +265,23 @@ Napi::Object LoadReportToJs(Napi::Env env, const LoadReport& report) {
 }
 
 void ModelWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function constructor = DefineClass(
-      env, "Model",
-      {
-          InstanceMethod<&ModelWrap::Info>("info"),
-          InstanceAccessor<&ModelWrap::GetLoadReport>("loadReport"),
-          InstanceAccessor<&ModelWrap::IsDisposed>("disposed"),
-          InstanceMethod<&ModelWrap::Forward>("forward"),
-          InstanceMethod<&ModelWrap::ForwardViews>("forwardViews"),
-          InstanceMethod<&ModelWrap::ForwardFloat>("forwardFloat"),
-          InstanceMethod<&ModelWrap::LossAndGrads>("lossAndGrads"),
-          InstanceMethod<&ModelWrap::GradCam>("gradCam"),
-          InstanceMethod<&ModelWrap::Parameters>("parameters"),
-          InstanceMethod<&ModelWrap::GetTensors>("getTensors"),
-          InstanceMethod<&ModelWrap::Load>("load"),
-          InstanceMethod<&ModelWrap::SaveWeights>("saveWeights"),
-          InstanceMethod<&ModelWrap::Dispose>("dispose"),
-          InstanceMethod<&ModelWrap::Benchmark>("benchmark"),
-      });
+  Napi::Function constructor = DefineClass(env, "Model",
+                                           {
+                                               InstanceMethod<&ModelWrap::Info>("info"),
+                                               InstanceAccessor<&ModelWrap::GetLoadReport>("loadReport"),
+                                               InstanceAccessor<&ModelWrap::IsDisposed>("disposed"),
+                                               InstanceMethod<&ModelWrap::Forward>("forward"),
+                                               InstanceMethod<&ModelWrap::ForwardViews>("forwardViews"),
+                                               InstanceMethod<&ModelWrap::ForwardFloat>("forwardFloat"),
+                                               InstanceMethod<&ModelWrap::LossAndGrads>("lossAndGrads"),
+                                               InstanceMethod<&ModelWrap::GradCam>("gradCam"),
+                                               InstanceMethod<&ModelWrap::Parameters>("parameters"),
+                                               InstanceMethod<&ModelWrap::GetTensors>("getTensors"),
+                                               InstanceMethod<&ModelWrap::Load>("load"),
+                                               InstanceMethod<&ModelWrap::SaveWeights>("saveWeights"),
+                                               InstanceMethod<&ModelWrap::Dispose>("dispose"),
+                                               InstanceMethod<&ModelWrap::Benchmark>("benchmark"),
+                                           });
   {
     std::lock_guard<std::mutex> lock(g_constructors_mutex);
     g_constructors[env] = new Napi::FunctionReference(Napi::Persistent(constructor));
@@ -365,27 +369,29 @@ Napi::Value ModelWrap::Parameters(const Napi::CallbackInfo& info) {
     std::set<std::string> buffers;
   };
   AsyncCall<Listing> call(env, handle.device);
-  return call.Run([handle] {
-                    Listing listing{state_dict(*handle.module), {}};
-                    for (const auto& b : handle.module->named_buffers()) listing.buffers.insert(b.key());
-                    return listing;
-                  },
-                  [](Napi::Env env, Listing& listing) -> Napi::Value {
-                    auto& tensors = listing.tensors;
-                    Napi::Array out = Napi::Array::New(env, tensors.size());
-                    for (size_t i = 0; i < tensors.size(); ++i) {
-                      Napi::Object entry = Napi::Object::New(env);
-                      Napi::Array shape = Napi::Array::New(env, tensors[i].second.dim());
-                      for (int64_t d = 0; d < tensors[i].second.dim(); ++d) shape.Set(static_cast<uint32_t>(d), static_cast<double>(tensors[i].second.size(d)));
-                      entry.Set("name", tensors[i].first);
-                      entry.Set("shape", shape);
-                      entry.Set("dtype", io::safetensors_dtype_name(tensors[i].second.scalar_type()));
-                      entry.Set("requiresGrad", tensors[i].second.requires_grad());
-                      entry.Set("buffer", listing.buffers.count(tensors[i].first) > 0);
-                      out.Set(static_cast<uint32_t>(i), entry);
-                    }
-                    return out;
-                  });
+  return call.Run(
+      [handle] {
+        Listing listing{state_dict(*handle.module), {}};
+        for (const auto& b : handle.module->named_buffers()) listing.buffers.insert(b.key());
+        return listing;
+      },
+      [](Napi::Env env, Listing& listing) -> Napi::Value {
+        auto& tensors = listing.tensors;
+        Napi::Array out = Napi::Array::New(env, tensors.size());
+        for (size_t i = 0; i < tensors.size(); ++i) {
+          Napi::Object entry = Napi::Object::New(env);
+          Napi::Array shape = Napi::Array::New(env, tensors[i].second.dim());
+          for (int64_t d = 0; d < tensors[i].second.dim(); ++d)
+            shape.Set(static_cast<uint32_t>(d), static_cast<double>(tensors[i].second.size(d)));
+          entry.Set("name", tensors[i].first);
+          entry.Set("shape", shape);
+          entry.Set("dtype", io::safetensors_dtype_name(tensors[i].second.scalar_type()));
+          entry.Set("requiresGrad", tensors[i].second.requires_grad());
+          entry.Set("buffer", listing.buffers.count(tensors[i].first) > 0);
+          out.Set(static_cast<uint32_t>(i), entry);
+        }
+        return out;
+      });
 }
 
 Napi::Value ModelWrap::GetTensors(const Napi::CallbackInfo& info) {
@@ -417,7 +423,8 @@ Napi::Value ModelWrap::GetTensors(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelHandle handle = Live(env);
-  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsString())
+    ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   auto state = state_;
   AsyncCall<LoadReport> call(env, handle.device);
@@ -431,7 +438,8 @@ Napi::Value ModelWrap::Load(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::SaveWeights(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelHandle handle = Live(env);
-  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsString())
+    ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   std::map<std::string, std::string> metadata{{"format", "pt"}, {"foldtorch_model", state_->name}};
   if (info.Length() > 1 && info[1].IsObject()) {
@@ -439,7 +447,8 @@ Napi::Value ModelWrap::SaveWeights(const Napi::CallbackInfo& info) {
     Napi::Array keys = extra.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); ++i) {
       Napi::Value value = extra.Get(keys.Get(i));
-      if (!value.IsString()) ThrowTypeError(env, "Expected string values for saveWeights metadata but received " + DescribeValue(value));
+      if (!value.IsString())
+        ThrowTypeError(env, "Expected string values for saveWeights metadata but received " + DescribeValue(value));
       metadata[keys.Get(i).ToString().Utf8Value()] = value.As<Napi::String>().Utf8Value();
     }
   }

@@ -46,7 +46,9 @@ train::Ranger21TraceInput ParseTrace(Napi::Env env, const OptionReader& options)
   train::Ranger21TraceInput input;
   input.defaults = ParseRanger21Options(OptionReader(env, options.Raw("optimizer"), "ranger21Trace.optimizer"));
   input.steps = options.Integer("steps");
-  if (input.steps < 1) ThrowRangeError(env, "Expected a positive integer for ranger21Trace.steps but received " + std::to_string(input.steps));
+  if (input.steps < 1)
+    ThrowRangeError(env,
+                    "Expected a positive integer for ranger21Trace.steps but received " + std::to_string(input.steps));
   Napi::Value params = options.Raw("params"), grads = options.Raw("grads");
   if (!params.IsArray() || !grads.IsArray() || params.As<Napi::Array>().Length() != grads.As<Napi::Array>().Length()) {
     ThrowTypeError(env, "Expected arrays of equal length for ranger21Trace.params and ranger21Trace.grads");
@@ -57,7 +59,8 @@ train::Ranger21TraceInput ParseTrace(Napi::Env env, const OptionReader& options)
     auto shape = param.IntegerArray("shape");
     input.params.push_back(CopyFloat32Array(env, param.Raw("data"), shape, where + ".data").requires_grad_(true));
     shape.insert(shape.begin(), input.steps);
-    input.grads.push_back(CopyFloat32Array(env, grads.As<Napi::Array>().Get(i), shape, "ranger21Trace.grads[" + std::to_string(i) + "]"));
+    input.grads.push_back(
+        CopyFloat32Array(env, grads.As<Napi::Array>().Get(i), shape, "ranger21Trace.grads[" + std::to_string(i) + "]"));
   }
   if (!options.Has("groups")) {
     input.group_indices.emplace_back();
@@ -71,7 +74,9 @@ train::Ranger21TraceInput ParseTrace(Napi::Env env, const OptionReader& options)
     OptionReader group(env, groups.Get(g), where.c_str());
     auto indices = group.IntegerArray("params");
     for (int64_t i : indices) {
-      if (i < 0 || i >= static_cast<int64_t>(input.params.size())) ThrowRangeError(env, "Expected parameter indices in range for " + where + ".params but received " + std::to_string(i));
+      if (i < 0 || i >= static_cast<int64_t>(input.params.size()))
+        ThrowRangeError(
+            env, "Expected parameter indices in range for " + where + ".params but received " + std::to_string(i));
     }
     auto group_options = input.defaults;
     group_options.lr(group.Number("lr", input.defaults.lr()));
@@ -108,9 +113,12 @@ Napi::Value Ranger21Schedule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return GuardedCall(env, [&]() -> Napi::Value {
     OptionReader options(env, info[0], "ranger21Schedule");
-    const auto defaults = ParseRanger21Options(OptionReader(env, options.Raw("optimizer"), "ranger21Schedule.optimizer"));
+    const auto defaults =
+        ParseRanger21Options(OptionReader(env, options.Raw("optimizer"), "ranger21Schedule.optimizer"));
     const int64_t steps = options.Integer("steps");
-    if (steps < 1 || steps > 100000000) ThrowRangeError(env, "Expected an integer from 1 to 100000000 for ranger21Schedule.steps but received " + std::to_string(steps));
+    if (steps < 1 || steps > 100000000)
+      ThrowRangeError(env, "Expected an integer from 1 to 100000000 for ranger21Schedule.steps but received " +
+                               std::to_string(steps));
     const double group_lr = options.Number("groupLr", defaults.lr());
     const auto schedule = train::Ranger21Schedule::From(defaults);
     std::vector<double> lrs;
@@ -128,7 +136,8 @@ Napi::Value ClassificationLossCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "classificationLoss");
   const auto shape = options.IntegerArray("shape");
-  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1) ThrowRangeError(env, "Expected a shape [batch, classes] for classificationLoss.shape");
+  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1)
+    ThrowRangeError(env, "Expected a shape [batch, classes] for classificationLoss.shape");
   at::Tensor logits = CopyFloat32Array(env, options.Raw("logits"), shape, "classificationLoss.logits");
   const auto targets_list = ReadClassIndices(env, options.Raw("targets"), "classificationLoss.targets");
   at::Tensor targets = at::tensor(targets_list, at::kLong);
@@ -152,7 +161,8 @@ train::Ranger21Options ParseRanger21Options(const OptionReader& o) {
   out.eps(o.Number("eps", out.eps()));
   if (o.Has("betas")) {
     const auto betas = o.NumberArray("betas");
-    if (betas.size() != 2) ThrowRangeError(o.env(), "Expected two numbers for betas but received " + std::to_string(betas.size()));
+    if (betas.size() != 2)
+      ThrowRangeError(o.env(), "Expected two numbers for betas but received " + std::to_string(betas.size()));
     out.betas(std::make_tuple(betas[0], betas[1]));
   }
   out.num_epochs(o.Integer("numEpochs"));
@@ -176,9 +186,10 @@ train::Ranger21Options ParseRanger21Options(const OptionReader& o) {
   out.use_adaptive_gradient_clipping(o.Bool("useAdaptiveGradientClipping", out.use_adaptive_gradient_clipping()));
   out.agc_clipping_value(o.Number("agcClippingValue", out.agc_clipping_value()));
   out.agc_eps(o.Number("agcEps", out.agc_eps()));
-  out.foreach(o.Bool("foreach", out.foreach()));
+  out.foreach (o.Bool("foreach", out.foreach ()));
   const std::string mode = o.String("mode", "corrected");
-  if (mode != "legacy" && mode != "corrected") ThrowRangeError(o.env(), "Expected \"legacy\" or \"corrected\" for mode but received \"" + mode + "\"");
+  if (mode != "legacy" && mode != "corrected")
+    ThrowRangeError(o.env(), "Expected \"legacy\" or \"corrected\" for mode but received \"" + mode + "\"");
   out.mode(mode == "legacy" ? train::Ranger21Mode::kLegacy : train::Ranger21Mode::kCorrected);
   return out;
 }
@@ -186,10 +197,12 @@ train::Ranger21Options ParseRanger21Options(const OptionReader& o) {
 train::LossOptions ParseLossOptions(const OptionReader& o) {
   train::LossOptions out;
   const std::string kind = o.String("kind", "cce");
-  if (kind != "cce" && kind != "ce") ThrowRangeError(o.env(), "Expected \"cce\" or \"ce\" for kind but received \"" + kind + "\"");
+  if (kind != "cce" && kind != "ce")
+    ThrowRangeError(o.env(), "Expected \"cce\" or \"ce\" for kind but received \"" + kind + "\"");
   out.kind = kind == "cce" ? train::LossKind::kComplementCrossEntropy : train::LossKind::kCrossEntropy;
   const std::string variant = o.String("variant", "head");
-  if (variant != "head" && variant != "v2021") ThrowRangeError(o.env(), "Expected \"head\" or \"v2021\" for variant but received \"" + variant + "\"");
+  if (variant != "head" && variant != "v2021")
+    ThrowRangeError(o.env(), "Expected \"head\" or \"v2021\" for variant but received \"" + variant + "\"");
   out.variant = variant == "head" ? train::CceVariant::kHead : train::CceVariant::kV2021;
   out.balancing_factor = o.Number("balancingFactor", out.balancing_factor);
   out.label_smoothing = o.Number("labelSmoothing", out.label_smoothing);

@@ -21,12 +21,15 @@ std::string DescribeValue(Napi::Value value) {
 }
 
 OptionReader::OptionReader(Napi::Env env, Napi::Value options, const char* where) : env_(env), where_(where) {
-  if (!options.IsObject()) ThrowTypeError(env, std::string("Expected an options object for ") + where + " but received " + DescribeValue(options));
+  if (!options.IsObject())
+    ThrowTypeError(env,
+                   std::string("Expected an options object for ") + where + " but received " + DescribeValue(options));
   object_ = options.As<Napi::Object>();
 }
 
 void OptionReader::Fail(const char* key, const char* expected, Napi::Value got) const {
-  ThrowTypeError(env_, std::string("Expected ") + expected + " for " + where_ + "." + key + " but received " + DescribeValue(got));
+  ThrowTypeError(
+      env_, std::string("Expected ") + expected + " for " + where_ + "." + key + " but received " + DescribeValue(got));
 }
 
 bool OptionReader::Has(const char* key) const {
@@ -120,18 +123,21 @@ c10::Device ParseDevice(Napi::Env env, const std::string& text, const std::strin
     ThrowRangeError(env, "Expected \"cpu\", \"cuda\" or \"cuda:N\" for " + argument + " but received \"" + text + "\"");
   }
   if (match[1] == "cpu") {
-    if (match[2].matched) ThrowRangeError(env, "Expected \"cpu\" without an index for " + argument + " but received \"" + text + "\"");
+    if (match[2].matched)
+      ThrowRangeError(env, "Expected \"cpu\" without an index for " + argument + " but received \"" + text + "\"");
     return c10::Device(c10::DeviceType::CPU);
   }
   const int64_t count = compat::cuda_device_count();
   if (count == 0) {
     ThrowRangeError(env, "Expected an available device for " + argument + " but received \"" + text + "\": " +
-                             (compat::kBuiltWithCuda ? "no CUDA device is visible on this machine"
-                                                     : "this addon was built without CUDA (build against a CUDA libtorch: see README)"));
+                             (compat::kBuiltWithCuda
+                                  ? "no CUDA device is visible on this machine"
+                                  : "this addon was built without CUDA (build against a CUDA libtorch: see README)"));
   }
   const int64_t index = match[3].matched ? std::stoll(match[3].str()) : 0;
   if (index >= count) {
-    ThrowRangeError(env, "Expected a CUDA index below " + std::to_string(count) + " for " + argument + " but received \"" + text + "\"");
+    ThrowRangeError(env, "Expected a CUDA index below " + std::to_string(count) + " for " + argument +
+                             " but received \"" + text + "\"");
   }
   return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
 }

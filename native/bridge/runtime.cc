@@ -45,7 +45,10 @@ int64_t CpuCacheCapacityFromEnvironment() {
   char* end = nullptr;
   const long long mib = std::strtoll(text, &end, 10);
   if (*end != '\0' || mib < 0) {
-    std::fprintf(stderr, "foldtorch: ignoring FOLDTORCH_CPU_CACHE_MB=\"%s\" (expected a whole number of MiB, 0 to turn the cache off)\n", text);
+    std::fprintf(
+        stderr,
+        "foldtorch: ignoring FOLDTORCH_CPU_CACHE_MB=\"%s\" (expected a whole number of MiB, 0 to turn the cache off)\n",
+        text);
     return fallback;
   }
   return static_cast<int64_t>(mib) << 20;
@@ -83,54 +86,55 @@ struct DoctorReport {
 Napi::Value Doctor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AsyncCall<DoctorReport> call(env, c10::Device(c10::kCPU));
-  return call.Run(
-      [] { return DoctorReport{at::get_num_threads()}; },
-      [](Napi::Env env, DoctorReport& report) -> Napi::Value {
-        const std::string config = at::show_config();
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("torchVersion", compat::torch_version());
-        out.Set("builtWithCuda", compat::kBuiltWithCuda);
-        out.Set("cudaAvailable", compat::cuda_available());
-        Napi::Array devices = Napi::Array::New(env);
-        uint32_t i = 0;
-        bool cuda_bf16 = false;
-        for (const auto& device : compat::cuda_devices()) {
-          Napi::Object d = Napi::Object::New(env);
-          d.Set("index", i);
-          d.Set("name", device.name);
-          d.Set("computeCapability", std::to_string(device.major) + "." + std::to_string(device.minor));
-          d.Set("totalMemory", static_cast<double>(device.total_memory));
-          cuda_bf16 = cuda_bf16 || device.major >= 8;
-          devices.Set(i++, d);
-        }
-        out.Set("cudaDevices", devices);
-        out.Set("cpuCapability", at::get_cpu_capability());
-        const bool cpu_bf16 = CpuHasFlag("avx512_bf16") || CpuHasFlag("amx_bf16");
-        Napi::Object bf16 = Napi::Object::New(env);
-        bf16.Set("cpu", cpu_bf16);
-        bf16.Set("cpuNative", cpu_bf16 ? "avx512_bf16/amx" : "emulated (fp32 compute)");
-        bf16.Set("cuda", cuda_bf16);
-        out.Set("bf16", bf16);
-        out.Set("intraOpThreads", report.compute_thread_threads);
-        out.Set("availableCores", AvailableCores());
-        out.Set("interOpThreads", at::get_num_interop_threads());
-        std::string blas = ConfigValue(config, "BLAS_INFO");
-        out.Set("blas", blas.empty() ? (at::hasMKL() ? "mkl" : "unknown") : blas);
-        out.Set("lapack", ConfigValue(config, "LAPACK_INFO"));
-        out.Set("mkldnn", at::hasMKLDNN());
-        out.Set("openmp", at::hasOpenMP());
-        out.Set("cxxFlags", ConfigValue(config, "CXX_FLAGS"));
-        out.Set("buildConfig", config);
-        out.Set("parallelInfo", at::get_parallel_info());
-        return out;
-      });
+  return call.Run([] { return DoctorReport{at::get_num_threads()}; },
+                  [](Napi::Env env, DoctorReport& report) -> Napi::Value {
+                    const std::string config = at::show_config();
+                    Napi::Object out = Napi::Object::New(env);
+                    out.Set("torchVersion", compat::torch_version());
+                    out.Set("builtWithCuda", compat::kBuiltWithCuda);
+                    out.Set("cudaAvailable", compat::cuda_available());
+                    Napi::Array devices = Napi::Array::New(env);
+                    uint32_t i = 0;
+                    bool cuda_bf16 = false;
+                    for (const auto& device : compat::cuda_devices()) {
+                      Napi::Object d = Napi::Object::New(env);
+                      d.Set("index", i);
+                      d.Set("name", device.name);
+                      d.Set("computeCapability", std::to_string(device.major) + "." + std::to_string(device.minor));
+                      d.Set("totalMemory", static_cast<double>(device.total_memory));
+                      cuda_bf16 = cuda_bf16 || device.major >= 8;
+                      devices.Set(i++, d);
+                    }
+                    out.Set("cudaDevices", devices);
+                    out.Set("cpuCapability", at::get_cpu_capability());
+                    const bool cpu_bf16 = CpuHasFlag("avx512_bf16") || CpuHasFlag("amx_bf16");
+                    Napi::Object bf16 = Napi::Object::New(env);
+                    bf16.Set("cpu", cpu_bf16);
+                    bf16.Set("cpuNative", cpu_bf16 ? "avx512_bf16/amx" : "emulated (fp32 compute)");
+                    bf16.Set("cuda", cuda_bf16);
+                    out.Set("bf16", bf16);
+                    out.Set("intraOpThreads", report.compute_thread_threads);
+                    out.Set("availableCores", AvailableCores());
+                    out.Set("interOpThreads", at::get_num_interop_threads());
+                    std::string blas = ConfigValue(config, "BLAS_INFO");
+                    out.Set("blas", blas.empty() ? (at::hasMKL() ? "mkl" : "unknown") : blas);
+                    out.Set("lapack", ConfigValue(config, "LAPACK_INFO"));
+                    out.Set("mkldnn", at::hasMKLDNN());
+                    out.Set("openmp", at::hasOpenMP());
+                    out.Set("cxxFlags", ConfigValue(config, "CXX_FLAGS"));
+                    out.Set("buildConfig", config);
+                    out.Set("parallelInfo", at::get_parallel_info());
+                    return out;
+                  });
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) ThrowTypeError(env, "Expected a number for threads but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsNumber())
+    ThrowTypeError(env, "Expected a number for threads but received " + DescribeValue(info[0]));
   const int threads = info[0].As<Napi::Number>().Int32Value();
-  if (threads < 1 || threads > 1024) ThrowRangeError(env, "Expected an integer from 1 to 1024 for threads but received " + std::to_string(threads));
+  if (threads < 1 || threads > 1024)
+    ThrowRangeError(env, "Expected an integer from 1 to 1024 for threads but received " + std::to_string(threads));
   ComputeThread::SetIntraOpThreads(threads);
   return env.Undefined();
 }
@@ -140,7 +144,8 @@ Napi::Value ImagesToTensorCall(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[1], "imagesToTensor options");
   ImageBatch images = ReadImageBatch(env, info[0], options.IntegerArray("shape"), "images");
-  train::BatchTransform transform = ReadNormalization(env, options.NumberArray("mean"), options.NumberArray("std"), images.channels, "imagesToTensor options");
+  train::BatchTransform transform = ReadNormalization(env, options.NumberArray("mean"), options.NumberArray("std"),
+                                                      images.channels, "imagesToTensor options");
   transform.augment = ReadBatchAugment(env, options.Raw("augment"), images, "imagesToTensor options.augment");
   const c10::Device device = options.Device();
   const bool channels_last = options.Bool("channelsLast", false);
@@ -156,8 +161,10 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[0], "matmulBenchmark options");
   const int64_t size = options.Integer("size");
   const int64_t repeats = options.Integer("repeats");
-  if (size < 1 || size > 16384) ThrowRangeError(env, "Expected an integer from 1 to 16384 for size but received " + std::to_string(size));
-  if (repeats < 1) ThrowRangeError(env, "Expected a positive integer for repeats but received " + std::to_string(repeats));
+  if (size < 1 || size > 16384)
+    ThrowRangeError(env, "Expected an integer from 1 to 16384 for size but received " + std::to_string(size));
+  if (repeats < 1)
+    ThrowRangeError(env, "Expected a positive integer for repeats but received " + std::to_string(repeats));
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
   const c10::Device device = options.Device();
   AsyncCall<double> call(env, device);

@@ -22,7 +22,8 @@ struct FileContents {
 
 Napi::Value ReadSafetensors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsString())
+    ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   AsyncCall<FileContents> call(env, c10::Device(c10::kCPU));
   return call.Run(
@@ -30,7 +31,8 @@ Napi::Value ReadSafetensors(const Napi::CallbackInfo& info) {
         auto file = io::SafetensorsFile::open(path);
         FileContents contents;
         contents.metadata = file->metadata();
-        for (const auto& entry : file->entries()) contents.tensors.emplace_back(entry, ToHostFloat(file->tensor(entry.name)));
+        for (const auto& entry : file->entries())
+          contents.tensors.emplace_back(entry, ToHostFloat(file->tensor(entry.name)));
         return contents;
       },
       [](Napi::Env env, FileContents& contents) -> Napi::Value {
@@ -52,7 +54,8 @@ Napi::Value ReadSafetensors(const Napi::CallbackInfo& info) {
 // Synchronous on purpose: it reads and checks the header only (at most 100 MiB, usually a few kB), as fs.statSync.
 Napi::Value ReadSafetensorsHeader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
+  if (info.Length() < 1 || !info[0].IsString())
+    ThrowTypeError(env, "Expected a string for path but received " + DescribeValue(info[0]));
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   return GuardedCall(env, [&]() -> Napi::Value {
     auto file = io::SafetensorsFile::open(path);

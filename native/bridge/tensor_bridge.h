@@ -19,16 +19,18 @@ namespace foldtorch::bridge {
 using ImageBatch = train::PixelBatch;
 
 // Validates buffer length against shape; throws JS TypeError/RangeError naming `argument`.
-ImageBatch ReadImageBatch(Napi::Env env, Napi::Value buffer, const std::vector<int64_t>& shape, const std::string& argument);
+ImageBatch ReadImageBatch(Napi::Env env, Napi::Value buffer, const std::vector<int64_t>& shape,
+                          const std::string& argument);
 
 // mean and std (one per channel, std > 0) as the transform's normalisation, without augmentations.
-train::BatchTransform ReadNormalization(Napi::Env env, std::vector<double> mean, std::vector<double> std, int64_t channels,
-                                        const std::string& argument);
+train::BatchTransform ReadNormalization(Napi::Env env, std::vector<double> mean, std::vector<double> std,
+                                        int64_t channels, const std::string& argument);
 
 // options.augment, the one object that carries a batch's style augmentations: { colorMatrices (9 per image),
 // outlineStrengths, fadeAmounts (1 per image each), affineMatrices (6 per image) }, each a Float32Array and
 // optional; undefined means none.
-train::BatchAugment ReadBatchAugment(Napi::Env env, Napi::Value value, const ImageBatch& images, const std::string& argument);
+train::BatchAugment ReadBatchAugment(Napi::Env env, Napi::Value value, const ImageBatch& images,
+                                     const std::string& argument);
 
 // Class indices (labels, targets) from an Int32Array or a number[]; throws JS TypeError naming `argument`.
 // Ranges are the caller's to check: it knows the number of classes.

@@ -13,7 +13,8 @@
 
 namespace foldtorch::io {
 
-void orient_pixels(const uint8_t* in, int height, int width, int channels, const Orientation& orientation, uint8_t* out) {
+void orient_pixels(const uint8_t* in, int height, int width, int channels, const Orientation& orientation,
+                   uint8_t* out) {
   const int turns = ((orientation.rot90 % 4) + 4) % 4;
   const int out_height = turns % 2 == 0 ? height : width, out_width = turns % 2 == 0 ? width : height;
   for (int y = 0; y < out_height; ++y) {
@@ -30,8 +31,8 @@ void orient_pixels(const uint8_t* in, int height, int width, int channels, const
       }
       if (orientation.vflip) sy = height - 1 - sy;
       if (orientation.hflip) sx = width - 1 - sx;
-      std::memcpy(out + (static_cast<size_t>(y) * out_width + x) * channels, in + (static_cast<size_t>(sy) * width + sx) * channels,
-                  static_cast<size_t>(channels));
+      std::memcpy(out + (static_cast<size_t>(y) * out_width + x) * channels,
+                  in + (static_cast<size_t>(sy) * width + sx) * channels, static_cast<size_t>(channels));
     }
   }
 }
@@ -96,7 +97,9 @@ bool ProgressiveScansIncomplete(const uint8_t* bytes, size_t length) {
       for (int k = ss; k <= se; ++k) found->second[k] = std::min(found->second[k], al);
     }
     // Past the entropy-coded data: it stuffs each 0xFF with 0x00, and restart markers stay inside it.
-    while (at + 1 < length && !(bytes[at] == 0xFF && bytes[at + 1] != 0x00 && (bytes[at + 1] < 0xD0 || bytes[at + 1] > 0xD7))) ++at;
+    while (at + 1 < length &&
+           !(bytes[at] == 0xFF && bytes[at + 1] != 0x00 && (bytes[at + 1] < 0xD0 || bytes[at + 1] > 0xD7)))
+      ++at;
   }
   for (const auto& [id, bits] : known) {
     for (int bit : bits) {
@@ -123,7 +126,8 @@ struct Decompressor {
 
 bool jpeg_fast_path_available() { return true; }
 
-bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int height, int width, const Orientation& orientation, uint8_t* out) {
+bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int height, int width, const Orientation& orientation,
+                       uint8_t* out) {
   if (length < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 || height <= 0 || width <= 0) return false;
   if (NeedsGeneralDecoder(bytes, length) || ProgressiveScansIncomplete(bytes, length)) return false;
   const Decompressor decompressor;
@@ -131,13 +135,17 @@ bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int height, int widt
   int file_width = 0, file_height = 0, subsampling = 0, colorspace = 0;
   auto* source = const_cast<unsigned char*>(bytes);
   const auto jpeg_length = static_cast<unsigned long>(length);
-  if (tjDecompressHeader3(decompressor.handle, source, jpeg_length, &file_width, &file_height, &subsampling, &colorspace) != 0) return false;
+  if (tjDecompressHeader3(decompressor.handle, source, jpeg_length, &file_width, &file_height, &subsampling,
+                          &colorspace) != 0)
+    return false;
   if (file_width != width || file_height != height || colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return false;
   const bool identity = !orientation.hflip && !orientation.vflip && orientation.rot90 % 4 == 0;
   std::vector<uint8_t> decoded(identity ? 0 : static_cast<size_t>(height) * width * 3);
   uint8_t* target = identity ? out : decoded.data();
   // Stop on warnings too: libjpeg-turbo only warns about a truncated file, which sharp refuses.
-  if (tjDecompress2(decompressor.handle, source, jpeg_length, target, width, 0, height, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) return false;
+  if (tjDecompress2(decompressor.handle, source, jpeg_length, target, width, 0, height, TJPF_RGB,
+                    TJFLAG_STOPONWARNING) != 0)
+    return false;
   if (!identity) orient_pixels(decoded.data(), height, width, 3, orientation, out);
   return true;
 }

@@ -24,10 +24,12 @@ bool jpeg_fast_path_available();
 // Returns false, leaving `out` unspecified, when the file is not for this path: not a JPEG, another size, CMYK/YCCK,
 // an EXIF block (it may rotate the image) or an ICC profile (sharp converts with it), or any libjpeg-turbo error
 // or warning (a truncated file). The caller then decodes it the general way, which also words its errors.
-bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int height, int width, const Orientation& orientation, uint8_t* out);
+bool decode_jpeg_exact(const uint8_t* bytes, size_t length, int height, int width, const Orientation& orientation,
+                       uint8_t* out);
 
 // out = `orientation` applied to `in` (height×width×channels, row-major HWC; distinct buffers). An odd number of
 // quarter turns makes `out` width×height, as np.rot90 does.
-void orient_pixels(const uint8_t* in, int height, int width, int channels, const Orientation& orientation, uint8_t* out);
+void orient_pixels(const uint8_t* in, int height, int width, int channels, const Orientation& orientation,
+                   uint8_t* out);
 
 }  // namespace foldtorch::io

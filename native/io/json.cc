@@ -80,7 +80,8 @@ class Parser {
   }
 
   void SkipSpace() {
-    while (pos_ < length_ && (data_[pos_] == ' ' || data_[pos_] == '\t' || data_[pos_] == '\n' || data_[pos_] == '\r')) ++pos_;
+    while (pos_ < length_ && (data_[pos_] == ' ' || data_[pos_] == '\t' || data_[pos_] == '\n' || data_[pos_] == '\r'))
+      ++pos_;
   }
 
   char Peek() {
@@ -104,12 +105,21 @@ class Parser {
     if (depth > kMaxDepth) Fail("nesting deeper than 64 levels");
     const char c = Peek();
     switch (c) {
-      case '{': return ObjectValue(depth);
-      case '[': return ArrayValue(depth);
-      case '"': return JsonValue::String(StringValue());
-      case 't': Literal("true"); return JsonValue::Bool(true);
-      case 'f': Literal("false"); return JsonValue::Bool(false);
-      case 'n': Literal("null"); return JsonValue::Null();
+      case '{':
+        return ObjectValue(depth);
+      case '[':
+        return ArrayValue(depth);
+      case '"':
+        return JsonValue::String(StringValue());
+      case 't':
+        Literal("true");
+        return JsonValue::Bool(true);
+      case 'f':
+        Literal("false");
+        return JsonValue::Bool(false);
+      case 'n':
+        Literal("null");
+        return JsonValue::Null();
       default:
         if (c == '-' || (c >= '0' && c <= '9')) return NumberValue();
         Fail(std::string("unexpected character '") + c + "'");
@@ -179,10 +189,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char h = data_[pos_++];
       value <<= 4;
-      if (h >= '0' && h <= '9') value |= static_cast<uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') value |= static_cast<uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') value |= static_cast<uint32_t>(h - 'A' + 10);
-      else Fail("invalid \\u escape");
+      if (h >= '0' && h <= '9')
+        value |= static_cast<uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        value |= static_cast<uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        value |= static_cast<uint32_t>(h - 'A' + 10);
+      else
+        Fail("invalid \\u escape");
     }
     return value;
   }
@@ -202,14 +216,30 @@ class Parser {
       if (pos_ >= length_) Fail("unterminated escape");
       const char e = data_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           uint32_t cp = Hex4();
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -224,7 +254,8 @@ class Parser {
           AppendUtf8(out, cp);
           break;
         }
-        default: Fail(std::string("invalid escape '\\") + e + "'");
+        default:
+          Fail(std::string("invalid escape '\\") + e + "'");
       }
     }
   }
@@ -271,11 +302,21 @@ std::string JsonQuote(const std::string& text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

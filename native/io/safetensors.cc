@@ -27,9 +27,9 @@ struct DtypeInfo {
 };
 
 constexpr DtypeInfo kDtypes[] = {
-    {"F64", at::ScalarType::Double, 8},  {"F32", at::ScalarType::Float, 4},    {"F16", at::ScalarType::Half, 2},
-    {"BF16", at::ScalarType::BFloat16, 2}, {"I64", at::ScalarType::Long, 8},   {"I32", at::ScalarType::Int, 4},
-    {"I16", at::ScalarType::Short, 2},   {"I8", at::ScalarType::Char, 1},      {"U8", at::ScalarType::Byte, 1},
+    {"F64", at::ScalarType::Double, 8},    {"F32", at::ScalarType::Float, 4}, {"F16", at::ScalarType::Half, 2},
+    {"BF16", at::ScalarType::BFloat16, 2}, {"I64", at::ScalarType::Long, 8},  {"I32", at::ScalarType::Int, 4},
+    {"I16", at::ScalarType::Short, 2},     {"I8", at::ScalarType::Char, 1},   {"U8", at::ScalarType::Byte, 1},
     {"BOOL", at::ScalarType::Bool, 1},
 };
 
@@ -53,7 +53,8 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
 void ReadExactly(int fd, void* out, uint64_t size, uint64_t offset, const std::string& path) {
   auto* bytes = static_cast<char*>(out);
   while (size > 0) {
-    const ssize_t got = ::pread(fd, bytes, static_cast<size_t>(std::min<uint64_t>(size, 1u << 30)), static_cast<off_t>(offset));
+    const ssize_t got =
+        ::pread(fd, bytes, static_cast<size_t>(std::min<uint64_t>(size, 1u << 30)), static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) Fail(path, got == 0 ? "unexpected end of file" : std::string("read error: ") + std::strerror(errno));
     bytes += got;
@@ -85,7 +86,9 @@ bool LooksLikePickle(const std::string& path, const unsigned char* head, size_t 
       "safetensors: " + path +
       " is a PyTorch pickle checkpoint; foldtorch only reads .safetensors (unpickling can run arbitrary code). "
       "Convert it once where you trust the file: python -c \"import torch; from safetensors.torch import save_file; "
-      "sd = torch.load('" + path + "', map_location='cpu', weights_only=True); sd = sd.get('state_dict', sd); "
+      "sd = torch.load('" +
+      path +
+      "', map_location='cpu', weights_only=True); sd = sd.get('state_dict', sd); "
       "save_file({k: v.contiguous() for k, v in sd.items()}, 'model.safetensors')\"");
 }
 
@@ -172,7 +175,8 @@ void SafetensorsFile::parse_header(const char* json, size_t length, uint64_t dat
     }
     if (numel > (1ull << 62) / info->bytes || entry.end - entry.begin != numel * info->bytes) {
       Fail(path_, "'" + name + "' of dtype " + info->name + " and shape " + ShapeText(entry.shape) + " needs " +
-                      std::to_string(numel * info->bytes) + " bytes (got " + std::to_string(entry.end - entry.begin) + ")");
+                      std::to_string(numel * info->bytes) + " bytes (got " + std::to_string(entry.end - entry.begin) +
+                      ")");
     }
     entries_.push_back(std::move(entry));
   }
@@ -181,7 +185,8 @@ void SafetensorsFile::parse_header(const char* json, size_t length, uint64_t dat
   // tensor may sit where another ends or starts, never strictly inside one: no writer puts it there.
   std::vector<const TensorEntry*> by_offset;
   for (const auto& e : entries_) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](auto* a, auto* b) { return a->begin < b->begin || (a->begin == b->begin && a->end < b->end); });
   const TensorEntry* furthest = nullptr;
   for (const auto* current : by_offset) {
     if (furthest != nullptr && current->begin < furthest->end) {
@@ -262,7 +267,8 @@ void write_file_atomically(const std::string& path, const std::function<void(int
   }
 }
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors, const std::map<std::string, std::string>& metadata) {
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata) {
   NamedTensors sorted;
   for (const auto& [name, tensor] : tensors) {
     TORCH_CHECK(tensor.defined(), "safetensors: tensor '", name, "' is undefined (writing ", path, ")");
@@ -270,7 +276,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   }
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (size_t i = 1; i < sorted.size(); ++i) {
-    if (sorted[i].first == sorted[i - 1].first) throw std::runtime_error("safetensors: duplicate tensor name '" + sorted[i].first + "' (writing " + path + ")");
+    if (sorted[i].first == sorted[i - 1].first)
+      throw std::runtime_error("safetensors: duplicate tensor name '" + sorted[i].first + "' (writing " + path + ")");
   }
   std::string header = "{";
   if (!metadata.empty()) {

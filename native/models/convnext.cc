@@ -18,7 +18,8 @@ namespace foldtorch {
 
 namespace {
 
-torch::nn::Conv2d MakeConv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, int64_t groups = 1) {
+torch::nn::Conv2d MakeConv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0,
+                           int64_t groups = 1) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).groups(groups));
 }
 
@@ -76,8 +77,8 @@ ConvNextImpl::ConvNextImpl(const ConvNextConfig& config, PretrainedConfig pretra
     auto stage = std::make_shared<torch::nn::Module>();
     torch::nn::Sequential downsample{nullptr};
     if (i > 0) {
-      downsample = stage->register_module(
-          "downsample", torch::nn::Sequential(layers::LayerNorm2d(previous, c.norm_eps), MakeConv(previous, c.dims[i], 2, 2)));
+      downsample = stage->register_module("downsample", torch::nn::Sequential(layers::LayerNorm2d(previous, c.norm_eps),
+                                                                              MakeConv(previous, c.dims[i], 2, 2)));
     }
     auto blocks = stage->register_module("blocks", torch::nn::ModuleList());
     for (int64_t b = 0; b < c.depths[i]; ++b) blocks->push_back(ConvNextBlock(c.dims[i], c));
@@ -109,7 +110,8 @@ void ConvNextImpl::init_weights() {
     }
   }
   for (auto& p : named_parameters()) {
-    if (p.key().size() >= 6 && p.key().compare(p.key().size() - 6, 6, ".gamma") == 0) p.value().fill_(config_.ls_init_value);
+    if (p.key().size() >= 6 && p.key().compare(p.key().size() - 6, 6, ".gamma") == 0)
+      p.value().fill_(config_.ls_init_value);
   }
   if (head_fc_) {
     head_fc_->weight.mul_(config_.head_init_scale);
@@ -119,7 +121,8 @@ void ConvNextImpl::init_weights() {
 
 std::vector<std::pair<std::string, std::string>> ConvNextImpl::parameter_stages() const {
   std::vector<std::pair<std::string, std::string>> out{{"stem", R"(^stem\.)"}};
-  for (size_t i = 0; i < blocks_.size(); ++i) out.emplace_back("stages." + std::to_string(i), R"(^stages\.)" + std::to_string(i) + R"(\.)");
+  for (size_t i = 0; i < blocks_.size(); ++i)
+    out.emplace_back("stages." + std::to_string(i), R"(^stages\.)" + std::to_string(i) + R"(\.)");
   out.emplace_back("head", R"(^head\.norm\.)");
   out.emplace_back("classifier", R"(^head\.fc\.)");
   return out;
@@ -136,7 +139,8 @@ torch::Tensor ConvNextImpl::run_stage(size_t index, torch::Tensor x) {
   for (size_t b = 0; b < blocks->size(); ++b) {
     auto block = blocks->ptr<ConvNextBlockImpl>(b);
     if (grad_checkpointing_ && at::GradMode::is_enabled()) {
-      x = layers::checkpoint([block](const at::Tensor& input) { return block->forward(input); }, x, ParametersOf(*block));
+      x = layers::checkpoint([block](const at::Tensor& input) { return block->forward(input); }, x,
+                             ParametersOf(*block));
     } else {
       x = block->forward(x);
     }
@@ -177,10 +181,12 @@ void ConvNextImpl::reset_classifier(int64_t num_classes) {
   head_fc_ = layers::reset_linear(*head_, "fc", head_fc_, config_.dims.back(), num_classes);
 }
 
-void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {
+void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
+                                     std::vector<std::string>& resampled) const {
   (void)resampled;
   if (tensors.count("head.norm.weight") || tensors.count("norm_pre.weight")) return;  // already timm's names
-  if (!tensors.count("downsample_layers.0.0.weight")) return;  // not an original FB checkpoint either: strict load reports it
+  if (!tensors.count("downsample_layers.0.0.weight"))
+    return;  // not an original FB checkpoint either: strict load reports it
   // The original facebookresearch/ConvNeXt names.
   static const std::regex kStageBlock(R"(^stages\.([0-9]+)\.([0-9]+)\.)");
   static const std::regex kDownsample(R"(^downsample_layers\.([0-9]+)\.([0-9]+)\.)");
@@ -200,7 +206,8 @@ void ConvNextImpl::filter_checkpoint(std::map<std::string, torch::Tensor>& tenso
     if (key.rfind("head.", 0) == 0) key = "head.fc." + key.substr(5);
     if (key.rfind("norm.", 0) == 0) key = "head." + key;
     // conv_mlp models store the 1×1 convs as Linear weights.
-    if (value.dim() == 2 && key.find("head") == std::string::npos && shapes.contains(key) && shapes[key].numel() == value.numel()) {
+    if (value.dim() == 2 && key.find("head") == std::string::npos && shapes.contains(key) &&
+        shapes[key].numel() == value.numel()) {
       value = value.reshape(shapes[key].sizes());
     }
     out[key] = value;
@@ -331,8 +338,8 @@ std::string IntList(const int64_t* values) {
 }
 
 ConvNextConfig ConvNextConfigFor(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
-  const ConvNextArgs* a =
-      std::find_if(std::begin(kConvNextArgs), std::end(kConvNextArgs), [&](const ConvNextArgs& x) { return entry.name == x.name; });
+  const ConvNextArgs* a = std::find_if(std::begin(kConvNextArgs), std::end(kConvNextArgs),
+                                       [&](const ConvNextArgs& x) { return entry.name == x.name; });
   ConvNextConfig c;
   c.depths = options.arch.integers("depths").value_or(std::vector<int64_t>(a->depths, a->depths + 4));
   c.dims = options.arch.integers("dims").value_or(std::vector<int64_t>(a->dims, a->dims + 4));
@@ -348,8 +355,8 @@ Classifier CreateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, 
   return std::make_shared<ConvNextImpl>(ConvNextConfigFor(entry, tag, options), tag);
 }
 
-MemoryEstimate EstimateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options, int64_t batch,
-                                bool grad_checkpointing) {
+MemoryEstimate EstimateConvNext(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options,
+                                int64_t batch, bool grad_checkpointing) {
   return estimate_memory(ConvNextConfigFor(entry, tag, options), batch, grad_checkpointing);
 }
 
@@ -358,7 +365,9 @@ MemoryEstimate EstimateConvNext(const ModelEntry& entry, const PretrainedConfig&
 ModelFamily convnext_family() {
   ModelFamily family{"convnext", {}, {}, CreateConvNext, EstimateConvNext};
   for (const auto& a : kConvNextArgs) {
-    family.entries.push_back({a.name, "convnext", {},
+    family.entries.push_back({a.name,
+                              "convnext",
+                              {},
                               "{\"depths\":" + IntList(a.depths) + ",\"dims\":" + IntList(a.dims) +
                                   ",\"conv_mlp\":" + (a.conv_mlp ? "true" : "false") + "}"});
   }
@@ -369,7 +378,8 @@ ModelFamily convnext_family() {
                                     row.clip ? kClipMean : kImageNetMean, row.clip ? kClipStd : kImageNetStd));
     }
   }
-  family.arch_keys = {{"depths", ArchKind::kIntegers, 4}, {"dims", ArchKind::kIntegers, 4}, {"conv_mlp", ArchKind::kBool}};
+  family.arch_keys = {
+      {"depths", ArchKind::kIntegers, 4}, {"dims", ArchKind::kIntegers, 4}, {"conv_mlp", ArchKind::kBool}};
   return family;
 }
 

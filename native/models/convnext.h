@@ -56,13 +56,16 @@ class ConvNextImpl : public ClassifierImpl {
   void set_grad_checkpointing(bool enable) override { grad_checkpointing_ = enable; }
   int64_t num_classes() const override { return config_.num_classes; }
   ImageSize img_size() const override { return config_.img_size; }
-  InputRules input_rules() const override { return {config_.img_size, /*fixed_size=*/false, kMinSize, 1, /*channels_last=*/true}; }
+  InputRules input_rules() const override {
+    return {config_.img_size, /*fixed_size=*/false, kMinSize, 1, /*channels_last=*/true};
+  }
   const PretrainedConfig& pretrained_config() const override { return pretrained_; }
   std::string family() const override { return "convnext"; }
   int64_t num_features() const override { return config_.dims.back(); }
   std::vector<std::string> head_parameter_names() const override { return {"head.fc.weight", "head.fc.bias"}; }
   std::vector<std::pair<std::string, std::string>> parameter_stages() const override;
-  void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const override;
+  void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
+                         std::vector<std::string>& resampled) const override;
 
   const ConvNextConfig& config() const { return config_; }
   // Stores 4-D weights channels-last (NHWC) and runs the network on channels-last activations.

@@ -47,8 +47,8 @@ int64_t round_channels(double channels, int64_t divisor) {
 
 // ---- blocks ----
 
-DepthwiseSeparableImpl::DepthwiseSeparableImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, double drop_path,
-                                               const EfficientNetConfig& c)
+DepthwiseSeparableImpl::DepthwiseSeparableImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                               double drop_path, const EfficientNetConfig& c)
     : has_skip_(stride == 1 && in == out), drop_path_(drop_path) {
   conv_dw_ = register_module("conv_dw", layers::Conv2dSame(in, in, kernel, stride, in));
   bn1_ = register_module("bn1", MakeNorm(in, c, true));
@@ -86,12 +86,16 @@ std::vector<int64_t> scaled_stage_depths(const std::vector<EfficientNetStage>& s
   std::vector<int64_t> depths;
   for (size_t i = 0; i < stages.size(); ++i) {
     const bool fixed = i == 0 || i + 1 == stages.size();  // fix_first_last
-    depths.push_back(fixed ? stages[i].repeats : static_cast<int64_t>(std::ceil(static_cast<double>(stages[i].repeats) * depth_multiplier)));
+    depths.push_back(fixed
+                         ? stages[i].repeats
+                         : static_cast<int64_t>(std::ceil(static_cast<double>(stages[i].repeats) * depth_multiplier)));
   }
   return depths;
 }
 
-std::vector<int64_t> EfficientNetImpl::stage_depths() const { return scaled_stage_depths(config_.stages, config_.depth_multiplier); }
+std::vector<int64_t> EfficientNetImpl::stage_depths() const {
+  return scaled_stage_depths(config_.stages, config_.depth_multiplier);
+}
 
 EfficientNetImpl::EfficientNetImpl(const EfficientNetConfig& config, PretrainedConfig pretrained)
     : config_(config), pretrained_(std::move(pretrained)) {
@@ -149,8 +153,9 @@ void EfficientNetImpl::init_weights() {
 
 void EfficientNetImpl::set_grad_checkpointing(bool enable) {
   // Recomputing a block would update its BatchNorm running statistics a second time.
-  TORCH_CHECK_VALUE(!enable, "efficientnet: gradient checkpointing is not supported (recomputing a block would update its "
-                             "BatchNorm running statistics twice)");
+  TORCH_CHECK_VALUE(!enable,
+                    "efficientnet: gradient checkpointing is not supported (recomputing a block would update its "
+                    "BatchNorm running statistics twice)");
 }
 
 void EfficientNetImpl::set_channels_last(bool enable) {
@@ -166,7 +171,8 @@ void EfficientNetImpl::set_batch_norm_frozen(bool frozen) {
 
 std::vector<std::pair<std::string, std::string>> EfficientNetImpl::parameter_stages() const {
   std::vector<std::pair<std::string, std::string>> out{{"stem", R"(^(conv_stem|bn1)\.)"}};
-  for (size_t s = 0; s < stages_.size(); ++s) out.emplace_back("blocks." + std::to_string(s), R"(^blocks\.)" + std::to_string(s) + R"(\.)");
+  for (size_t s = 0; s < stages_.size(); ++s)
+    out.emplace_back("blocks." + std::to_string(s), R"(^blocks\.)" + std::to_string(s) + R"(\.)");
   out.emplace_back("head", R"(^(conv_head|bn2)\.)");
   out.emplace_back("classifier", R"(^classifier\.)");
   return out;
@@ -242,7 +248,8 @@ MemoryEstimate estimate_memory(const EfficientNetConfig& c, int64_t batch) {
   m.activations = samples * static_cast<double>(3 * c.img_size.height * c.img_size.width);
   int64_t height = SameOutput(c.img_size.height, 2), width = SameOutput(c.img_size.width, 2);
   auto positions = [&] { return samples * static_cast<double>(height * width); };
-  AddConvNorm(m, 3.0 * static_cast<double>(c.stem_channels) * 9, static_cast<double>(c.stem_channels), positions(), true);
+  AddConvNorm(m, 3.0 * static_cast<double>(c.stem_channels) * 9, static_cast<double>(c.stem_channels), positions(),
+              true);
   const auto depths = scaled_stage_depths(c.stages, c.depth_multiplier);
   int64_t in = c.stem_channels;
   for (size_t s = 0; s < c.stages.size(); ++s) {
@@ -281,7 +288,7 @@ namespace {
 // ds_r1_k3_s1_e1_c16, ir_r2_k3_s2_e6_c24, ir_r2_k5_s2_e6_c40, ir_r3_k3_s2_e6_c80, ir_r3_k5_s1_e6_c112,
 // ir_r4_k5_s2_e6_c192, ir_r1_k3_s1_e6_c320
 const std::vector<EfficientNetStage> kLiteStages = {
-    {true, 1, 3, 1, 1, 16},  {false, 2, 3, 2, 6, 24},  {false, 2, 5, 2, 6, 40},  {false, 3, 3, 2, 6, 80},
+    {true, 1, 3, 1, 1, 16},   {false, 2, 3, 2, 6, 24},  {false, 2, 5, 2, 6, 40},  {false, 3, 3, 2, 6, 80},
     {false, 3, 5, 1, 6, 112}, {false, 4, 5, 2, 6, 192}, {false, 1, 3, 1, 6, 320},
 };
 
@@ -294,8 +301,10 @@ struct LiteArgs {
 };
 
 constexpr LiteArgs kLiteArgs[] = {
-    {"tf_efficientnet_lite0", 1.0, 1.0, 224, 0.875, "bicubic"}, {"tf_efficientnet_lite1", 1.0, 1.1, 240, 0.882, "bicubic"},
-    {"tf_efficientnet_lite2", 1.1, 1.2, 260, 0.890, "bicubic"}, {"tf_efficientnet_lite3", 1.2, 1.4, 300, 0.904, "bilinear"},
+    {"tf_efficientnet_lite0", 1.0, 1.0, 224, 0.875, "bicubic"},
+    {"tf_efficientnet_lite1", 1.0, 1.1, 240, 0.882, "bicubic"},
+    {"tf_efficientnet_lite2", 1.1, 1.2, 260, 0.890, "bicubic"},
+    {"tf_efficientnet_lite3", 1.2, 1.4, 300, 0.904, "bilinear"},
     {"tf_efficientnet_lite4", 1.4, 1.8, 380, 0.920, "bilinear"},
 };
 
@@ -306,12 +315,12 @@ std::string LiteArgsJson(const LiteArgs& a) {
   std::string blocks = "[";
   for (size_t s = 0; s < kLiteStages.size(); ++s) {
     const auto& st = kLiteStages[s];
-    std::string block = "{\"block_type\":\"" + std::string(st.depthwise_separable ? "ds" : "ir") + "\",\"out_chs\":" +
-                        std::to_string(st.channels) + ",\"stride\":" + std::to_string(st.stride) +
+    std::string block = "{\"block_type\":\"" + std::string(st.depthwise_separable ? "ds" : "ir") +
+                        "\",\"out_chs\":" + std::to_string(st.channels) + ",\"stride\":" + std::to_string(st.stride) +
                         ",\"act_layer\":null,\"dw_kernel_size\":" + std::to_string(st.kernel) +
                         (st.depthwise_separable ? std::string(",\"pw_kernel_size\":1,\"se_ratio\":0,\"pw_act\":false")
-                                                : ",\"exp_kernel_size\":1,\"pw_kernel_size\":1,\"exp_ratio\":" + std::to_string(st.expansion) +
-                                                      ",\"se_ratio\":0") +
+                                                : ",\"exp_kernel_size\":1,\"pw_kernel_size\":1,\"exp_ratio\":" +
+                                                      std::to_string(st.expansion) + ",\"se_ratio\":0") +
                         ",\"noskip\":false,\"s2d\":false}";
     blocks += (s ? ",[" : "[");
     for (int64_t j = 0; j < depths[s]; ++j) blocks += (j ? "," : "") + block;
@@ -319,15 +328,19 @@ std::string LiteArgsJson(const LiteArgs& a) {
   }
   blocks += "]";
   return "{\"block_args\":" + blocks + ",\"num_features\":1280,\"stem_size\":32,\"fix_stem\":true," +
-         "\"round_chs_fn\":{\"partial\":\"timm.models._efficientnet_builder.round_channels\",\"args\":[],\"kwargs\":{\"multiplier\":" +
+         "\"round_chs_fn\":{\"partial\":\"timm.models._efficientnet_builder.round_channels\",\"args\":[],\"kwargs\":{"
+         "\"multiplier\":" +
          json_number(a.channel_multiplier) + "}},\"act_layer\":\"torch.nn.modules.activation.ReLU6\"," +
-         "\"norm_layer\":{\"partial\":\"torch.nn.modules.batchnorm.BatchNorm2d\",\"args\":[],\"kwargs\":{\"eps\":0.001}}," +
-         "\"pad_type\":\"same\",\"channel_multiplier\":" + json_number(a.channel_multiplier) + ",\"depth_multiplier\":" +
-         json_number(a.depth_multiplier) + "}";
+         "\"norm_layer\":{\"partial\":\"torch.nn.modules.batchnorm.BatchNorm2d\",\"args\":[],\"kwargs\":{\"eps\":0.001}"
+         "}," +
+         "\"pad_type\":\"same\",\"channel_multiplier\":" + json_number(a.channel_multiplier) +
+         ",\"depth_multiplier\":" + json_number(a.depth_multiplier) + "}";
 }
 
-EfficientNetConfig EfficientNetConfigFor(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
-  const LiteArgs* a = std::find_if(std::begin(kLiteArgs), std::end(kLiteArgs), [&](const LiteArgs& x) { return entry.name == x.name; });
+EfficientNetConfig EfficientNetConfigFor(const ModelEntry& entry, const PretrainedConfig& tag,
+                                         const CreateOptions& options) {
+  const LiteArgs* a =
+      std::find_if(std::begin(kLiteArgs), std::end(kLiteArgs), [&](const LiteArgs& x) { return entry.name == x.name; });
   const auto& o = options.arch;
   EfficientNetConfig c;
   c.stages = kLiteStages;
@@ -337,9 +350,11 @@ EfficientNetConfig EfficientNetConfigFor(const ModelEntry& entry, const Pretrain
   c.drop_path_rate = o.number("drop_path_rate").value_or(0.0);
   c.num_classes = options.num_classes.value_or(tag.num_classes);
   c.img_size = requested_size(options, tag);
-  TORCH_CHECK_VALUE(c.channel_multiplier > 0 && c.depth_multiplier > 0, "efficientnet: channel_multiplier and depth_multiplier must be positive");
+  TORCH_CHECK_VALUE(c.channel_multiplier > 0 && c.depth_multiplier > 0,
+                    "efficientnet: channel_multiplier and depth_multiplier must be positive");
   TORCH_CHECK_VALUE(c.drop_rate >= 0 && c.drop_rate < 1 && c.drop_path_rate >= 0 && c.drop_path_rate < 1,
-                    "efficientnet: drop_rate and drop_path_rate must be in [0, 1) (got ", c.drop_rate, ", ", c.drop_path_rate, ")");
+                    "efficientnet: drop_rate and drop_path_rate must be in [0, 1) (got ", c.drop_rate, ", ",
+                    c.drop_path_rate, ")");
   return c;
 }
 
@@ -347,8 +362,8 @@ Classifier CreateEfficientNet(const ModelEntry& entry, const PretrainedConfig& t
   return std::make_shared<EfficientNetImpl>(EfficientNetConfigFor(entry, tag, options), tag);
 }
 
-MemoryEstimate EstimateEfficientNet(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options, int64_t batch,
-                                    bool grad_checkpointing) {
+MemoryEstimate EstimateEfficientNet(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options,
+                                    int64_t batch, bool grad_checkpointing) {
   // No gradient checkpointing in this family (set_grad_checkpointing refuses it).
   (void)grad_checkpointing;
   return estimate_memory(EfficientNetConfigFor(entry, tag, options), batch);
@@ -360,11 +375,14 @@ ModelFamily efficientnet_family() {
   ModelFamily family{"efficientnet", {}, {}, CreateEfficientNet, EstimateEfficientNet};
   for (const auto& a : kLiteArgs) {
     ModelEntry entry{a.name, "efficientnet", {}, LiteArgsJson(a)};
-    entry.tags.push_back(make_tag(a.name, "in1k", 1000, a.input_size, a.crop_pct, "center", kInceptionMean, kInceptionStd, a.interpolation));
+    entry.tags.push_back(make_tag(a.name, "in1k", 1000, a.input_size, a.crop_pct, "center", kInceptionMean,
+                                  kInceptionStd, a.interpolation));
     family.entries.push_back(std::move(entry));
   }
-  family.arch_keys = {{"channel_multiplier", ArchKind::kNumber}, {"depth_multiplier", ArchKind::kNumber},
-                      {"drop_rate", ArchKind::kNumber}, {"drop_path_rate", ArchKind::kNumber}};
+  family.arch_keys = {{"channel_multiplier", ArchKind::kNumber},
+                      {"depth_multiplier", ArchKind::kNumber},
+                      {"drop_rate", ArchKind::kNumber},
+                      {"drop_path_rate", ArchKind::kNumber}};
   return family;
 }
 

@@ -22,8 +22,8 @@ struct EfficientNetConfig {
   std::vector<EfficientNetStage> stages;  // before channel/depth scaling
   double channel_multiplier = 1.0;
   double depth_multiplier = 1.0;
-  int64_t stem_channels = 32;    // not scaled (fix_stem)
-  int64_t num_features = 1280;   // not scaled
+  int64_t stem_channels = 32;   // not scaled (fix_stem)
+  int64_t num_features = 1280;  // not scaled
   int64_t num_classes = 1000;
   ImageSize img_size{224, 224};  // nominal: SAME padding takes any size
   double bn_eps = 1e-3;          // BN_EPS_TF_DEFAULT
@@ -41,7 +41,8 @@ class EfficientBlockImpl : public torch::nn::Module {
 // conv_dw k×k → bn1 (ReLU6) → conv_pw 1×1 → bn2, + x when the shape is kept.
 class DepthwiseSeparableImpl : public EfficientBlockImpl {
  public:
-  DepthwiseSeparableImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, double drop_path, const EfficientNetConfig& c);
+  DepthwiseSeparableImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, double drop_path,
+                         const EfficientNetConfig& c);
   torch::Tensor forward(const torch::Tensor& x) override;
 
  private:
@@ -77,7 +78,9 @@ class EfficientNetImpl : public ClassifierImpl {
   void set_grad_checkpointing(bool enable) override;
   int64_t num_classes() const override { return config_.num_classes; }
   ImageSize img_size() const override { return config_.img_size; }
-  InputRules input_rules() const override { return {config_.img_size, /*fixed_size=*/false, 1, 1, /*channels_last=*/true}; }
+  InputRules input_rules() const override {
+    return {config_.img_size, /*fixed_size=*/false, 1, 1, /*channels_last=*/true};
+  }
   const PretrainedConfig& pretrained_config() const override { return pretrained_; }
   std::string family() const override { return "efficientnet"; }
   int64_t num_features() const override { return config_.num_features; }

@@ -50,13 +50,15 @@ EvaAttentionImpl::EvaAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_fuse
   proj_ = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rope_sin, const torch::Tensor& rope_cos) {
+torch::Tensor EvaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rope_sin,
+                                        const torch::Tensor& rope_cos) {
   const int64_t batch = x.size(0), tokens = x.size(1), channels = x.size(2);
   torch::Tensor q, k, v;
   if (qkv_) {
     // The k bias is a fixed zero (a non-persistent buffer in timm).
     auto bias = at::cat({q_bias_, at::zeros_like(q_bias_), v_bias_});
-    auto qkv = at::linear(x, qkv_->weight, bias).reshape({batch, tokens, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+    auto qkv =
+        at::linear(x, qkv_->weight, bias).reshape({batch, tokens, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
     auto parts = qkv.unbind(0);
     q = parts[0];
     k = parts[1];
@@ -97,7 +99,8 @@ EvaBlockImpl::EvaBlockImpl(const Eva02Config& c) {
   }
 }
 
-torch::Tensor EvaBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& rope_sin, const torch::Tensor& rope_cos) {
+torch::Tensor EvaBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& rope_sin,
+                                    const torch::Tensor& rope_cos) {
   auto y = x + attn_->forward(norm1_->forward(x), rope_sin, rope_cos);
   auto normed = norm2_->forward(y);
   return y + (swiglu_ ? swiglu_->forward(normed) : glu_->forward(normed));
@@ -109,9 +112,10 @@ Eva02Impl::Eva02Impl(const Eva02Config& config, PretrainedConfig pretrained)
     : config_(config), pretrained_(std::move(pretrained)) {
   const auto& c = config_;
   TORCH_CHECK_VALUE(c.img_size.height % c.patch_size == 0 && c.img_size.width % c.patch_size == 0,
-                    "eva02: img_size must be a multiple of the patch size ", c.patch_size, " (got [", c.img_size.height, ", ",
-                    c.img_size.width, "])");
-  TORCH_CHECK(c.global_pool == "avg" || c.global_pool == "token", "eva02: global_pool must be avg or token (got ", c.global_pool, ")");
+                    "eva02: img_size must be a multiple of the patch size ", c.patch_size, " (got [", c.img_size.height,
+                    ", ", c.img_size.width, "])");
+  TORCH_CHECK(c.global_pool == "avg" || c.global_pool == "token", "eva02: global_pool must be avg or token (got ",
+              c.global_pool, ")");
   cls_token_ = register_parameter("cls_token", at::zeros({1, 1, c.embed_dim}));
   pos_embed_ = register_parameter("pos_embed", at::zeros({1, grid_height() * grid_width() + 1, c.embed_dim}));
   auto patch_embed = std::make_shared<torch::nn::Module>();
@@ -126,7 +130,8 @@ Eva02Impl::Eva02Impl(const Eva02Config& config, PretrainedConfig pretrained)
     norm_ = register_module("norm", MakeLayerNorm(c.embed_dim, c.norm_eps));
   }
   if (c.num_classes > 0) head_ = register_module("head", torch::nn::Linear(c.embed_dim, c.num_classes));
-  if (c.use_rot_pos_emb) rope_ = layers::build_rope_cat(grid_height(), grid_width(), c.embed_dim / c.num_heads, c.ref_feat_shape);
+  if (c.use_rot_pos_emb)
+    rope_ = layers::build_rope_cat(grid_height(), grid_width(), c.embed_dim / c.num_heads, c.ref_feat_shape);
   init_weights();
 }
 
@@ -143,7 +148,8 @@ void Eva02Impl::init_weights() {
     }
   }
   for (const auto& p : named_parameters()) {
-    if (p.key().size() > 7 && (p.key().compare(p.key().size() - 7, 7, ".q_bias") == 0 || p.key().compare(p.key().size() - 7, 7, ".v_bias") == 0)) {
+    if (p.key().size() > 7 && (p.key().compare(p.key().size() - 7, 7, ".q_bias") == 0 ||
+                               p.key().compare(p.key().size() - 7, 7, ".v_bias") == 0)) {
       p.value().zero_();
     }
   }
@@ -164,7 +170,8 @@ void Eva02Impl::init_weights() {
 
 std::vector<std::pair<std::string, std::string>> Eva02Impl::parameter_stages() const {
   std::vector<std::pair<std::string, std::string>> out{{"embed", R"(^(cls_token|pos_embed|patch_embed\.))"}};
-  for (size_t i = 0; i < blocks_->size(); ++i) out.emplace_back("blocks." + std::to_string(i), R"(^blocks\.)" + std::to_string(i) + R"(\.)");
+  for (size_t i = 0; i < blocks_->size(); ++i)
+    out.emplace_back("blocks." + std::to_string(i), R"(^blocks\.)" + std::to_string(i) + R"(\.)");
   out.emplace_back("head", R"(^(norm|fc_norm)\.)");
   out.emplace_back("classifier", R"(^head\.)");
   return out;
@@ -229,7 +236,8 @@ torch::Tensor Eva02Impl::forward_head(const torch::Tensor& features, bool pre_lo
 torch::Tensor Eva02Impl::activation_map(const torch::Tensor& features) const {
   TORCH_CHECK_VALUE(features.dim() == 3 && features.size(1) == grid_height() * grid_width() + 1, "eva02: expected [B, ",
                     grid_height() * grid_width() + 1, ", C] tokens for Grad-CAM (got ", features.sizes(), ")");
-  return features.slice(1, 1).transpose(1, 2).reshape({features.size(0), features.size(2), grid_height(), grid_width()});
+  return features.slice(1, 1).transpose(1, 2).reshape(
+      {features.size(0), features.size(2), grid_height(), grid_width()});
 }
 
 NamedOutputs Eva02Impl::forward_intermediates(const torch::Tensor& images) {
@@ -252,7 +260,8 @@ void Eva02Impl::reset_classifier(int64_t num_classes) {
   head_ = layers::reset_linear(*this, "head", head_, config_.embed_dim, num_classes);
 }
 
-void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {
+void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
+                                  std::vector<std::string>& resampled) const {
   // OpenCLIP exports nest the tower under a prefix.
   for (const std::string prefix : {"visual.trunk.", "visual."}) {
     if (tensors.count(prefix + "pos_embed")) {
@@ -290,7 +299,8 @@ void Eva02Impl::filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
       replace("v_bias", "v_proj.bias");
     }
     // Only a grid change is resampled; another width is a mismatch the strict load reports.
-    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1) && value.size(2) == pos_embed_.size(2)) {
+    if (key == "pos_embed" && value.dim() == 3 && value.size(1) != pos_embed_.size(1) &&
+        value.size(2) == pos_embed_.size(2)) {
       value = layers::resample_abs_pos_embed(value, grid_height(), grid_width(), 1);
       resampled.push_back(key);
     }
@@ -305,10 +315,12 @@ MemoryEstimate estimate_memory(const Eva02Config& c, int64_t batch, bool grad_ch
   const double dim = static_cast<double>(c.embed_dim), patch = static_cast<double>(c.patch_size);
   const double classes = static_cast<double>(c.num_classes);
   const double hidden = static_cast<double>(static_cast<int64_t>(dim * c.mlp_ratio));  // as EvaBlockImpl rounds it
-  const double patches = static_cast<double>(c.img_size.height / c.patch_size) * static_cast<double>(c.img_size.width / c.patch_size);
+  const double patches =
+      static_cast<double>(c.img_size.height / c.patch_size) * static_cast<double>(c.img_size.width / c.patch_size);
   // norm1, norm2, qkv (or q/k/v projections: the same count), proj, the optional inner norms, the gated MLP.
   double block = 4 * dim + (3 * dim * dim + 2 * dim) + (dim * dim + dim) + (c.scale_attn_inner ? 2 * dim : 0);
-  block += c.scale_mlp ? 2 * (dim * hidden + hidden) + 2 * hidden + (hidden * dim + dim) : (dim * 2 * hidden + 2 * hidden) + (hidden * dim + dim);
+  block += c.scale_mlp ? 2 * (dim * hidden + hidden) + 2 * hidden + (hidden * dim + dim)
+                       : (dim * 2 * hidden + 2 * hidden) + (hidden * dim + dim);
   MemoryEstimate m;
   m.parameters = dim + (patches + 1) * dim + static_cast<double>(c.in_chans) * dim * patch * patch + dim +
                  static_cast<double>(c.depth) * block + 2 * dim + (c.num_classes > 0 ? dim * classes + classes : 0);
@@ -316,9 +328,10 @@ MemoryEstimate estimate_memory(const Eva02Config& c, int64_t batch, bool grad_ch
   // attention output and the gated MLP's three hidden tensors (SDPA keeps no N×N matrix).
   const double tokens = static_cast<double>(batch) * (patches + 1);
   const double per_block = tokens * (12 * dim + 4 * hidden);
-  const double blocks = grad_checkpointing ? static_cast<double>(c.depth) * tokens * dim + per_block : static_cast<double>(c.depth) * per_block;
-  m.activations = static_cast<double>(batch) * static_cast<double>(c.in_chans * c.img_size.height * c.img_size.width) + 3 * tokens * dim +
-                  blocks + static_cast<double>(batch) * (2 * dim + 2 * classes);
+  const double blocks = grad_checkpointing ? static_cast<double>(c.depth) * tokens * dim + per_block
+                                           : static_cast<double>(c.depth) * per_block;
+  m.activations = static_cast<double>(batch) * static_cast<double>(c.in_chans * c.img_size.height * c.img_size.width) +
+                  3 * tokens * dim + blocks + static_cast<double>(batch) * (2 * dim + 2 * classes);
   return m;
 }
 
@@ -386,13 +399,15 @@ std::string EvaArgsJson(const EvaArgs& a) {
   return "{\"img_size\":" + std::to_string(a.img_size) + ",\"patch_size\":" + std::to_string(a.patch_size) +
          ",\"embed_dim\":" + std::to_string(a.embed_dim) + ",\"depth\":" + std::to_string(a.depth) +
          ",\"num_heads\":" + std::to_string(a.num_heads) + ",\"qkv_fused\":" + Bool(a.qkv_fused) +
-         ",\"mlp_ratio\":" + json_number(Eva02Config().mlp_ratio) + ",\"swiglu_mlp\":true,\"scale_mlp\":" + Bool(a.scale_mlp) +
+         ",\"mlp_ratio\":" + json_number(Eva02Config().mlp_ratio) +
+         ",\"swiglu_mlp\":true,\"scale_mlp\":" + Bool(a.scale_mlp) +
          ",\"scale_attn_inner\":" + Bool(a.scale_attn_inner) +
          ",\"use_rot_pos_emb\":true,\"ref_feat_shape\":[16,16],\"global_pool\":\"" + a.global_pool + "\"}";
 }
 
 Eva02Config EvaConfigFor(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options) {
-  const EvaArgs* a = std::find_if(std::begin(kEvaArgs), std::end(kEvaArgs), [&](const EvaArgs& x) { return entry.name == x.name; });
+  const EvaArgs* a =
+      std::find_if(std::begin(kEvaArgs), std::end(kEvaArgs), [&](const EvaArgs& x) { return entry.name == x.name; });
   const auto& o = options.arch;
   Eva02Config c;
   c.img_size = options.img_size.value_or(ImageSize{a->img_size, a->img_size});
@@ -420,8 +435,8 @@ Classifier CreateEva(const ModelEntry& entry, const PretrainedConfig& tag, const
   return std::make_shared<Eva02Impl>(c, tag);
 }
 
-MemoryEstimate EstimateEva(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options, int64_t batch,
-                           bool grad_checkpointing) {
+MemoryEstimate EstimateEva(const ModelEntry& entry, const PretrainedConfig& tag, const CreateOptions& options,
+                           int64_t batch, bool grad_checkpointing) {
   return estimate_memory(EvaConfigFor(entry, tag, options), batch, grad_checkpointing);
 }
 
@@ -433,14 +448,19 @@ ModelFamily eva02_family() {
   for (const auto& row : kEvaTags) {
     for (auto& entry : family.entries) {
       if (entry.name == row.model) {
-        entry.tags.push_back(make_tag(row.model, row.tag, row.num_classes, row.input_size, row.crop_pct, row.crop_mode, kClipMean, kClipStd));
+        entry.tags.push_back(make_tag(row.model, row.tag, row.num_classes, row.input_size, row.crop_pct, row.crop_mode,
+                                      kClipMean, kClipStd));
       }
     }
   }
-  family.arch_keys = {{"patch_size", ArchKind::kInteger}, {"embed_dim", ArchKind::kInteger},
-                      {"depth", ArchKind::kInteger},      {"num_heads", ArchKind::kInteger},
-                      {"mlp_ratio", ArchKind::kNumber},   {"qkv_fused", ArchKind::kBool},
-                      {"scale_mlp", ArchKind::kBool},     {"scale_attn_inner", ArchKind::kBool},
+  family.arch_keys = {{"patch_size", ArchKind::kInteger},
+                      {"embed_dim", ArchKind::kInteger},
+                      {"depth", ArchKind::kInteger},
+                      {"num_heads", ArchKind::kInteger},
+                      {"mlp_ratio", ArchKind::kNumber},
+                      {"qkv_fused", ArchKind::kBool},
+                      {"scale_mlp", ArchKind::kBool},
+                      {"scale_attn_inner", ArchKind::kBool},
                       {"ref_feat_shape", ArchKind::kIntegers, 2}};
   return family;
 }

@@ -25,10 +25,10 @@ struct Eva02Config {
   int64_t depth = 12;
   int64_t num_heads = 12;
   double mlp_ratio = 4.0 * 2.0 / 3.0;
-  bool qkv_fused = true;         // false: q_proj / k_proj (no bias) / v_proj
+  bool qkv_fused = true;  // false: q_proj / k_proj (no bias) / v_proj
   bool swiglu_mlp = true;
-  bool scale_mlp = false;        // LayerNorm inside the SwiGLU (then separate fc1_g / fc1_x)
-  bool scale_attn_inner = false; // LayerNorm on the attention output before proj (CLIP variants)
+  bool scale_mlp = false;         // LayerNorm inside the SwiGLU (then separate fc1_g / fc1_x)
+  bool scale_attn_inner = false;  // LayerNorm on the attention output before proj (CLIP variants)
   bool use_rot_pos_emb = true;
   std::optional<std::pair<int64_t, int64_t>> ref_feat_shape = std::make_pair<int64_t, int64_t>(16, 16);
   std::string global_pool = "avg";  // "avg" (patch tokens, then fc_norm) | "token" (class token after norm)
@@ -81,12 +81,15 @@ class Eva02Impl : public ClassifierImpl {
   void set_grad_checkpointing(bool enable) override { grad_checkpointing_ = enable; }
   int64_t num_classes() const override { return config_.num_classes; }
   ImageSize img_size() const override { return config_.img_size; }
-  InputRules input_rules() const override { return {config_.img_size, /*fixed_size=*/true, config_.patch_size, config_.patch_size, false}; }
+  InputRules input_rules() const override {
+    return {config_.img_size, /*fixed_size=*/true, config_.patch_size, config_.patch_size, false};
+  }
   const PretrainedConfig& pretrained_config() const override { return pretrained_; }
   std::string family() const override { return "eva02"; }
   int64_t num_features() const override { return config_.embed_dim; }
   std::vector<std::pair<std::string, std::string>> parameter_stages() const override;
-  void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const override;
+  void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
+                         std::vector<std::string>& resampled) const override;
 
   const Eva02Config& config() const { return config_; }
   int64_t grid_height() const { return config_.img_size.height / config_.patch_size; }

@@ -6,8 +6,8 @@
 namespace foldtorch {
 
 GradCamResult GradCam(ClassifierImpl& model, const torch::Tensor& images, int64_t target) {
-  TORCH_CHECK_VALUE(target >= 0 && target < model.num_classes(), "gradCam: target class out of range (got ", target, " for ",
-                    model.num_classes(), " classes)");
+  TORCH_CHECK_VALUE(target >= 0 && target < model.num_classes(), "gradCam: target class out of range (got ", target,
+                    " for ", model.num_classes(), " classes)");
   TrainingModeGuard eval(model, false);
   torch::AutoGradMode grad_mode(true);
   // The input asks for gradients so a graph exists even when every parameter is frozen; only ∂logit/∂features

@@ -9,7 +9,7 @@
 namespace foldtorch {
 
 struct GradCamResult {
-  torch::Tensor cam;     // [B, h, w] float in [0, 1]: ReLU(Σ_c mean_hw(∂logit/∂A_c) · A_c), divided by its maximum
+  torch::Tensor cam;  // [B, h, w] float in [0, 1]: ReLU(Σ_c mean_hw(∂logit/∂A_c) · A_c), divided by its maximum
   torch::Tensor logits;  // [B, classes] float, from the same forward
 };
 

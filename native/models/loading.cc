@@ -43,7 +43,8 @@ io::NamedTensors state_dict(const ClassifierImpl& model) {
   io::NamedTensors out;
   for (const auto& item : model.named_modules()) {
     const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& p : item.value()->named_parameters(/*recurse=*/false))
+      out.emplace_back(prefix + p.key(), p.value());
     for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
   }
   return out;
@@ -67,7 +68,8 @@ LoadReport load_tensors(ClassifierImpl& model, std::map<std::string, torch::Tens
     auto found = tensors.find(key);
     if (found == tensors.end()) {
       report.missing.push_back(key);
-      if (!IsHeadKey(head_names, key)) problems.push_back("'" + key + "': missing from the checkpoint (model " + ShapeText(destination.sizes()) + ")");
+      if (!IsHeadKey(head_names, key))
+        problems.push_back("'" + key + "': missing from the checkpoint (model " + ShapeText(destination.sizes()) + ")");
       continue;
     }
     used.insert(key);
@@ -75,7 +77,8 @@ LoadReport load_tensors(ClassifierImpl& model, std::map<std::string, torch::Tens
       if (IsHeadKey(head_names, key)) {
         report.replaced.push_back(key);
       } else {
-        problems.push_back("'" + key + "': checkpoint " + ShapeText(found->second.sizes()) + " vs model " + ShapeText(destination.sizes()));
+        problems.push_back("'" + key + "': checkpoint " + ShapeText(found->second.sizes()) + " vs model " +
+                           ShapeText(destination.sizes()));
       }
       continue;
     }
@@ -87,7 +90,8 @@ LoadReport load_tensors(ClassifierImpl& model, std::map<std::string, torch::Tens
   for (const auto& [key, value] : tensors) {
     if (used.count(key)) continue;
     report.unexpected.push_back(key);
-    if (!IsHeadKey(head_names, key)) problems.push_back("'" + key + "': not in the model (checkpoint " + ShapeText(value.sizes()) + ")");
+    if (!IsHeadKey(head_names, key))
+      problems.push_back("'" + key + "': not in the model (checkpoint " + ShapeText(value.sizes()) + ")");
   }
   if (!problems.empty()) {
     TORCH_CHECK_VALUE(false, "models: checkpoint ", label, " does not fit this ", model.family(), " model (",

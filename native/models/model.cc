@@ -14,8 +14,8 @@ void ClassifierImpl::check_input(const torch::Tensor& images) const {
   if (fits && rules.fixed_size) {
     fits = images.size(2) == rules.size.height && images.size(3) == rules.size.width;
   } else if (fits) {
-    fits = images.size(2) >= rules.min_size && images.size(3) >= rules.min_size && images.size(2) % rules.size_multiple == 0 &&
-           images.size(3) % rules.size_multiple == 0;
+    fits = images.size(2) >= rules.min_size && images.size(3) >= rules.min_size &&
+           images.size(2) % rules.size_multiple == 0 && images.size(3) % rules.size_multiple == 0;
   }
   if (fits) return;
   std::ostringstream expected, got;
@@ -30,7 +30,8 @@ void ClassifierImpl::check_input(const torch::Tensor& images) const {
 }
 
 torch::Tensor ClassifierImpl::activation_map(const torch::Tensor& features) const {
-  TORCH_CHECK_VALUE(features.dim() == 4, family(), ": Grad-CAM needs a [B, C, h, w] feature map (got ", features.sizes(), ")");
+  TORCH_CHECK_VALUE(features.dim() == 4, family(), ": Grad-CAM needs a [B, C, h, w] feature map (got ",
+                    features.sizes(), ")");
   return features;
 }
 

@@ -33,10 +33,10 @@ struct ImageSize {
 // What a model accepts, stated by the model so callers ask instead of knowing its family: a fixed-size model
 // (a ViT's patch grid) takes exactly `size`; otherwise any H, W >= min_size that are multiples of size_multiple.
 struct InputRules {
-  ImageSize size;            // the size the model was built for (and the default input size)
-  bool fixed_size = false;   // true: only `size` goes through
-  int64_t min_size = 1;      // smallest H and W (when not fixed)
-  int64_t size_multiple = 1; // H and W must be multiples of this (a patch size)
+  ImageSize size;              // the size the model was built for (and the default input size)
+  bool fixed_size = false;     // true: only `size` goes through
+  int64_t min_size = 1;        // smallest H and W (when not fixed)
+  int64_t size_multiple = 1;   // H and W must be multiples of this (a patch size)
   bool channels_last = false;  // convolutions here run faster on NHWC activations
 };
 
@@ -59,7 +59,8 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor forward_head(const torch::Tensor& features, bool pre_logits = false) = 0;
   torch::Tensor forward(const torch::Tensor& images) { return forward_head(forward_features(images)); }
 
-  // A fresh classifier for num_classes (0: none), as timm's reset_classifier makes it: nn.Linear with PyTorch's default init.
+  // A fresh classifier for num_classes (0: none), as timm's reset_classifier makes it: nn.Linear with PyTorch's default
+  // init.
   virtual void reset_classifier(int64_t num_classes) = 0;
   virtual void set_grad_checkpointing(bool enable) = 0;
   virtual int64_t num_classes() const = 0;
@@ -104,7 +105,8 @@ class ClassifierImpl : public torch::nn::Module {
   virtual torch::Tensor activation_map(const torch::Tensor& features) const;
   // Adapts a checkpoint's tensors to this model's names and shapes before the strict load, as timm's
   // checkpoint_filter_fn does (renames, pos-embed resampling); appends the keys it resampled.
-  virtual void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors, std::vector<std::string>& resampled) const {
+  virtual void filter_checkpoint(std::map<std::string, torch::Tensor>& tensors,
+                                 std::vector<std::string>& resampled) const {
     (void)tensors;
     (void)resampled;
   }
@@ -113,7 +115,9 @@ class ClassifierImpl : public torch::nn::Module {
 // Puts the model in train or eval mode for a scope and restores the mode it had, however the scope ends.
 class TrainingModeGuard {
  public:
-  TrainingModeGuard(ClassifierImpl& model, bool training) : model_(model), was_training_(model.is_training()) { model_.train(training); }
+  TrainingModeGuard(ClassifierImpl& model, bool training) : model_(model), was_training_(model.is_training()) {
+    model_.train(training);
+  }
   ~TrainingModeGuard() { model_.train(was_training_); }
   TrainingModeGuard(const TrainingModeGuard&) = delete;
   TrainingModeGuard& operator=(const TrainingModeGuard&) = delete;

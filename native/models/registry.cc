@@ -24,10 +24,14 @@ bool IsInteger(double value) { return std::isfinite(value) && std::floor(value) 
 
 const char* KindText(const ArchKey& key) {
   switch (key.kind) {
-    case ArchKind::kInteger: return "an integer";
-    case ArchKind::kNumber: return "a number";
-    case ArchKind::kBool: return "a boolean";
-    case ArchKind::kIntegers: return "a list of integers";
+    case ArchKind::kInteger:
+      return "an integer";
+    case ArchKind::kNumber:
+      return "a number";
+    case ArchKind::kBool:
+      return "a boolean";
+    case ArchKind::kIntegers:
+      return "a list of integers";
   }
   return "";
 }
@@ -35,7 +39,8 @@ const char* KindText(const ArchKey& key) {
 // Every override is a key the family declares, of the declared kind.
 void CheckOverrides(const ModelFamily& family, const ArchOverrides& arch) {
   for (const auto& [name, value] : arch.values()) {
-    auto key = std::find_if(family.arch_keys.begin(), family.arch_keys.end(), [&](const ArchKey& k) { return k.name == name; });
+    auto key = std::find_if(family.arch_keys.begin(), family.arch_keys.end(),
+                            [&](const ArchKey& k) { return k.name == name; });
     if (key == family.arch_keys.end()) {
       std::string known;
       for (const auto& k : family.arch_keys) known += (known.empty() ? "" : ", ") + k.name;
@@ -46,7 +51,8 @@ void CheckOverrides(const ModelFamily& family, const ArchOverrides& arch) {
       fits = std::holds_alternative<bool>(value);
     } else if (key->kind == ArchKind::kIntegers) {
       const auto* list = std::get_if<std::vector<double>>(&value);
-      fits = list && (key->length == 0 || list->size() == key->length) && std::all_of(list->begin(), list->end(), IsInteger);
+      fits = list && (key->length == 0 || list->size() == key->length) &&
+             std::all_of(list->begin(), list->end(), IsInteger);
     } else {
       const auto* number = std::get_if<double>(&value);
       fits = number && std::isfinite(*number) && (key->kind == ArchKind::kNumber || IsInteger(*number));
@@ -168,8 +174,9 @@ const ModelFamily& CheckedFamily(const std::string& name, const CreateOptions& o
   TORCH_CHECK_VALUE(!options.num_classes || *options.num_classes >= 0, "models: num_classes must be >= 0 (got ",
                     *options.num_classes, ")");
   if (options.img_size) {
-    TORCH_CHECK_VALUE(options.img_size->height > 0 && options.img_size->width > 0, "models: img_size must be positive (got [",
-                      options.img_size->height, ", ", options.img_size->width, "])");
+    TORCH_CHECK_VALUE(options.img_size->height > 0 && options.img_size->width > 0,
+                      "models: img_size must be positive (got [", options.img_size->height, ", ",
+                      options.img_size->width, "])");
   }
   const ModelFamily& family = find_family((*entry)->family);
   CheckOverrides(family, options.arch);
@@ -185,7 +192,8 @@ Classifier create_model(const std::string& name, const CreateOptions& options) {
   return family.create(*entry, *tag, options);
 }
 
-MemoryEstimate estimate_model_memory(const std::string& name, const CreateOptions& options, int64_t batch, bool grad_checkpointing) {
+MemoryEstimate estimate_model_memory(const std::string& name, const CreateOptions& options, int64_t batch,
+                                     bool grad_checkpointing) {
   TORCH_CHECK_VALUE(batch > 0, "models: batch must be positive (got ", batch, ")");
   const ModelEntry* entry = nullptr;
   const PretrainedConfig* tag = nullptr;

@@ -50,13 +50,13 @@ struct ModelEntry {
   std::string name;
   std::string family;
   std::vector<PretrainedConfig> tags;  // the first is the default, as in timm
-  std::string args_json;  // timm's model_args of the entrypoint, e.g. {"img_size":224,"patch_size":14,...}
+  std::string args_json;               // timm's model_args of the entrypoint, e.g. {"img_size":224,"patch_size":14,...}
 };
 
 using ModelFactory = std::function<Classifier(const ModelEntry&, const PretrainedConfig&, const CreateOptions&)>;
 // The family's estimate for what the factory would build, for a training step of `batch` images.
-using MemoryEstimator =
-    std::function<MemoryEstimate(const ModelEntry&, const PretrainedConfig&, const CreateOptions&, int64_t batch, bool grad_checkpointing)>;
+using MemoryEstimator = std::function<MemoryEstimate(const ModelEntry&, const PretrainedConfig&, const CreateOptions&,
+                                                     int64_t batch, bool grad_checkpointing)>;
 
 // What a family registers.
 struct ModelFamily {
@@ -81,11 +81,13 @@ const ModelEntry& find_model(const std::string& name, const PretrainedConfig** t
 Classifier create_model(const std::string& name, const CreateOptions& options = {});
 // What create_model(name, options) would hold and a training step of `batch` images keep, without building it;
 // the same checks of the name and options first.
-MemoryEstimate estimate_model_memory(const std::string& name, const CreateOptions& options, int64_t batch, bool grad_checkpointing);
+MemoryEstimate estimate_model_memory(const std::string& name, const CreateOptions& options, int64_t batch,
+                                     bool grad_checkpointing);
 
 // Helpers for families' tables.
 inline const std::vector<double> kImageNetMean{0.485, 0.456, 0.406}, kImageNetStd{0.229, 0.224, 0.225};
-inline const std::vector<double> kClipMean{0.48145466, 0.4578275, 0.40821073}, kClipStd{0.26862954, 0.26130258, 0.27577711};
+inline const std::vector<double> kClipMean{0.48145466, 0.4578275, 0.40821073},
+    kClipStd{0.26862954, 0.26130258, 0.27577711};
 inline const std::vector<double> kInceptionMean{0.5, 0.5, 0.5}, kInceptionStd{0.5, 0.5, 0.5};
 // One pretrained tag's preprocessing ("model.tag").
 PretrainedConfig make_tag(const std::string& model, const std::string& tag, int64_t num_classes, int64_t input_size,

@@ -25,7 +25,8 @@ at::Tensor BoundaryStrength(const at::Tensor& x) {
 
 // The outlined and faded styles: colours blended toward white by the fade amount, then darkened by
 // strength * boundary, with boundaries found before fading so a faded image keeps its full outlines.
-at::Tensor RestyleFillsAndOutlines(const at::Tensor& x, const std::vector<float>& outline_strengths, const std::vector<float>& fade_amounts) {
+at::Tensor RestyleFillsAndOutlines(const at::Tensor& x, const std::vector<float>& outline_strengths,
+                                   const std::vector<float>& fade_amounts) {
   at::Tensor boundary;
   if (!outline_strengths.empty()) boundary = BoundaryStrength(x);
   auto y = x;
@@ -36,10 +37,12 @@ at::Tensor RestyleFillsAndOutlines(const at::Tensor& x, const std::vector<float>
 
 }  // namespace
 
-at::Tensor TransformBatch(const PixelBatch& images, const BatchTransform& transform, const c10::Device& device, bool channels_last) {
+at::Tensor TransformBatch(const PixelBatch& images, const BatchTransform& transform, const c10::Device& device,
+                          bool channels_last) {
   const auto& augment = transform.augment;
-  auto host = at::from_blob(const_cast<uint8_t*>(images.data), {images.batch, images.height, images.width, images.channels},
-                            at::TensorOptions().dtype(at::kByte));
+  auto host =
+      at::from_blob(const_cast<uint8_t*>(images.data), {images.batch, images.height, images.width, images.channels},
+                    at::TensorOptions().dtype(at::kByte));
   at::Tensor pixels;
   if (device.is_cuda()) {
     // uint8 crosses the bus (4x less than float); pinned memory lets the copy run asynchronously.
@@ -48,22 +51,28 @@ at::Tensor TransformBatch(const PixelBatch& images, const BatchTransform& transf
     pixels = host;
   }
   const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
-  auto mean = at::tensor(std::vector<float>(transform.mean.begin(), transform.mean.end()), at::TensorOptions().dtype(at::kFloat))
-                  .to(device).view({1, -1, 1, 1});
-  auto std = at::tensor(std::vector<float>(transform.std.begin(), transform.std.end()), at::TensorOptions().dtype(at::kFloat))
-                 .to(device).view({1, -1, 1, 1});
+  auto mean = at::tensor(std::vector<float>(transform.mean.begin(), transform.mean.end()),
+                         at::TensorOptions().dtype(at::kFloat))
+                  .to(device)
+                  .view({1, -1, 1, 1});
+  auto std =
+      at::tensor(std::vector<float>(transform.std.begin(), transform.std.end()), at::TensorOptions().dtype(at::kFloat))
+          .to(device)
+          .view({1, -1, 1, 1});
   // NHWC → NCHW view; its strides are exactly channels_last.
   auto x = pixels.permute({0, 3, 1, 2}).to(float_options);
   x = x.div_(255.0f);
   if (!augment.color_matrices.empty()) {
-    auto matrices = at::from_blob(const_cast<float*>(augment.color_matrices.data()), {images.batch, 3, 3}, at::kFloat).to(device);
+    auto matrices =
+        at::from_blob(const_cast<float*>(augment.color_matrices.data()), {images.batch, 3, 3}, at::kFloat).to(device);
     x = at::bmm(matrices, x.reshape({images.batch, 3, -1})).view_as(x).clamp_(0.0f, 1.0f);
   }
   if (!augment.outline_strengths.empty() || !augment.fade_amounts.empty()) {
     x = RestyleFillsAndOutlines(x, augment.outline_strengths, augment.fade_amounts);
   }
   if (!augment.affine_matrices.empty()) {
-    auto theta = at::from_blob(const_cast<float*>(augment.affine_matrices.data()), {images.batch, 2, 3}, at::kFloat).to(device);
+    auto theta =
+        at::from_blob(const_cast<float*>(augment.affine_matrices.data()), {images.batch, 2, 3}, at::kFloat).to(device);
     auto grid = at::affine_grid_generator(theta, x.sizes(), /*align_corners=*/false);
     // Sample the inverted image so zero padding becomes white after inverting back.
     x = 1.0f - at::grid_sampler(1.0f - x.contiguous(), grid, /*bilinear*/ 0, /*zeros*/ 0, /*align_corners=*/false);

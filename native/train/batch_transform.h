@@ -40,6 +40,7 @@ struct BatchTransform {
 
 // Upload (pinned and non-blocking on CUDA) as uint8, then on the device: x/255, colour matrices, fades and
 // outlines, affine jitter, (x − mean)/std. channels_last keeps the NHWC memory layout (faster for convolutions).
-at::Tensor TransformBatch(const PixelBatch& pixels, const BatchTransform& transform, const c10::Device& device, bool channels_last);
+at::Tensor TransformBatch(const PixelBatch& pixels, const BatchTransform& transform, const c10::Device& device,
+                          bool channels_last);
 
 }  // namespace foldtorch::train

@@ -36,7 +36,8 @@ std::string ModeName(Ranger21Mode mode) { return mode == Ranger21Mode::kLegacy ?
 // The model's state: parameters then buffers, by name.
 std::vector<std::pair<std::string, at::Tensor>> ModelTensors(const Learner& learner) {
   std::vector<std::pair<std::string, at::Tensor>> out;
-  for (const auto& item : learner.model()->named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
+  for (const auto& item : learner.model()->named_parameters(/*recurse=*/true))
+    out.emplace_back(item.key(), item.value());
   for (const auto& item : learner.model()->named_buffers(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
   return out;
 }
@@ -59,7 +60,8 @@ std::string SizeJson(const ImageSize& size) {
   return "[" + std::to_string(size.height) + "," + std::to_string(size.width) + "]";
 }
 
-std::string Document(const Learner& learner, const Ranger21State& optimizer, bool cuda_rng, const std::string& user_json) {
+std::string Document(const Learner& learner, const Ranger21State& optimizer, bool cuda_rng,
+                     const std::string& user_json) {
   const auto& model = *learner.model();
   const auto& o = learner.optimizer().options();
   const auto counters = learner.counters();
@@ -69,9 +71,10 @@ std::string Document(const Learner& learner, const Ranger21State& optimizer, boo
       << ",\"imgSize\":" << SizeJson(model.img_size()) << "}"
       << ",\"counters\":{\"step\":" << counters.step << ",\"microStep\":" << counters.micro_step
       << ",\"skippedSteps\":" << counters.skipped_steps << ",\"samples\":" << counters.samples << "}"
-      << ",\"optimizer\":{\"name\":\"ranger21\",\"mode\":" << io::JsonQuote(ModeName(o.mode())) << ",\"iteration\":"
-      << optimizer.iteration << ",\"lookaheadStep\":" << optimizer.lookahead_step << ",\"lr\":" << JsonNumber(o.lr())
-      << ",\"numEpochs\":" << o.num_epochs() << ",\"numBatchesPerEpoch\":" << o.num_batches_per_epoch()
+      << ",\"optimizer\":{\"name\":\"ranger21\",\"mode\":" << io::JsonQuote(ModeName(o.mode()))
+      << ",\"iteration\":" << optimizer.iteration << ",\"lookaheadStep\":" << optimizer.lookahead_step
+      << ",\"lr\":" << JsonNumber(o.lr()) << ",\"numEpochs\":" << o.num_epochs()
+      << ",\"numBatchesPerEpoch\":" << o.num_batches_per_epoch()
       << ",\"params\":" << Names(learner.optimizer_param_names()) << "}";
   if (const auto* scaler = learner.scaler()) {
     const auto s = scaler->state();
@@ -81,9 +84,9 @@ std::string Document(const Learner& learner, const Ranger21State& optimizer, boo
   } else {
     doc << ",\"scaler\":null";
   }
-  doc << ",\"precision\":" << io::JsonQuote(PrecisionName(learner.options().precision)) << ",\"device\":"
-      << io::JsonQuote(learner.device().str()) << ",\"rng\":{\"cpu\":true,\"cuda\":" << (cuda_rng ? "true" : "false")
-      << "},\"user\":" << user_json << "}";
+  doc << ",\"precision\":" << io::JsonQuote(PrecisionName(learner.options().precision))
+      << ",\"device\":" << io::JsonQuote(learner.device().str())
+      << ",\"rng\":{\"cpu\":true,\"cuda\":" << (cuda_rng ? "true" : "false") << "},\"user\":" << user_json << "}";
   return doc.str();
 }
 
@@ -99,8 +102,8 @@ void CheckFinite(const std::vector<std::pair<std::string, at::Tensor>>& tensors)
 
 CheckpointInfo SaveCheckpoint(const Learner& learner, const std::string& prefix, const std::string& user_json) {
   const auto counters = learner.counters();
-  TORCH_CHECK(counters.micro_step == 0, "checkpoint: cannot save in the middle of gradient accumulation (", counters.micro_step,
-              " of ", learner.options().accumulation_steps, " micro-batches done)");
+  TORCH_CHECK(counters.micro_step == 0, "checkpoint: cannot save in the middle of gradient accumulation (",
+              counters.micro_step, " of ", learner.options().accumulation_steps, " micro-batches done)");
   io::ParseJson(user_json.data(), user_json.size());  // throws on anything that is not one JSON value
   const auto model_tensors = ModelTensors(learner);
   CheckFinite(model_tensors);
@@ -115,7 +118,8 @@ CheckpointInfo SaveCheckpoint(const Learner& learner, const std::string& prefix,
   // The readable copy first, the checkpoint itself last: a kill or a failure between the two leaves the old
   // checkpoint, which a resume loads and then saves again, so the pair never stays out of step.
   const std::string json_path = prefix + ".json";
-  io::write_file_atomically(json_path, [&](int fd) { io::write_all(fd, info.document.data(), info.document.size(), json_path); });
+  io::write_file_atomically(json_path,
+                            [&](int fd) { io::write_all(fd, info.document.data(), info.document.size(), json_path); });
   io::save_safetensors(info.path, tensors, {{kCheckpointMetadataKey, info.document}});
   return info;
 }
@@ -141,8 +145,8 @@ void CheckModel(const Learner& learner, const io::JsonValue& doc, const io::Safe
   const auto& family = Field(model, "family", path).as_string();
   const int64_t classes = Integer(model, "numClasses", path);
   TORCH_CHECK(family == learner.model()->family() && classes == learner.model()->num_classes(), "checkpoint: ", path,
-              " holds a ", family, " model with ", classes, " classes, but this learner trains a ", learner.model()->family(),
-              " model with ", learner.model()->num_classes(), " classes");
+              " holds a ", family, " model with ", classes, " classes, but this learner trains a ",
+              learner.model()->family(), " model with ", learner.model()->num_classes(), " classes");
   std::set<std::string> expected;
   for (const auto& [name, tensor] : ModelTensors(learner)) {
     const std::string key = "model." + name;
@@ -150,8 +154,8 @@ void CheckModel(const Learner& learner, const io::JsonValue& doc, const io::Safe
     TORCH_CHECK(file.contains(key), "checkpoint: ", path, " does not match the model: it has no '", name, "'");
     const auto& entry = file.entry(key);
     TORCH_CHECK(entry.shape == tensor.sizes().vec() && entry.scalar_type == tensor.scalar_type(), "checkpoint: ", path,
-                " does not match the model: '", name, "' is ", entry.dtype, " ", c10::IntArrayRef(entry.shape), ", the model's is ",
-                tensor.scalar_type(), " ", tensor.sizes());
+                " does not match the model: '", name, "' is ", entry.dtype, " ", c10::IntArrayRef(entry.shape),
+                ", the model's is ", tensor.scalar_type(), " ", tensor.sizes());
   }
   for (const auto& name : file.names()) {
     TORCH_CHECK(name.rfind("model.", 0) != 0 || expected.count(name), "checkpoint: ", path,
@@ -167,8 +171,8 @@ Ranger21State ReadOptimizer(const Learner& learner, const io::JsonValue& doc, co
   for (size_t i = 0; i < std::max(names.size(), ours.size()); ++i) {
     const std::string theirs = i < names.size() ? names[i].as_string() : "(none)";
     const std::string mine = i < ours.size() ? ours[i] : "(none)";
-    TORCH_CHECK(theirs == mine, "checkpoint: ", path, " holds optimizer state for other parameters (position ", i, ": '", theirs,
-                "' in the checkpoint, '", mine, "' here)");
+    TORCH_CHECK(theirs == mine, "checkpoint: ", path, " holds optimizer state for other parameters (position ", i,
+                ": '", theirs, "' in the checkpoint, '", mine, "' here)");
   }
   Ranger21State state;
   state.iteration = Integer(optimizer, "iteration", path);
@@ -197,8 +201,8 @@ at::Tensor ReadRng(const io::SafetensorsFile& file, const char* key, const at::T
   if (!current.defined()) return at::Tensor();
   TORCH_CHECK(file.contains(key), "checkpoint: ", file.path(), " has no '", key, "' RNG state");
   auto state = file.tensor(key);
-  TORCH_CHECK(state.scalar_type() == at::kByte && state.numel() == current.numel(), "checkpoint: ", file.path(), " has a '", key,
-              "' RNG state of ", state.numel(), " bytes; this libtorch's is ", current.numel());
+  TORCH_CHECK(state.scalar_type() == at::kByte && state.numel() == current.numel(), "checkpoint: ", file.path(),
+              " has a '", key, "' RNG state of ", state.numel(), " bytes; this libtorch's is ", current.numel());
   return state;
 }
 
@@ -209,7 +213,8 @@ void CheckCpuRng(const at::Tensor& state, const std::string& path) {
   try {
     scratch.set_state(state);
   } catch (const c10::Error& error) {
-    TORCH_CHECK(false, "checkpoint: ", path, " has a damaged 'rng.cpu' RNG state (got: ", error.what_without_backtrace(), ")");
+    TORCH_CHECK(false, "checkpoint: ", path,
+                " has a damaged 'rng.cpu' RNG state (got: ", error.what_without_backtrace(), ")");
   }
 }
 
@@ -225,9 +230,11 @@ CheckpointInfo LoadCheckpoint(Learner& learner, const std::string& prefix) {
   try {
     doc = io::ParseJson(found->second.data(), found->second.size());
   } catch (const std::runtime_error& error) {
-    TORCH_CHECK(false, "checkpoint: ", path, " has unreadable '", kCheckpointMetadataKey, "' metadata (", error.what(), ")");
+    TORCH_CHECK(false, "checkpoint: ", path, " has unreadable '", kCheckpointMetadataKey, "' metadata (", error.what(),
+                ")");
   }
-  TORCH_CHECK(Field(doc, "format", path).as_string() == kCheckpointFormat && Integer(doc, "version", path) == kCheckpointVersion,
+  TORCH_CHECK(Field(doc, "format", path).as_string() == kCheckpointFormat &&
+                  Integer(doc, "version", path) == kCheckpointVersion,
               "checkpoint: ", path, " is not a version ", kCheckpointVersion, " foldtorch training checkpoint");
   CheckModel(learner, doc, *file);
   auto optimizer = ReadOptimizer(learner, doc, *file);
@@ -247,7 +254,8 @@ CheckpointInfo LoadCheckpoint(Learner& learner, const std::string& prefix) {
   try {
     learner.optimizer().import_state(optimizer);
   } catch (const c10::Error& error) {
-    TORCH_CHECK(false, "checkpoint: ", path, " holds optimizer state that does not load (got: ", error.what_without_backtrace(), ")");
+    TORCH_CHECK(false, "checkpoint: ", path,
+                " holds optimizer state that does not load (got: ", error.what_without_backtrace(), ")");
   }
   {
     at::NoGradGuard no_grad;

@@ -59,8 +59,10 @@ at::Tensor ClassificationLoss(const at::Tensor& logits_in, const at::Tensor& tar
   return loss;
 }
 
-LossWithGradient ClassificationLossWithGradient(const at::Tensor& logits_in, const at::Tensor& targets, const LossOptions& options) {
-  TORCH_CHECK_VALUE(targets.size(0) == logits_in.size(0), "loss: expected ", logits_in.size(0), " targets (got ", targets.size(0), ")");
+LossWithGradient ClassificationLossWithGradient(const at::Tensor& logits_in, const at::Tensor& targets,
+                                                const LossOptions& options) {
+  TORCH_CHECK_VALUE(targets.size(0) == logits_in.size(0), "loss: expected ", logits_in.size(0), " targets (got ",
+                    targets.size(0), ")");
   TORCH_CHECK_VALUE(targets.min().item<int64_t>() >= 0 && targets.max().item<int64_t>() < logits_in.size(1),
                     "loss: expected targets in [0, ", logits_in.size(1), ")");
   at::AutoGradMode enable_grad(true);

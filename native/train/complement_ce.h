@@ -36,6 +36,7 @@ struct LossWithGradient {
 
 // The loss of float32 logits, its gradient with respect to them and the complement term: for parity checks.
 // Throws c10::ValueError when targets do not match the logits' rows or classes.
-LossWithGradient ClassificationLossWithGradient(const at::Tensor& logits, const at::Tensor& targets, const LossOptions& options);
+LossWithGradient ClassificationLossWithGradient(const at::Tensor& logits, const at::Tensor& targets,
+                                                const LossOptions& options);
 
 }  // namespace foldtorch::train

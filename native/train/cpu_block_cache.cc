@@ -49,7 +49,8 @@ void UnmapBlock(void* ptr, size_t size) {
 
 class CpuBlockCache final : public c10::Allocator {
  public:
-  CpuBlockCache(c10::Allocator* fallback, int64_t capacity) : fallback_(fallback), capacity_(static_cast<size_t>(capacity)) {}
+  CpuBlockCache(c10::Allocator* fallback, int64_t capacity)
+      : fallback_(fallback), capacity_(static_cast<size_t>(capacity)) {}
 
   c10::DataPtr allocate(size_t bytes) override {
     if (bytes < kMinCachedBytes) return fallback_->allocate(bytes);
@@ -69,7 +70,12 @@ class CpuBlockCache final : public c10::Allocator {
 
   CpuBlockCacheStats Stats() {
     std::lock_guard<std::mutex> lock(mutex_);
-    return {true, static_cast<int64_t>(capacity_), static_cast<int64_t>(idle_bytes_), static_cast<int64_t>(in_use_bytes_), hits_, misses_};
+    return {true,
+            static_cast<int64_t>(capacity_),
+            static_cast<int64_t>(idle_bytes_),
+            static_cast<int64_t>(in_use_bytes_),
+            hits_,
+            misses_};
   }
 
   void EmptyIdle() {
@@ -105,8 +111,8 @@ class CpuBlockCache final : public c10::Allocator {
       EmptyIdle();
       ptr = MapBlock(size);
     }
-    TORCH_CHECK_WITH(OutOfMemoryError, ptr != nullptr, "CPU: not enough memory: tried to allocate ", requested, " bytes (",
-                     static_cast<double>(requested) / (1 << 20), " MiB)");
+    TORCH_CHECK_WITH(OutOfMemoryError, ptr != nullptr, "CPU: not enough memory: tried to allocate ", requested,
+                     " bytes (", static_cast<double>(requested) / (1 << 20), " MiB)");
     std::lock_guard<std::mutex> lock(mutex_);
     in_use_bytes_ += size;
     live_.emplace(ptr, size);

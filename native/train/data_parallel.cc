@@ -51,7 +51,9 @@ class TimedAllReduceHook : public c10d::CommHookInterface {
     return future;
   }
 
-  at::Tensor parseHookResult(const c10::IValue& result) override { return c10d::detail::parseCppCommHookResult(result); }
+  at::Tensor parseHookResult(const c10::IValue& result) override {
+    return c10d::detail::parseCppCommHookResult(result);
+  }
 
  private:
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
@@ -67,7 +69,8 @@ auto Collective(const char* what, Fn&& fn) {
     TORCH_CHECK(false, "distributed: ", what, " failed; another rank probably died or stopped answering (",
                 e.what_without_backtrace(), ")");
   } catch (const std::exception& e) {
-    TORCH_CHECK(false, "distributed: ", what, " failed; another rank probably died or stopped answering (", e.what(), ")");
+    TORCH_CHECK(false, "distributed: ", what, " failed; another rank probably died or stopped answering (", e.what(),
+                ")");
   }
 }
 
@@ -84,30 +87,34 @@ class C10dDataParallel : public DataParallel {
       store_ = c10::make_intrusive<c10d::TCPStore>(o.master_addr, store_options);
     } catch (const std::exception& e) {
       const std::string message = e.what();
-      const bool in_use = message.find("EADDRINUSE") != std::string::npos || message.find("address already in use") != std::string::npos;
+      const bool in_use = message.find("EADDRINUSE") != std::string::npos ||
+                          message.find("address already in use") != std::string::npos;
       TORCH_CHECK(!in_use, "distributed: MASTER_PORT ", o.master_port, " on ", o.master_addr,
                   " is already in use; choose a free port (rank 0 listens there)");
-      TORCH_CHECK(false, "distributed: rank ", o.rank, " could not meet the other ", o.world_size - 1, " rank(s) at MASTER_ADDR=",
-                  o.master_addr, " MASTER_PORT=", o.master_port, " within ", o.timeout_ms, " ms (",
-                  FirstLine(message), ")");
+      TORCH_CHECK(false, "distributed: rank ", o.rank, " could not meet the other ", o.world_size - 1,
+                  " rank(s) at MASTER_ADDR=", o.master_addr, " MASTER_PORT=", o.master_port, " within ", o.timeout_ms,
+                  " ms (", FirstLine(message), ")");
     }
     group_ = c10::make_intrusive<c10d::ProcessGroup>(store_, static_cast<int>(o.rank), static_cast<int>(o.world_size));
     if (device.is_cuda()) {
 #ifdef FOLDTORCH_WITH_NCCL
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = timeout;
-      auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store_, static_cast<int>(o.rank), static_cast<int>(o.world_size), options);
+      auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(store_, static_cast<int>(o.rank),
+                                                              static_cast<int>(o.world_size), options);
       group_->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::NCCL, nccl);
       group_->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
       backend_ = "nccl";
 #else
-      TORCH_CHECK(false, "distributed: NCCL is not in this build (a CUDA build of the addon has it); got device ", device.str());
+      TORCH_CHECK(false, "distributed: NCCL is not in this build (a CUDA build of the addon has it); got device ",
+                  device.str());
 #endif
     } else {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(o.master_addr));
       auto gloo = Collective("Gloo rendezvous", [&] {
-        return c10::make_intrusive<c10d::ProcessGroupGloo>(store_, static_cast<int>(o.rank), static_cast<int>(o.world_size), options);
+        return c10::make_intrusive<c10d::ProcessGroupGloo>(store_, static_cast<int>(o.rank),
+                                                           static_cast<int>(o.world_size), options);
       });
       group_->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
       group_->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
@@ -133,11 +140,13 @@ class C10dDataParallel : public DataParallel {
     reducer_.reset();
     if (params.empty()) return;
     const std::vector<bool> dense(params.size(), false);
-    auto [buckets, limits] = c10d::compute_bucket_assignment_by_size(params, {static_cast<size_t>(bucket_bytes_)}, dense);
-    reducer_ = std::make_unique<c10d::Reducer>(params, buckets, group_, dense, bucket_bytes_, /*find_unused_parameters=*/false,
-                                               /*gradient_as_bucket_view=*/false, std::unordered_map<size_t, std::string>{},
-                                               bucket_bytes_, /*skip_all_reduce_unused_params=*/false,
-                                               /*use_python_reducer=*/false, std::vector<int64_t>{});
+    auto [buckets, limits] =
+        c10d::compute_bucket_assignment_by_size(params, {static_cast<size_t>(bucket_bytes_)}, dense);
+    reducer_ =
+        std::make_unique<c10d::Reducer>(params, buckets, group_, dense, bucket_bytes_, /*find_unused_parameters=*/false,
+                                        /*gradient_as_bucket_view=*/false, std::unordered_map<size_t, std::string>{},
+                                        bucket_bytes_, /*skip_all_reduce_unused_params=*/false,
+                                        /*use_python_reducer=*/false, std::vector<int64_t>{});
     reducer_->register_comm_hook(std::make_unique<TimedAllReduceHook>(group_, allreduce_nanos_));
   }
 
@@ -213,7 +222,8 @@ class C10dDataParallel : public DataParallel {
 #endif  // FOLDTORCH_WITH_C10D
 
 bool SameOptions(const ProcessGroupOptions& a, const ProcessGroupOptions& b) {
-  return a.rank == b.rank && a.world_size == b.world_size && a.master_addr == b.master_addr && a.master_port == b.master_port;
+  return a.rank == b.rank && a.world_size == b.world_size && a.master_addr == b.master_addr &&
+         a.master_port == b.master_port;
 }
 
 }  // namespace
@@ -222,7 +232,10 @@ bool DataParallelAvailable(std::string* why) {
 #ifdef FOLDTORCH_WITH_C10D
   return true;
 #else
-  if (why) *why = "distributed training (c10d) is not in this build: build the addon with `npm run build:native` (cmake-js) after scripts/setup.sh installs Gloo's headers (libgloo-dev)";
+  if (why)
+    *why =
+        "distributed training (c10d) is not in this build: build the addon with `npm run build:native` (cmake-js) "
+        "after scripts/setup.sh installs Gloo's headers (libgloo-dev)";
   return false;
 #endif
 }
@@ -231,13 +244,14 @@ std::shared_ptr<DataParallel> InitDataParallel(const ProcessGroupOptions& option
   std::string why;
   TORCH_CHECK(DataParallelAvailable(&why), why);
   TORCH_CHECK_VALUE(options.world_size >= 1 && options.rank >= 0 && options.rank < options.world_size,
-                    "distributed: expected 0 <= RANK < WORLD_SIZE (got RANK=", options.rank, ", WORLD_SIZE=", options.world_size, ")");
-  TORCH_CHECK_VALUE(options.master_port > 0 && options.master_port < 65536, "distributed: expected MASTER_PORT from 1 to 65535 (got ",
-                    options.master_port, ")");
+                    "distributed: expected 0 <= RANK < WORLD_SIZE (got RANK=", options.rank,
+                    ", WORLD_SIZE=", options.world_size, ")");
+  TORCH_CHECK_VALUE(options.master_port > 0 && options.master_port < 65536,
+                    "distributed: expected MASTER_PORT from 1 to 65535 (got ", options.master_port, ")");
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_current) {
-    TORCH_CHECK_VALUE(SameOptions(options, g_options), "distributed: this process already joined a group as rank ", g_options.rank,
-                      " of ", g_options.world_size, "; a process belongs to one group");
+    TORCH_CHECK_VALUE(SameOptions(options, g_options), "distributed: this process already joined a group as rank ",
+                      g_options.rank, " of ", g_options.world_size, "; a process belongs to one group");
     return g_current;
   }
 #ifdef FOLDTORCH_WITH_C10D

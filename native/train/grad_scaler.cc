@@ -11,10 +11,12 @@ namespace foldtorch::train {
 GradScaler::GradScaler(GradScalerOptions options, const c10::Device& device) : options_(options), device_(device) {
   TORCH_CHECK_VALUE(options_.init_scale > 0 && std::isfinite(options_.init_scale),
                     "grad scaler: expected a positive finite init_scale (got ", options_.init_scale, ")");
-  TORCH_CHECK_VALUE(options_.growth_factor > 1, "grad scaler: expected growth_factor > 1 (got ", options_.growth_factor, ")");
+  TORCH_CHECK_VALUE(options_.growth_factor > 1, "grad scaler: expected growth_factor > 1 (got ", options_.growth_factor,
+                    ")");
   TORCH_CHECK_VALUE(options_.backoff_factor > 0 && options_.backoff_factor < 1,
                     "grad scaler: expected backoff_factor in (0, 1) (got ", options_.backoff_factor, ")");
-  TORCH_CHECK_VALUE(options_.growth_interval > 0, "grad scaler: expected growth_interval > 0 (got ", options_.growth_interval, ")");
+  TORCH_CHECK_VALUE(options_.growth_interval > 0, "grad scaler: expected growth_interval > 0 (got ",
+                    options_.growth_interval, ")");
   state_.scale = options_.init_scale;
 }
 

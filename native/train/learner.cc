@@ -44,12 +44,14 @@ Learner::Learner(Classifier model, c10::Device device, LearnerOptions options)
   BuildOptimizer();
   if (options_.data_parallel) {
     data_parallel_ = CurrentDataParallel();
-    TORCH_CHECK_VALUE(data_parallel_ != nullptr, "learner: data_parallel needs a process group (initDistributed first)");
+    TORCH_CHECK_VALUE(data_parallel_ != nullptr,
+                      "learner: data_parallel needs a process group (initDistributed first)");
     std::vector<at::Tensor> state = model_->parameters(/*recurse=*/true);
     for (const auto& buffer : model_->buffers(/*recurse=*/true)) state.push_back(buffer);
     data_parallel_->broadcast_from_rank0(state);
   }
-  if (autocast_.needs_scaler || options_.force_grad_scaler) scaler_ = std::make_unique<GradScaler>(options_.scaler, device_);
+  if (autocast_.needs_scaler || options_.force_grad_scaler)
+    scaler_ = std::make_unique<GradScaler>(options_.scaler, device_);
 }
 
 void Learner::BuildOptimizer() {
@@ -84,7 +86,8 @@ void Learner::BuildOptimizer() {
 
 std::vector<at::Tensor> Learner::Parameters() const {
   std::vector<at::Tensor> params;
-  for (const auto& group : optimizer_->param_groups()) params.insert(params.end(), group.params().begin(), group.params().end());
+  for (const auto& group : optimizer_->param_groups())
+    params.insert(params.end(), group.params().begin(), group.params().end());
   return params;
 }
 
@@ -121,13 +124,16 @@ void Learner::Discard() {
 }
 
 TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& labels, bool keep_logits) {
-  TORCH_CHECK_VALUE(images.dim() == 4 && images.size(0) > 0, "learner: expected a non-empty image batch [B, C, H, W] (got shape ",
-                    images.sizes(), ")");
+  TORCH_CHECK_VALUE(images.dim() == 4 && images.size(0) > 0,
+                    "learner: expected a non-empty image batch [B, C, H, W] (got shape ", images.sizes(), ")");
   const int64_t batch = images.size(0), classes = model_->num_classes();
-  TORCH_CHECK_VALUE(labels.dim() == 1 && labels.size(0) == batch, "learner: expected ", batch, " labels (got ", labels.numel(), ")");
-  TORCH_CHECK_VALUE(labels.scalar_type() == at::kLong && labels.device().is_cpu(), "learner: expected int64 CPU labels");
+  TORCH_CHECK_VALUE(labels.dim() == 1 && labels.size(0) == batch, "learner: expected ", batch, " labels (got ",
+                    labels.numel(), ")");
+  TORCH_CHECK_VALUE(labels.scalar_type() == at::kLong && labels.device().is_cpu(),
+                    "learner: expected int64 CPU labels");
   const int64_t low = labels.min().item<int64_t>(), high = labels.max().item<int64_t>();
-  TORCH_CHECK_VALUE(low >= 0 && high < classes, "learner: expected labels from 0 to ", classes - 1, " (got ", low < 0 ? low : high, ")");
+  TORCH_CHECK_VALUE(low >= 0 && high < classes, "learner: expected labels from 0 to ", classes - 1, " (got ",
+                    low < 0 ? low : high, ")");
 
   model_->check_input(images);
   model_->train();
@@ -156,8 +162,9 @@ TrainStepResult Learner::train_step(const at::Tensor& images, const at::Tensor& 
     const int64_t micro = counters_.micro_step + 1;
     Discard();
     // Under the loss scaler an overflow is expected now and then: the whole accumulated step is skipped.
-    TORCH_CHECK(scaler_ != nullptr, "learner: the loss is ", DescribeNonFinite(result.loss), " at step ", counters_.step + 1, " (micro-batch ", micro,
-                " of ", options_.accumulation_steps, "); no update was made");
+    TORCH_CHECK(scaler_ != nullptr, "learner: the loss is ", DescribeNonFinite(result.loss), " at step ",
+                counters_.step + 1, " (micro-batch ", micro, " of ", options_.accumulation_steps,
+                "); no update was made");
     scaler_->update(true);
     ++counters_.skipped_steps;
     result.skipped = result.stepped = true;
@@ -205,7 +212,8 @@ TrainStepResult Learner::FinishStep(TrainStepResult result) {
     result.lr = optimizer_->last_lrs().front();
   } else {
     Discard();
-    TORCH_CHECK(scaler_ != nullptr, "learner: non-finite gradients at step ", counters_.step + 1, "; no update was made");
+    TORCH_CHECK(scaler_ != nullptr, "learner: non-finite gradients at step ", counters_.step + 1,
+                "; no update was made");
     scaler_->update(true);
     ++counters_.skipped_steps;
     result.skipped = true;
@@ -216,8 +224,8 @@ TrainStepResult Learner::FinishStep(TrainStepResult result) {
 }
 
 at::Tensor Learner::eval_step(const at::Tensor& images) {
-  TORCH_CHECK_VALUE(images.dim() == 4 && images.size(0) > 0, "learner: expected a non-empty image batch [B, C, H, W] (got shape ",
-                    images.sizes(), ")");
+  TORCH_CHECK_VALUE(images.dim() == 4 && images.size(0) > 0,
+                    "learner: expected a non-empty image batch [B, C, H, W] (got shape ", images.sizes(), ")");
   model_->check_input(images);
   model_->eval();
   c10::InferenceMode inference;

@@ -43,15 +43,16 @@ struct LearnerOptions {
 };
 
 struct TrainStepResult {
-  double loss = 0;       // this micro-batch's mean loss (unscaled)
-  double lr = 0;         // the first group's lr of the step this micro-batch belongs to
-  double scale = 1;      // the loss scale after this call (1 without a scaler)
-  bool skipped = false;  // the optimizer step was skipped (inf/NaN gradients under the scaler)
-  bool stepped = false;  // this call completed an optimizer step (taken or skipped)
-  int64_t step = 0;      // optimizer steps taken so far
+  double loss = 0;         // this micro-batch's mean loss (unscaled)
+  double lr = 0;           // the first group's lr of the step this micro-batch belongs to
+  double scale = 1;        // the loss scale after this call (1 without a scaler)
+  bool skipped = false;    // the optimizer step was skipped (inf/NaN gradients under the scaler)
+  bool stepped = false;    // this call completed an optimizer step (taken or skipped)
+  int64_t step = 0;        // optimizer steps taken so far
   int64_t micro_step = 0;  // micro-batches accumulated toward the next step
   at::Tensor logits;       // float32 [B, classes], detached, on the device (only when asked for)
-  double allreduce_seconds = 0;  // data-parallel: time the gradient all-reduces of this call took (overlapping backward)
+  double allreduce_seconds =
+      0;  // data-parallel: time the gradient all-reduces of this call took (overlapping backward)
 };
 
 struct LearnerCounters {

@@ -20,8 +20,8 @@ double ProcessCpuSeconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
 }
 
-void Step(ClassifierImpl& model, torch::optim::AdamW* optimizer, const at::Tensor& x, const at::Tensor& y, const ModelBenchRequest& r,
-          const c10::Device& device) {
+void Step(ClassifierImpl& model, torch::optim::AdamW* optimizer, const at::Tensor& x, const at::Tensor& y,
+          const ModelBenchRequest& r, const c10::Device& device) {
   const bool autocast = r.precision != Precision::kFp32;
   const c10::ScalarType dtype = PrecisionDtype(r.precision);
   if (!r.train) {
@@ -42,16 +42,19 @@ void Step(ClassifierImpl& model, torch::optim::AdamW* optimizer, const at::Tenso
 
 }  // namespace
 
-ModelBenchTimes BenchmarkModel(ClassifierImpl& model, const c10::Device& device, bool channels_last, const ModelBenchRequest& request) {
+ModelBenchTimes BenchmarkModel(ClassifierImpl& model, const c10::Device& device, bool channels_last,
+                               const ModelBenchRequest& request) {
   TORCH_CHECK_VALUE(request.batch >= 1 && request.warmup >= 0 && request.iterations >= 1,
                     "Expected batch >= 1, warmup >= 0 and iterations >= 1 for benchmark options");
   TrainingModeGuard mode(model, request.train);
   const ImageSize size = model.img_size();
   auto x = at::randn({request.batch, 3, size.height, size.width}, at::TensorOptions().device(device));
   if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  auto y = at::randint(std::max<int64_t>(model.num_classes(), 1), {request.batch}, at::TensorOptions().dtype(at::kLong).device(device));
+  auto y = at::randint(std::max<int64_t>(model.num_classes(), 1), {request.batch},
+                       at::TensorOptions().dtype(at::kLong).device(device));
   std::unique_ptr<torch::optim::AdamW> optimizer;
-  if (request.train) optimizer = std::make_unique<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(1e-5));
+  if (request.train)
+    optimizer = std::make_unique<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(1e-5));
   ModelBenchTimes times;
   for (int64_t i = 0; i < request.warmup + request.iterations; ++i) {
     compat::synchronize(device);

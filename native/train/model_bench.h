@@ -25,7 +25,8 @@ struct ModelBenchTimes {
 };
 
 // Throws c10 errors for a request out of range (batch < 1, warmup < 0, iterations < 1).
-ModelBenchTimes BenchmarkModel(ClassifierImpl& model, const c10::Device& device, bool channels_last, const ModelBenchRequest& request);
+ModelBenchTimes BenchmarkModel(ClassifierImpl& model, const c10::Device& device, bool channels_last,
+                               const ModelBenchRequest& request);
 
 // GFLOP/s of `repeats` square matrix products of side `size` in `dtype` on `device`, after one warm-up product.
 double MatmulGflops(int64_t size, int64_t repeats, c10::ScalarType dtype, const c10::Device& device);

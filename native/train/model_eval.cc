@@ -37,8 +37,8 @@ at::Tensor ForwardLogits(ClassifierImpl& model, const at::Tensor& images, bool p
   return model.forward_head(model.forward_features(images), pre_logits);
 }
 
-at::Tensor ForwardViews(ClassifierImpl& model, const at::Tensor& images, const std::vector<TtaView>& views, bool channels_last,
-                        EvalPrecision precision) {
+at::Tensor ForwardViews(ClassifierImpl& model, const at::Tensor& images, const std::vector<TtaView>& views,
+                        bool channels_last, EvalPrecision precision) {
   TrainingModeGuard eval(model, false);
   at::InferenceMode inference;
   compat::AutocastGuard autocast(images.device().type(), precision.dtype, precision.autocast);
@@ -63,14 +63,16 @@ NamedOutputs ForwardOutputs(ClassifierImpl& model, const at::Tensor& images, boo
       outputs = model.forward_intermediates(images);
     } else {
       auto features = model.forward_features(images);
-      outputs = {{"features", features}, {"pre_logits", model.forward_head(features, true)}, {"logits", model.forward_head(features, false)}};
+      outputs = {{"features", features},
+                 {"pre_logits", model.forward_head(features, true)},
+                 {"logits", model.forward_head(features, false)}};
     }
   }
   return outputs;
 }
 
-LossAndGradients ComputeLossAndGradients(ClassifierImpl& model, const at::Tensor& images, const at::Tensor& targets, bool train,
-                                         EvalPrecision precision) {
+LossAndGradients ComputeLossAndGradients(ClassifierImpl& model, const at::Tensor& images, const at::Tensor& targets,
+                                         bool train, EvalPrecision precision) {
   TrainingModeGuard mode(model, train);
   at::AutoGradMode grad_mode(true);
   auto params = model.named_parameters();

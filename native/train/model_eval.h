@@ -33,8 +33,8 @@ at::Tensor ApplyView(const at::Tensor& images, const TtaView& view);
 
 // float32 logits [views, batch, classes] of each view of `images` (normalised, on the model's device), in eval
 // and inference mode under `precision`'s autocast.
-at::Tensor ForwardViews(ClassifierImpl& model, const at::Tensor& images, const std::vector<TtaView>& views, bool channels_last,
-                        EvalPrecision precision);
+at::Tensor ForwardViews(ClassifierImpl& model, const at::Tensor& images, const std::vector<TtaView>& views,
+                        bool channels_last, EvalPrecision precision);
 
 // features, pre_logits and logits through forward's own path (e.g. BatchNorm folded into convolutions), or
 // with `intermediates` every named stage output of forward_intermediates; on the model's device.
@@ -52,7 +52,7 @@ struct LossAndGradients {
 // Cross-entropy of one forward (train mode when `train`: batch statistics, running-stat updates, dropout),
 // autocast on the forward only, backward outside it as in training. The caller's accumulated gradients are
 // restored afterwards. targets are int64 on the model's device.
-LossAndGradients ComputeLossAndGradients(ClassifierImpl& model, const at::Tensor& images, const at::Tensor& targets, bool train,
-                                         EvalPrecision precision);
+LossAndGradients ComputeLossAndGradients(ClassifierImpl& model, const at::Tensor& images, const at::Tensor& targets,
+                                         bool train, EvalPrecision precision);
 
 }  // namespace foldtorch::train

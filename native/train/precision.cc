@@ -32,7 +32,8 @@ Precision ParsePrecision(const std::string& name, const char* what) {
   for (const auto& entry : kPrecisions) {
     if (name == entry.name) return entry.precision;
   }
-  TORCH_CHECK_VALUE(false, "Expected \"float32\", \"bfloat16\" or \"float16\" for ", what, " but received \"", name, "\"");
+  TORCH_CHECK_VALUE(false, "Expected \"float32\", \"bfloat16\" or \"float16\" for ", what, " but received \"", name,
+                    "\"");
 }
 
 c10::ScalarType PrecisionDtype(Precision precision) { return EntryOf(precision).dtype; }

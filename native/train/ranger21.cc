@@ -58,8 +58,8 @@ void ClipGradient(const at::Tensor& param, at::Tensor& grad, double clipping_val
   grad.copy_(at::where(grad_norm > max_norm, clipped, grad));
 }
 
-void DecayAndNormLoss(at::Tensor& param, const Ranger21Options& o, double weight_decay, double lr, double variance_normalized,
-                      int64_t lead) {
+void DecayAndNormLoss(at::Tensor& param, const Ranger21Options& o, double weight_decay, double lr,
+                      double variance_normalized, int64_t lead) {
   if (weight_decay != 0) param.mul_(1 - weight_decay * lr / variance_normalized);
   if (o.normloss_active()) {
     const auto unorm = UnitNorm(param, lead);
@@ -109,7 +109,8 @@ void CheckOptions(const Ranger21Options& o) {
   TORCH_CHECK(o.num_epochs() > 0 && o.num_batches_per_epoch() > 0,
               "ranger21: expected positive num_epochs and num_batches_per_epoch (got ", o.num_epochs(), " and ",
               o.num_batches_per_epoch(), ")");
-  TORCH_CHECK(o.lookahead_merge_time() > 0, "ranger21: expected lookahead_merge_time > 0 (got ", o.lookahead_merge_time(), ")");
+  TORCH_CHECK(o.lookahead_merge_time() > 0, "ranger21: expected lookahead_merge_time > 0 (got ",
+              o.lookahead_merge_time(), ")");
   TORCH_CHECK(o.warmdown_min_lr() >= 0, "ranger21: expected warmdown_min_lr >= 0 (got ", o.warmdown_min_lr(), ")");
   TORCH_CHECK(!o.num_warmup_iterations() || *o.num_warmup_iterations() >= 0,
               "ranger21: expected num_warmup_iterations >= 0 (got ", o.num_warmup_iterations().value_or(0), ")");
@@ -129,8 +130,8 @@ Ranger21Schedule Ranger21Schedule::From(const Ranger21Options& o) {
     const auto beta_warmup = static_cast<int64_t>(std::ceil(2.0 / (1.0 - std::get<1>(o.betas()))));
     const double beta_pct = static_cast<double>(beta_warmup) / static_cast<double>(s.total_iterations);
     s.warmup_iterations = beta_pct > 0.45
-        ? static_cast<int64_t>(o.warmup_pct_default() * static_cast<double>(s.total_iterations))
-        : beta_warmup;
+                              ? static_cast<int64_t>(o.warmup_pct_default() * static_cast<double>(s.total_iterations))
+                              : beta_warmup;
   }
   // Evaluated left to right in double and truncated, as Python's int(pct * epochs * batches).
   s.warmdown_start = static_cast<int64_t>(o.warmdown_start_pct() * static_cast<double>(o.num_epochs()) *
@@ -151,8 +152,8 @@ double Ranger21Schedule::LearningRate(const Ranger21Options& defaults, double gr
     const double start = legacy ? defaults.lr() : group_lr;
     double min_lr = defaults.warmdown_min_lr();
     if (!legacy) min_lr = defaults.lr() > 0 ? min_lr * (group_lr / defaults.lr()) : 0.0;
-    const double pct = std::min(1.0, static_cast<double>(step + 1 - warmdown_start) /
-                                         static_cast<double>(warmdown_iterations + 1));
+    const double pct =
+        std::min(1.0, static_cast<double>(step + 1 - warmdown_start) / static_cast<double>(warmdown_iterations + 1));
     const double reduction = (start - min_lr) * pct;
     lr = std::max(start - reduction, min_lr);
   }
@@ -188,7 +189,8 @@ const Ranger21Options& Ranger21::options() const { return static_cast<const Rang
 
 std::vector<double> Ranger21::scheduled_lrs(int64_t step) const {
   std::vector<double> lrs;
-  for (const auto& group : param_groups_) lrs.push_back(schedule_.LearningRate(options(), GroupOptions(group).lr(), step));
+  for (const auto& group : param_groups_)
+    lrs.push_back(schedule_.LearningRate(options(), GroupOptions(group).lr(), step));
   return lrs;
 }
 
@@ -226,7 +228,7 @@ torch::Tensor Ranger21::step(LossClosure closure) {
   }
   const auto& o = options();
   const bool merge_lookahead = o.lookahead_active() && lookahead_step_ + 1 >= o.lookahead_merge_time();
-  const bool stacked = o.foreach() && o.mode() == Ranger21Mode::kCorrected;
+  const bool stacked = o.foreach () && o.mode() == Ranger21Mode::kCorrected;
   last_variance_normalized_ = stacked ? StackedStep(merge_lookahead) : PerTensorStep(merge_lookahead);
   lookahead_step_ = merge_lookahead ? 0 : lookahead_step_ + 1;
   ++iteration_;
@@ -274,7 +276,8 @@ double Ranger21::PerTensorStep(bool merge_lookahead) {
     const int64_t step = legacy ? leaked_step : iteration_ + 1;
     const double lr = schedule_.LearningRate(o, g.lr(), step);
     last_lrs_[gi] = lr;
-    if (legacy && leaked_param.defined()) DecayAndNormLoss(leaked_param, o, g.weight_decay(), lr, variance_normalized, 0);
+    if (legacy && leaked_param.defined())
+      DecayAndNormLoss(leaked_param, o, g.weight_decay(), lr, variance_normalized, 0);
     for (auto& p : group.params()) {
       leaked_param = p;
       if (!p.grad().defined()) continue;

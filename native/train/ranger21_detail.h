@@ -13,8 +13,8 @@ at::Tensor UnitNorm(const at::Tensor& x, int64_t lead);
 void CentralizeGradient(at::Tensor& grad, bool conv_only, int64_t lead);
 void NormalizeGradient(at::Tensor& grad, int64_t lead);
 void ClipGradient(const at::Tensor& param, at::Tensor& grad, double clipping_value, double eps, int64_t lead);
-void DecayAndNormLoss(at::Tensor& param, const Ranger21Options& o, double weight_decay, double lr, double variance_normalized,
-                      int64_t lead);
+void DecayAndNormLoss(at::Tensor& param, const Ranger21Options& o, double weight_decay, double lr,
+                      double variance_normalized, int64_t lead);
 
 // One parameter's (or one stack's) moments at its current 1-based step.
 struct MomentState {

@@ -99,7 +99,8 @@ double Ranger21::StackedStep(bool merge_lookahead) {
     const double beta2 = std::get<1>(GroupOptions(param_groups_[bucket.group]).betas());
     auto grads = Grads(bucket.params);
     auto grad = at::stack(grads);
-    if (o.use_adaptive_gradient_clipping()) ClipGradient(at::stack(bucket.params), grad, o.agc_clipping_value(), o.agc_eps(), 1);
+    if (o.use_adaptive_gradient_clipping())
+      ClipGradient(at::stack(bucket.params), grad, o.agc_clipping_value(), o.agc_eps(), 1);
     if (o.using_gc()) CentralizeGradient(grad, o.gc_conv_only(), 1);
     if (o.using_normgc()) NormalizeGradient(grad, 1);
     at::_foreach_copy_(grads, grad.unbind(0));
@@ -131,7 +132,8 @@ double Ranger21::StackedStep(bool merge_lookahead) {
     const double lr = last_lrs_[bucket.group];
     auto param = at::stack(bucket.params);
     DecayAndNormLoss(param, o, g.weight_decay(), lr, variance_normalized, 1);
-    AdamPnmUpdate(param, stacked_grads[b], {steps[b], bucket.grad_ma, bucket.neg_grad_ma, bucket.variance_ma}, o, g, lr);
+    AdamPnmUpdate(param, stacked_grads[b], {steps[b], bucket.grad_ma, bucket.neg_grad_ma, bucket.variance_ma}, o, g,
+                  lr);
     if (merge_lookahead) {
       param.mul_(alpha).add_(bucket.lookahead_params, 1.0 - alpha);
       bucket.lookahead_params.copy_(param);

@@ -2,7 +2,7 @@
  * `foldtorch compare`: the seed's comparison runs — the imbalanced sampler on vs off, or EVA-02 vs ConvNeXt —
  * trained on the same folds, then the per-fold tables and a summary side by side.
  */
-import * as path from 'path';
+import * as path from 'node:path';
 import { outOfRange } from '../errors';
 import { crossValidate, type CrossValidationResult } from '../train/crossValidate';
 import { createProgress, type ProgressMode } from '../train/progress';
@@ -41,8 +41,12 @@ export function comparisonVariants(what: Comparison, base: string, sets: readonl
 
 export function formatComparison(rows: { label: string; result: CrossValidationResult }[]): string {
   const fmt = (v: number | null) => (v === null ? '   n/a' : v.toFixed(4));
-  const lines = ['variant                          OOF AUC   test AUC   minutes', ...rows.map(({ label, result }) =>
-    `${label.padEnd(32)} ${fmt(result.oofAuc)}    ${fmt(result.testAuc)}    ${(result.seconds / 60).toFixed(1)}`)];
+  const lines = [
+    'variant                          OOF AUC   test AUC   minutes',
+    ...rows.map(
+      ({ label, result }) => `${label.padEnd(32)} ${fmt(result.oofAuc)}    ${fmt(result.testAuc)}    ${(result.seconds / 60).toFixed(1)}`,
+    ),
+  ];
   return lines.join('\n');
 }
 
@@ -54,7 +58,13 @@ export async function compareCommand(args: CompareArgs): Promise<number> {
   const rows: { label: string; result: CrossValidationResult }[] = [];
   try {
     for (const { label, recipe } of variants) {
-      const run = path.join(root, label.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase());
+      const run = path.join(
+        root,
+        label
+          .replace(/[^A-Za-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '')
+          .toLowerCase(),
+      );
       process.stdout.write(`\n== ${label} → ${run}\n`);
       const result = await crossValidate(recipe, { data: args.data, run, progress, shouldStop: stop.shouldStop });
       process.stdout.write(`${result.table}\n`);

@@ -3,7 +3,7 @@
  * grouped by art family), TTA, fold ensemble, submission and report; print the out-of-fold AUC and the test AUC
  * on openmoji, a style no fold ever trained on.
  */
-import * as path from 'path';
+import * as path from 'node:path';
 import { ensureEmojiDataset } from '../data/emoji';
 import { crossValidate } from '../train/crossValidate';
 import { ensureEmojiCorpus } from '../data/emoji-corpus';
@@ -34,7 +34,10 @@ async function demoBackbone(data: string, progress: ProgressSink, shouldStop: ()
   const corpus = await ensureEmojiCorpus({ outDir: path.join(path.dirname(data), 'emoji-corpus') });
   process.stdout.write(`pretraining corpus: ${corpus.outDir}${corpus.built ? ' (built now)' : ' (already built)'}\n`);
   const backbone = await ensureBackbone(resolveRecipe('emoji-pretrain', []), {
-    data: corpus.outDir, dir: path.join(path.dirname(data), 'emoji-backbone'), progress, shouldStop,
+    data: corpus.outDir,
+    dir: path.join(path.dirname(data), 'emoji-backbone'),
+    progress,
+    shouldStop,
   });
   process.stdout.write(`backbone: ${backbone.file}${backbone.trained ? ' (trained now)' : ' (already trained)'}\n`);
   return backbone.file;
@@ -60,7 +63,9 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
     process.stdout.write(`out-of-fold AUC (5 folds, each holding out an art family): ${result.oofAuc?.toFixed(4) ?? 'n/a'}\n`);
     process.stdout.write(`test AUC on openmoji (a style never trained on), fold ensemble + TTA: ${result.testAuc?.toFixed(4) ?? 'n/a'}\n`);
     const minutes = (seconds: number) => `${(seconds / 60).toFixed(1)} min`;
-    process.stdout.write(`time: ${minutes(result.seconds)} cross-validation, ${minutes((Date.now() - started) / 1000)} in all\nrun folder: ${result.run}\nreport: ${result.report}\nsubmission: ${result.submission}\n`);
+    process.stdout.write(
+      `time: ${minutes(result.seconds)} cross-validation, ${minutes((Date.now() - started) / 1000)} in all\nrun folder: ${result.run}\nreport: ${result.report}\nsubmission: ${result.submission}\n`,
+    );
   } finally {
     stop.dispose();
   }

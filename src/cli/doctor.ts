@@ -4,8 +4,12 @@ import { doctor, type DoctorResult } from '../native/runtime';
 
 export function formatDoctor(report: DoctorResult): string {
   const cuda = report.cudaDevices.length
-    ? report.cudaDevices.map((d) => `cuda:${d.index} ${d.name} (sm ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB)`).join('; ')
-    : report.builtWithCuda ? 'built with CUDA, no device visible' : 'not built with CUDA';
+    ? report.cudaDevices
+        .map((d) => `cuda:${d.index} ${d.name} (sm ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB)`)
+        .join('; ')
+    : report.builtWithCuda
+      ? 'built with CUDA, no device visible'
+      : 'not built with CUDA';
   return [
     `libtorch        ${report.torchVersion}${report.torchPath ? ` from ${report.torchPath}` : ''}`,
     `addon           ${report.addonPath} (${report.addonKind})`,
@@ -27,7 +31,10 @@ export async function doctorCommand(args: { json?: boolean }): Promise<number> {
     if ((error as { code?: string }).code !== 'ERR_ADDON_LOAD') throw error;
     // Nothing to ask the addon: say what was looked for and the command that fixes each cause.
     const torch = locateTorch();
-    if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, torch: torch.found, variant: torch.variant, error: (error as Error).message }, null, 2)}\n`);
+    if (args.json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, torch: torch.found, variant: torch.variant, error: (error as Error).message }, null, 2)}\n`,
+      );
     else process.stdout.write(`${(error as Error).message}\n`);
     return 1;
   }

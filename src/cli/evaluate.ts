@@ -25,7 +25,8 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<number> {
   if (labels.length !== predictions.ids.length) {
     const predicted = new Set(predictions.ids);
     const missing = labels.find((row) => !predicted.has(row.imageName));
-    if (missing) throw invalidData(`${args.labels} line ${missing.line}`, `${JSON.stringify(missing.imageName)} has no prediction in ${args.pred}`);
+    if (missing)
+      throw invalidData(`${args.labels} line ${missing.line}`, `${JSON.stringify(missing.imageName)} has no prediction in ${args.pred}`);
   }
   const threshold = args.threshold ?? 0.5;
   const auc = rocAucScore(y, Array.from(predictions.probabilities));
@@ -34,14 +35,16 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<number> {
     process.stdout.write(`${JSON.stringify({ auc, ...scores })}\n`);
   } else {
     const [[tn, fp], [fn, tp]] = scores.confusion.matrix;
-    process.stdout.write([
-      `images:    ${y.length}`,
-      `ROC AUC:   ${auc.toFixed(6)}`,
-      `threshold: ${threshold}   accuracy ${scores.accuracy.toFixed(4)}  precision ${scores.precision.toFixed(4)}  recall ${scores.recall.toFixed(4)}  f1 ${scores.f1.toFixed(4)}`,
-      '              pred 0   pred 1',
-      `  true 0   ${String(tn).padStart(8)} ${String(fp).padStart(8)}`,
-      `  true 1   ${String(fn).padStart(8)} ${String(tp).padStart(8)}`,
-    ].join('\n') + '\n');
+    process.stdout.write(
+      `${[
+        `images:    ${y.length}`,
+        `ROC AUC:   ${auc.toFixed(6)}`,
+        `threshold: ${threshold}   accuracy ${scores.accuracy.toFixed(4)}  precision ${scores.precision.toFixed(4)}  recall ${scores.recall.toFixed(4)}  f1 ${scores.f1.toFixed(4)}`,
+        '              pred 0   pred 1',
+        `  true 0   ${String(tn).padStart(8)} ${String(fp).padStart(8)}`,
+        `  true 1   ${String(fn).padStart(8)} ${String(tp).padStart(8)}`,
+      ].join('\n')}\n`,
+    );
   }
   return 0;
 }

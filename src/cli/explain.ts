@@ -11,7 +11,16 @@ export interface ExplainArgs {
 }
 
 export async function explainCommand(args: ExplainArgs): Promise<number> {
-  const result = await explain({ run: args.run, image: args.image, fold: args.fold, target: args.class, out: args.out, device: args.device });
-  process.stdout.write(`fold ${result.fold}: p(class 1) ${result.probability.toFixed(4)}, Grad-CAM of class ${result.target}: ${result.file}\n`);
+  const result = await explain({
+    run: args.run,
+    image: args.image,
+    fold: args.fold,
+    target: args.class,
+    out: args.out,
+    device: args.device,
+  });
+  process.stdout.write(
+    `fold ${result.fold}: p(class 1) ${result.probability.toFixed(4)}, Grad-CAM of class ${result.target}: ${result.file}\n`,
+  );
   return 0;
 }

@@ -13,11 +13,20 @@ export interface PredictArgs {
 export async function predictCommand(args: PredictArgs): Promise<number> {
   openRunFolder('--run', args.run);
   const result = await predictRun({
-    run: args.run, data: args.data, tta: args.tta, out: args.out, device: args.device,
-    onFold: args.json ? undefined : (fold) => process.stdout.write(`predicted ${fold.images} images with ${fold.name} (${fold.views} TTA views)\n`),
+    run: args.run,
+    data: args.data,
+    tta: args.tta,
+    out: args.out,
+    device: args.device,
+    onFold: args.json
+      ? undefined
+      : (fold) => process.stdout.write(`predicted ${fold.images} images with ${fold.name} (${fold.views} TTA views)\n`),
   });
   const { submission, folds, tta, testAuc } = result;
   if (args.json) process.stdout.write(`${JSON.stringify({ submission, folds, tta, testAuc })}\n`);
-  else process.stdout.write(`submission: ${submission} (${folds} folds, TTA ${tta})${testAuc === null ? '' : `\ntest AUC: ${testAuc.toFixed(4)}`}\n`);
+  else
+    process.stdout.write(
+      `submission: ${submission} (${folds} folds, TTA ${tta})${testAuc === null ? '' : `\ntest AUC: ${testAuc.toFixed(4)}`}\n`,
+    );
   return 0;
 }

@@ -1,5 +1,5 @@
 /** `foldtorch pretrain`: a backbone from a many-class dataset (by default the emoji corpus recipe), for --pretrained. */
-import * as path from 'path';
+import * as path from 'node:path';
 import { pretrainBackbone } from '../train/pretrain';
 import { createProgress, type ProgressMode } from '../train/progress';
 import { resolveRecipe } from '../train/recipe';
@@ -22,12 +22,16 @@ export async function pretrainCommand(args: PretrainArgs): Promise<number> {
   const stop = stopOnSigint();
   try {
     const result = await pretrainBackbone(recipe, {
-      data: args.data, out: args.out, run: args.run, progress: createProgress(args.json ? 'json' : args.progress ?? 'auto'), shouldStop: stop.shouldStop,
+      data: args.data,
+      out: args.out,
+      run: args.run,
+      progress: createProgress(args.json ? 'json' : (args.progress ?? 'auto')),
+      shouldStop: stop.shouldStop,
     });
     const accuracy = result.validAccuracy === null ? 'n/a' : result.validAccuracy.toFixed(4);
     process.stdout.write(
       `backbone: ${result.out} (${result.classes.length} classes, epoch ${result.bestEpoch + 1}, hold-out accuracy ${accuracy}, ${(result.seconds / 60).toFixed(1)} min)\n` +
-      `use it: foldtorch train --pretrained ${path.relative(process.cwd(), result.out)} …\n`,
+        `use it: foldtorch train --pretrained ${path.relative(process.cwd(), result.out)} …\n`,
     );
     return 0;
   } catch (error) {

@@ -3,9 +3,9 @@
  * repository: torch (the project environment when none is found), the addon (built only when no prebuilt fits),
  * and with --art the pinned artwork packages behind `foldtorch dataset emoji`.
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { artCacheDir, kArtPackageNames } from '../data/emoji-sources';
 import { toolError } from '../errors';
 import { loadAddon, locateTorch } from '../native/addon';
@@ -34,11 +34,19 @@ function hasTool(tool: string): boolean {
 function makeTorchEnvironment(): void {
   const { projectEnv, kPinnedTorch } = torchLocator(packageRoot);
   say(`no torch found: creating ${projectEnv} with torch==${kPinnedTorch} (CPU, about 200 MB)`);
-  const python3 = ['Install Python 3 with venv (Debian: apt-get install python3 python3-venv), then run `npx foldtorch setup` again',
-    'or set FOLDTORCH_PYTHON to a Python that has torch'];
+  const python3 = [
+    'Install Python 3 with venv (Debian: apt-get install python3 python3-venv), then run `npx foldtorch setup` again',
+    'or set FOLDTORCH_PYTHON to a Python that has torch',
+  ];
   runTool('python3', ['-m', 'venv', projectEnv], python3);
-  runTool(path.join(projectEnv, 'bin', 'pip'), ['install', '-q', `torch==${kPinnedTorch}`, 'numpy', '--index-url', 'https://download.pytorch.org/whl/cpu'],
-    ['Check the network, then run `npx foldtorch setup` again', `or install it yourself: ${projectEnv}/bin/pip install torch==${kPinnedTorch} --index-url https://download.pytorch.org/whl/cpu`]);
+  runTool(
+    path.join(projectEnv, 'bin', 'pip'),
+    ['install', '-q', `torch==${kPinnedTorch}`, 'numpy', '--index-url', 'https://download.pytorch.org/whl/cpu'],
+    [
+      'Check the network, then run `npx foldtorch setup` again',
+      `or install it yourself: ${projectEnv}/bin/pip install torch==${kPinnedTorch} --index-url https://download.pytorch.org/whl/cpu`,
+    ],
+  );
 }
 
 /** Builds the addon from the package's sources with cmake-js, against the torch the locator finds. */
@@ -50,21 +58,32 @@ export function buildCommand(): number {
       'or use a torch the prebuilt binary fits: `npx foldtorch doctor` names it',
     ]);
   }
-  if (!locateTorch(packageRoot).found) throw toolError('foldtorch build: no torch found to build against', ['Run `npx foldtorch setup` first']);
+  if (!locateTorch(packageRoot).found)
+    throw toolError('foldtorch build: no torch found to build against', ['Run `npx foldtorch setup` first']);
   say(`building the addon in ${packageRoot} (a few minutes)`);
-  runTool('bash', [path.join(packageRoot, 'scripts', 'build-native.sh')], ['See the compiler output above; `npx foldtorch doctor` shows the torch used'], packageRoot);
+  runTool(
+    'bash',
+    [path.join(packageRoot, 'scripts', 'build-native.sh')],
+    ['See the compiler output above; `npx foldtorch doctor` shows the torch used'],
+    packageRoot,
+  );
   say(`built ${path.join(packageRoot, 'build', 'Release', 'foldtorch.node')}`);
   return 0;
 }
 
 /** Installs the artwork packages at the versions package.json pins, into the cache the dataset reads from. */
 function installArt(): void {
-  const pins = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+  const pins = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> })
+    .devDependencies;
   const specs = kArtPackageNames.map((name) => `${name}@${pins[name]}`);
   const dir = artCacheDir();
   fs.mkdirSync(dir, { recursive: true });
   say(`installing the artwork packages into ${dir}: ${specs.join(' ')}`);
-  runTool('npm', ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel', 'error', ...specs], ['Check the network and npm (`npm ping`), then run `npx foldtorch setup --art` again']);
+  runTool(
+    'npm',
+    ['install', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel', 'error', ...specs],
+    ['Check the network and npm (`npm ping`), then run `npx foldtorch setup --art` again'],
+  );
 }
 
 export function setupCommand(args: { art?: boolean; build?: boolean }): number {

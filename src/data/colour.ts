@@ -25,7 +25,12 @@ const kIdentity = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 const kStream = { colour: 1, affine: 2, outline: 3, fade: 4 } as const;
 
 function planStream(seed: number, epoch: number, position: number, stream: number): RandomState {
-  return new RandomState([requireInteger('seed', seed, 0, 0xffffffff), requireInteger('epoch', epoch, 0, 0xffffffff), requireInteger('position', position, 0, 0xffffffff), stream]);
+  return new RandomState([
+    requireInteger('seed', seed, 0, 0xffffffff),
+    requireInteger('epoch', epoch, 0, 0xffffffff),
+    requireInteger('position', position, 0, 0xffffffff),
+    stream,
+  ]);
 }
 const kLuma = [0.299, 0.587, 0.114];
 
@@ -34,11 +39,7 @@ export function hueRotationMatrix(angle: number): number[] {
   const c = Math.cos(angle);
   const s = Math.sin(angle) / Math.sqrt(3);
   const t = (1 - c) / 3;
-  return [
-    c + t, t - s, t + s,
-    t + s, c + t, t - s,
-    t - s, t + s, c + t,
-  ];
+  return [c + t, t - s, t + s, t + s, c + t, t - s, t - s, t + s, c + t];
 }
 
 export function grayscaleMatrix(): number[] {
@@ -60,7 +61,14 @@ export function planColour(config: ColourConfig, seed: number, epoch: number, po
  * One per-image value drawn with `probability` from the stream of `name`: 0 (not drawn), else `draw(rng)`. The
  * plans of outlines and fades.
  */
-function planPerImage(name: 'outline' | 'fade', probability: number, seed: number, epoch: number, position: number, draw: (rng: RandomState) => number): number {
+function planPerImage(
+  name: 'outline' | 'fade',
+  probability: number,
+  seed: number,
+  epoch: number,
+  position: number,
+  draw: (rng: RandomState) => number,
+): number {
   requireNumber(`augment.${name}`, probability, 0, 1);
   if (probability === 0) return 0;
   const rng = planStream(seed, epoch, position, kStream[name]);
@@ -89,7 +97,12 @@ export function fadeAmounts(probability: number, seed: number, epoch: number, po
 }
 
 /** Matrices for a batch, packed as the bridge's `colorMatrices` (batch*9 float32); null when all identity. */
-export function colourMatrices(config: ColourConfig | null, seed: number, epoch: number, positions: readonly number[]): Float32Array | null {
+export function colourMatrices(
+  config: ColourConfig | null,
+  seed: number,
+  epoch: number,
+  positions: readonly number[],
+): Float32Array | null {
   if (config === null || (config.grayscale === 0 && config.hue === 0)) return null;
   const out = new Float32Array(positions.length * 9);
   positions.forEach((position, i) => out.set(planColour(config, seed, epoch, position), i * 9));
@@ -113,7 +126,13 @@ export interface GeometryConfig {
  * height / width of the images: normalised coordinates stretch a non-square image, so the rotation is corrected
  * by it to stay a rotation in pixels (1 for squares, whose matrices it leaves as they were).
  */
-export function affineMatrices(config: GeometryConfig | null, seed: number, epoch: number, positions: readonly number[], aspect = 1): Float32Array | null {
+export function affineMatrices(
+  config: GeometryConfig | null,
+  seed: number,
+  epoch: number,
+  positions: readonly number[],
+  aspect = 1,
+): Float32Array | null {
   if (config === null || config.affine === 0) return null;
   const out = new Float32Array(positions.length * 6);
   positions.forEach((position, i) => {
@@ -141,7 +160,13 @@ export type StyleAugmentConfig = ColourConfig & GeometryConfig & { outline: numb
  * A batch's style augmentations for the draws at `positions` of `epoch`, as the one object the Learner and the
  * bridge take; undefined when every one is off. `aspect` is the images' height / width (see affineMatrices).
  */
-export function planBatch(config: StyleAugmentConfig, seed: number, epoch: number, positions: readonly number[], aspect = 1): BatchAugment | undefined {
+export function planBatch(
+  config: StyleAugmentConfig,
+  seed: number,
+  epoch: number,
+  positions: readonly number[],
+  aspect = 1,
+): BatchAugment | undefined {
   const augment: BatchAugment = {};
   const colour = colourMatrices(config, seed, epoch, positions);
   const outline = outlineStrengths(config.outline, seed, epoch, positions);

@@ -1,7 +1,7 @@
 /** Streamed CSV reading (fast-csv) with file-and-line errors, plus the writers for folds, out-of-fold and submission files. */
-import { createReadStream, createWriteStream } from 'fs';
-import { isAbsolute } from 'path';
-import { finished } from 'stream/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { format, parseStream } from 'fast-csv';
 import { invalidData } from '../errors';
 
@@ -92,7 +92,10 @@ export async function readCsvTable(file: string, required: readonly string[]): P
       // With two columns of one name a row would keep only the last value: which one was meant is unknowable.
       const repeated = fields.find((name, i) => name !== '' && fields.indexOf(name) !== i);
       if (repeated !== undefined) {
-        throw invalidData(csvWhere(file, record.line), `Expected each column once in the header but received "${fields.join(',')}" (${repeated} is repeated)`);
+        throw invalidData(
+          csvWhere(file, record.line),
+          `Expected each column once in the header but received "${fields.join(',')}" (${repeated} is repeated)`,
+        );
       }
       const missing = required.filter((name) => !fields.includes(name));
       if (missing.length > 0) {
@@ -167,7 +170,8 @@ export async function readSampleSubmit(file: string): Promise<Array<SubmissionRo
   const rows: Array<SubmissionRow & { line: number }> = [];
   const duplicates = new DuplicateCheck(file);
   for await (const { line, fields } of readCsvRecords(file)) {
-    if (fields.length < 2) throw invalidData(csvWhere(file, line), `Expected 2 fields (image_name,probability) but received ${fields.length}`);
+    if (fields.length < 2)
+      throw invalidData(csvWhere(file, line), `Expected 2 fields (image_name,probability) but received ${fields.length}`);
     const imageName = checkImageName(file, line, fields[0].trim());
     const text = fields[1].trim();
     const probability = Number(text);
@@ -210,5 +214,9 @@ export function writeOofCsv(file: string, rows: readonly OofRow[]): Promise<void
 
 /** submission.csv in sample_submit's format: no header, `image_name,probability`, order as given. */
 export function writeSubmissionCsv(file: string, rows: readonly SubmissionRow[]): Promise<void> {
-  return writeCsv(file, null, rows.map((row) => [row.imageName, row.probability]));
+  return writeCsv(
+    file,
+    null,
+    rows.map((row) => [row.imageName, row.probability]),
+  );
 }

@@ -1,6 +1,6 @@
 /** Finds a dataset's images and labels: the competition layout (train.csv, train/, test/, sample_submit.csv) or one folder per class. */
-import { promises as fs, Stats } from 'fs';
-import { extname, join, relative } from 'path';
+import { promises as fs, type Stats } from 'node:fs';
+import { extname, join, relative } from 'node:path';
 import { invalidData, invalidType, requireChoice } from '../errors';
 import { csvWhere, kDefaultClasses, readCsvTable, readLabelCsv, readSampleSubmit } from './csv';
 import { kDefaultPixelLimit, probeImage, verifyImage } from './image';
@@ -105,7 +105,11 @@ const kAutoSample = 12;
  * 'auto' → 'full' when decoding a sample spread over the list, scaled to the whole list at the pool's
  * parallelism, is estimated at most kAutoVerifySeconds; else 'header'. Other modes pass through.
  */
-export async function resolveVerifyMode(listed: readonly { path: string }[], verify: VerifyMode, limit = kDefaultPixelLimit): Promise<Exclude<VerifyMode, 'auto'>> {
+export async function resolveVerifyMode(
+  listed: readonly { path: string }[],
+  verify: VerifyMode,
+  limit = kDefaultPixelLimit,
+): Promise<Exclude<VerifyMode, 'auto'>> {
   if (verify !== 'auto') return verify;
   if (listed.length === 0) return 'full';
   const count = Math.min(kAutoSample, listed.length);
@@ -121,7 +125,10 @@ export async function resolveVerifyMode(listed: readonly { path: string }[], ver
 /** One error naming every bad image (the first in the usual "{file} line {n}: {problem}" form). */
 function unreadableError(bad: readonly { where: string; problem: string }[]): Error {
   const [first, ...others] = bad;
-  const more = others.length === 0 ? '' : `\n${others.length} more unreadable image${others.length === 1 ? '' : 's'}:\n${others.map((b) => `  ${b.where}: ${b.problem}`).join('\n')}`;
+  const more =
+    others.length === 0
+      ? ''
+      : `\n${others.length} more unreadable image${others.length === 1 ? '' : 's'}:\n${others.map((b) => `  ${b.where}: ${b.problem}`).join('\n')}`;
   return invalidData(first.where, `${first.problem}${more}${bad.length > 1 ? '\n(--skip-unreadable leaves them out)' : ''}`);
 }
 
@@ -194,7 +201,14 @@ export async function loadCompetitionDataset(root: string, options: DatasetOptio
     : [];
   const skipped: SkippedImage[] = [];
   // 'auto' decides once for both halves: the time budget is the dataset's.
-  const checked = { ...options, verify: await resolveVerifyMode([...listedTrain, ...listedTest], requireChoice('verify', options.verify ?? 'header', kVerifyModes), options.limitInputPixels) };
+  const checked = {
+    ...options,
+    verify: await resolveVerifyMode(
+      [...listedTrain, ...listedTest],
+      requireChoice('verify', options.verify ?? 'header', kVerifyModes),
+      options.limitInputPixels,
+    ),
+  };
   return {
     layout: 'competition',
     root,
@@ -254,11 +268,15 @@ export async function loadDataset(root: string, options: DatasetOptions = {}): P
 
 /** Group ids for StratifiedGroupKFold from a meta.csv column (e.g. 'family', 'style', 'hexcode'). */
 export function metaGroups(dataset: Dataset, column: string, items: readonly ImageItem[] = dataset.train): string[] {
-  if (dataset.meta === null) throw invalidData(dataset.root, `Expected answer/meta.csv for groups by ${JSON.stringify(column)} but there is none`);
+  if (dataset.meta === null)
+    throw invalidData(dataset.root, `Expected answer/meta.csv for groups by ${JSON.stringify(column)} but there is none`);
   return items.map((item) => {
     const row = dataset.meta?.get(item.imageName);
     if (row === undefined || row[column] === undefined) {
-      throw invalidData(join(dataset.root, 'answer', 'meta.csv'), `no ${JSON.stringify(column)} for image ${JSON.stringify(item.imageName)}`);
+      throw invalidData(
+        join(dataset.root, 'answer', 'meta.csv'),
+        `no ${JSON.stringify(column)} for image ${JSON.stringify(item.imageName)}`,
+      );
     }
     return row[column];
   });

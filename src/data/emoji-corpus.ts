@@ -6,8 +6,8 @@
  * folds (`foldtorch pretrain`, `npm run demo -- --pretrain`), as the seed started from an ImageNet-trained EVA-02.
  * No Food & Drink emoji and no test-style image is in it.
  */
-import { promises as fs } from 'fs';
-import { join, resolve } from 'path';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { invalidData, requireChoice, requireInteger } from '../errors';
 import { commitStaging, ensureBuilt, forEachLimited, licenceNote, prepareStaging, renderEmoji } from './emoji';
 import {
@@ -72,9 +72,14 @@ export async function buildEmojiCorpus(options: EmojiCorpusOptions): Promise<Emo
   }
   const entries = emojiEntries(settings.styles, emoji);
   const classes = [...new Set(entries.map((e) => e.subgroup))];
-  if (classes.length < 2) throw invalidData('subgroups', `Expected at least 2 subgroups with images to tell apart but found ${classes.length}`);
+  if (classes.length < 2)
+    throw invalidData('subgroups', `Expected at least 2 subgroups with images to tell apart but found ${classes.length}`);
 
-  const staging = await prepareStaging(outDir, { manifestFile: kManifest, datasetName: kCorpusName, description: 'emoji pretraining corpus' }, classes);
+  const staging = await prepareStaging(
+    outDir,
+    { manifestFile: kManifest, datasetName: kCorpusName, description: 'emoji pretraining corpus' },
+    classes,
+  );
   await forEachLimited(entries, 4, async (entry) => {
     const file = join(staging, entry.subgroup, `${entry.style}_${entry.hexcode}.jpg`);
     await fs.writeFile(file, await renderEmoji(entry.svg, settings.size, settings.quality));
@@ -93,7 +98,14 @@ export async function buildEmojiCorpus(options: EmojiCorpusOptions): Promise<Emo
     seconds: 0,
   };
   const packages = emojiPackageVersions(settings.styles);
-  const manifest = { name: kCorpusName, version: 1, ...settings, excludedCategories: kPretrainingExcludedCategories, packages, classes: summary.classes };
+  const manifest = {
+    name: kCorpusName,
+    version: 1,
+    ...settings,
+    excludedCategories: kPretrainingExcludedCategories,
+    packages,
+    classes: summary.classes,
+  };
   await fs.writeFile(join(staging, kManifest), `${JSON.stringify(manifest, null, 2)}\n`);
   await fs.writeFile(join(staging, 'README.md'), corpusReadme(summary, settings.styles, packages));
   await commitStaging(staging, outDir);

@@ -1,7 +1,7 @@
 /** The emoji catalogue behind the default dataset: Food & Drink labels from emoji-datasource and each art style's SVG per emoji. */
-import { existsSync, readFileSync } from 'fs';
-import { homedir } from 'os';
-import { dirname, join } from 'path';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { invalidData } from '../errors';
 
 /** The dataset's art styles, in the order of EMOJI.md's table; the last one is the default test style. */
@@ -14,11 +14,7 @@ export type DatasetStyle = (typeof kEmojiStyles)[number];
 export const kCorpusOnlyStyles = ['fluent-flat', 'fluent-high-contrast', 'emojione-monotone'] as const;
 export type EmojiStyle = DatasetStyle | (typeof kCorpusOnlyStyles)[number];
 
-type Source =
-  | { kind: 'twemoji' }
-  | { kind: 'openmoji' }
-  | { kind: 'iconify-chars'; set: string }
-  | { kind: 'iconify-names'; set: string };
+type Source = { kind: 'twemoji' } | { kind: 'openmoji' } | { kind: 'iconify-chars'; set: string } | { kind: 'iconify-names'; set: string };
 
 /** The licences of the artwork used, each explained once in the READMEs (licenceNote). */
 export const kArtLicences = ['CC-BY-4.0', 'CC-BY-SA-4.0', 'Apache-2.0', 'MIT'] as const;
@@ -37,17 +33,96 @@ export interface StyleInfo {
 }
 
 export const kStyleInfo: Record<EmojiStyle, StyleInfo> = {
-  twemoji: { style: 'twemoji', family: 'twemoji', packageName: '@discordapp/twemoji', licence: 'CC-BY-4.0', attribution: 'Twemoji by Twitter, Inc and other contributors (maintained by Discord)', source: { kind: 'twemoji' } },
-  noto: { style: 'noto', family: 'noto', packageName: '@iconify-json/noto', licence: 'Apache-2.0', attribution: 'Noto Emoji by Google Inc', source: { kind: 'iconify-chars', set: 'noto' } },
-  'noto-v1': { style: 'noto-v1', family: 'noto', packageName: '@iconify-json/noto-v1', licence: 'Apache-2.0', attribution: 'Noto Emoji (v1) by Google Inc', source: { kind: 'iconify-names', set: 'noto-v1' } },
-  emojione: { style: 'emojione', family: 'emojione', packageName: '@iconify-json/emojione', licence: 'CC-BY-4.0', attribution: 'Emoji One (EmojiTwo) by Emoji One', source: { kind: 'iconify-names', set: 'emojione' } },
-  'emojione-v1': { style: 'emojione-v1', family: 'emojione', packageName: '@iconify-json/emojione-v1', licence: 'CC-BY-SA-4.0', attribution: 'Emoji One (v1, legacy) by Emoji One', source: { kind: 'iconify-names', set: 'emojione-v1' } },
-  fxemoji: { style: 'fxemoji', family: 'fxemoji', packageName: '@iconify-json/fxemoji', licence: 'Apache-2.0', attribution: 'Firefox OS Emoji by Mozilla', source: { kind: 'iconify-names', set: 'fxemoji' } },
-  streamline: { style: 'streamline', family: 'streamline', packageName: '@iconify-json/streamline-emojis', licence: 'CC-BY-4.0', attribution: 'Streamline Emojis by Streamline (webalys)', source: { kind: 'iconify-names', set: 'streamline-emojis' } },
-  openmoji: { style: 'openmoji', family: 'openmoji', packageName: 'openmoji', licence: 'CC-BY-SA-4.0', attribution: 'OpenMoji, the open-source emoji and icon project (openmoji.org)', source: { kind: 'openmoji' } },
-  'fluent-flat': { style: 'fluent-flat', family: 'fluent', packageName: '@iconify-json/fluent-emoji-flat', licence: 'MIT', copyright: 'Microsoft Corporation', attribution: 'Fluent Emoji (flat) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-flat' } },
-  'fluent-high-contrast': { style: 'fluent-high-contrast', family: 'fluent', packageName: '@iconify-json/fluent-emoji-high-contrast', licence: 'MIT', copyright: 'Microsoft Corporation', attribution: 'Fluent Emoji (high contrast) by Microsoft Corporation', source: { kind: 'iconify-chars', set: 'fluent-emoji-high-contrast' } },
-  'emojione-monotone': { style: 'emojione-monotone', family: 'emojione', packageName: '@iconify-json/emojione-monotone', licence: 'CC-BY-4.0', attribution: 'Emoji One (monotone) by Emoji One', source: { kind: 'iconify-names', set: 'emojione-monotone' } },
+  twemoji: {
+    style: 'twemoji',
+    family: 'twemoji',
+    packageName: '@discordapp/twemoji',
+    licence: 'CC-BY-4.0',
+    attribution: 'Twemoji by Twitter, Inc and other contributors (maintained by Discord)',
+    source: { kind: 'twemoji' },
+  },
+  noto: {
+    style: 'noto',
+    family: 'noto',
+    packageName: '@iconify-json/noto',
+    licence: 'Apache-2.0',
+    attribution: 'Noto Emoji by Google Inc',
+    source: { kind: 'iconify-chars', set: 'noto' },
+  },
+  'noto-v1': {
+    style: 'noto-v1',
+    family: 'noto',
+    packageName: '@iconify-json/noto-v1',
+    licence: 'Apache-2.0',
+    attribution: 'Noto Emoji (v1) by Google Inc',
+    source: { kind: 'iconify-names', set: 'noto-v1' },
+  },
+  emojione: {
+    style: 'emojione',
+    family: 'emojione',
+    packageName: '@iconify-json/emojione',
+    licence: 'CC-BY-4.0',
+    attribution: 'Emoji One (EmojiTwo) by Emoji One',
+    source: { kind: 'iconify-names', set: 'emojione' },
+  },
+  'emojione-v1': {
+    style: 'emojione-v1',
+    family: 'emojione',
+    packageName: '@iconify-json/emojione-v1',
+    licence: 'CC-BY-SA-4.0',
+    attribution: 'Emoji One (v1, legacy) by Emoji One',
+    source: { kind: 'iconify-names', set: 'emojione-v1' },
+  },
+  fxemoji: {
+    style: 'fxemoji',
+    family: 'fxemoji',
+    packageName: '@iconify-json/fxemoji',
+    licence: 'Apache-2.0',
+    attribution: 'Firefox OS Emoji by Mozilla',
+    source: { kind: 'iconify-names', set: 'fxemoji' },
+  },
+  streamline: {
+    style: 'streamline',
+    family: 'streamline',
+    packageName: '@iconify-json/streamline-emojis',
+    licence: 'CC-BY-4.0',
+    attribution: 'Streamline Emojis by Streamline (webalys)',
+    source: { kind: 'iconify-names', set: 'streamline-emojis' },
+  },
+  openmoji: {
+    style: 'openmoji',
+    family: 'openmoji',
+    packageName: 'openmoji',
+    licence: 'CC-BY-SA-4.0',
+    attribution: 'OpenMoji, the open-source emoji and icon project (openmoji.org)',
+    source: { kind: 'openmoji' },
+  },
+  'fluent-flat': {
+    style: 'fluent-flat',
+    family: 'fluent',
+    packageName: '@iconify-json/fluent-emoji-flat',
+    licence: 'MIT',
+    copyright: 'Microsoft Corporation',
+    attribution: 'Fluent Emoji (flat) by Microsoft Corporation',
+    source: { kind: 'iconify-chars', set: 'fluent-emoji-flat' },
+  },
+  'fluent-high-contrast': {
+    style: 'fluent-high-contrast',
+    family: 'fluent',
+    packageName: '@iconify-json/fluent-emoji-high-contrast',
+    licence: 'MIT',
+    copyright: 'Microsoft Corporation',
+    attribution: 'Fluent Emoji (high contrast) by Microsoft Corporation',
+    source: { kind: 'iconify-chars', set: 'fluent-emoji-high-contrast' },
+  },
+  'emojione-monotone': {
+    style: 'emojione-monotone',
+    family: 'emojione',
+    packageName: '@iconify-json/emojione-monotone',
+    licence: 'CC-BY-4.0',
+    attribution: 'Emoji One (monotone) by Emoji One',
+    source: { kind: 'iconify-names', set: 'emojione-monotone' },
+  },
 };
 
 /** Unicode subgroups kept, with their label: drink = 0, food = 1 (dishware is left out). */
@@ -82,11 +157,17 @@ export interface EmojiEntry extends EmojiInfo {
 }
 
 export function normaliseHexcode(hex: string): string {
-  return hex.toLowerCase().split('-').filter((part) => part !== 'fe0f').join('-');
+  return hex
+    .toLowerCase()
+    .split('-')
+    .filter((part) => part !== 'fe0f')
+    .join('-');
 }
 
 /** Every npm package the datasets are drawn from (dev dependencies, pinned in package.json). */
-export const kArtPackageNames: readonly string[] = [...new Set(['emoji-datasource', ...Object.values(kStyleInfo).map((s) => s.packageName)])];
+export const kArtPackageNames: readonly string[] = [
+  ...new Set(['emoji-datasource', ...Object.values(kStyleInfo).map((s) => s.packageName)]),
+];
 
 /** Where `foldtorch setup --art` installs them for an installed package (FOLDTORCH_ART_DIR overrides). */
 export function artCacheDir(): string {
@@ -156,7 +237,10 @@ export const kPretrainingExcludedCategories: readonly string[] = ['Food & Drink'
 
 /** Every emoji outside Food & Drink, flags and components, labelled with its subgroup's index in Unicode order. */
 export function pretrainingEmoji(): EmojiInfo[] {
-  const emoji = catalogue((e) => !kPretrainingExcludedCategories.includes(e.category), () => 0);
+  const emoji = catalogue(
+    (e) => !kPretrainingExcludedCategories.includes(e.category),
+    () => 0,
+  );
   const index = new Map([...new Set(emoji.map((e) => e.subgroup))].map((subgroup, i) => [subgroup, i]));
   return emoji.map((e) => ({ ...e, label: index.get(e.subgroup)! }));
 }
@@ -203,7 +287,10 @@ function resolveIcon(set: IconifySet, name: string): string | null {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /**
@@ -228,7 +315,14 @@ function iconifyEntries(info: StyleInfo, emoji: readonly EmojiInfo[]): EmojiEntr
   for (const e of emoji) {
     const candidates = chars !== null ? [chars[e.hexcode]].filter((n) => n !== undefined) : nameCandidates(e);
     const icon = candidates.map((name) => resolveIcon(set, name)).find((name) => name !== null);
-    if (icon) entries.push({ ...e, style: info.style, family: info.family, svg: iconifySvg(set, set.icons[icon]), source: `${source.set}:${icon}` });
+    if (icon)
+      entries.push({
+        ...e,
+        style: info.style,
+        family: info.family,
+        svg: iconifySvg(set, set.icons[icon]),
+        source: `${source.set}:${icon}`,
+      });
   }
   return entries;
 }
@@ -237,19 +331,26 @@ function fileEntries(info: StyleInfo, emoji: readonly EmojiInfo[]): EmojiEntry[]
   const dir = packageDir(info.packageName);
   const openmojiFiles =
     info.source.kind === 'openmoji'
-      ? new Map(readJson<Array<{ hexcode: string }>>(join(dir, 'data', 'openmoji.json')).map((o) => [normaliseHexcode(o.hexcode), o.hexcode]))
+      ? new Map(
+          readJson<Array<{ hexcode: string }>>(join(dir, 'data', 'openmoji.json')).map((o) => [normaliseHexcode(o.hexcode), o.hexcode]),
+        )
       : null;
   const entries: EmojiEntry[] = [];
   for (const e of emoji) {
     const file =
-      openmojiFiles === null ? join(dir, 'dist', 'svg', `${e.hexcode}.svg`) : join(dir, 'color', 'svg', `${openmojiFiles.get(e.hexcode) ?? '-'}.svg`);
+      openmojiFiles === null
+        ? join(dir, 'dist', 'svg', `${e.hexcode}.svg`)
+        : join(dir, 'color', 'svg', `${openmojiFiles.get(e.hexcode) ?? '-'}.svg`);
     if (existsSync(file)) entries.push({ ...e, style: info.style, family: info.family, svg: readFileSync(file), source: file });
   }
   return entries;
 }
 
 /** Every (style, emoji) image the dataset is made of, style by style in table order, emoji in Unicode order. */
-export function emojiEntries(styles: readonly EmojiStyle[] = kEmojiStyles, emoji: readonly EmojiInfo[] = foodAndDrinkEmoji()): EmojiEntry[] {
+export function emojiEntries(
+  styles: readonly EmojiStyle[] = kEmojiStyles,
+  emoji: readonly EmojiInfo[] = foodAndDrinkEmoji(),
+): EmojiEntry[] {
   return styles.flatMap((style) => {
     const info = kStyleInfo[style];
     return info.source.kind === 'twemoji' || info.source.kind === 'openmoji' ? fileEntries(info, emoji) : iconifyEntries(info, emoji);

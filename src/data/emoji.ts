@@ -1,10 +1,19 @@
 /** Builds the default food/drink dataset from emoji artwork on npm, in the competition layout, deterministically. */
-import { promises as fs } from 'fs';
-import { join, resolve } from 'path';
+import { promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { invalidData, requireChoice, requireInteger } from '../errors';
 import { writeCsv } from './csv';
-import { emojiEntries, EmojiEntry, emojiPackageVersions, type ArtLicence, DatasetStyle, EmojiStyle, kEmojiStyles, kStyleInfo } from './emoji-sources';
+import {
+  emojiEntries,
+  type EmojiEntry,
+  emojiPackageVersions,
+  type ArtLicence,
+  type DatasetStyle,
+  type EmojiStyle,
+  kEmojiStyles,
+  kStyleInfo,
+} from './emoji-sources';
 import { RandomState } from './random';
 
 export interface EmojiBuildOptions {
@@ -118,7 +127,10 @@ export async function prepareStaging(
   if (stats !== null) {
     const manifest = await fs.readFile(join(outDir, build.manifestFile), 'utf8').catch(() => '');
     if (!manifest.includes(build.datasetName)) {
-      throw invalidData(outDir, `Expected a missing folder or an earlier ${build.description} for outDir, but it exists with other content`);
+      throw invalidData(
+        outDir,
+        `Expected a missing folder or an earlier ${build.description} for outDir, but it exists with other content`,
+      );
     }
   }
   const staging = `${outDir}.building-${process.pid}`;
@@ -148,18 +160,42 @@ export async function buildEmojiDataset(options: EmojiBuildOptions): Promise<Emo
   testStyles.forEach((style, i) => requireChoice(`testStyles[${i}]`, style, kEmojiStyles));
   const entries = emojiEntries();
   const rng = new RandomState(seed);
-  const train = assignNames(entries.filter((e) => !testStyles.includes(e.style)), 'train', rng);
-  const test = assignNames(entries.filter((e) => testStyles.includes(e.style)), 'test', rng);
+  const train = assignNames(
+    entries.filter((e) => !testStyles.includes(e.style)),
+    'train',
+    rng,
+  );
+  const test = assignNames(
+    entries.filter((e) => testStyles.includes(e.style)),
+    'test',
+    rng,
+  );
   if (train.length === 0 || test.length === 0) throw invalidData('testStyles', 'Expected both a train and a test split but one is empty');
 
-  const staging = await prepareStaging(outDir, { manifestFile: kManifest, datasetName: kDatasetName, description: 'emoji dataset' }, ['train', 'test', 'answer']);
+  const staging = await prepareStaging(outDir, { manifestFile: kManifest, datasetName: kDatasetName, description: 'emoji dataset' }, [
+    'train',
+    'test',
+    'answer',
+  ]);
   const files = [...train.map((t) => ({ ...t, dir: 'train' })), ...test.map((t) => ({ ...t, dir: 'test' }))];
   await forEachLimited(files, 4, async ({ name, entry, dir }) => {
     await fs.writeFile(join(staging, dir, name), await renderEmoji(entry.svg, size, quality));
   });
-  await writeCsv(join(staging, 'train.csv'), ['image_name', 'label'], train.map(({ name, entry }) => [name, entry.label]));
-  await writeCsv(join(staging, 'sample_submit.csv'), null, test.map(({ name }) => [name, 0.5]));
-  await writeCsv(join(staging, 'answer', 'test_labels.csv'), ['image_name', 'label'], test.map(({ name, entry }) => [name, entry.label]));
+  await writeCsv(
+    join(staging, 'train.csv'),
+    ['image_name', 'label'],
+    train.map(({ name, entry }) => [name, entry.label]),
+  );
+  await writeCsv(
+    join(staging, 'sample_submit.csv'),
+    null,
+    test.map(({ name }) => [name, 0.5]),
+  );
+  await writeCsv(
+    join(staging, 'answer', 'test_labels.csv'),
+    ['image_name', 'label'],
+    test.map(({ name, entry }) => [name, entry.label]),
+  );
   await writeCsv(
     join(staging, 'answer', 'meta.csv'),
     ['image_name', 'style', 'family', 'hexcode', 'name', 'subgroup', 'label'],
@@ -200,7 +236,9 @@ export async function ensureBuilt(
   build: () => Promise<unknown>,
 ): Promise<{ built: boolean; outDir: string }> {
   const manifest = await fs.readFile(join(outDir, manifestFile), 'utf8').then(JSON.parse, () => null);
-  const same = manifest !== null && manifest.name === datasetName &&
+  const same =
+    manifest !== null &&
+    manifest.name === datasetName &&
     Object.entries(wanted).every(([key, value]) => JSON.stringify(manifest[key]) === JSON.stringify(value));
   if (same) return { built: false, outDir };
   await build();
@@ -210,7 +248,12 @@ export async function ensureBuilt(
 /** Builds the dataset unless `outDir` already holds one built with the same settings (the demo's first step). */
 export async function ensureEmojiDataset(options: EmojiBuildOptions): Promise<{ built: boolean; outDir: string }> {
   const outDir = resolve(options.outDir);
-  const wanted = { size: options.size ?? 128, quality: options.quality ?? 90, seed: options.seed ?? 0, testStyles: options.testStyles ?? ['openmoji'] };
+  const wanted = {
+    size: options.size ?? 128,
+    quality: options.quality ?? 90,
+    seed: options.seed ?? 0,
+    testStyles: options.testStyles ?? ['openmoji'],
+  };
   return ensureBuilt(outDir, kManifest, kDatasetName, wanted, () => buildEmojiDataset({ ...options, outDir }));
 }
 
@@ -250,7 +293,9 @@ were resized, padded and flattened onto white; no other changes were made.
 `;
   const mit = styles.filter((style) => kStyleInfo[style].licence === 'MIT');
   const holders = [...new Set(mit.map((style) => kStyleInfo[style].copyright ?? kStyleInfo[style].attribution))];
-  return mit.length === 0 ? note : `${note}
+  return mit.length === 0
+    ? note
+    : `${note}
 ## MIT notice (${mit.join(', ')})
 
 ${mitNotice(holders)}`;

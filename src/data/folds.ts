@@ -73,9 +73,7 @@ function classCountChecks(nSplits: number, counts: readonly number[]): string[] 
     throw outOfRange('nSplits', 'at most the number of members of the largest class', nSplits);
   }
   const smallest = Math.min(...counts);
-  return smallest < nSplits
-    ? [`The least populated class in y has only ${smallest} members, which is less than n_splits=${nSplits}.`]
-    : [];
+  return smallest < nSplits ? [`The least populated class in y has only ${smallest} members, which is less than n_splits=${nSplits}.`] : [];
 }
 
 /**
@@ -133,9 +131,7 @@ function findBestFold(perFold: number[][], classCounts: readonly number[], group
   let minEval = Infinity;
   let minSamples = Infinity;
   perFold.forEach((fold, i) => {
-    const perClassStd = classCounts.map((count, c) =>
-      std(perFold.map((other, j) => (other[c] + (j === i ? group[c] : 0)) / count)),
-    );
+    const perClassStd = classCounts.map((count, c) => std(perFold.map((other, j) => (other[c] + (j === i ? group[c] : 0)) / count)));
     const evaluation = perClassStd.reduce((a, b) => a + b, 0) / perClassStd.length;
     const samples = fold.reduce((a, b) => a + b, 0);
     if (evaluation < minEval || (isClose(evaluation, minEval) && samples < minSamples)) {
@@ -168,7 +164,10 @@ export function stratifiedGroupKFold(y: readonly Label[], groups: readonly Label
   rng?.shuffle(order);
   // Array.prototype.sort is stable: equal spreads keep the shuffled order, like numpy's mergesort.
   const spread = order.map((g) => std(perGroup[g]));
-  const visit = order.map((_, r) => r).sort((a, b) => spread[b] - spread[a]).map((r) => order[r]);
+  const visit = order
+    .map((_, r) => r)
+    .sort((a, b) => spread[b] - spread[a])
+    .map((r) => order[r]);
 
   const perFold = Array.from({ length: nSplits }, () => new Array<number>(classCounts.length).fill(0));
   const foldOfGroup = new Int32Array(groupSizes.length);

@@ -1,10 +1,18 @@
 /** Decoding one image with sharp into model-ready uint8 RGB (resize, alpha on white, EXIF, flips, rot90), with clear per-file errors. */
-import { readFile } from 'fs/promises';
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { invalidData, requireImageSize } from '../errors';
 import { loadAddonAsync } from '../native/addon';
 import type { NativeAddon } from '../native/types';
-import { AugmentPlan, Interpolation, isIdentityPlan, kIdentityPlan, resizeSizeFor, sharpKernel, sharpRotationAngle } from './augment';
+import {
+  type AugmentPlan,
+  type Interpolation,
+  isIdentityPlan,
+  kIdentityPlan,
+  resizeSizeFor,
+  sharpKernel,
+  sharpRotationAngle,
+} from './augment';
 
 /** PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS); sharp's own default is 3× larger. */
 export const kDefaultPixelLimit = 89_478_485;
@@ -75,13 +83,12 @@ export function configureSharpForLoading(): void {
 }
 
 async function toRgb(pipeline: sharp.Sharp, [height, width]: readonly [number, number], what: string): Promise<Buffer> {
-  const { data, info } = await pipeline
-    .toColourspace('srgb')
-    .removeAlpha()
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline.toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.width !== width || info.height !== height || info.channels !== 3 || data.length !== height * width * 3) {
-    throw invalidData(what, `decoded to ${info.width}×${info.height}×${info.channels} (width×height×channels), expected ${width}×${height}×3`);
+    throw invalidData(
+      what,
+      `decoded to ${info.width}×${info.height}×${info.channels} (width×height×channels), expected ${width}×${height}×3`,
+    );
   }
   return data;
 }
@@ -132,7 +139,10 @@ export async function augmentRgb(rgb: Buffer, size: number | readonly [number, n
 }
 
 /** Reads only the header: format and dimensions after EXIF orientation; throws the same per-file errors. */
-export async function probeImage(path: string, limitInputPixels = kDefaultPixelLimit): Promise<{ format: string; width: number; height: number }> {
+export async function probeImage(
+  path: string,
+  limitInputPixels = kDefaultPixelLimit,
+): Promise<{ format: string; width: number; height: number }> {
   try {
     const meta = await sharp(path, { limitInputPixels, failOn: 'truncated' }).metadata();
     if (meta.width === undefined || meta.height === undefined || meta.format === undefined) {

@@ -1,7 +1,7 @@
 /** Batches of uint8 NHWC images for the native bridge, decoded by sharp and prefetched while the consumer computes. */
 import { invalidType, outOfRange, requireInteger } from '../errors';
-import { AugmentPlan, checkTransformConfig, isIdentityPlan, planAugment, resizeSizeFor, TransformConfig } from './augment';
-import { augmentRgb, decodeImage, DecodedCache, DecodeOptions, kDefaultPixelLimit } from './image';
+import { type AugmentPlan, checkTransformConfig, isIdentityPlan, planAugment, resizeSizeFor, type TransformConfig } from './augment';
+import { augmentRgb, decodeImage, DecodedCache, type DecodeOptions, kDefaultPixelLimit } from './image';
 
 /** What the loader needs of a dataset entry. */
 export interface LoaderItem {
@@ -96,7 +96,7 @@ function resolveOptions(options: LoaderOptions): Resolved {
   if (options.cache != null && !(options.cache instanceof DecodedCache)) throw invalidType('cache', 'a DecodedCache', options.cache);
   return {
     transform,
-    size: transform.size as [number, number],  // checkTransformConfig gives [height, width]
+    size: transform.size as [number, number], // checkTransformConfig gives [height, width]
     batchSize: requireInteger('batchSize', options.batchSize, 1),
     seed: requireInteger('seed', options.seed ?? 0, 0, 0xffffffff),
     epoch: requireInteger('epoch', options.epoch ?? 0, 0, 0xffffffff),
@@ -126,7 +126,13 @@ async function loadOne(item: LoaderItem, plan: AugmentPlan, r: Resolved): Promis
   return isIdentityPlan(plan) ? rgb : augmentRgb(rgb, decode.size, plan);
 }
 
-async function buildBatch(items: readonly LoaderItem[], order: readonly number[], start: number, count: number, r: Resolved): Promise<Batch> {
+async function buildBatch(
+  items: readonly LoaderItem[],
+  order: readonly number[],
+  start: number,
+  count: number,
+  r: Resolved,
+): Promise<Batch> {
   const [height, width] = r.size;
   const imageBytes = height * width * 3;
   const data = Buffer.allocUnsafe(count * imageBytes);
@@ -185,7 +191,15 @@ export async function* loadBatches(items: readonly LoaderItem[], order: readonly
 /** Convenience for evaluation: every item once, in dataset order, no augmentation. */
 export function loadInOrder(items: readonly LoaderItem[], options: Omit<LoaderOptions, 'seed' | 'epoch'>): AsyncGenerator<Batch> {
   if (options.transform.augment !== null) {
-    throw outOfRange('transform.augment', 'null for in-order evaluation loading (TTA is applied by the predictor)', options.transform.augment);
+    throw outOfRange(
+      'transform.augment',
+      'null for in-order evaluation loading (TTA is applied by the predictor)',
+      options.transform.augment,
+    );
   }
-  return loadBatches(items, items.map((_, i) => i), options);
+  return loadBatches(
+    items,
+    items.map((_, i) => i),
+    options,
+  );
 }

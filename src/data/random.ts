@@ -186,7 +186,7 @@ export function pairwiseSum(values: ArrayLike<number>, start = 0, count = values
     for (; i < count - (count % 8); i += 8) {
       for (let k = 0; k < 8; k++) r[k] += values[start + i + k];
     }
-    let sum = (r[0] + r[1] + (r[2] + r[3])) + (r[4] + r[5] + (r[6] + r[7]));
+    let sum = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
     for (; i < count; i++) sum += values[start + i];
     return sum;
   }

@@ -21,8 +21,9 @@ export interface NumberArrayRules {
 
 function isNumericArray(value: unknown): value is NumericArray {
   if (Array.isArray(value)) return true;
-  return ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array)
-    && !(value instanceof BigUint64Array);
+  return (
+    ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array)
+  );
 }
 
 function describeRange(rules: NumberArrayRules): string {
@@ -45,8 +46,11 @@ export function toFloat64Array(name: string, value: unknown, rules: NumberArrayR
   for (let i = 0; i < value.length; i++) {
     const v = value[i];
     if (typeof v !== 'number') throw invalidType(`${name}[${i}]`, 'a number', v);
-    const bad = !Number.isFinite(v) || (rules.integer && !Number.isInteger(v))
-      || (rules.min !== undefined && v < rules.min) || (rules.max !== undefined && v > rules.max);
+    const bad =
+      !Number.isFinite(v) ||
+      (rules.integer && !Number.isInteger(v)) ||
+      (rules.min !== undefined && v < rules.min) ||
+      (rules.max !== undefined && v > rules.max);
     if (bad) throw outOfRange(`${name}[${i}]`, describeRange(rules), v);
     out[i] = v;
   }
@@ -81,7 +85,7 @@ export function pairwiseSum(values: ArrayLike<number>, start = 0, count = values
     for (; i < count - (count % 8); i += 8) {
       for (let j = 0; j < 8; j++) r[j] += values[start + i + j];
     }
-    let sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    let sum = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
     for (; i < count; i++) sum += values[start + i];
     return sum;
   }

@@ -45,9 +45,11 @@ function oneClassError(): RangeError & { code: 'ERR_INVALID_DATA' } {
 function checkInputs(yTrue: unknown, yScore: unknown, sampleWeight: unknown) {
   const labels = toFloat64Array('yTrue', yTrue, { integer: true });
   const scores = toFloat64Array('yScore', yScore, { length: labels.length, lengthOf: 'the length of yTrue' });
-  const weights = sampleWeight === undefined ? null
-    : toFloat64Array('sampleWeight', sampleWeight, { min: 0, length: labels.length, lengthOf: 'the length of yTrue' });
-  if (weights && weights.every((w) => w === 0)) throw outOfRange('sampleWeight', 'at least one non-zero weight', sampleWeight);
+  const weights =
+    sampleWeight === undefined
+      ? null
+      : toFloat64Array('sampleWeight', sampleWeight, { min: 0, length: labels.length, lengthOf: 'the length of yTrue' });
+  if (weights?.every((w) => w === 0)) throw outOfRange('sampleWeight', 'at least one non-zero weight', sampleWeight);
   return { labels, scores, weights };
 }
 
@@ -81,7 +83,7 @@ function binaryClfCurve(positive: Uint8Array, scores: Float64Array, weights: Flo
 }
 
 function secondDiffNonZero(x: Float64Array, i: number): boolean {
-  return (x[i + 2] - x[i + 1]) - (x[i + 1] - x[i]) !== 0;
+  return x[i + 2] - x[i + 1] - (x[i + 1] - x[i]) !== 0;
 }
 
 /** Keeps the corners of the curve only: points where the slope changes, plus both ends. */

@@ -48,8 +48,10 @@ export interface ThresholdScores extends BinaryScores {
 function checkPair(yTrue: unknown, yPred: unknown, sampleWeight: unknown) {
   const truth = toFloat64Array('yTrue', yTrue, { integer: true });
   const pred = toFloat64Array('yPred', yPred, { integer: true, length: truth.length, lengthOf: 'the length of yTrue' });
-  const weights = sampleWeight === undefined ? null
-    : toFloat64Array('sampleWeight', sampleWeight, { min: 0, length: truth.length, lengthOf: 'the length of yTrue' });
+  const weights =
+    sampleWeight === undefined
+      ? null
+      : toFloat64Array('sampleWeight', sampleWeight, { min: 0, length: truth.length, lengthOf: 'the length of yTrue' });
   return { truth, pred, weights };
 }
 
@@ -64,10 +66,12 @@ function normalized(matrix: number[][], how: ConfusionNormalization): number[][]
   const rows = matrix.map((row) => pairwiseSum(row));
   const cols = matrix[0].map((_, j) => matrix.reduce((sum, row) => sum + row[j], 0));
   const all = pairwiseSum(matrix.flat());
-  return matrix.map((row, i) => row.map((value, j) => {
-    const q = value / (how === 'true' ? rows[i] : how === 'pred' ? cols[j] : all);
-    return Number.isNaN(q) ? 0 : q;
-  }));
+  return matrix.map((row, i) =>
+    row.map((value, j) => {
+      const q = value / (how === 'true' ? rows[i] : how === 'pred' ? cols[j] : all);
+      return Number.isNaN(q) ? 0 : q;
+    }),
+  );
 }
 
 /** sklearn's `confusion_matrix`: rows = true label, columns = predicted, labels sorted unless given. */

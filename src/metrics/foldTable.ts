@@ -17,7 +17,10 @@ export type EpochMetricKey = (typeof epochMetricKeys)[number];
 
 /** Column headers of the text and CSV forms, in the seed's snake_case. */
 const kHeaders: Record<EpochMetricKey, string> = {
-  trainLoss: 'train_loss', trainAuc: 'train_auc', validLoss: 'valid_loss', validAuc: 'valid_auc',
+  trainLoss: 'train_loss',
+  trainAuc: 'train_auc',
+  validLoss: 'valid_loss',
+  validAuc: 'valid_auc',
 };
 
 export interface FoldBest {
@@ -46,7 +49,10 @@ function checkRecord(record: unknown, i: number): Required<EpochRecord> {
   const out: Required<EpochRecord> = {
     fold: requireInteger(`records[${i}].fold`, r.fold, 0),
     epoch: requireInteger(`records[${i}].epoch`, r.epoch, 1),
-    trainLoss: null, trainAuc: null, validLoss: null, validAuc: null,
+    trainLoss: null,
+    trainAuc: null,
+    validLoss: null,
+    validAuc: null,
   };
   for (const key of epochMetricKeys) {
     const v = r[key];
@@ -72,10 +78,17 @@ export function foldTable(records: readonly EpochRecord[]): FoldTable {
   }
   const folds = [...new Set(rows.map((r) => r.fold))];
   const epochs = [...new Set(rows.map((r) => r.epoch))].sort((a, b) => a - b);
-  const grid = Object.fromEntries(epochMetricKeys.map((key) => [key, folds.map((fold) => epochs.map((epoch) => {
-    const row = rows.find((r) => r.fold === fold && r.epoch === epoch);
-    return row ? row[key] : null;
-  }))])) as FoldTable['grid'];
+  const grid = Object.fromEntries(
+    epochMetricKeys.map((key) => [
+      key,
+      folds.map((fold) =>
+        epochs.map((epoch) => {
+          const row = rows.find((r) => r.fold === fold && r.epoch === epoch);
+          return row ? row[key] : null;
+        }),
+      ),
+    ]),
+  ) as FoldTable['grid'];
   const best: FoldBest[] = [];
   for (const fold of folds) {
     let top: FoldBest | null = null;
@@ -99,8 +112,14 @@ function cell(value: number | null, digits: number): string {
 
 function alignColumns(lines: string[][]): string {
   const widths = lines[0].map((_, c) => Math.max(...lines.map((line) => line[c].length)));
-  return lines.map((line) => line.map((text, c) => (c === 0 ? text.padEnd(widths[c]) : text.padStart(widths[c])))
-    .join('  ').trimEnd()).join('\n');
+  return lines
+    .map((line) =>
+      line
+        .map((text, c) => (c === 0 ? text.padEnd(widths[c]) : text.padStart(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export interface FoldTableFormat {
@@ -124,8 +143,10 @@ export function formatFoldTable(table: FoldTable, format: FoldTableFormat = {}):
     const best = table.best.find((b) => b.fold === fold);
     grid.push([`fold ${fold}`, ...table.grid.validAuc[f].map((v) => cell(v, digits)), best ? cell(best.validAuc, digits) : '-']);
   });
-  const summary = table.meanBestValidAuc === null ? 'best valid AUC: -'
-    : `best valid AUC over ${table.best.length} folds: ${cell(table.meanBestValidAuc, digits)} ± ${cell(table.stdBestValidAuc, digits)}`;
+  const summary =
+    table.meanBestValidAuc === null
+      ? 'best valid AUC: -'
+      : `best valid AUC over ${table.best.length} folds: ${cell(table.meanBestValidAuc, digits)} ± ${cell(table.stdBestValidAuc, digits)}`;
   return `${alignColumns(long)}\n\n${alignColumns(grid)}\n${summary}\n`;
 }
 

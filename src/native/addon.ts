@@ -3,9 +3,9 @@
  * Before each, the libtorch that scripts/libtorch.js locates is preloaded (the build's RUNPATH names no torch) and
  * checked against the torch the build was made for; when none loads, a numbered list of causes and fixing commands.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { buildMismatch, readBuildInfo, torchLocator, type FoundTorch } from './buildInfo';
 import type { NativeAddon } from './types';
 

@@ -3,8 +3,8 @@
  * against the torch the locator finds at run time: a mismatch is a worded error with the fixing commands,
  * never a symbol-lookup failure from the dynamic linker.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** foldtorch.json: torch's release (no local label), its variant (cpu, cu126), the C++ ABI, where torch was. */
 export interface BuildInfo {

@@ -64,7 +64,9 @@ export async function estimateMemory(
  */
 export function checkModelMemory(need: MemoryNeed, subject: string, device: string): void {
   if (need.modelBytes <= need.availableBytes) return;
-  throw memoryError(`${subject} needs about ${formatBytes(need.modelBytes)} for parameters; ${formatBytes(need.availableBytes)} available on ${device}`);
+  throw memoryError(
+    `${subject} needs about ${formatBytes(need.modelBytes)} for parameters; ${formatBytes(need.availableBytes)} available on ${device}`,
+  );
 }
 
 /** Refuses a training run whose step does not fit (call checkModelMemory first: its message names parameters). */

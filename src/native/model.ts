@@ -3,7 +3,7 @@
  * .safetensors checkpoint) on the device's native compute thread; `Model` runs forward passes, TTA views,
  * parity helpers and weight export. Arguments are validated here; native code re-checks what would crash.
  */
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { closestNames, disposedError, invalidType, outOfRange, requireImageSize, requireInteger } from '../errors';
 import { checkModelMemory, describeSizeOptions, estimateMemory } from './memory';
 import { loadAddon, loadAddonAsync } from './addon';
@@ -198,7 +198,9 @@ export async function createModel(name: string, options: CreateModelOptions = {}
   };
   const addon = await loadAddonAsync();
   // Refused with the figures before libtorch's allocator would fail with its own text.
-  const sizeOptions = [describeSizeOptions('arch.', nativeOptions.arch ?? {}), describeSizeOptions('', { imgSize: options.imgSize })].filter(Boolean).join(', ');
+  const sizeOptions = [describeSizeOptions('arch.', nativeOptions.arch ?? {}), describeSizeOptions('', { imgSize: options.imgSize })]
+    .filter(Boolean)
+    .join(', ');
   checkModelMemory(await estimateMemory(addon, nativeOptions), sizeOptions ? `${sizeOptions} (${name})` : name, nativeOptions.device);
   return new Model(await addon.createModel(nativeOptions));
 }
@@ -283,7 +285,8 @@ export class Model {
   /** Logits of each TTA view, [views, batch, classes]; flips and rot90 are applied natively on the device. */
   async forwardViews(images: Uint8Array, options: ImageForwardOptions & { views: readonly TtaView[] }): Promise<HostTensor> {
     const shape = this.checkImages(images, options?.shape);
-    if (!Array.isArray(options.views) || options.views.length === 0) throw invalidType('views', 'a non-empty array of views', options.views);
+    if (!Array.isArray(options.views) || options.views.length === 0)
+      throw invalidType('views', 'a non-empty array of views', options.views);
     const views = options.views.map((view, i) => {
       if (typeof view !== 'object' || view === null) throw invalidType(`views[${i}]`, 'an object {hflip, vflip, rot}', view);
       return {
@@ -299,7 +302,10 @@ export class Model {
    * Grad-CAM of class `target` for uint8 NHWC images: eval mode, fp32, gradients of that logit through the model's
    * own backward path (no parameter's gradient is touched); `cam` is [batch, h, w] in [0, 1] on the last feature grid.
    */
-  async gradCam(images: Uint8Array, options: Omit<ImageForwardOptions, 'output' | 'precision'> & { target: number }): Promise<GradCamResult> {
+  async gradCam(
+    images: Uint8Array,
+    options: Omit<ImageForwardOptions, 'output' | 'precision'> & { target: number },
+  ): Promise<GradCamResult> {
     const shape = this.checkImages(images, options?.shape);
     const target = requireInteger('target', options.target, 0, this.numClasses - 1);
     const { mean, std } = this.imageOptions(options);

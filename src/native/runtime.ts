@@ -27,8 +27,12 @@ export async function doctor(): Promise<DoctorResult> {
   const report = await addon.doctor();
   const from = addonLocation();
   return {
-    ...report, addonPath: from?.path ?? 'unknown', addonKind: from?.kind ?? 'unknown', nodeVersion: process.version,
-    torchPath: locateTorch().found?.root ?? null, cpuBlockCache: addon.cpuMemoryStats(),
+    ...report,
+    addonPath: from?.path ?? 'unknown',
+    addonKind: from?.kind ?? 'unknown',
+    nodeVersion: process.version,
+    torchPath: locateTorch().found?.root ?? null,
+    cpuBlockCache: addon.cpuMemoryStats(),
   };
 }
 
@@ -59,11 +63,13 @@ const kBatchAugmentKeys = {
 /** Checks a batch's augment object (the one checker for every call that takes it); undefined stays undefined. */
 export function checkBatchAugment(name: string, augment: unknown, batch: number): BatchAugment | undefined {
   if (augment === undefined) return undefined;
-  if (typeof augment !== 'object' || augment === null || Array.isArray(augment)) throw invalidType(name, 'an object of per-image Float32Arrays', augment);
+  if (typeof augment !== 'object' || augment === null || Array.isArray(augment))
+    throw invalidType(name, 'an object of per-image Float32Arrays', augment);
   const keys = Object.keys(kBatchAugmentKeys);
   const out: BatchAugment = {};
   for (const [key, value] of Object.entries(augment)) {
-    if (!keys.includes(key)) throw outOfRange(`${name}.${key}`, `one of ${keys.join(', ')} (did you mean ${closestNames(key, keys, 1)[0]}?)`, value);
+    if (!keys.includes(key))
+      throw outOfRange(`${name}.${key}`, `one of ${keys.join(', ')} (did you mean ${closestNames(key, keys, 1)[0]}?)`, value);
     if (value === undefined) continue;
     const rule: { perImage: number; what: string; range?: [number, number] } = kBatchAugmentKeys[key as keyof BatchAugment];
     checkPerImage(`${name}.${key}`, value, batch, rule.perImage, rule.what, rule.range);
@@ -102,6 +108,11 @@ export async function imagesToTensor(images: Uint8Array, options: ImagesToTensor
   const device = validateDevice('device', options.device ?? 'cpu');
   const augment = checkBatchAugment('augment', options.augment, shape[0]);
   return loadAddon().imagesToTensor(images, {
-    shape, mean, std, device, channelsLast: options.channelsLast ?? false, ...(augment ? { augment } : {}),
+    shape,
+    mean,
+    std,
+    device,
+    channelsLast: options.channelsLast ?? false,
+    ...(augment ? { augment } : {}),
   });
 }

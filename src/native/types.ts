@@ -359,7 +359,10 @@ export interface NativeModel {
   forwardViews(images: Uint8Array, options: NativeForwardViewsOptions): Promise<HostTensor>;
   gradCam(images: Uint8Array, options: NativeGradCamOptions): Promise<GradCamResult>;
   forwardFloat(input: Float32Array, options: ForwardFloatOptions): Promise<ForwardFloatResult>;
-  lossAndGrads(input: Float32Array, options: { shape: number[]; targets: number[]; precision?: Precision; train?: boolean }): Promise<LossAndGradsResult>;
+  lossAndGrads(
+    input: Float32Array,
+    options: { shape: number[]; targets: number[]; precision?: Precision; train?: boolean },
+  ): Promise<LossAndGradsResult>;
   parameters(): Promise<ParameterInfo[]>;
   getTensors(options?: { names?: string[] }): Promise<Record<string, HostTensor>>;
   load(path: string): Promise<LoadReport>;

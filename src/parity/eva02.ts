@@ -3,7 +3,7 @@
  * parameter and input gradients), position-embedding resampling through the real checkpoint load path, and the
  * registry against timm's (eva02_timm_registry.json).
  */
-import * as path from 'path';
+import * as path from 'node:path';
 import { createModel } from '../native/model';
 import { readFixtureJson, readFixtureSafetensors } from './fixture';
 import type { ParityKind, ParityOptions, ParityResult } from './kind';
@@ -51,7 +51,8 @@ async function runResampleFixture(dir: string, stem: string, options: ParityOpti
     const problems: string[] = [];
     const gridChanged = JSON.stringify(json.checkpoint_grid) !== JSON.stringify(json.model_grid);
     if (gridChanged !== report.resampled.includes('pos_embed')) problems.push(`resampled = [${report.resampled}]`);
-    const headChanged = spec.pretrained_cfg_overlay?.num_classes !== undefined && spec.pretrained_cfg_overlay.num_classes !== spec.kwargs.num_classes;
+    const headChanged =
+      spec.pretrained_cfg_overlay?.num_classes !== undefined && spec.pretrained_cfg_overlay.num_classes !== spec.kwargs.num_classes;
     if (headChanged !== (report.replaced.includes('head.weight') && report.replaced.includes('head.bias'))) {
       problems.push(`replaced = [${report.replaced}]`);
     }
@@ -61,7 +62,7 @@ async function runResampleFixture(dir: string, stem: string, options: ParityOpti
     const ours = await model.getTensors();
     results.push(compareTensor(stem, 'pos_embed (expected_pos_embed)', ours.pos_embed, io.get('expected_pos_embed')!, tolFor('logits')));
     for (const [name, expected] of loaded) {
-      if (name.startsWith('head.')) continue;  // timm re-initialised the replaced head; loaded_weights holds fixed values
+      if (name.startsWith('head.')) continue; // timm re-initialised the replaced head; loaded_weights holds fixed values
       const check = compareTensor(stem, `loaded ${name}`, ours[name], expected, tolFor('logits'));
       if (!check.pass || name === 'pos_embed') results.push(check);
     }
@@ -69,7 +70,12 @@ async function runResampleFixture(dir: string, stem: string, options: ParityOpti
     await model.load(path.join(dir, `${stem}.loaded_weights.safetensors`));
     const input = io.get('input')!;
     const out = await model.forwardFloat(input.data as Float32Array, { shape: input.shape, intermediates: true });
-    const outputs: Record<string, typeof out.logits> = { ...out.intermediates, logits: out.logits, pre_logits: out.preLogits, features: out.features };
+    const outputs: Record<string, typeof out.logits> = {
+      ...out.intermediates,
+      logits: out.logits,
+      pre_logits: out.preLogits,
+      features: out.features,
+    };
     for (const [name, expected] of io) {
       if (name === 'input' || name.endsWith('_fp64') || !(name in outputs)) continue;
       results.push(compareTensor(stem, name, outputs[name], expected, tolFor(name)));

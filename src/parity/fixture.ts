@@ -1,5 +1,5 @@
 /** Reads golden fixture files (safetensors + JSON) in TypeScript, for parity checks of the TS-side components. */
-import { readFileSync } from 'fs';
+import { readFileSync } from 'node:fs';
 import { readSafetensorsHeader } from '../native/model';
 
 export type FixtureArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -19,12 +19,17 @@ export function readFixtureSafetensors(path: string): Map<string, FixtureTensor>
     copy.set(bytes.subarray(info.begin, info.end));
     const buffer = copy.buffer;
     const data: FixtureArray =
-      info.dtype === 'F32' ? new Float32Array(buffer)
-      : info.dtype === 'F64' ? new Float64Array(buffer)
-      : info.dtype === 'I64' ? new BigInt64Array(buffer)
-      : info.dtype === 'I32' ? new Int32Array(buffer)
-      : info.dtype === 'U8' ? copy
-      : unsupported(name, info.dtype, path);
+      info.dtype === 'F32'
+        ? new Float32Array(buffer)
+        : info.dtype === 'F64'
+          ? new Float64Array(buffer)
+          : info.dtype === 'I64'
+            ? new BigInt64Array(buffer)
+            : info.dtype === 'I32'
+              ? new Int32Array(buffer)
+              : info.dtype === 'U8'
+                ? copy
+                : unsupported(name, info.dtype, path);
     tensors.set(name, { dtype: info.dtype, shape: info.shape, data });
   }
   return tensors;

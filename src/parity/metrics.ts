@@ -1,5 +1,5 @@
 /** Parity kind `sklearn_metrics`: ROC AUC, ROC curve length, confusion matrix and binary scores against sklearn 1.2.1. */
-import { join } from 'path';
+import { join } from 'node:path';
 import { binaryScores, confusionMatrix, type ConfusionNormalization } from '../metrics/confusion';
 import { rocAucScore, rocCurve } from '../metrics/auc';
 import { maxAbsDiff, readFixtureJson } from './fixture';
@@ -61,7 +61,11 @@ function aucChecks(name: string, c: AucCase): Check[] {
   const out = [check(`roc_auc_score.${name}`, Math.abs(rocAucScore(c.y_true, c.y_score, options) - (c.roc_auc ?? NaN)), kTolerance)];
   if (c.roc_curve_len !== undefined) {
     const top = Math.max(...c.y_true);
-    const length = rocCurve(c.y_true.map((v) => (v === top ? 1 : 0)), c.y_score, { sampleWeight: options.sampleWeight }).fpr.length;
+    const length = rocCurve(
+      c.y_true.map((v) => (v === top ? 1 : 0)),
+      c.y_score,
+      { sampleWeight: options.sampleWeight },
+    ).fpr.length;
     out.push(check(`roc_auc_score.${name}.roc_curve_len`, Math.abs(length - c.roc_curve_len), 0, `${length} points`));
   }
   return out;
@@ -103,7 +107,9 @@ export function runSklearnMetricsParity(dir: string, stem: string): ParityResult
   };
   const checks = [
     ...Object.entries(json.roc_auc_score ?? {}).flatMap(([name, c]) => guard(`roc_auc_score.${name}`, () => aucChecks(name, c))),
-    ...Object.entries(json.confusion_matrix ?? {}).flatMap(([name, c]) => guard(`confusion_matrix.${name}`, () => confusionChecks(name, c))),
+    ...Object.entries(json.confusion_matrix ?? {}).flatMap(([name, c]) =>
+      guard(`confusion_matrix.${name}`, () => confusionChecks(name, c)),
+    ),
   ];
   return checks.map((c) => ({ fixture: stem, ...c }));
 }

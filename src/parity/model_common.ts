@@ -3,8 +3,8 @@
  * checks, and the fixture runs (model outputs + gradients, load-path resampling, registry mirroring), all driven
  * by each fixture's JSON so a folder with other seeds, shapes or configs is checked the same way.
  */
-import { existsSync, readFileSync } from 'fs';
-import * as path from 'path';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { createModel, type Model } from '../native/model';
 import type { HostTensor, ModelArchOverrides } from '../native/types';
 import { readFixtureJson, readFixtureSafetensors, type FixtureTensor } from './fixture';
@@ -40,7 +40,13 @@ function toNumbers(data: FixtureTensor['data'] | Float32Array): Numeric {
 }
 
 /** |actual − expected| ≤ atol + rtol·|expected| everywhere; maxError is the largest absolute difference. */
-export function compareTensor(fixture: string, check: string, actual: HostTensor | undefined, expected: FixtureTensor, tol: Tolerance): ParityResult {
+export function compareTensor(
+  fixture: string,
+  check: string,
+  actual: HostTensor | undefined,
+  expected: FixtureTensor,
+  tol: Tolerance,
+): ParityResult {
   const base = { fixture, check, tolerance: tol.atol };
   if (!actual) return { ...base, pass: false, maxError: Infinity, detail: 'not produced by the implementation' };
   if (actual.shape.join(',') !== expected.shape.join(',')) {
@@ -122,7 +128,11 @@ function outputsByName(out: Awaited<ReturnType<Model['forwardFloat']>>): Record<
   return { ...out.intermediates, logits: out.logits, pre_logits: out.preLogits, features: out.features };
 }
 
-export async function checkStateDictOrder(fixture: string, model: Model, keys: Record<string, number[]> | undefined): Promise<ParityResult[]> {
+export async function checkStateDictOrder(
+  fixture: string,
+  model: Model,
+  keys: Record<string, number[]> | undefined,
+): Promise<ParityResult[]> {
   if (!keys) return [];
   const ours = await model.parameters();
   const expected = Object.entries(keys);
@@ -145,9 +155,11 @@ export async function runModelFixture(
   tolFor: ToleranceFor,
   extra: { channelsLast?: boolean } = {},
 ): Promise<ParityResult[]> {
-  const json = readFixtureJson<{ create_model: CreateModelJson; state_dict_keys?: Record<string, number[]>; grads?: { targets: number[] } }>(
-    path.join(dir, `${stem}.json`),
-  );
+  const json = readFixtureJson<{
+    create_model: CreateModelJson;
+    state_dict_keys?: Record<string, number[]>;
+    grads?: { targets: number[] };
+  }>(path.join(dir, `${stem}.json`));
   const model = await createModel(json.create_model.model_name, {
     ...createOptionsFromKwargs(json.create_model.kwargs),
     pretrained: path.join(dir, `${stem}.weights.safetensors`),
@@ -164,14 +176,22 @@ export async function runModelFixture(
       results.push(compareTensor(stem, name, outputs[name], expected, tolFor(name)));
     }
     const gradsFile = path.join(dir, `${stem}.grads.safetensors`);
-    if (json.grads && existsSync(gradsFile)) results.push(...(await checkGrads(stem, model, input, json.grads.targets, gradsFile, tolFor('grads'))));
+    if (json.grads && existsSync(gradsFile))
+      results.push(...(await checkGrads(stem, model, input, json.grads.targets, gradsFile, tolFor('grads'))));
     return results;
   } finally {
     model.dispose();
   }
 }
 
-async function checkGrads(stem: string, model: Model, input: FixtureTensor, targets: number[], file: string, tol: Tolerance): Promise<ParityResult[]> {
+async function checkGrads(
+  stem: string,
+  model: Model,
+  input: FixtureTensor,
+  targets: number[],
+  file: string,
+  tol: Tolerance,
+): Promise<ParityResult[]> {
   const expected = readFixtureSafetensors(file);
   const got = await model.lossAndGrads(input.data as Float32Array, { shape: input.shape, targets });
   const results: ParityResult[] = [];

@@ -3,7 +3,7 @@
  * is registered, its model_args and pretrained tags match, and the full-size models' state_dict shapes and
  * parameter counts match.
  */
-import * as path from 'path';
+import * as path from 'node:path';
 import { createModel, listModels } from '../native/model';
 import type { RegistryEntry } from '../native/types';
 import { readFixtureJson } from './fixture';
@@ -76,7 +76,12 @@ function parseVariant(key: string): { name: string; numClasses?: number; imgSize
   };
 }
 
-async function shapeProblems(key: string, expected: Record<string, number[]>, numParams: number | undefined, device: string): Promise<string[]> {
+async function shapeProblems(
+  key: string,
+  expected: Record<string, number[]>,
+  numParams: number | undefined,
+  device: string,
+): Promise<string[]> {
   const variant = parseVariant(key);
   const model = await createModel(variant.name, { numClasses: variant.numClasses, imgSize: variant.imgSize, device });
   try {
@@ -105,10 +110,24 @@ export async function runRegistryFixture(dir: string, stem: string, options: Par
   const missing = names.filter((name) => !registry.has(name)).map((name) => `${name}: not registered`);
   const results = [structuralResult(stem, `registered names (${names.length} in scope)`, missing)];
   const present = names.filter((name) => registry.has(name));
-  results.push(structuralResult(stem, 'model_args', present.flatMap((name) => argProblems(registry.get(name)!, timm.models[name].model_args))));
-  results.push(structuralResult(stem, 'pretrained tags', present.flatMap((name) => tagProblems(registry.get(name)!, timm.models[name].pretrained_tags))));
+  results.push(
+    structuralResult(
+      stem,
+      'model_args',
+      present.flatMap((name) => argProblems(registry.get(name)!, timm.models[name].model_args)),
+    ),
+  );
+  results.push(
+    structuralResult(
+      stem,
+      'pretrained tags',
+      present.flatMap((name) => tagProblems(registry.get(name)!, timm.models[name].pretrained_tags)),
+    ),
+  );
   for (const [key, shapes] of Object.entries(timm.state_dict_shapes ?? {})) {
-    results.push(structuralResult(stem, `state_dict shapes of ${key}`, await shapeProblems(key, shapes, timm.num_params?.[key], options.device)));
+    results.push(
+      structuralResult(stem, `state_dict shapes of ${key}`, await shapeProblems(key, shapes, timm.num_params?.[key], options.device)),
+    );
   }
   return results;
 }

@@ -2,7 +2,7 @@
  * Parity kind `ranger21`: the native Ranger21 in legacy mode against the reference's recorded runs (every step's
  * parameters, rewritten gradients, lr and variance) and its lr schedule over realistic run lengths.
  */
-import { join } from 'path';
+import { join } from 'node:path';
 import type { Ranger21NativeOptions } from '../native/types';
 import { ranger21Schedule, traceRanger21, type Ranger21Config } from '../train/optimizer';
 import { maxAbsDiff, readFixtureJson, readFixtureSafetensors, type FixtureTensor } from './fixture';
@@ -34,19 +34,41 @@ interface ScheduleCase {
 
 // Reference constructor argument → native option; the second list is accepted and has no effect in the reference.
 const kKwargNames: Record<string, keyof Ranger21NativeOptions> = {
-  lr: 'lr', num_epochs: 'numEpochs', num_batches_per_epoch: 'numBatchesPerEpoch', weight_decay: 'weightDecay', eps: 'eps',
-  betas: 'betas', use_warmup: 'useWarmup', num_warmup_iterations: 'numWarmupIterations', warmup_pct_default: 'warmupPctDefault',
-  warmdown_active: 'warmdownActive', warmdown_start_pct: 'warmdownStartPct', warmdown_min_lr: 'warmdownMinLr',
-  lookahead_active: 'lookaheadActive', lookahead_mergetime: 'lookaheadMergeTime', lookahead_blending_alpha: 'lookaheadBlendingAlpha',
-  softplus: 'softplus', beta_softplus: 'betaSoftplus', using_gc: 'usingGc', using_normgc: 'usingNormGc', gc_conv_only: 'gcConvOnly',
-  normloss_active: 'normlossActive', normloss_factor: 'normlossFactor', use_adaptive_gradient_clipping: 'useAdaptiveGradientClipping',
-  agc_clipping_value: 'agcClippingValue', agc_eps: 'agcEps',
+  lr: 'lr',
+  num_epochs: 'numEpochs',
+  num_batches_per_epoch: 'numBatchesPerEpoch',
+  weight_decay: 'weightDecay',
+  eps: 'eps',
+  betas: 'betas',
+  use_warmup: 'useWarmup',
+  num_warmup_iterations: 'numWarmupIterations',
+  warmup_pct_default: 'warmupPctDefault',
+  warmdown_active: 'warmdownActive',
+  warmdown_start_pct: 'warmdownStartPct',
+  warmdown_min_lr: 'warmdownMinLr',
+  lookahead_active: 'lookaheadActive',
+  lookahead_mergetime: 'lookaheadMergeTime',
+  lookahead_blending_alpha: 'lookaheadBlendingAlpha',
+  softplus: 'softplus',
+  beta_softplus: 'betaSoftplus',
+  using_gc: 'usingGc',
+  using_normgc: 'usingNormGc',
+  gc_conv_only: 'gcConvOnly',
+  normloss_active: 'normlossActive',
+  normloss_factor: 'normlossFactor',
+  use_adaptive_gradient_clipping: 'useAdaptiveGradientClipping',
+  agc_clipping_value: 'agcClippingValue',
+  agc_eps: 'agcEps',
 };
 // Stored by the reference but never read by its AdamW step (decay_type included: every value decays the same way).
 const kIgnoredKwargs = new Set(['momentum', 'pnm_momentum_factor', 'logging_active', 'decay_type']);
 // Reference features this reimplementation does not provide, with the value that means "off".
 const kUnsupportedUnless: Record<string, unknown> = {
-  use_madgrad: false, use_adabelief: false, use_cheb: false, momentum_type: 'pnm', lookahead_load_at_validation: false,
+  use_madgrad: false,
+  use_adabelief: false,
+  use_cheb: false,
+  momentum_type: 'pnm',
+  lookahead_load_at_validation: false,
 };
 
 /** Maps the reference's constructor kwargs to a legacy-mode config; throws on a feature it does not implement. */
@@ -101,7 +123,10 @@ async function runTrace(dir: string, stem: string, json: TraceFixture): Promise<
   const trace = await traceRanger21({
     optimizer: config,
     steps: json.n_steps,
-    params: order.map((name) => ({ shape: tensor(tensors, `${name}.init`).shape, data: tensor(tensors, `${name}.init`).data as Float32Array })),
+    params: order.map((name) => ({
+      shape: tensor(tensors, `${name}.init`).shape,
+      data: tensor(tensors, `${name}.init`).data as Float32Array,
+    })),
     grads: order.map((name) => tensor(tensors, `${name}.grads`).data as Float32Array),
     ...(groups ? { groups } : {}),
   });
@@ -122,10 +147,19 @@ async function runTrace(dir: string, stem: string, json: TraceFixture): Promise<
     check(stem, 'params_after_step', params, kTensorTolerance, `${order.length} params x ${json.n_steps} steps`),
     check(stem, 'grad_after_step', grads, kTensorTolerance, 'error / max(1, |value|)'),
     check(stem, 'lr_per_step', maxAbsDiff(trace.lrs, tensor(tensors, 'lr_per_step').data as Float64Array), kLrTolerance),
-    check(stem, 'variance_normalized_per_step',
-      maxAbsDiff(trace.varianceNormalized, tensor(tensors, 'variance_normalized_per_step').data as Float64Array), kTensorTolerance),
-    check(stem, 'derived_schedule', Math.max(...derivedErrors), 0,
-      `warmup ${schedule.warmupIterations}, warmdown from ${schedule.warmdownStart} of ${schedule.totalIterations}`),
+    check(
+      stem,
+      'variance_normalized_per_step',
+      maxAbsDiff(trace.varianceNormalized, tensor(tensors, 'variance_normalized_per_step').data as Float64Array),
+      kTensorTolerance,
+    ),
+    check(
+      stem,
+      'derived_schedule',
+      Math.max(...derivedErrors),
+      0,
+      `warmup ${schedule.warmupIterations}, warmdown from ${schedule.warmdownStart} of ${schedule.totalIterations}`,
+    ),
   ];
 }
 
@@ -136,15 +170,25 @@ function runSchedules(dir: string, stem: string, json: Record<string, ScheduleCa
     if (typeof value !== 'object' || value === null || !('num_epochs' in value)) continue;
     const c = value as ScheduleCase;
     const config = configFromKwargs({
-      lr: c.lr, num_epochs: c.num_epochs, num_batches_per_epoch: c.num_batches_per_epoch,
+      lr: c.lr,
+      num_epochs: c.num_epochs,
+      num_batches_per_epoch: c.num_batches_per_epoch,
       ...(c.warmdown_min_lr !== undefined ? { warmdown_min_lr: c.warmdown_min_lr } : {}),
     });
     const schedule = ranger21Schedule(config, c.n_steps);
     const lrAt = Object.entries(c.lr_at ?? {}).map(([step, lr]) => Math.abs(schedule.lrs[Number(step) - 1] - lr));
-    const derived = Math.max(Math.abs((c.num_warmup_iters ?? schedule.warmupIterations) - schedule.warmupIterations),
-      Math.abs((c.start_warm_down ?? schedule.warmdownStart) - schedule.warmdownStart));
+    const derived = Math.max(
+      Math.abs((c.num_warmup_iters ?? schedule.warmupIterations) - schedule.warmupIterations),
+      Math.abs((c.start_warm_down ?? schedule.warmdownStart) - schedule.warmdownStart),
+    );
     results.push(
-      check(stem, `${name}.lr_per_step`, maxAbsDiff(schedule.lrs, tensor(tensors, name).data as Float64Array), kLrTolerance, `${c.n_steps} steps`),
+      check(
+        stem,
+        `${name}.lr_per_step`,
+        maxAbsDiff(schedule.lrs, tensor(tensors, name).data as Float64Array),
+        kLrTolerance,
+        `${c.n_steps} steps`,
+      ),
       check(stem, `${name}.lr_at`, Math.max(0, ...lrAt), kLrTolerance),
       check(stem, `${name}.derived_schedule`, derived, 0, `warmup ${schedule.warmupIterations}, warmdown from ${schedule.warmdownStart}`),
     );
@@ -160,8 +204,9 @@ export async function runRanger21Parity(dir: string, stem: string): Promise<Pari
 
 export const ranger21Parity: ParityKind = {
   name: 'ranger21',
-  fixtures: (fileNames) => fileNames
-    .filter((f) => /^ranger21_.*\.json$/.test(f) && fileNames.includes(f.replace(/\.json$/, '.safetensors')))
-    .map((f) => f.replace(/\.json$/, '')),
+  fixtures: (fileNames) =>
+    fileNames
+      .filter((f) => /^ranger21_.*\.json$/.test(f) && fileNames.includes(f.replace(/\.json$/, '.safetensors')))
+      .map((f) => f.replace(/\.json$/, '')),
   run: (dir, fixture) => runRanger21Parity(dir, fixture),
 };

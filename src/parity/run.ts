@@ -1,5 +1,5 @@
 /** Runs every parity kind over a folder laid out like shared/golden and summarises pass/fail per fixture. */
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { closestNames, outOfRange } from '../errors';
 import type { ParityOptions, ParityResult } from './kind';
 import { parityKinds } from './kinds';
@@ -30,7 +30,15 @@ export async function runParity(dir: string, options: ParityRunOptions = {}): Pr
         const checks = await kind.run(dir, fixture, { device: options.device ?? 'cpu' });
         for (const check of checks) results.push({ ...check, kind: kind.name });
       } catch (error) {
-        results.push({ kind: kind.name, fixture, check: 'run', pass: false, maxError: Infinity, tolerance: 0, detail: (error as Error).message });
+        results.push({
+          kind: kind.name,
+          fixture,
+          check: 'run',
+          pass: false,
+          maxError: Infinity,
+          tolerance: 0,
+          detail: (error as Error).message,
+        });
       }
     }
   }

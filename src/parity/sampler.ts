@@ -1,5 +1,5 @@
 /** Parity kind `imbalanced_sampler`: ImbalancedDatasetSampler weights against torchsampler (exact float64). */
-import { join } from 'path';
+import { join } from 'node:path';
 import { imbalancedWeights } from '../data/sampler';
 import { maxAbsDiff, readFixtureJson } from './fixture';
 import type { ParityKind } from './kind';

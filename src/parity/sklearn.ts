@@ -1,5 +1,5 @@
 /** Parity kind `sklearn_folds`: StratifiedKFold fold assignments and the MT19937 stream against sklearn 1.2.1 / numpy. */
-import { join } from 'path';
+import { join } from 'node:path';
 import { foldIndices, stratifiedKFold } from '../data/folds';
 import { RandomState } from '../data/random';
 import { readFixtureJson } from './fixture';
@@ -49,7 +49,15 @@ function rngChecks(check: Record<string, number[]>): Check[] {
   const raw = check['RandomState(42) first 16 raw MT19937 uint32 outputs'];
   if (raw) {
     const rng = new RandomState(42);
-    out.push(exact('rng_check.raw_outputs', mismatches(raw.map(() => rng.nextUint32()), raw)));
+    out.push(
+      exact(
+        'rng_check.raw_outputs',
+        mismatches(
+          raw.map(() => rng.nextUint32()),
+          raw,
+        ),
+      ),
+    );
   }
   const shuffles: Array<[string, number[]]> = [
     ['RandomState(42).shuffle(arange(10))', Array.from({ length: 10 }, (_, i) => i)],

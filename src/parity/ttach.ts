@@ -1,5 +1,5 @@
 /** Parity kind `ttach`: TTA view order, per-view pixels and merged outputs against ttach's own (ttach.json/.safetensors). */
-import { join } from 'path';
+import { join } from 'node:path';
 import { mergeTta, planTta, ttachClassNames, ttachViews, type TtaSpec, type TtaTransform } from '../predict/tta';
 import { applyViewToImage } from '../predict/dihedral';
 import { maxAbsDiff, readFixtureJson, readFixtureSafetensors, type FixtureTensor } from './fixture';
@@ -32,7 +32,13 @@ export function specFromTtachConstructor(text: string): TtaSpec {
     if (name === 'VerticalFlip') return { type: 'vflip' };
     const angles = /^Rotate90\((?:angles=)?\[([^\]]*)\]\)$/.exec(item);
     if (!angles) throw new Error(`ttach: unsupported transform (got ${JSON.stringify(item)})`);
-    return { type: 'rot90', angles: angles[1].split(',').filter((a) => a.trim() !== '').map(Number) };
+    return {
+      type: 'rot90',
+      angles: angles[1]
+        .split(',')
+        .filter((a) => a.trim() !== '')
+        .map(Number),
+    };
   });
 }
 
@@ -48,8 +54,10 @@ function result(check: string, maxError: number, tolerance: number, detail?: str
 
 function checkViewOrder(name: string, spec: TtaSpec, c: ComposeCase): ParityResult {
   const ours = ttachViews(spec).map((v) => Object.fromEntries(spec.map((t, i) => [ttachClassNames[t.type], v.params[i]])));
-  const wrong = c.views_in_order.length !== ours.length ? Math.max(ours.length, c.views_in_order.length)
-    : ours.filter((v, i) => JSON.stringify(v) !== JSON.stringify(c.views_in_order[i])).length;
+  const wrong =
+    c.views_in_order.length !== ours.length
+      ? Math.max(ours.length, c.views_in_order.length)
+      : ours.filter((v, i) => JSON.stringify(v) !== JSON.stringify(c.views_in_order[i])).length;
   return result(`${name}.views_in_order`, wrong, 0, `${ours.length} views (fixture ${c.num_views}); maxError = views that differ`);
 }
 
@@ -84,16 +92,28 @@ function checkMerged(name: string, spec: TtaSpec, c: ComposeCase, tensors: Map<s
   const outputOf = (i: number) => tensor(tensors, `${name}.view${String(i).padStart(2, '0')}.output`).data as Float32Array;
   const full = planTta(spec, { dedup: false });
   const dedup = planTta(spec);
-  const mergedFull = mergeTta(full.map((e) => outputOf(e.ttachViews[0])), full, 'mean');
-  const mergedDedup = mergeTta(dedup.map((e) => outputOf(e.ttachViews[0])), dedup, 'mean');
+  const mergedFull = mergeTta(
+    full.map((e) => outputOf(e.ttachViews[0])),
+    full,
+    'mean',
+  );
+  const mergedDedup = mergeTta(
+    dedup.map((e) => outputOf(e.ttachViews[0])),
+    dedup,
+    'mean',
+  );
   // Views that are the same symmetry feed the model identical tensors, so their outputs must be identical.
   const sameSymmetry = Math.max(0, ...dedup.flatMap((e) => e.ttachViews.map((i) => maxAbsDiff(outputOf(i), outputOf(e.ttachViews[0])))));
   return [
     result(`${name}.duplicate_view_outputs`, sameSymmetry, 0),
     result(`${name}.merged_mean`, maxAbsDiff(mergedFull, expected), kMergeTolerance),
     result(`${name}.merged_mean_json`, maxAbsDiff(mergedFull, c.merged_mean.flat()), kMergeTolerance),
-    result(`${name}.merged_mean_dedup`, maxAbsDiff(mergedDedup, expected), kMergeTolerance,
-      `${dedup.length} distinct views for ${full.length}`),
+    result(
+      `${name}.merged_mean_dedup`,
+      maxAbsDiff(mergedDedup, expected),
+      kMergeTolerance,
+      `${dedup.length} distinct views for ${full.length}`,
+    ),
   ];
 }
 
@@ -106,8 +126,12 @@ export function runTtachParity(dir: string, stem: string): ParityResult[] {
   for (const [name, c] of Object.entries(json.composes)) {
     try {
       const spec = specFromTtachConstructor(c.constructor);
-      results.push(checkViewOrder(name, spec, c), checkIndexImages(name, spec, c, index),
-        checkAugmentedInputs(name, spec, tensors), ...checkMerged(name, spec, c, tensors));
+      results.push(
+        checkViewOrder(name, spec, c),
+        checkIndexImages(name, spec, c, index),
+        checkAugmentedInputs(name, spec, tensors),
+        ...checkMerged(name, spec, c, tensors),
+      );
     } catch (e) {
       results.push({ ...result(name, Infinity, 0, (e as Error).message), fixture: stem });
     }
@@ -117,8 +141,9 @@ export function runTtachParity(dir: string, stem: string): ParityResult[] {
 
 export const ttachParity: ParityKind = {
   name: 'ttach',
-  fixtures: (fileNames) => fileNames
-    .filter((f) => /^ttach.*\.json$/.test(f) && fileNames.includes(f.replace(/\.json$/, '.safetensors')))
-    .map((f) => f.replace(/\.json$/, '')),
+  fixtures: (fileNames) =>
+    fileNames
+      .filter((f) => /^ttach.*\.json$/.test(f) && fileNames.includes(f.replace(/\.json$/, '.safetensors')))
+      .map((f) => f.replace(/\.json$/, '')),
   run: async (dir, fixture) => runTtachParity(dir, fixture),
 };

@@ -75,8 +75,14 @@ export function dihedralKey(element: Dihedral): string {
 }
 
 const kNames: Record<string, string> = {
-  r0: 'identity', r1: 'rot90', r2: 'rot180', r3: 'rot270',
-  r0f: 'hflip', r1f: 'transpose', r2f: 'vflip', r3f: 'anti-transpose',
+  r0: 'identity',
+  r1: 'rot90',
+  r2: 'rot180',
+  r3: 'rot270',
+  r0f: 'hflip',
+  r1f: 'transpose',
+  r2f: 'vflip',
+  r3f: 'anti-transpose',
 };
 
 /** Human name of an element: identity, rot90/180/270 (counter-clockwise), hflip, vflip, transpose, anti-transpose. */

@@ -48,7 +48,7 @@ export function rankNormalize(values: NumericArray): Float64Array {
   const v = toFloat64Array('values', values);
   const order = Array.from(v.keys()).sort((a, b) => v[a] - v[b]);
   const ranks = new Float64Array(v.length);
-  for (let start = 0; start < order.length;) {
+  for (let start = 0; start < order.length; ) {
     let end = start;
     while (end + 1 < order.length && v[order[end + 1]] === v[order[start]]) end++;
     const rank = (start + end) / 2 + 1;
@@ -67,7 +67,10 @@ export function ensembleFolds(folds: readonly FoldPredictions[], options: Ensemb
     const name = fold?.name ?? `folds[${f}]`;
     const ids = checkIds(name, fold?.ids);
     const probabilities = toFloat64Array(`${name}.probabilities`, fold.probabilities, {
-      min: 0, max: 1, length: ids.length, lengthOf: `the number of ${name}.ids`,
+      min: 0,
+      max: 1,
+      length: ids.length,
+      lengthOf: `the number of ${name}.ids`,
     });
     return { name, ids, values: method === 'rank' ? rankNormalize(probabilities) : probabilities };
   });

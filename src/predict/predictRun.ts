@@ -1,6 +1,6 @@
 /** The fold ensemble of a finished run on a data folder, with TTA, written as a submission: `foldtorch predict` as an API. */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadDataset } from '../data/dataset';
 import { invalidData, outOfRange } from '../errors';
 import { rocAucScore } from '../metrics/auc';
@@ -48,7 +48,10 @@ export async function predictRun(options: PredictRunOptions): Promise<PredictRun
   const recipe = { ...run.readRecipe(), ...(options.device ? { device: options.device } : {}) };
   const weights = Array.from({ length: recipe.folds }, (_, fold) => run.bestWeights(fold)).filter((file) => fs.existsSync(file));
   if (weights.length === 0) {
-    throw invalidData(options.run, `has no fold checkpoints (fold-i/best.safetensors); train it first: foldtorch train --resume ${options.run} --data DIR`);
+    throw invalidData(
+      options.run,
+      `has no fold checkpoints (fold-i/best.safetensors); train it first: foldtorch train --resume ${options.run} --data DIR`,
+    );
   }
   const dataset = await loadDataset(options.data);
   if (dataset.test.length === 0) throw invalidData(options.data, 'has no test images (test/ and sample_submit.csv)');
@@ -60,7 +63,11 @@ export async function predictRun(options: PredictRunOptions): Promise<PredictRun
     try {
       await model.load(file);
       const prediction = await predictItems(model, dataset.test, {
-        tta, merge: recipe.ttaMerge, batchSize: recipe.evalBatchSize, interpolation: model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic', precision,
+        tta,
+        merge: recipe.ttaMerge,
+        batchSize: recipe.evalBatchSize,
+        interpolation: model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic',
+        precision,
       });
       const name = path.relative(options.run, file);
       folds.push({ ids: dataset.test.map((item) => item.imageName), probabilities: prediction.probabilities, name });
@@ -72,7 +79,19 @@ export async function predictRun(options: PredictRunOptions): Promise<PredictRun
   const ensemble = ensembleFolds(folds, { method: recipe.ensemble });
   const out = options.out ?? path.join(options.run, `submission-${path.basename(path.resolve(options.data))}.csv`);
   await writeSubmission(out, { ids: ensemble.ids, probabilities: ensemble.probabilities }, path.join(dataset.root, 'sample_submit.csv'));
-  const testAuc = dataset.hasTestLabels && new Set(dataset.test.map((i) => i.label)).size > 1
-    ? rocAucScore(dataset.test.map((item) => item.label), Array.from(ensemble.probabilities)) : null;
-  return { submission: out, folds: folds.length, tta, ids: [...ensemble.ids], probabilities: Float64Array.from(ensemble.probabilities), testAuc };
+  const testAuc =
+    dataset.hasTestLabels && new Set(dataset.test.map((i) => i.label)).size > 1
+      ? rocAucScore(
+          dataset.test.map((item) => item.label),
+          Array.from(ensemble.probabilities),
+        )
+      : null;
+  return {
+    submission: out,
+    folds: folds.length,
+    tta,
+    ids: [...ensemble.ids],
+    probabilities: Float64Array.from(ensemble.probabilities),
+    testAuc,
+  };
 }

@@ -35,7 +35,9 @@ export interface Prediction {
 /** The rows of a [items, views] array as lists (for oof.json and the report's view spread). */
 export function viewRows(viewProbabilities: Float64Array | null, views: number): number[][] | undefined {
   if (viewProbabilities === null || views < 1) return undefined;
-  return Array.from({ length: viewProbabilities.length / views }, (_, i) => Array.from(viewProbabilities.subarray(i * views, (i + 1) * views)));
+  return Array.from({ length: viewProbabilities.length / views }, (_, i) =>
+    Array.from(viewProbabilities.subarray(i * views, (i + 1) * views)),
+  );
 }
 
 /**
@@ -46,8 +48,12 @@ export function checkTtaFitsModel(tta: string, model: Pick<Model, 'name' | 'imgS
   const [height, width] = model.imgSize;
   if (height === width || !model.input.fixedSize) return;
   if (planTta(tta).some((entry) => entry.view.rot % 2 === 1)) {
-    throw outOfRange('tta', `views without quarter turns for ${model.name} at imgSize [${height}, ${width}]: a quarter turn makes the input `
-      + `[${width}, ${height}], and the model takes only its own size (use hflip,vflip, or a square imgSize)`, tta);
+    throw outOfRange(
+      'tta',
+      `views without quarter turns for ${model.name} at imgSize [${height}, ${width}]: a quarter turn makes the input ` +
+        `[${width}, ${height}], and the model takes only its own size (use hflip,vflip, or a square imgSize)`,
+      tta,
+    );
   }
 }
 
@@ -59,7 +65,13 @@ export async function predictItems(model: Model, items: readonly LoaderItem[], o
   const viewProbabilities = classes === 2 ? new Float64Array(items.length * plan.length) : null;
   const { mean, std } = model.pretrainedConfig;
   const batches = loadInOrder(items, {
-    transform: { size: model.imgSize, interpolation: options.interpolation, mean: mean as [number, number, number], std: std as [number, number, number], augment: null },
+    transform: {
+      size: model.imgSize,
+      interpolation: options.interpolation,
+      mean: mean as [number, number, number],
+      std: std as [number, number, number],
+      augment: null,
+    },
     batchSize: options.batchSize,
     prefetch: options.prefetch ?? 2,
     cache: options.cache ?? null,

@@ -55,11 +55,16 @@ export function formatPythonFloat(value: number, precision: 'float64' | 'float32
 }
 
 function checkPredictions(predictions: Predictions): { ids: readonly string[]; values: Float64Array; float32: boolean } {
-  if (typeof predictions !== 'object' || predictions === null) throw invalidType('predictions', 'an object with ids and probabilities', predictions);
+  if (typeof predictions !== 'object' || predictions === null)
+    throw invalidType('predictions', 'an object with ids and probabilities', predictions);
   const { ids } = predictions;
   if (!Array.isArray(ids)) throw invalidType('predictions.ids', 'an array of image names', ids);
   const values = toFloat64Array('predictions.probabilities', predictions.probabilities, {
-    min: 0, max: 1, length: ids.length, lengthOf: 'the number of predictions.ids', allowEmpty: true,
+    min: 0,
+    max: 1,
+    length: ids.length,
+    lengthOf: 'the number of predictions.ids',
+    allowEmpty: true,
   });
   return { ids, values, float32: predictions.probabilities instanceof Float32Array };
 }
@@ -82,14 +87,18 @@ export async function writeSubmission(file: string, predictions: Predictions, sa
   if (sample.length === 0) throw invalidData(sampleSubmitFile, 'Expected at least one row but the file is empty');
   const missing = sample.filter((row) => !byId.has(row.imageName));
   if (missing.length > 0) {
-    throw invalidData(`${sampleSubmitFile} line ${missing[0].line}`,
-      `no prediction for ${JSON.stringify(missing[0].imageName)} (${missing.length} of ${sample.length} rows have none); nothing written to ${file}`);
+    throw invalidData(
+      `${sampleSubmitFile} line ${missing[0].line}`,
+      `no prediction for ${JSON.stringify(missing[0].imageName)} (${missing.length} of ${sample.length} rows have none); nothing written to ${file}`,
+    );
   }
   if (ids.length > sample.length) {
     const known = new Set(sample.map((row) => row.imageName));
     const extra = ids.find((id) => !known.has(id));
-    throw invalidData(sampleSubmitFile,
-      `no row for predicted image ${JSON.stringify(extra)} (${ids.length - sample.length} predictions not in the file); nothing written to ${file}`);
+    throw invalidData(
+      sampleSubmitFile,
+      `no row for predicted image ${JSON.stringify(extra)} (${ids.length - sample.length} predictions not in the file); nothing written to ${file}`,
+    );
   }
   const rows = sample.map((row) => [row.imageName, formatPythonFloat(values[byId.get(row.imageName)!], float32 ? 'float32' : 'float64')]);
   const content = await writeToString(rows, { headers: false, includeEndRowDelimiter: true });

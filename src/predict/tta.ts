@@ -4,7 +4,14 @@
  */
 import { closestNames, invalidType, outOfRange, isTypedArrayOf } from '../errors';
 import {
-  dihedralKey, dihedralOfOps, opsOfView, viewOfDihedral, type Dihedral, type QuarterTurns, type TtaOp, type TtaView,
+  dihedralKey,
+  dihedralOfOps,
+  opsOfView,
+  viewOfDihedral,
+  type Dihedral,
+  type QuarterTurns,
+  type TtaOp,
+  type TtaView,
 } from './dihedral';
 
 export const ttaTransformTypes = ['hflip', 'vflip', 'rot90'] as const;
@@ -21,12 +28,16 @@ export type TtaMergeMode = (typeof ttaMergeModes)[number];
 
 /** The seed's TTA: Compose([HorizontalFlip(), VerticalFlip(), Rotate90(angles=[0, 90, 180, 270])]), 16 views. */
 export const seedTtaSpec: TtaSpec = Object.freeze([
-  { type: 'hflip' }, { type: 'vflip' }, { type: 'rot90', angles: Object.freeze([0, 90, 180, 270]) },
+  { type: 'hflip' },
+  { type: 'vflip' },
+  { type: 'rot90', angles: Object.freeze([0, 90, 180, 270]) },
 ]);
 
 /** ttach's class name of each transform, as in its views' parameter records. */
 export const ttachClassNames: Record<TtaTransformType, string> = {
-  hflip: 'HorizontalFlip', vflip: 'VerticalFlip', rot90: 'Rotate90',
+  hflip: 'HorizontalFlip',
+  vflip: 'VerticalFlip',
+  rot90: 'Rotate90',
 };
 
 /** One view exactly as ttach enumerates it. */
@@ -100,8 +111,13 @@ export function parseTtaSpec(text: string): TtaTransform[] {
       if (angles !== undefined) throw outOfRange(`tta item ${i + 1}`, `${name} without a value`, item.trim());
       return { type: name } as TtaTransform;
     }
-    const list = angles === undefined ? [0, 90, 180, 270]
-      : checkAngles(angles.split('/').map((a) => (a.trim() === '' ? NaN : Number(a))), `tta item ${i + 1} angles`);
+    const list =
+      angles === undefined
+        ? [0, 90, 180, 270]
+        : checkAngles(
+            angles.split('/').map((a) => (a.trim() === '' ? NaN : Number(a))),
+            `tta item ${i + 1} angles`,
+          );
     return { type: 'rot90', angles: list.includes(0) ? list : [0, ...list] };
   });
 }
@@ -142,9 +158,11 @@ export function ttachViews(tta: TtaSpec | string): TtachView[] {
     });
     const element = dihedralOfOps(ops);
     const view: TtaView = fixed
-      ? { hflip: params[spec.findIndex((t) => t.type === 'hflip')] === true,
-        vflip: params[spec.findIndex((t) => t.type === 'vflip')] === true,
-        rot: quarterTurns((params[spec.findIndex((t) => t.type === 'rot90')] as number | undefined) ?? 0) }
+      ? {
+          hflip: params[spec.findIndex((t) => t.type === 'hflip')] === true,
+          vflip: params[spec.findIndex((t) => t.type === 'vflip')] === true,
+          rot: quarterTurns((params[spec.findIndex((t) => t.type === 'rot90')] as number | undefined) ?? 0),
+        }
       : viewOfDihedral(element);
     return { params, ops, view, element };
   });
@@ -179,9 +197,11 @@ export function ttaPlanNote(plan: readonly TtaPlanEntry[]): string {
   const total = plan.reduce((sum, e) => sum + e.weight, 0);
   if (total === plan.length) return `TTA: ${total} view${total === 1 ? '' : 's'}, all distinct.`;
   const weights = [...new Set(plan.map((e) => e.weight))].sort((a, b) => a - b).join('/');
-  return `TTA: ttach's ${total} views are ${plan.length} distinct symmetries (hflip∘vflip = rot180); each is computed`
-    + ` once with weight ${weights}: ${plan.length} forward passes instead of ${total}, the same merged result up to`
-    + ' float32 summation order.';
+  return (
+    `TTA: ttach's ${total} views are ${plan.length} distinct symmetries (hflip∘vflip = rot180); each is computed` +
+    ` once with weight ${weights}: ${plan.length} forward passes instead of ${total}, the same merged result up to` +
+    ' float32 summation order.'
+  );
 }
 
 function checkOutputs(outputs: unknown, plan: readonly TtaPlanEntry[]): Float32Array[] {
@@ -221,12 +241,13 @@ export function mergeTta(outputs: readonly Float32Array[], plan: readonly TtaPla
       else if (mode !== 'max' && mode !== 'min') term = f(w * x);
       if (v === 0) acc[i] = term;
       else if (mode === 'gmean') acc[i] = f(acc[i] * term);
-      else if (mode === 'max') acc[i] = Math.max(acc[i], x); // NaN propagates, as torch.max
+      else if (mode === 'max')
+        acc[i] = Math.max(acc[i], x); // NaN propagates, as torch.max
       else if (mode === 'min') acc[i] = Math.min(acc[i], x);
       else acc[i] = f(acc[i] + term);
     }
   });
   if (mode === 'mean' || mode === 'tsharpen') return acc.map((s) => s / n);
-  if (mode === 'gmean') return acc.map((p) => Math.pow(p, f(1 / n)));
+  if (mode === 'gmean') return acc.map((p) => p ** f(1 / n));
   return acc;
 }

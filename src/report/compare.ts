@@ -2,8 +2,8 @@
  * compareReports: runs side by side on one page — their metrics, ROC curves overlaid and per-group scores — from
  * the report/summary.json each run's report wrote.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { invalidData, invalidType, outOfRange } from '../errors';
 import { writeFileAtomicAsync } from '../files';
 import type { GroupScore } from './groups';
@@ -48,7 +48,9 @@ async function readSummary(run: string): Promise<RunSummary> {
 /** Names that tell the runs apart: folder names, with the parent added where two are the same. */
 export function runLabels(runs: readonly string[]): string[] {
   const base = runs.map((r) => path.basename(path.resolve(r)));
-  return runs.map((r, i) => (base.filter((b) => b === base[i]).length > 1 ? path.join(path.basename(path.dirname(path.resolve(r))), base[i]) : base[i]));
+  return runs.map((r, i) =>
+    base.filter((b) => b === base[i]).length > 1 ? path.join(path.basename(path.dirname(path.resolve(r))), base[i]) : base[i],
+  );
 }
 
 function num(value: number | null | undefined): string {
@@ -81,20 +83,33 @@ function groupCompareSpec(rows: readonly (GroupScore & { run: string })[], colum
 
 /** Writes one page comparing `runs` (each a run folder with report/summary.json) to `out`. */
 export async function compareReports(runs: readonly string[], out: string): Promise<CompareFiles> {
-  if (!Array.isArray(runs) || runs.length < 2) throw outOfRange('--compare', 'two or more run folders', Array.isArray(runs) ? runs.join(' ') : runs);
+  if (!Array.isArray(runs) || runs.length < 2)
+    throw outOfRange('--compare', 'two or more run folders', Array.isArray(runs) ? runs.join(' ') : runs);
   if (typeof out !== 'string' || out === '') throw invalidType('out', 'a file path', out);
   const summaries = await Promise.all(runs.map(readSummary));
   const labels = runLabels(runs);
-  const head = '<tr><th>run</th><th>set</th><th>images</th><th>ROC AUC</th><th>accuracy</th><th>precision</th><th>recall</th><th>F1</th></tr>';
-  const metricRows = summaries.flatMap((s, r) => s.sets.map((set) => `<tr><td>${escapeHtml(labels[r])}</td><td>${escapeHtml(set.name)}</td><td>${set.count}</td><td>${set.auc === null ? escapeHtml(set.why ?? '–') : num(set.auc)}</td><td>${num(set.scores?.accuracy)}</td><td>${num(set.scores?.precision)}</td><td>${num(set.scores?.recall)}</td><td>${num(set.scores?.f1)}</td></tr>`));
+  const head =
+    '<tr><th>run</th><th>set</th><th>images</th><th>ROC AUC</th><th>accuracy</th><th>precision</th><th>recall</th><th>F1</th></tr>';
+  const metricRows = summaries.flatMap((s, r) =>
+    s.sets.map(
+      (set) =>
+        `<tr><td>${escapeHtml(labels[r])}</td><td>${escapeHtml(set.name)}</td><td>${set.count}</td><td>${set.auc === null ? escapeHtml(set.why ?? '–') : num(set.auc)}</td><td>${num(set.scores?.accuracy)}</td><td>${num(set.scores?.precision)}</td><td>${num(set.scores?.recall)}</td><td>${num(set.scores?.f1)}</td></tr>`,
+    ),
+  );
   const curves = summaries.flatMap((s, r) => s.curves.map((c) => ({ ...c, name: `${labels[r]}: ${c.name}` })));
   const groups = summaries.flatMap((s, r) => s.groups.map((g) => ({ ...g, run: labels[r] })));
   const column = summaries.find((s) => s.groups.length)?.groupColumn ?? 'group';
-  const specs = [...(curves.length ? [rocSpec(curves)] : []), ...(groups.some((g) => g.auc !== null) ? [groupCompareSpec(groups, column, labels)] : [])];
+  const specs = [
+    ...(curves.length ? [rocSpec(curves)] : []),
+    ...(groups.some((g) => g.auc !== null) ? [groupCompareSpec(groups, column, labels)] : []),
+  ];
   const svgs = (await renderSvgs(specs)).map((svg, i) => `<figure>${scopeSvgIds(svg, `chart${i}`)}</figure>`);
   const groupHead = `<tr><th>run</th><th>set</th><th>${escapeHtml(column)}</th><th>images</th><th>ROC AUC</th><th>accuracy</th></tr>`;
-  const groupRows = groups.map((g) => `<tr><td>${escapeHtml(g.run)}</td><td>${escapeHtml(g.set)}</td><td>${escapeHtml(g.group)}</td><td>${g.count}</td><td>${g.auc === null ? 'one class' : num(g.auc)}</td><td>${num(g.accuracy)}</td></tr>`);
-  const html = [
+  const groupRows = groups.map(
+    (g) =>
+      `<tr><td>${escapeHtml(g.run)}</td><td>${escapeHtml(g.set)}</td><td>${escapeHtml(g.group)}</td><td>${g.count}</td><td>${g.auc === null ? 'one class' : num(g.auc)}</td><td>${num(g.accuracy)}</td></tr>`,
+  );
+  const html = `${[
     '<!DOCTYPE html>',
     `<html lang="en"><head><meta charset="utf-8"><title>foldtorch: ${escapeHtml(labels.join(' vs '))}</title><style>${reportStyle}
 table.runs td:nth-child(-n+2), table.runs th:nth-child(-n+2), table.per-group td:nth-child(3), table.per-group th:nth-child(3) { text-align: left; }</style></head><body>`,
@@ -104,7 +119,9 @@ table.runs td:nth-child(-n+2), table.runs th:nth-child(-n+2), table.per-group td
     svgs.length ? `<h2>Charts</h2>${svgs.join('\n')}` : '',
     groups.length ? `<h2>Per ${escapeHtml(column)}</h2><table class="runs per-group">${groupHead}${groupRows.join('')}</table>` : '',
     '</body></html>',
-  ].filter(Boolean).join('\n') + '\n';
+  ]
+    .filter(Boolean)
+    .join('\n')}\n`;
   await writeFileAtomicAsync(out, html);
   return { html: out, runs: [...runs] };
 }

@@ -3,7 +3,7 @@
  * class, as small thumbnails written beside the report, with their TTA views' spread and, when given, Grad-CAM
  * overlays.
  */
-import * as path from 'path';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../data/image';
 import { outOfRange } from '../errors';
@@ -96,11 +96,13 @@ export function pickGallery(set: PickSet, threshold: number, sizes: GallerySizes
   const all = Array.from({ length: set.probabilities.length }, (_, i) => pick(i, 'mistakes'));
   const byLoss = [...all].sort((a, b) => b.loss - a.loss || a.index - b.index);
   const mistakes = byLoss.slice(0, sizes.mistakes);
-  const confident = [0, 1].flatMap((label) => all
-    .filter((p) => p.label === label && (p.probability >= threshold ? 1 : 0) === label)
-    .sort((a, b) => a.loss - b.loss || a.index - b.index)
-    .slice(0, sizes.perClass)
-    .map((p) => ({ ...p, kind: 'confident' as const })));
+  const confident = [0, 1].flatMap((label) =>
+    all
+      .filter((p) => p.label === label && (p.probability >= threshold ? 1 : 0) === label)
+      .sort((a, b) => a.loss - b.loss || a.index - b.index)
+      .slice(0, sizes.perClass)
+      .map((p) => ({ ...p, kind: 'confident' as const })),
+  );
   return [...mistakes, ...confident];
 }
 
@@ -108,7 +110,13 @@ export function pickGallery(set: PickSet, threshold: number, sizes: GallerySizes
 export const kThumbSize = 112;
 
 /** Five-stop blue → cyan → green → yellow → red scale, as heat maps are usually read. */
-const kHeatStops: readonly (readonly [number, number, number])[] = [[48, 18, 160], [20, 160, 220], [40, 200, 90], [250, 220, 40], [220, 30, 20]];
+const kHeatStops: readonly (readonly [number, number, number])[] = [
+  [48, 18, 160],
+  [20, 160, 220],
+  [40, 200, 90],
+  [250, 220, 40],
+  [220, 30, 20],
+];
 
 export function heatColour(value: number): [number, number, number] {
   const v = Math.min(1, Math.max(0, Number.isFinite(value) ? value : 0)) * (kHeatStops.length - 1);
@@ -138,12 +146,19 @@ export async function overlayPng(rgb: Buffer, size: number, map: Heatmap): Promi
     .resize(size, size, { fit: 'fill', kernel: 'cubic' })
     .png()
     .toBuffer();
-  return sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).composite([{ input: layer }]).png().toBuffer();
+  return sharp(rgb, { raw: { width: size, height: size, channels: 3 } })
+    .composite([{ input: layer }])
+    .png()
+    .toBuffer();
 }
 
 /** Where a gallery image goes, relative to the run folder. */
 export function galleryFile(pick: Pick<GalleryPick, 'set' | 'kind' | 'index'>, suffix = ''): string {
-  const slug = pick.set.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'set';
+  const slug =
+    pick.set
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'set';
   return `report/images/${slug}-${pick.kind}-${pick.index}${suffix}.png`;
 }
 
@@ -162,7 +177,11 @@ export interface GalleryImage extends GalleryPick {
  * Writes a thumbnail (squashed to a square, as the model sees it) of every pick with a file, and its Grad-CAM
  * overlay when `heatmaps` has one. A pick already written (the same image in two galleries) is written once.
  */
-export async function writeGalleryImages(runDir: string, picks: readonly GalleryPick[], heatmaps: ReadonlyMap<string, Heatmap>): Promise<GalleryImage[]> {
+export async function writeGalleryImages(
+  runDir: string,
+  picks: readonly GalleryPick[],
+  heatmaps: ReadonlyMap<string, Heatmap>,
+): Promise<GalleryImage[]> {
   const written = new Map<string, { thumb: string; overlay: string | null }>();
   const out: GalleryImage[] = [];
   for (const pick of picks) {
@@ -175,7 +194,12 @@ export async function writeGalleryImages(runDir: string, picks: readonly Gallery
     if (!files) {
       const rgb = await decodeImage(pick.path, { size: kThumbSize, interpolation: 'bicubic', fastPath: false });
       const thumb = galleryFile(pick);
-      await writeFileAtomicAsync(path.join(runDir, thumb), await sharp(rgb, { raw: { width: kThumbSize, height: kThumbSize, channels: 3 } }).png().toBuffer());
+      await writeFileAtomicAsync(
+        path.join(runDir, thumb),
+        await sharp(rgb, { raw: { width: kThumbSize, height: kThumbSize, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
       const map = heatmaps.get(heatmapKey(pick));
       const overlay = map ? galleryFile(pick, '-cam') : null;
       if (map && overlay) await writeFileAtomicAsync(path.join(runDir, overlay), await overlayPng(rgb, kThumbSize, map));

@@ -15,7 +15,13 @@ export interface GroupScore {
 }
 
 /** One row per group of `groups` (sorted by name), scored at `threshold`. */
-export function groupScores(set: string, groups: readonly string[], labels: ArrayLike<number>, probabilities: ArrayLike<number>, threshold: number): GroupScore[] {
+export function groupScores(
+  set: string,
+  groups: readonly string[],
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  threshold: number,
+): GroupScore[] {
   const members = new Map<string, number[]>();
   groups.forEach((group, i) => {
     const list = members.get(group);

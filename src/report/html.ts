@@ -69,10 +69,17 @@ function summaryTable(sets: SetSummary[], classes: readonly [string, string]): s
   if (sets.length === 0) return '<p>No predictions were given.</p>';
   const threshold = sets.find((s) => s.scores)?.scores?.threshold;
   const head = row(['set', 'images', 'ROC AUC', `accuracy`, `precision (${escapeHtml(classes[1])})`, 'recall', 'F1'], 'th');
-  const body = sets.map((s) => row([
-    escapeHtml(s.name), String(s.count), s.auc === null ? escapeHtml(s.why ?? '–') : num(s.auc),
-    num(s.scores?.accuracy), num(s.scores?.precision), num(s.scores?.recall), num(s.scores?.f1),
-  ]));
+  const body = sets.map((s) =>
+    row([
+      escapeHtml(s.name),
+      String(s.count),
+      s.auc === null ? escapeHtml(s.why ?? '–') : num(s.auc),
+      num(s.scores?.accuracy),
+      num(s.scores?.precision),
+      num(s.scores?.recall),
+      num(s.scores?.f1),
+    ]),
+  );
   const note = threshold === undefined ? '' : `<p>Scores at probability threshold ${threshold}.</p>`;
   return `<table>${head}${body.join('')}</table>${note}`;
 }
@@ -84,8 +91,10 @@ function foldTableHtml(table: FoldTable): string {
     const best = table.best.some((b) => b.fold === r.fold && b.epoch === r.epoch);
     return row([String(r.fold), String(r.epoch), ...epochMetricKeys.map((k) => num(r[k]))], 'td', best ? 'best' : '');
   });
-  const mean = table.meanBestValidAuc === null ? ''
-    : `<p>Best valid AUC per fold (bold): mean ${num(table.meanBestValidAuc)} ± ${num(table.stdBestValidAuc)} over ${table.best.length} folds.</p>`;
+  const mean =
+    table.meanBestValidAuc === null
+      ? ''
+      : `<p>Best valid AUC per fold (bold): mean ${num(table.meanBestValidAuc)} ± ${num(table.stdBestValidAuc)} over ${table.best.length} folds.</p>`;
   return `<table>${head}${body.join('')}</table>${mean}`;
 }
 
@@ -113,17 +122,26 @@ function card(image: GalleryImage, classes: readonly [string, string], threshold
   const predicted = image.probability >= threshold ? 1 : 0;
   const verdict = predicted === image.label ? '' : ` <span class="wrong">predicted ${escapeHtml(classes[predicted])}</span>`;
   const alt = escapeHtml(`${image.id}: ${classes[image.label]}, p(${classes[1]}) ${image.probability.toFixed(3)}`);
-  const pictures = image.thumb === null ? '<span>(no image file)</span>'
-    : `<img src="${escapeHtml(image.thumb)}" alt="${alt}" width="112" height="112">`
-      + (image.overlay ? `<img src="${escapeHtml(image.overlay)}" alt="Grad-CAM of ${alt}" width="112" height="112">` : '');
-  const lines = [`true ${escapeHtml(classes[image.label])}${verdict}`, `p(${escapeHtml(classes[1])}) ${image.probability.toFixed(3)} · loss ${image.loss.toFixed(2)}`];
+  const pictures =
+    image.thumb === null
+      ? '<span>(no image file)</span>'
+      : `<img src="${escapeHtml(image.thumb)}" alt="${alt}" width="112" height="112">` +
+        (image.overlay ? `<img src="${escapeHtml(image.overlay)}" alt="Grad-CAM of ${alt}" width="112" height="112">` : '');
+  const lines = [
+    `true ${escapeHtml(classes[image.label])}${verdict}`,
+    `p(${escapeHtml(classes[1])}) ${image.probability.toFixed(3)} · loss ${image.loss.toFixed(2)}`,
+  ];
   if (image.views && image.views.length > 1) {
     const s = spread(image.views);
     // A view on the other side of the threshold from the merged prediction is worth a look.
     const split = image.views.some((v) => (v >= threshold ? 1 : 0) !== predicted);
-    lines.push(`${image.views.length} views ${s.min.toFixed(2)}–${s.max.toFixed(2)} (sd ${s.sd.toFixed(2)})${split ? ' <span class="warn">views disagree</span>' : ''}`);
+    lines.push(
+      `${image.views.length} views ${s.min.toFixed(2)}–${s.max.toFixed(2)} (sd ${s.sd.toFixed(2)})${split ? ' <span class="warn">views disagree</span>' : ''}`,
+    );
   }
-  const where = [image.fold === null ? '' : `fold ${image.fold}`, image.group === null ? '' : escapeHtml(image.group)].filter(Boolean).join(' · ');
+  const where = [image.fold === null ? '' : `fold ${image.fold}`, image.group === null ? '' : escapeHtml(image.group)]
+    .filter(Boolean)
+    .join(' · ');
   if (where) lines.push(where);
   lines.push(`<span class="id">${escapeHtml(image.id)}</span>`);
   return `<figure class="card" data-kind="${image.kind}">${pictures}<figcaption>${lines.join('<br>')}</figcaption></figure>`;
@@ -135,8 +153,14 @@ function galleryHtml(images: readonly GalleryImage[], classes: readonly [string,
   const parts = sets.flatMap((set) => {
     const of = (kind: GalleryImage['kind']) => images.filter((i) => i.set === set && i.kind === kind);
     return [
-      `<h3>${escapeHtml(set)}: highest loss</h3><div class="gallery" data-set="${escapeHtml(set)}" data-kind="mistakes">${of('mistakes').map((i) => card(i, classes, threshold)).join('')}</div>`,
-      `<h3>${escapeHtml(set)}: most confident correct, per class</h3><div class="gallery" data-set="${escapeHtml(set)}" data-kind="confident">${of('confident').map((i) => card(i, classes, threshold)).join('')}</div>`,
+      `<h3>${escapeHtml(set)}: highest loss</h3><div class="gallery" data-set="${escapeHtml(set)}" data-kind="mistakes">${of('mistakes')
+        .map((i) => card(i, classes, threshold))
+        .join('')}</div>`,
+      `<h3>${escapeHtml(set)}: most confident correct, per class</h3><div class="gallery" data-set="${escapeHtml(set)}" data-kind="confident">${of(
+        'confident',
+      )
+        .map((i) => card(i, classes, threshold))
+        .join('')}</div>`,
     ];
   });
   const note = overlays ? '<p>Right of each image: Grad-CAM of the predicted class (red: where the model looked most).</p>' : '';
@@ -145,7 +169,9 @@ function galleryHtml(images: readonly GalleryImage[], classes: readonly [string,
 
 function groupTableHtml(rows: readonly GroupScore[], column: string): string {
   const head = row(['set', escapeHtml(column), 'images', 'ROC AUC', 'accuracy'], 'th');
-  const body = rows.map((r) => row([escapeHtml(r.set), escapeHtml(r.group), String(r.count), r.auc === null ? 'one class' : num(r.auc), num(r.accuracy)]));
+  const body = rows.map((r) =>
+    row([escapeHtml(r.set), escapeHtml(r.group), String(r.count), r.auc === null ? 'one class' : num(r.auc), num(r.accuracy)]),
+  );
   return `<h2>Per ${escapeHtml(column)}</h2><table class="groups">${head}${body.join('')}</table>`;
 }
 
@@ -161,19 +187,26 @@ function recipeJson(recipe: unknown): string {
 export function reportHtml(page: ReportPage): string {
   const notes = page.notes.length ? `<ul class="notes">${page.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   const recipe = page.recipe === undefined ? '' : `<h2>Recipe</h2><pre>${escapeHtml(recipeJson(page.recipe))}</pre>`;
-  return [
+  return `${[
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>${escapeHtml(page.title)}</title><style>${reportStyle}</style></head><body>`,
     `<h1>${escapeHtml(page.title)}</h1>`,
     summaryTable(page.sets, page.classes),
     notes,
-    page.charts.length ? `<h2>Charts</h2>${page.charts.filter((c) => c.name !== 'groups').map(figure).join('\n')}` : '',
+    page.charts.length
+      ? `<h2>Charts</h2>${page.charts
+          .filter((c) => c.name !== 'groups')
+          .map(figure)
+          .join('\n')}`
+      : '',
     page.groups?.length ? groupTableHtml(page.groups, page.groupColumn ?? 'group') : '',
     ...page.charts.filter((c) => c.name === 'groups').map(figure),
     page.gallery?.length ? galleryHtml(page.gallery, page.classes, page.sets.find((s) => s.scores)?.scores?.threshold ?? 0.5) : '',
     `<h2>Folds</h2>${foldTableHtml(page.table)}`,
     recipe,
     '</body></html>',
-  ].filter((part) => part !== '').join('\n') + '\n';
+  ]
+    .filter((part) => part !== '')
+    .join('\n')}\n`;
 }

@@ -51,7 +51,9 @@ export function thinIndices(length: number, limit = kMaxLinePoints): number[] {
 }
 
 export function rocSpec(curves: readonly CurveSeries[]): TopLevelSpec {
-  const points = curves.flatMap((c) => thinIndices(c.fpr.length).map((i, order) => ({ curve: c.name, fpr: c.fpr[i], tpr: c.tpr[i], order })));
+  const points = curves.flatMap((c) =>
+    thinIndices(c.fpr.length).map((i, order) => ({ curve: c.name, fpr: c.fpr[i], tpr: c.tpr[i], order })),
+  );
   const axis = (field: string, title: string) => ({ field, type: 'quantitative' as const, title, scale: { domain: [0, 1] } });
   return {
     $schema: kSchema,
@@ -61,7 +63,12 @@ export function rocSpec(curves: readonly CurveSeries[]): TopLevelSpec {
     height: 360,
     layer: [
       {
-        data: { values: [{ fpr: 0, tpr: 0 }, { fpr: 1, tpr: 1 }] },
+        data: {
+          values: [
+            { fpr: 0, tpr: 0 },
+            { fpr: 1, tpr: 1 },
+          ],
+        },
         mark: { type: 'line', strokeDash: [4, 4], color: '#999', strokeWidth: 1 },
         encoding: { x: axis('fpr', 'False positive rate'), y: axis('tpr', 'True positive rate') },
       },
@@ -71,7 +78,13 @@ export function rocSpec(curves: readonly CurveSeries[]): TopLevelSpec {
         encoding: {
           x: axis('fpr', 'False positive rate'),
           y: axis('tpr', 'True positive rate'),
-          color: { field: 'curve', type: 'nominal', title: null, sort: curves.map((c) => c.name), legend: { orient: 'bottom-right', labelLimit: 320 } },
+          color: {
+            field: 'curve',
+            type: 'nominal',
+            title: null,
+            sort: curves.map((c) => c.name),
+            legend: { orient: 'bottom-right', labelLimit: 320 },
+          },
           order: { field: 'order', type: 'quantitative' },
         },
       },
@@ -80,12 +93,18 @@ export function rocSpec(curves: readonly CurveSeries[]): TopLevelSpec {
 }
 
 export function confusionSpec(panels: readonly ConfusionPanel[], threshold: number): TopLevelSpec {
-  const cells = panels.flatMap((p) => p.matrix.flatMap((row, i) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    return row.map((count, j) => ({
-      set: p.name, actual: p.classes[i], predicted: p.classes[j], count, share: total === 0 ? 0 : count / total,
-    }));
-  }));
+  const cells = panels.flatMap((p) =>
+    p.matrix.flatMap((row, i) => {
+      const total = row.reduce((a, b) => a + b, 0);
+      return row.map((count, j) => ({
+        set: p.name,
+        actual: p.classes[i],
+        predicted: p.classes[j],
+        count,
+        share: total === 0 ? 0 : count / total,
+      }));
+    }),
+  );
   const classes = panels[0]?.classes ?? [];
   const x = { field: 'predicted', type: 'nominal' as const, title: 'Predicted', sort: [...classes], axis: { labelAngle: 0 } };
   const y = { field: 'actual', type: 'nominal' as const, title: 'Actual', sort: [...classes] };
@@ -106,7 +125,8 @@ export function confusionSpec(panels: readonly ConfusionPanel[], threshold: numb
         {
           mark: { type: 'text', fontSize: 18 },
           encoding: {
-            x, y,
+            x,
+            y,
             text: { field: 'count', type: 'quantitative' },
             color: { condition: { test: 'datum.share > 0.5', value: 'white' }, value: 'black' },
           },
@@ -142,7 +162,11 @@ export function epochSpec(title: string, yTitle: string, series: readonly EpochS
 /** One line per fold; when every fold ran the same schedule it is drawn once as "all folds". */
 export function learningRateSpec(series: readonly StepSeries[]): TopLevelSpec {
   const folds = [...new Set(series.map((s) => s.fold))];
-  const key = (fold: number) => series.filter((s) => s.fold === fold).map((s) => `${s.step}:${s.value}`).join();
+  const key = (fold: number) =>
+    series
+      .filter((s) => s.fold === fold)
+      .map((s) => `${s.step}:${s.value}`)
+      .join();
   const same = folds.length > 1 && folds.every((f) => key(f) === key(folds[0]));
   const values = same
     ? series.filter((s) => s.fold === folds[0]).map((s) => ({ ...s, fold: 'all folds' }))
@@ -178,7 +202,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** Rasterises SVG text with sharp (librsvg) at `scale` × its own size, white background kept. */
 export async function svgToPng(svg: string, scale = kPngScale): Promise<Buffer> {
-  return sharp(Buffer.from(svg, 'utf8'), { density: 72 * scale }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp(Buffer.from(svg, 'utf8'), { density: 72 * scale })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 }
 
 /**

@@ -3,7 +3,7 @@
  * one worker thread, so a report written at the end of a run does not stall the event loop (each chart takes
  * 50–190 ms of synchronous work on the main thread).
  */
-import { Worker } from 'worker_threads';
+import { Worker } from 'node:worker_threads';
 import type { TopLevelSpec } from 'vega-lite';
 
 // Plain JavaScript so the worker runs the same from ts-jest and from dist/; the modules come by resolved path.

@@ -1,16 +1,32 @@
 /** writeReport: a run's report.html with inline SVG charts plus the same charts as PNGs, all viewable offline. */
-import { join } from 'path';
+import { join } from 'node:path';
 import { invalidType, outOfRange } from '../errors';
 import { rocAucScore, rocCurve } from '../metrics/auc';
 import { scoresAtThreshold, type ThresholdScores } from '../metrics/confusion';
 import { toFloat64Array, uniqueSorted, type NumericArray } from '../metrics/arrays';
 import { foldTable, type EpochRecord, type FoldTable } from '../metrics/foldTable';
 import { writeFileAtomicAsync } from '../files';
-import { kDefaultGallerySizes, pickGallery, writeGalleryImages, type GalleryPick, type GallerySizes, type Heatmap, type ImageDetails } from './gallery';
+import {
+  kDefaultGallerySizes,
+  pickGallery,
+  writeGalleryImages,
+  type GalleryPick,
+  type GallerySizes,
+  type Heatmap,
+  type ImageDetails,
+} from './gallery';
 import { groupScores, groupSpec, type GroupScore } from './groups';
 import { reportHtml, type ChartImage, type SetSummary } from './html';
 import {
-  confusionSpec, epochSpec, learningRateSpec, rocSpec, scopeSvgIds, svgToPng, thinIndices, type CurveSeries, type EpochSeries,
+  confusionSpec,
+  epochSpec,
+  learningRateSpec,
+  rocSpec,
+  scopeSvgIds,
+  svgToPng,
+  thinIndices,
+  type CurveSeries,
+  type EpochSeries,
 } from './plots';
 import { renderSvgs } from './render';
 import type { TopLevelSpec } from 'vega-lite';
@@ -78,7 +94,8 @@ interface CheckedSet {
 
 function checkImages(value: unknown, key: string, count: number): ImageDetails | null {
   if (value === undefined) return null;
-  if (typeof value !== 'object' || value === null) throw invalidType(`${key}.images`, 'an object with ids (and paths, folds, groups, views)', value);
+  if (typeof value !== 'object' || value === null)
+    throw invalidType(`${key}.images`, 'an object with ids (and paths, folds, groups, views)', value);
   const images = value as ImageDetails;
   const column = (name: keyof ImageDetails, ok: (item: unknown) => boolean, what: string, required = false) => {
     const list = images[name] as unknown;
@@ -91,7 +108,11 @@ function checkImages(value: unknown, key: string, count: number): ImageDetails |
   column('paths', (v) => typeof v === 'string', 'file paths');
   column('folds', (v) => Number.isInteger(v), 'fold numbers');
   column('groups', (v) => typeof v === 'string', 'group names');
-  column('views', (v) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'number' && p >= 0 && p <= 1), 'arrays of view probabilities');
+  column(
+    'views',
+    (v) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'number' && p >= 0 && p <= 1),
+    'arrays of view probabilities',
+  );
   return images;
 }
 
@@ -99,9 +120,16 @@ function checkSet(value: ScoredSet | undefined, key: 'oof' | 'test', fallback: s
   if (value === undefined) return null;
   if (typeof value !== 'object' || value === null) throw invalidType(key, 'an object with probabilities (and labels)', value);
   const probabilities = toFloat64Array(`${key}.probabilities`, value.probabilities, { min: 0, max: 1 });
-  const labels = value.labels === undefined ? null : toFloat64Array(`${key}.labels`, value.labels, {
-    integer: true, min: 0, max: 1, length: probabilities.length, lengthOf: `the length of ${key}.probabilities`,
-  });
+  const labels =
+    value.labels === undefined
+      ? null
+      : toFloat64Array(`${key}.labels`, value.labels, {
+          integer: true,
+          min: 0,
+          max: 1,
+          length: probabilities.length,
+          lengthOf: `the length of ${key}.probabilities`,
+        });
   return { name: value.name ?? fallback, probabilities, labels, images: checkImages(value.images, key, probabilities.length) };
 }
 
@@ -118,11 +146,15 @@ function summarise(set: CheckedSet, threshold: number): { summary: SetSummary; c
 }
 
 function epochCharts(folds: readonly FoldHistory[]): { name: string; spec: TopLevelSpec }[] {
-  const series = (train: 'trainLoss' | 'trainAuc', valid: 'validLoss' | 'validAuc'): EpochSeries[] => folds.flatMap((f) =>
-    f.epochs.flatMap((e) => [
-      ...(typeof e[train] === 'number' ? [{ fold: f.fold, epoch: e.epoch, split: 'train' as const, value: e[train] as number }] : []),
-      ...(typeof e[valid] === 'number' ? [{ fold: f.fold, epoch: e.epoch, split: 'valid' as const, value: e[valid] as number }] : []),
-    ]).filter((s) => Number.isFinite(s.value)));
+  const series = (train: 'trainLoss' | 'trainAuc', valid: 'validLoss' | 'validAuc'): EpochSeries[] =>
+    folds.flatMap((f) =>
+      f.epochs
+        .flatMap((e) => [
+          ...(typeof e[train] === 'number' ? [{ fold: f.fold, epoch: e.epoch, split: 'train' as const, value: e[train] as number }] : []),
+          ...(typeof e[valid] === 'number' ? [{ fold: f.fold, epoch: e.epoch, split: 'valid' as const, value: e[valid] as number }] : []),
+        ])
+        .filter((s) => Number.isFinite(s.value)),
+    );
   const loss = series('trainLoss', 'validLoss');
   const auc = series('trainAuc', 'validAuc');
   const lr = folds.flatMap((f) => {
@@ -143,7 +175,8 @@ function checkOptions(data: ReportData): { classes: [string, string]; threshold:
     throw invalidType('classNames', 'two non-empty class names', classes);
   }
   const threshold = data.threshold ?? 0.5;
-  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw outOfRange('threshold', 'a number from 0 to 1', threshold);
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1))
+    throw outOfRange('threshold', 'a number from 0 to 1', threshold);
   if (data.notes !== undefined && (!Array.isArray(data.notes) || !data.notes.every((n) => typeof n === 'string'))) {
     throw invalidType('notes', 'an array of strings', data.notes);
   }
@@ -152,10 +185,12 @@ function checkOptions(data: ReportData): { classes: [string, string]; threshold:
 
 function checkGallery(value: ReportData['gallery']): GallerySizes | null {
   if (value === false) return null;
-  if (value !== undefined && (typeof value !== 'object' || value === null)) throw invalidType('gallery', 'an object {mistakes, perClass} or false', value);
+  if (value !== undefined && (typeof value !== 'object' || value === null))
+    throw invalidType('gallery', 'an object {mistakes, perClass} or false', value);
   const sizes = { ...kDefaultGallerySizes, ...value };
   for (const key of ['mistakes', 'perClass'] as const) {
-    if (!Number.isInteger(sizes[key]) || sizes[key] < 0 || sizes[key] > 200) throw outOfRange(`gallery.${key}`, 'an integer from 0 to 200', sizes[key]);
+    if (!Number.isInteger(sizes[key]) || sizes[key] < 0 || sizes[key] > 200)
+      throw outOfRange(`gallery.${key}`, 'an integer from 0 to 200', sizes[key]);
   }
   return sizes;
 }
@@ -163,11 +198,13 @@ function checkGallery(value: ReportData['gallery']): GallerySizes | null {
 /** Renders the charts in a worker thread and writes their PNGs; the SVGs come back scoped for inlining. */
 async function writeCharts(runDir: string, charts: readonly { name: string; spec: TopLevelSpec }[]): Promise<ChartImage[]> {
   const svgs = await renderSvgs(charts.map((c) => c.spec));
-  return Promise.all(charts.map(async (chart, i) => {
-    const png = `report/${chart.name}.png`;
-    await writeFileAtomicAsync(join(runDir, png), await svgToPng(svgs[i]));
-    return { name: chart.name, svg: scopeSvgIds(svgs[i], chart.name), png };
-  }));
+  return Promise.all(
+    charts.map(async (chart, i) => {
+      const png = `report/${chart.name}.png`;
+      await writeFileAtomicAsync(join(runDir, png), await svgToPng(svgs[i]));
+      return { name: chart.name, svg: scopeSvgIds(svgs[i], chart.name), png };
+    }),
+  );
 }
 
 /**
@@ -182,13 +219,19 @@ export async function writeReport(runDir: string, data: ReportData): Promise<Rep
   if (!Array.isArray(data.folds)) throw invalidType('data.folds', 'an array of fold histories', data.folds);
   const { classes, threshold } = checkOptions(data);
   const gallerySizes = checkGallery(data.gallery);
-  const table = foldTable(data.folds.flatMap((f, i) => {
-    if (!Array.isArray(f?.epochs)) throw invalidType(`data.folds[${i}].epochs`, 'an array of epoch metrics', f?.epochs);
-    return f.epochs.map((e: Omit<EpochRecord, 'fold'>) => ({ ...e, fold: f.fold }));
-  }));
-  const checked = [checkSet(data.oof, 'oof', 'out-of-fold'), checkSet(data.test, 'test', 'test')].filter((s): s is CheckedSet => s !== null);
+  const table = foldTable(
+    data.folds.flatMap((f, i) => {
+      if (!Array.isArray(f?.epochs)) throw invalidType(`data.folds[${i}].epochs`, 'an array of epoch metrics', f?.epochs);
+      return f.epochs.map((e: Omit<EpochRecord, 'fold'>) => ({ ...e, fold: f.fold }));
+    }),
+  );
+  const checked = [checkSet(data.oof, 'oof', 'out-of-fold'), checkSet(data.test, 'test', 'test')].filter(
+    (s): s is CheckedSet => s !== null,
+  );
   const sets = checked.map((s) => summarise(s, threshold));
-  const groups = checked.flatMap((s) => (s.labels && s.images?.groups ? groupScores(s.name, s.images.groups, s.labels, s.probabilities, threshold) : []));
+  const groups = checked.flatMap((s) =>
+    s.labels && s.images?.groups ? groupScores(s.name, s.images.groups, s.labels, s.probabilities, threshold) : [],
+  );
   const charts: { name: string; spec: TopLevelSpec }[] = [];
   const curves = sets.flatMap((s) => (s.curve ? [s.curve] : []));
   if (curves.length) charts.push({ name: 'roc', spec: rocSpec(curves) });
@@ -196,18 +239,38 @@ export async function writeReport(runDir: string, data: ReportData): Promise<Rep
   if (panels.length) charts.push({ name: 'confusion', spec: confusionSpec(panels, threshold) });
   if (groups.length) charts.push({ name: 'groups', spec: groupSpec(groups, `Scores per ${data.groupColumn ?? 'group'}`) });
   charts.push(...epochCharts(data.folds));
-  const picks = gallerySizes === null ? [] : checked.flatMap((s) => (s.labels && s.images
-    ? pickGallery({ name: s.name, probabilities: s.probabilities, labels: s.labels, images: s.images }, threshold, gallerySizes) : []));
+  const picks =
+    gallerySizes === null
+      ? []
+      : checked.flatMap((s) =>
+          s.labels && s.images
+            ? pickGallery({ name: s.name, probabilities: s.probabilities, labels: s.labels, images: s.images }, threshold, gallerySizes)
+            : [],
+        );
   const heatmaps = picks.length && data.heatmaps ? await data.heatmaps(picks) : new Map<string, Heatmap>();
   const [images, gallery] = await Promise.all([writeCharts(runDir, charts), writeGalleryImages(runDir, picks, heatmaps)]);
   const html = join(runDir, 'report.html');
   const summaries = sets.map((s) => s.summary);
   const summary = join(runDir, 'report', 'summary.json');
-  await writeFileAtomicAsync(summary, `${JSON.stringify({ title: data.title ?? 'foldtorch report', sets: summaries, curves: sets.flatMap((s) => (s.curve ? [thinCurve(s.curve)] : [])), groups, groupColumn: data.groupColumn ?? 'group' })}\n`);
-  await writeFileAtomicAsync(html, reportHtml({
-    title: data.title ?? 'foldtorch report', table, sets: summaries, charts: images, notes: data.notes ?? [], recipe: data.recipe, classes,
-    gallery, groups, groupColumn: data.groupColumn,
-  }));
+  await writeFileAtomicAsync(
+    summary,
+    `${JSON.stringify({ title: data.title ?? 'foldtorch report', sets: summaries, curves: sets.flatMap((s) => (s.curve ? [thinCurve(s.curve)] : [])), groups, groupColumn: data.groupColumn ?? 'group' })}\n`,
+  );
+  await writeFileAtomicAsync(
+    html,
+    reportHtml({
+      title: data.title ?? 'foldtorch report',
+      table,
+      sets: summaries,
+      charts: images,
+      notes: data.notes ?? [],
+      recipe: data.recipe,
+      classes,
+      gallery,
+      groups,
+      groupColumn: data.groupColumn,
+    }),
+  );
   return { html, images: images.map((i) => join(runDir, i.png)), table, sets: summaries, groups, gallery: picks, summary };
 }
 

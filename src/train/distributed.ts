@@ -3,7 +3,7 @@
  * MASTER_PORT from the environment, c10d (Gloo on CPU, NCCL on CUDA) met through a TCPStore, and the sample plan
  * sliced across ranks the way torch's DistributedSampler slices it.
  */
-import * as net from 'net';
+import * as net from 'node:net';
 import { invalidData, outOfRange } from '../errors';
 import { loadAddon } from '../native/addon';
 import type { DistributedGroupInfo } from '../native/types';
@@ -31,7 +31,10 @@ export function readLaunchEnv(env: NodeJS.ProcessEnv = process.env): LaunchEnv |
   const rank = envInteger(env, 'RANK', 0, worldSize - 1);
   for (const name of ['MASTER_ADDR', 'MASTER_PORT']) {
     if (!env[name]) {
-      throw invalidData(name, `WORLD_SIZE=${worldSize} is set but ${name} is not: launch with torchrun (it sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or set all five`);
+      throw invalidData(
+        name,
+        `WORLD_SIZE=${worldSize} is set but ${name} is not: launch with torchrun (it sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or set all five`,
+      );
     }
   }
   const localRank = env.LOCAL_RANK === undefined ? rank : envInteger(env, 'LOCAL_RANK', 0, worldSize - 1);
@@ -40,7 +43,10 @@ export function readLaunchEnv(env: NodeJS.ProcessEnv = process.env): LaunchEnv |
 
 /** This process' place in the group and its collectives (run on the device's compute thread, in call order). */
 export class ProcessGroup {
-  constructor(readonly info: DistributedGroupInfo & { localRank: number }, readonly device: string) {}
+  constructor(
+    readonly info: DistributedGroupInfo & { localRank: number },
+    readonly device: string,
+  ) {}
 
   get rank(): number {
     return this.info.rank;
@@ -70,7 +76,11 @@ export async function joinProcessGroup(launch: LaunchEnv, device: string, timeou
   const missing = addon.distributedAvailable();
   if (missing !== null) throw invalidData('WORLD_SIZE', missing);
   const info = await addon.initDistributed({
-    rank: launch.rank, worldSize: launch.worldSize, masterAddr: launch.masterAddr, masterPort: launch.masterPort, device,
+    rank: launch.rank,
+    worldSize: launch.worldSize,
+    masterAddr: launch.masterAddr,
+    masterPort: launch.masterPort,
+    device,
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
   return new ProcessGroup({ ...info, localRank: launch.localRank }, device);

@@ -2,8 +2,8 @@
  * Where a trained fold model looked: Grad-CAM maps (native, through the model's backward path, on its device) for
  * the report's gallery images, and `foldtorch explain`'s single overlay.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { decodeImage } from '../data/image';
 import { invalidData, outOfRange, requireInteger } from '../errors';
 import { writeFileAtomicAsync } from '../files';
@@ -38,7 +38,9 @@ export async function explainImages(model: Model, files: readonly string[], targ
   const out: ExplainedImage[] = [];
   for (let start = 0; start < files.length; start += kExplainBatch) {
     const batch = files.slice(start, start + kExplainBatch);
-    const pixels = Buffer.concat(await Promise.all(batch.map((file) => decodeImage(file, { size: [height, width], interpolation: interpolationOf(model) }))));
+    const pixels = Buffer.concat(
+      await Promise.all(batch.map((file) => decodeImage(file, { size: [height, width], interpolation: interpolationOf(model) }))),
+    );
     const shape = [batch.length, height, width, 3];
     const first = await model.gradCam(pixels, { shape, target: target ?? 1 });
     const probabilities = Array.from(classProbabilities(first.logits.data, model.numClasses));
@@ -48,7 +50,11 @@ export async function explainImages(model: Model, files: readonly string[], targ
     const [, h, w] = first.cam.shape;
     batch.forEach((_, i) => {
       const use = second && predicted[i] === 0 ? second : first;
-      out.push({ heatmap: { width: w, height: h, data: use.cam.data.slice(i * h * w, (i + 1) * h * w) }, probability: probabilities[i], target: target ?? predicted[i] });
+      out.push({
+        heatmap: { width: w, height: h, data: use.cam.data.slice(i * h * w, (i + 1) * h * w) },
+        probability: probabilities[i],
+        target: target ?? predicted[i],
+      });
     });
   }
   return out;
@@ -57,7 +63,8 @@ export async function explainImages(model: Model, files: readonly string[], targ
 /** A fold's best weights in a model on the recipe's device. */
 async function foldModel(run: RunDir, recipe: Recipe, fold: number): Promise<Model> {
   const file = run.bestWeights(fold);
-  if (!fs.existsSync(file)) throw invalidData(run.dir, `has no weights for fold ${fold} (${path.relative(run.dir, file)}); train that fold first`);
+  if (!fs.existsSync(file))
+    throw invalidData(run.dir, `has no weights for fold ${fold} (${path.relative(run.dir, file)}); train that fold first`);
   const model = await buildModel({ ...recipe, model: { ...recipe.model, pretrained: null } });
   try {
     await model.load(file);
@@ -72,7 +79,12 @@ async function foldModel(run: RunDir, recipe: Recipe, fold: number): Promise<Mod
  * Grad-CAM maps of the report's gallery images, keyed by heatmapKey: an out-of-fold image by the fold that scored
  * it, a test image by `testFold` (the first finished fold). One model is loaded at a time.
  */
-export async function galleryHeatmaps(run: RunDir, recipe: Recipe, picks: readonly GalleryPick[], testFold: number): Promise<Map<string, Heatmap>> {
+export async function galleryHeatmaps(
+  run: RunDir,
+  recipe: Recipe,
+  picks: readonly GalleryPick[],
+  testFold: number,
+): Promise<Map<string, Heatmap>> {
   const maps = new Map<string, Heatmap>();
   const byFold = new Map<number, GalleryPick[]>();
   for (const pick of picks) {
@@ -83,7 +95,10 @@ export async function galleryHeatmaps(run: RunDir, recipe: Recipe, picks: readon
   for (const [fold, list] of [...byFold].sort((a, b) => a[0] - b[0])) {
     const model = await foldModel(run, recipe, fold);
     try {
-      const explained = await explainImages(model, list.map((p) => p.path as string));
+      const explained = await explainImages(
+        model,
+        list.map((p) => p.path as string),
+      );
       list.forEach((pick, i) => maps.set(heatmapKey(pick), explained[i].heatmap));
     } finally {
       model.dispose();
@@ -119,7 +134,10 @@ export async function explain(options: ExplainOptions): Promise<ExplainResult> {
   const saved = run.readRecipe();
   const recipe = options.device ? { ...saved, device: options.device } : saved;
   const folds = Array.from({ length: recipe.folds }, (_, i) => i);
-  const fold = options.fold === undefined ? folds.find((f) => fs.existsSync(run.bestWeights(f))) : requireInteger('--fold', options.fold, 0, recipe.folds - 1);
+  const fold =
+    options.fold === undefined
+      ? folds.find((f) => fs.existsSync(run.bestWeights(f)))
+      : requireInteger('--fold', options.fold, 0, recipe.folds - 1);
   if (fold === undefined) throw invalidData(options.run, 'has no fold weights (fold-i/best.safetensors); train it first');
   const size = options.size === undefined ? 256 : requireInteger('size', options.size, 16, 2048);
   const model = await foldModel(run, recipe, fold);

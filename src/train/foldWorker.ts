@@ -30,14 +30,21 @@ function send(message: FromWorker): void {
 let setup: WorkerSetup | undefined;
 let stopRequested = false;
 // Ctrl-C reaches the whole process group: the worker stops after saving, as a sequential run does.
-process.on('SIGINT', () => { stopRequested = true; });
+process.on('SIGINT', () => {
+  stopRequested = true;
+});
 
 async function runFoldMessage(fold: number): Promise<void> {
   if (!setup) throw new Error('foldWorker: a fold arrived before the setup');
   try {
     const result = await trainFold(fold, setup.recipe, {
-      data: setup.data, run: setup.run, resume: true, skipUnreadable: setup.skipUnreadable,
-      progress: (event) => { if (event.type !== 'run-start') send({ type: 'event', event }); },
+      data: setup.data,
+      run: setup.run,
+      resume: true,
+      skipUnreadable: setup.skipUnreadable,
+      progress: (event) => {
+        if (event.type !== 'run-start') send({ type: 'event', event });
+      },
       shouldStop: () => stopRequested,
     });
     send({ type: 'done', fold, result });

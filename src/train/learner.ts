@@ -3,15 +3,22 @@
  * `trainStep` / `evalStep` run on the device's native compute thread; freezing by parameter-name pattern,
  * gradient accumulation and resumable checkpoints (model + optimizer + scaler + counters + RNG).
  */
-import * as fs from 'fs';
-import { disposedError, invalidData, invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
+import * as fs from 'node:fs';
+import { disposedError, invalidData, invalidType, outOfRange, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
 import { checkPrecision, describeInput, fitsInput, readSafetensorsHeader, type Model } from '../native/model';
 import { checkBatchAugment, validateImageBatch } from '../native/runtime';
 import { checkCheckpointDocument, type CheckpointDocument } from './checkpointSchema';
 import { resolveLossOptions, resolveRanger21Options, validateLabels, type LossConfig, type Ranger21Config } from './optimizer';
 import type {
-  BatchAugment, HostTensor, LearnerCounters, LearnerNativeOptions, LearnerParameterInfo, NativeLearner, Precision, TrainStepResult,
+  BatchAugment,
+  HostTensor,
+  LearnerCounters,
+  LearnerNativeOptions,
+  LearnerParameterInfo,
+  NativeLearner,
+  Precision,
+  TrainStepResult,
 } from '../native/types';
 
 export interface TrainStepOptions {
@@ -63,7 +70,10 @@ export interface CheckpointInfo {
 
 /** A glob over parameter names (`*` any run of characters, `?` one) → an anchored regex source. */
 export function globToRegExpSource(glob: string): string {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return `^${body}$`;
 }
 
@@ -93,7 +103,8 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
   }
   const groups = options.paramGroups ?? [];
   if (!Array.isArray(groups)) throw invalidType('paramGroups', 'an array', groups);
-  if (options.dataParallel !== undefined && typeof options.dataParallel !== 'boolean') throw invalidType('dataParallel', 'a boolean', options.dataParallel);
+  if (options.dataParallel !== undefined && typeof options.dataParallel !== 'boolean')
+    throw invalidType('dataParallel', 'a boolean', options.dataParallel);
   // A test hook (src/testing.ts), absent from the public LearnerOptions.
   const { forceGradScaler } = options as { forceGradScaler?: unknown };
   if (forceGradScaler !== undefined && typeof forceGradScaler !== 'boolean') {
@@ -107,7 +118,8 @@ function resolveLearnerOptions(model: Model, options: LearnerOptions): LearnerNa
     optimizer: resolveRanger21Options(options.optimizer),
     loss: resolveLossOptions(options.loss ?? {}),
     precision,
-    accumulationSteps: options.accumulationSteps === undefined ? 1 : requireInteger('accumulationSteps', options.accumulationSteps, 1, 4096),
+    accumulationSteps:
+      options.accumulationSteps === undefined ? 1 : requireInteger('accumulationSteps', options.accumulationSteps, 1, 4096),
     ...(options.seed === undefined ? {} : { seed: requireInteger('seed', options.seed, 0) }),
     gradScaler: {
       initScale: requireNumber('gradScaler.initScale', scaler.initScale ?? 65536, Number.MIN_VALUE, 3.4e38),
@@ -142,11 +154,13 @@ export function manualSeed(seed: number): void {
   loadAddon().manualSeed(requireInteger('seed', seed, 0));
 }
 
-
 export class Learner {
   private handle: NativeLearner | undefined;
 
-  constructor(readonly model: Model, native: NativeLearner) {
+  constructor(
+    readonly model: Model,
+    native: NativeLearner,
+  ) {
     this.handle = native;
   }
 
@@ -245,5 +259,6 @@ export function readCheckpointInfo(prefix: string): CheckpointInfo {
 
 /** For src/testing.ts only: the next backward's first gradient becomes inf. */
 export function injectNonFiniteGradientInto(learner: Learner): void {
+  // biome-ignore lint/complexity/useLiteralKeys: the element access reaches the private handle, for this hook only
   learner['native'].injectNonFiniteGradient();
 }

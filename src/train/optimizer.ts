@@ -5,8 +5,15 @@
 import { invalidType, outOfRange, requireChoice, requireInteger, requireNumber } from '../errors';
 import { loadAddon } from '../native/addon';
 import type {
-  CceVariantName, ClassificationLossResult, LossKindName, LossNativeOptions, Ranger21Mode, Ranger21NativeOptions,
-  Ranger21ScheduleResult, Ranger21TraceOptions, Ranger21TraceResult,
+  CceVariantName,
+  ClassificationLossResult,
+  LossKindName,
+  LossNativeOptions,
+  Ranger21Mode,
+  Ranger21NativeOptions,
+  Ranger21ScheduleResult,
+  Ranger21TraceOptions,
+  Ranger21TraceResult,
 } from '../native/types';
 
 export const ranger21Modes = ['legacy', 'corrected'] as const satisfies readonly Ranger21Mode[];
@@ -43,15 +50,39 @@ export const ranger21Defaults = {
 /** lr and the run length are required (the schedule is laid out over numEpochs × numBatchesPerEpoch optimizer steps). */
 export type Ranger21Config = Ranger21NativeOptions;
 
-const kBooleanKeys = ['useWarmup', 'warmdownActive', 'lookaheadActive', 'softplus', 'usingGc', 'usingNormGc', 'gcConvOnly',
-  'normlossActive', 'useAdaptiveGradientClipping', 'foreach'] as const;
+const kBooleanKeys = [
+  'useWarmup',
+  'warmdownActive',
+  'lookaheadActive',
+  'softplus',
+  'usingGc',
+  'usingNormGc',
+  'gcConvOnly',
+  'normlossActive',
+  'useAdaptiveGradientClipping',
+  'foreach',
+] as const;
 const kNonNegativeKeys = ['weightDecay', 'eps', 'warmdownMinLr', 'normlossFactor', 'agcClippingValue', 'agcEps'] as const;
 const kFractionKeys = ['warmupPctDefault', 'warmdownStartPct', 'lookaheadBlendingAlpha'] as const;
-const kKnownKeys = new Set<string>(['lr', 'numEpochs', 'numBatchesPerEpoch', 'betas', 'numWarmupIterations', 'betaSoftplus',
-  'lookaheadMergeTime', 'mode', ...kBooleanKeys, ...kNonNegativeKeys, ...kFractionKeys]);
+const kKnownKeys = new Set<string>([
+  'lr',
+  'numEpochs',
+  'numBatchesPerEpoch',
+  'betas',
+  'numWarmupIterations',
+  'betaSoftplus',
+  'lookaheadMergeTime',
+  'mode',
+  ...kBooleanKeys,
+  ...kNonNegativeKeys,
+  ...kFractionKeys,
+]);
 
 /** Validates a Ranger21 config and returns it with every default filled in, keyed as the native parser reads it. */
-export function resolveRanger21Options(config: unknown, name = 'optimizer'): Required<Omit<Ranger21NativeOptions, 'numWarmupIterations'>> & Pick<Ranger21NativeOptions, 'numWarmupIterations'> {
+export function resolveRanger21Options(
+  config: unknown,
+  name = 'optimizer',
+): Required<Omit<Ranger21NativeOptions, 'numWarmupIterations'>> & Pick<Ranger21NativeOptions, 'numWarmupIterations'> {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalidType(name, 'an options object', config);
   const c = config as Record<string, unknown>;
   for (const key of Object.keys(c)) {
@@ -72,7 +103,8 @@ export function resolveRanger21Options(config: unknown, name = 'optimizer'): Req
     if (!Array.isArray(c.betas) || c.betas.length !== 2) throw invalidType(`${name}.betas`, 'an array [beta1, beta2]', c.betas);
     out.betas = [requireNumber(`${name}.betas[0]`, c.betas[0], 0, 0.999999), requireNumber(`${name}.betas[1]`, c.betas[1], 0, 0.999999)];
   }
-  if (c.numWarmupIterations !== undefined) out.numWarmupIterations = requireInteger(`${name}.numWarmupIterations`, c.numWarmupIterations, 0);
+  if (c.numWarmupIterations !== undefined)
+    out.numWarmupIterations = requireInteger(`${name}.numWarmupIterations`, c.numWarmupIterations, 0);
   if (c.betaSoftplus !== undefined) out.betaSoftplus = requireNumber(`${name}.betaSoftplus`, c.betaSoftplus, Number.MIN_VALUE);
   if (c.lookaheadMergeTime !== undefined) out.lookaheadMergeTime = requireInteger(`${name}.lookaheadMergeTime`, c.lookaheadMergeTime, 1);
   if (c.mode !== undefined) out.mode = requireChoice(`${name}.mode`, c.mode, ranger21Modes);
@@ -119,7 +151,9 @@ export function validateLabels(name: string, labels: unknown, count: number, num
 }
 
 /** Runs a standalone Ranger21 over given parameters for `steps` steps, feeding the given gradients. */
-export async function traceRanger21(options: Omit<Ranger21TraceOptions, 'optimizer'> & { optimizer: Ranger21Config }): Promise<Ranger21TraceResult> {
+export async function traceRanger21(
+  options: Omit<Ranger21TraceOptions, 'optimizer'> & { optimizer: Ranger21Config },
+): Promise<Ranger21TraceResult> {
   const optimizer = resolveRanger21Options(options.optimizer);
   const steps = requireInteger('steps', options.steps, 1);
   if (!Array.isArray(options.params) || !Array.isArray(options.grads) || options.params.length !== options.grads.length) {
@@ -127,7 +161,8 @@ export async function traceRanger21(options: Omit<Ranger21TraceOptions, 'optimiz
   }
   options.params.forEach((p, i) => {
     const numel = p.shape.reduce((a, b) => a * b, 1);
-    if (!(p.data instanceof Float32Array) || p.data.length !== numel) throw outOfRange(`params[${i}].data`, `a Float32Array of ${numel} values`, p.data);
+    if (!(p.data instanceof Float32Array) || p.data.length !== numel)
+      throw outOfRange(`params[${i}].data`, `a Float32Array of ${numel} values`, p.data);
     const grads = options.grads[i];
     if (!(grads instanceof Float32Array) || grads.length !== steps * numel) {
       throw outOfRange(`grads[${i}]`, `a Float32Array of ${steps * numel} values (steps × numel)`, grads);
@@ -140,13 +175,19 @@ export async function traceRanger21(options: Omit<Ranger21TraceOptions, 'optimiz
 export function ranger21Schedule(config: Ranger21Config, steps: number, groupLr?: number): Ranger21ScheduleResult {
   const optimizer = resolveRanger21Options(config);
   return loadAddon().ranger21Schedule({
-    optimizer, steps: requireInteger('steps', steps, 1, 1e8), ...(groupLr === undefined ? {} : { groupLr: requireNumber('groupLr', groupLr, 0) }),
+    optimizer,
+    steps: requireInteger('steps', steps, 1, 1e8),
+    ...(groupLr === undefined ? {} : { groupLr: requireNumber('groupLr', groupLr, 0) }),
   });
 }
 
 /** The loss over [batch, classes] logits and d loss / d logits, computed by the training code path. */
-export async function classificationLoss(logits: Float32Array, shape: [number, number], targets: Int32Array | number[],
-  config: LossConfig = {}): Promise<ClassificationLossResult> {
+export async function classificationLoss(
+  logits: Float32Array,
+  shape: [number, number],
+  targets: Int32Array | number[],
+  config: LossConfig = {},
+): Promise<ClassificationLossResult> {
   if (!(logits instanceof Float32Array)) throw invalidType('logits', 'a Float32Array', logits);
   if (!Array.isArray(shape) || shape.length !== 2) throw invalidType('shape', 'an array [batch, classes]', shape);
   const batch = requireInteger('shape[0]', shape[0], 1);

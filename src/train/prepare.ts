@@ -1,6 +1,6 @@
 /** Everything a run shares across folds: the dataset, the run folder, the fold assignment (folds.csv) and the image cache. */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { invalidData, invalidType, outOfRange, requireImageSize } from '../errors';
 import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augment';
 import { loadDataset, metaGroups, type Dataset, type ImageItem, type VerifyMode } from '../data/dataset';
@@ -61,7 +61,10 @@ async function foldAssignment(run: RunDir, dataset: Dataset, recipe: Recipe): Pr
     const saved = await readFoldsCsv(run.foldsFile);
     const byName = new Map(saved.rows.map((row) => [row.imageName, row]));
     if (saved.nSplits !== recipe.folds || saved.rows.length !== names.length || names.some((n) => !byName.has(n))) {
-      throw invalidData(run.foldsFile, `does not match the dataset (${saved.rows.length} rows, ${saved.nSplits} folds; the data has ${names.length} images and the recipe ${recipe.folds} folds)`);
+      throw invalidData(
+        run.foldsFile,
+        `does not match the dataset (${saved.rows.length} rows, ${saved.nSplits} folds; the data has ${names.length} images and the recipe ${recipe.folds} folds)`,
+      );
     }
     return { testFold: Int32Array.from(names, (n) => (byName.get(n) as FoldRow).fold), rows: null };
   }
@@ -71,7 +74,10 @@ async function foldAssignment(run: RunDir, dataset: Dataset, recipe: Recipe): Pr
     ? stratifiedGroupKFold(labels, groups, { nSplits: recipe.folds, shuffle: true, seed: recipe.foldSeed })
     : stratifiedKFold(labels, { nSplits: recipe.folds, shuffle: true, seed: recipe.foldSeed });
   const rows = names.map((imageName, i) => ({
-    imageName, label: labels[i], fold: assignment.testFold[i], ...(groups ? { group: groups[i] } : {}),
+    imageName,
+    label: labels[i],
+    fold: assignment.testFold[i],
+    ...(groups ? { group: groups[i] } : {}),
   }));
   return { testFold: assignment.testFold, rows };
 }
@@ -86,23 +92,40 @@ function checkAccumulation(recipe: Recipe, testFold: Int32Array, folds: readonly
   for (const fold of folds) {
     const images = testFold.reduce((count, f) => count + (f === fold ? 0 : 1), 0);
     const batches = Math.ceil(images / recipe.batchSize);
-    if (batches % recipe.gradAccumulation !== 0) problems.push(`fold ${fold} trains ${images} images in ${batches} batches of ${recipe.batchSize}`);
+    if (batches % recipe.gradAccumulation !== 0)
+      problems.push(`fold ${fold} trains ${images} images in ${batches} batches of ${recipe.batchSize}`);
   }
   if (problems.length > 0) {
-    throw outOfRange('gradAccumulation', `a divisor of each fold's batches per epoch (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''})`, recipe.gradAccumulation);
+    throw outOfRange(
+      'gradAccumulation',
+      `a divisor of each fold's batches per epoch (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''})`,
+      recipe.gradAccumulation,
+    );
   }
 }
 
 /** Refuses a recipe whose model or training step would not fit in the device's free memory, before allocating. */
 async function checkRecipeMemory(recipe: Recipe, arch: Recipe['model']['overrides'] | undefined): Promise<void> {
   const addon = await loadAddonAsync();
-  if (!registeredModelNames().includes(recipe.model.name)) return;  // createModel refuses it, with the closest names
+  if (!registeredModelNames().includes(recipe.model.name)) return; // createModel refuses it, with the closest names
   const imgSize = requireImageSize('model.imgSize', recipe.model.imgSize);
-  const need = await estimateMemory(addon, {
-    name: recipe.model.name, numClasses: recipe.model.numClasses, imgSize, device: recipe.device, arch,
-    gradCheckpointing: recipe.model.gradCheckpointing, batchSize: recipe.batchSize,
-  }, recipe.amp === 'float32' ? 4 : 2);  // 'auto' may pick a 16-bit type: refuse only what cannot fit either way
-  const size = [describeSizeOptions('model.overrides.', recipe.model.overrides), `model.imgSize=${imgSize[0] === imgSize[1] ? imgSize[0] : `[${imgSize.join(',')}]`}`];
+  const need = await estimateMemory(
+    addon,
+    {
+      name: recipe.model.name,
+      numClasses: recipe.model.numClasses,
+      imgSize,
+      device: recipe.device,
+      arch,
+      gradCheckpointing: recipe.model.gradCheckpointing,
+      batchSize: recipe.batchSize,
+    },
+    recipe.amp === 'float32' ? 4 : 2,
+  ); // 'auto' may pick a 16-bit type: refuse only what cannot fit either way
+  const size = [
+    describeSizeOptions('model.overrides.', recipe.model.overrides),
+    `model.imgSize=${imgSize[0] === imgSize[1] ? imgSize[0] : `[${imgSize.join(',')}]`}`,
+  ];
   checkModelMemory(need, `${size.join(', ')} (${recipe.model.name})`, recipe.device);
   checkTrainingMemory(need, `batchSize=${recipe.batchSize} at ${size.join(', ')} (${recipe.model.name})`, recipe.device);
 }
@@ -145,14 +168,18 @@ function checkSeveralClasses(dataset: Dataset): void {
   if (labels.size !== 1) return;
   const [label] = labels;
   const where = dataset.layout === 'competition' ? path.join(dataset.root, 'train.csv') : dataset.root;
-  throw invalidData(where, `has only label ${JSON.stringify(dataset.classes[label])} (all ${dataset.train.length} training images): a classifier needs two classes to tell apart; pass --allow-single-class (allowSingleClass: true) to train anyway`);
+  throw invalidData(
+    where,
+    `has only label ${JSON.stringify(dataset.classes[label])} (all ${dataset.train.length} training images): a classifier needs two classes to tell apart; pass --allow-single-class (allowSingleClass: true) to train anyway`,
+  );
 }
 
 export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<PreparedRun> {
   if (!fs.existsSync(options.data) || !fs.statSync(options.data).isDirectory()) {
     throw outOfRange('--data', 'a dataset folder (train.csv + train/ + test/ + sample_submit.csv, or one folder per class)', options.data);
   }
-  const dataset = options.dataset ?? await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false, verify: verifyMode(options) });
+  const dataset =
+    options.dataset ?? (await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false, verify: verifyMode(options) }));
   if (!options.resume && !options.allowSingleClass) checkSeveralClasses(dataset);
   if (dataset.train.length < recipe.folds) {
     // Otherwise the fold splitter's message, about nSplits, names neither the file nor the images.
@@ -160,7 +187,10 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
     throw invalidData(where, `lists ${dataset.train.length} training images; ${recipe.folds} folds need at least ${recipe.folds}`);
   }
   if (dataset.classes.length !== recipe.model.numClasses) {
-    throw invalidData(options.data, `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`);
+    throw invalidData(
+      options.data,
+      `has ${dataset.classes.length} classes but the recipe's model.numClasses is ${recipe.model.numClasses}`,
+    );
   }
   const location = new RunDir(options.run);
   const isNew = !options.resume && !fs.existsSync(location.recipeFile);
@@ -168,7 +198,10 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
   let run = isNew ? null : RunDir.open(options.run, recipe, options.resume ?? false);
   const removed = run?.removeStaleTemporaries() ?? [];
   if (removed.length > 0) {
-    options.progress?.({ type: 'message', text: `removed ${removed.length} temporary files that interrupted saves left: ${removed.map((f) => path.relative(options.run, f)).join(', ')}` });
+    options.progress?.({
+      type: 'message',
+      text: `removed ${removed.length} temporary files that interrupted saves left: ${removed.map((f) => path.relative(options.run, f)).join(', ')}`,
+    });
   }
   const { testFold, rows } = await foldAssignment(location, dataset, recipe);
   checkAccumulation(recipe, testFold, options.folds ?? Array.from({ length: recipe.folds }, (_, i) => i));
@@ -196,7 +229,13 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
     interpolation,
     transform(model, augment) {
       const { mean, std } = model.pretrainedConfig;
-      return { size: model.imgSize, interpolation: interpolation(model), mean: mean as [number, number, number], std: std as [number, number, number], augment };
+      return {
+        size: model.imgSize,
+        interpolation: interpolation(model),
+        mean: mean as [number, number, number],
+        std: std as [number, number, number],
+        augment,
+      };
     },
   };
 }

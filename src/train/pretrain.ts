@@ -4,8 +4,8 @@
  * replaced there, as timm does for another num_classes. One stratified hold-out (fold 0 of `recipe.folds`)
  * measures top-1 accuracy each epoch.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { invalidData, outOfRange } from '../errors';
 import { loadDataset } from '../data/dataset';
 import { prepareRun, type RunOptions } from './prepare';
@@ -34,26 +34,42 @@ export async function pretrainBackbone(recipe: Recipe, options: PretrainOptions)
   const started = Date.now();
   const out = path.resolve(options.out);
   if (!out.endsWith('.safetensors')) throw outOfRange('--out', 'a .safetensors file path', options.out);
-  if (fs.existsSync(out)) throw invalidData(out, 'already exists; pretraining never replaces a checkpoint: remove it or choose another --out');
+  if (fs.existsSync(out))
+    throw invalidData(out, 'already exists; pretraining never replaces a checkpoint: remove it or choose another --out');
   if (!fs.existsSync(options.data)) {
     throw outOfRange('--data', 'a dataset folder (one folder per class, e.g. foldtorch dataset emoji-corpus)', options.data);
   }
   const dataset = await loadDataset(options.data, { skipUnreadable: options.skipUnreadable ?? false });
   const { classes } = dataset;
   if (classes.length < 3) {
-    throw invalidData(options.data, `has ${classes.length} classes; pretraining is for many-class data (a two-class dataset trains with foldtorch train)`);
+    throw invalidData(
+      options.data,
+      `has ${classes.length} classes; pretraining is for many-class data (a two-class dataset trains with foldtorch train)`,
+    );
   }
   const run = options.run ?? out.replace(/\.safetensors$/, '.run');
   const sized: Recipe = { ...recipe, model: { ...recipe.model, numClasses: classes.length } };
   const prepared = await prepareRun(sized, { ...options, run, dataset, folds: [0] });
-  const result = await runFold({ prepared, fold: 0, emit: options.progress ?? (() => undefined), shouldStop: options.shouldStop ?? (() => false) });
+  const result = await runFold({
+    prepared,
+    fold: 0,
+    emit: options.progress ?? (() => undefined),
+    shouldStop: options.shouldStop ?? (() => false),
+  });
   fs.mkdirSync(path.dirname(out), { recursive: true });
   // Copy then rename: a reader never sees half a checkpoint.
   const partial = `${out}.partial-${process.pid}`;
   fs.copyFileSync(prepared.run.bestWeights(0), partial);
   fs.renameSync(partial, out);
   const kept = result.epochs.find((e) => e.epoch === result.bestEpoch);
-  return { out, run, classes, bestEpoch: result.bestEpoch, validAccuracy: kept?.validAccuracy ?? null, seconds: (Date.now() - started) / 1000 };
+  return {
+    out,
+    run,
+    classes,
+    bestEpoch: result.bestEpoch,
+    validAccuracy: kept?.validAccuracy ?? null,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 export interface BackboneCacheOptions extends Omit<RunOptions, 'run'> {

@@ -2,9 +2,18 @@
  * Recipes: everything a training run needs, JSON-serialisable, with the seed's named recipes and `key=value`
  * overrides (an unknown key is an error naming the closest valid one).
  */
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { precisions } from '../native/types';
-import { closestNames, invalidData, invalidType, outOfRange, requireChoice, requireImageSize, requireInteger, requireNumber } from '../errors';
+import {
+  closestNames,
+  invalidData,
+  invalidType,
+  outOfRange,
+  requireChoice,
+  requireImageSize,
+  requireInteger,
+  requireNumber,
+} from '../errors';
 
 /** Mixed precision: 'auto' (see resolvePrecision) or a precision by torch's dtype name, as every other call takes it. */
 export const kAmpModes = ['auto', ...precisions] as const;
@@ -121,7 +130,13 @@ export interface Recipe {
 }
 
 /** One learning rate, nothing frozen, timm's fresh classifier: what the seed did. */
-const kNoFineTuneOptions: FineTuneRecipe = { headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 };
+const kNoFineTuneOptions: FineTuneRecipe = {
+  headInit: 'reset',
+  backboneLrScale: 1,
+  freeze: [],
+  freezeBatchNorm: false,
+  headWarmupEpochs: 0,
+};
 
 const kSeedBase: Recipe = {
   name: 'seed-eva02',
@@ -140,14 +155,34 @@ const kSeedBase: Recipe = {
   batchSize: 17,
   evalBatchSize: 34,
   gradAccumulation: 1,
-  optimizer: { name: 'ranger21', lr: 6e-5, warmdownMinLr: 3e-5, warmdownStartPct: 0.72, weightDecay: 1e-4, mode: 'corrected', warmupIterations: null },
+  optimizer: {
+    name: 'ranger21',
+    lr: 6e-5,
+    warmdownMinLr: 3e-5,
+    warmdownStartPct: 0.72,
+    weightDecay: 1e-4,
+    mode: 'corrected',
+    warmupIterations: null,
+  },
   finetune: kNoFineTuneOptions,
   loss: 'cce',
   labelSmoothing: 0,
   amp: 'auto',
   sampler: 'imbalanced',
   keepWeights: 'best',
-  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0, hue: 0, outline: 0, fade: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
+  augment: {
+    hflip: 0.5,
+    vflip: 0.5,
+    rotate90: 0.5,
+    grayscale: 0,
+    hue: 0,
+    outline: 0,
+    fade: 0,
+    affine: 0,
+    scale: 1.25,
+    shift: 0.1,
+    rotate: 15,
+  },
   tta: ['hflip', 'vflip', 'rot90'],
   ttaMerge: 'mean',
   ensemble: 'mean',
@@ -175,7 +210,19 @@ const kDemoCpuScratch: Recipe = {
   batchSize: 32,
   evalBatchSize: 128,
   optimizer: { ...kSeedBase.optimizer, lr: 1e-3, warmdownMinLr: 5e-4 },
-  augment: { hflip: 0.5, vflip: 0.5, rotate90: 0.5, grayscale: 0.2, hue: 0.5, outline: 0, fade: 0, affine: 0, scale: 1.25, shift: 0.1, rotate: 15 },
+  augment: {
+    hflip: 0.5,
+    vflip: 0.5,
+    rotate90: 0.5,
+    grayscale: 0.2,
+    hue: 0.5,
+    outline: 0,
+    fade: 0,
+    affine: 0,
+    scale: 1.25,
+    shift: 0.1,
+    rotate: 15,
+  },
   device: 'cpu',
   amp: 'auto',
   checkpointEvery: 1000,
@@ -189,7 +236,14 @@ const kDemoCpuScratch: Recipe = {
 const kDemoCpu: Recipe = {
   ...kDemoCpuScratch,
   name: 'demo-cpu',
-  model: { name: 'tf_efficientnet_lite0', pretrained: 'tf_efficientnet_lite0.in1k', imgSize: 128, numClasses: 2, overrides: {}, gradCheckpointing: false },
+  model: {
+    name: 'tf_efficientnet_lite0',
+    pretrained: 'tf_efficientnet_lite0.in1k',
+    imgSize: 128,
+    numClasses: 2,
+    overrides: {},
+    gradCheckpointing: false,
+  },
   epochs: 3,
   batchSize: 32,
   evalBatchSize: 64,
@@ -340,13 +394,18 @@ export function validateRecipe(input: unknown): Recipe {
   // Absent in run folders written before it existed: they fine-tuned with one lr and nothing frozen.
   const finetune = r.finetune === undefined ? { ...kNoFineTuneOptions } : requireObject('finetune', r.finetune);
   rejectUnknownKeys('finetune', finetune, kNoFineTuneOptions);
-  if (typeof r.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(r.name)) throw invalidType('name', 'a name of letters, digits, ".", "_" or "-"', r.name);
+  if (typeof r.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(r.name))
+    throw invalidType('name', 'a name of letters, digits, ".", "_" or "-"', r.name);
   if (typeof model.name !== 'string') throw invalidType('model.name', 'a model name', model.name);
-  if (model.pretrained !== null && typeof model.pretrained !== 'string') throw invalidType('model.pretrained', 'a file path or null', model.pretrained);
+  if (model.pretrained !== null && typeof model.pretrained !== 'string')
+    throw invalidType('model.pretrained', 'a file path or null', model.pretrained);
   const overrides = requireObject('model.overrides', model.overrides);
   for (const [k, v] of Object.entries(overrides)) {
     // The model's family checks the key and its kind (createModel); here only the JSON shape.
-    const fits = typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'number'));
+    const fits =
+      typeof v === 'boolean' ||
+      (typeof v === 'number' && Number.isFinite(v)) ||
+      (Array.isArray(v) && v.every((x) => typeof x === 'number'));
     if (!fits) throw invalidType(`model.overrides.${k}`, 'a number, boolean or array of numbers', v);
   }
   if (!Array.isArray(finetune.freeze) || finetune.freeze.some((x) => typeof x !== 'string')) {
@@ -355,7 +414,8 @@ export function validateRecipe(input: unknown): Recipe {
   const tta = r.tta;
   if (!Array.isArray(tta)) throw invalidType('tta', `an array of ${kTtaTransforms.join(', ')}`, tta);
   tta.forEach((t, i) => requireChoice(`tta[${i}]`, t, kTtaTransforms));
-  if (typeof r.device !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(r.device)) throw outOfRange('device', '"cpu", "cuda" or "cuda:N"', r.device);
+  if (typeof r.device !== 'string' || !/^(cpu|cuda(:\d+)?)$/.test(r.device))
+    throw outOfRange('device', '"cpu", "cuda" or "cuda:N"', r.device);
   const folds = requireInteger('folds', r.folds, 2, 100);
   const warmup = optimizer.warmupIterations;
   if (warmup !== null) requireInteger('optimizer.warmupIterations', warmup, 0);
@@ -394,7 +454,7 @@ export function validateRecipe(input: unknown): Recipe {
     },
     loss: requireChoice('loss', r.loss, kLosses),
     labelSmoothing: requireNumber('labelSmoothing', r.labelSmoothing, 0, 1),
-    amp: requireChoice('amp', typeof r.amp === 'string' ? kAmpAliases[r.amp] ?? r.amp : r.amp, kAmpModes),
+    amp: requireChoice('amp', typeof r.amp === 'string' ? (kAmpAliases[r.amp] ?? r.amp) : r.amp, kAmpModes),
     sampler: requireChoice('sampler', r.sampler, kSamplers),
     // Absent in run folders written before it existed: they kept the best epoch.
     keepWeights: r.keepWeights === undefined ? 'best' : requireChoice('keepWeights', r.keepWeights, kKeepWeights),
@@ -451,7 +511,11 @@ export function resolveRecipe(nameOrFile: string, sets: readonly string[] = []):
     delete parsed.extends;
     base = deepMerge(start, parsed, nameOrFile, '');
   } else {
-    throw outOfRange('--recipe', `a recipe name (${recipeNames().join(', ')}) or a JSON file (did you mean ${closestNames(nameOrFile, recipeNames(), 1)[0]}?)`, nameOrFile);
+    throw outOfRange(
+      '--recipe',
+      `a recipe name (${recipeNames().join(', ')}) or a JSON file (did you mean ${closestNames(nameOrFile, recipeNames(), 1)[0]}?)`,
+      nameOrFile,
+    );
   }
   return applyOverrides(validateRecipe(base), sets);
 }
@@ -462,9 +526,10 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
     // JSON.parse keeps "__proto__" as an own key; assigning it would replace the merged object's prototype.
     if (kUnsafeKeys.has(k)) throw invalidData(file, `refusing the key "${prefix}${k}" (no recipe key is named ${kUnsafeKeysText})`);
     const b = Object.hasOwn(base, k) ? base[k] : undefined;
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
-      ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>, file, `${prefix}${k}.`)
-      : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>, file, `${prefix}${k}.`)
+        : v;
   }
   return out;
 }

@@ -26,16 +26,23 @@ function groupsOf(dataset: Dataset, column: string | null, ids: readonly string[
 function meanViews(folds: readonly FoldResult[]): number[][] | undefined {
   const lists = folds.map((f) => f.test?.views);
   if (lists.length === 0 || !lists.every((l): l is number[][] => Array.isArray(l) && l.length === lists[0]?.length)) return undefined;
-  return lists[0].map((row, i) => row.map((_, v) => lists.reduce((sum, l) => sum + (l[i]?.[v] ?? NaN), 0) / lists.length))
+  return lists[0]
+    .map((row, i) => row.map((_, v) => lists.reduce((sum, l) => sum + (l[i]?.[v] ?? NaN), 0) / lists.length))
     .map((row) => (row.every(Number.isFinite) ? row : []));
 }
 
 /** Images of the out-of-fold set (in `results` order) and of the test set (in dataset order). */
-export function reportImageDetails(dataset: Dataset, recipe: Recipe, results: readonly FoldResult[]): { oof: ImageDetails; test: ImageDetails | undefined; groupColumn: string | null } {
+export function reportImageDetails(
+  dataset: Dataset,
+  recipe: Recipe,
+  results: readonly FoldResult[],
+): { oof: ImageDetails; test: ImageDetails | undefined; groupColumn: string | null } {
   const column = reportGroupColumn(dataset, recipe);
   const paths = new Map(dataset.train.map((item) => [item.imageName, item.path]));
   const ids = results.flatMap((r) => r.oof.ids);
-  const views = results.every((r) => r.oof.views?.length === r.oof.ids.length) ? results.flatMap((r) => r.oof.views as number[][]) : undefined;
+  const views = results.every((r) => r.oof.views?.length === r.oof.ids.length)
+    ? results.flatMap((r) => r.oof.views as number[][])
+    : undefined;
   const oof: ImageDetails = {
     ids,
     paths: ids.every((id) => paths.has(id)) ? ids.map((id) => paths.get(id) as string) : undefined,
@@ -46,11 +53,14 @@ export function reportImageDetails(dataset: Dataset, recipe: Recipe, results: re
   const withTest = results.filter((r) => r.test !== null);
   const testIds = dataset.test.map((item) => item.imageName);
   const testViews = meanViews(withTest);
-  const test: ImageDetails | undefined = withTest.length === 0 ? undefined : {
-    ids: testIds,
-    paths: dataset.test.map((item) => item.path),
-    groups: groupsOf(dataset, column, testIds),
-    views: testViews?.every((row) => row.length > 0) ? testViews : undefined,
-  };
+  const test: ImageDetails | undefined =
+    withTest.length === 0
+      ? undefined
+      : {
+          ids: testIds,
+          paths: dataset.test.map((item) => item.path),
+          groups: groupsOf(dataset, column, testIds),
+          views: testViews?.every((row) => row.length > 0) ? testViews : undefined,
+        };
   return { oof, test, groupColumn: column };
 }

@@ -2,13 +2,12 @@
  * The run folder `runs/<name>/`: recipe.json, folds.csv, fold-i/ (checkpoints, metrics.jsonl, oof), oof.csv,
  * submission.csv, report.html. Every file is written atomically so a killed run never leaves a half file.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { invalidData, outOfRange } from '../errors';
 import type { Recipe } from './recipe';
 
 import { removeStaleTemporaries, writeFileAtomic } from '../files';
-
 
 export interface FoldState {
   fold: number;
@@ -24,19 +23,43 @@ export interface FoldState {
 export class RunDir {
   constructor(readonly dir: string) {}
 
-  get recipeFile(): string { return path.join(this.dir, 'recipe.json'); }
-  get foldsFile(): string { return path.join(this.dir, 'folds.csv'); }
-  get oofFile(): string { return path.join(this.dir, 'oof.csv'); }
-  get submissionFile(): string { return path.join(this.dir, 'submission.csv'); }
-  get reportFile(): string { return path.join(this.dir, 'report.html'); }
-  foldDir(fold: number): string { return path.join(this.dir, `fold-${fold}`); }
-  metricsFile(fold: number): string { return path.join(this.foldDir(fold), 'metrics.jsonl'); }
-  stateFile(fold: number): string { return path.join(this.foldDir(fold), 'state.json'); }
-  bestWeights(fold: number): string { return path.join(this.foldDir(fold), 'best.safetensors'); }
+  get recipeFile(): string {
+    return path.join(this.dir, 'recipe.json');
+  }
+  get foldsFile(): string {
+    return path.join(this.dir, 'folds.csv');
+  }
+  get oofFile(): string {
+    return path.join(this.dir, 'oof.csv');
+  }
+  get submissionFile(): string {
+    return path.join(this.dir, 'submission.csv');
+  }
+  get reportFile(): string {
+    return path.join(this.dir, 'report.html');
+  }
+  foldDir(fold: number): string {
+    return path.join(this.dir, `fold-${fold}`);
+  }
+  metricsFile(fold: number): string {
+    return path.join(this.foldDir(fold), 'metrics.jsonl');
+  }
+  stateFile(fold: number): string {
+    return path.join(this.foldDir(fold), 'state.json');
+  }
+  bestWeights(fold: number): string {
+    return path.join(this.foldDir(fold), 'best.safetensors');
+  }
   /** The resumable training checkpoint (model + optimizer + scaler + counters + RNG). */
-  lastCheckpoint(fold: number): string { return path.join(this.foldDir(fold), 'last'); }
-  foldOof(fold: number): string { return path.join(this.foldDir(fold), 'oof.json'); }
-  foldTest(fold: number): string { return path.join(this.foldDir(fold), 'test.json'); }
+  lastCheckpoint(fold: number): string {
+    return path.join(this.foldDir(fold), 'last');
+  }
+  foldOof(fold: number): string {
+    return path.join(this.foldDir(fold), 'oof.json');
+  }
+  foldTest(fold: number): string {
+    return path.join(this.foldDir(fold), 'test.json');
+  }
 
   /**
    * Opens `dir` for a new run (must not hold another run) or, with resume, for continuing one (its recipe must
@@ -49,10 +72,17 @@ export class RunDir {
       const differences = recipeDifferences(saved, recipe);
       if (!resume) {
         if (differences.length > 0) {
-          throw outOfRange('run folder', `a new folder or --resume (${dir} holds a run of recipe "${saved.name}" that differs in ${differences.slice(0, 3).join(', ')})`, dir);
+          throw outOfRange(
+            'run folder',
+            `a new folder or --resume (${dir} holds a run of recipe "${saved.name}" that differs in ${differences.slice(0, 3).join(', ')})`,
+            dir,
+          );
         }
       } else if (differences.length > 0) {
-        throw invalidData(run.recipeFile, `--resume with a different recipe: ${differences.slice(0, 5).join(', ')} differ; resume with the saved recipe (--recipe ${run.recipeFile}) or start a new run`);
+        throw invalidData(
+          run.recipeFile,
+          `--resume with a different recipe: ${differences.slice(0, 5).join(', ')} differ; resume with the saved recipe (--recipe ${run.recipeFile}) or start a new run`,
+        );
       }
     } else {
       if (resume) throw outOfRange('--resume', 'a run folder holding recipe.json', dir);
@@ -65,11 +95,12 @@ export class RunDir {
   /** Removes what saves killed mid-write left (`*.tmp-PID[-N]`) in the run folder and its fold folders. */
   removeStaleTemporaries(): string[] {
     const folds = fs.existsSync(this.dir)
-      ? fs.readdirSync(this.dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && /^fold-\d+$/.test(e.name))
-        .map((e) => Number(e.name.slice(5)))
-        .sort((a, b) => a - b)
-        .map((fold) => this.foldDir(fold))
+      ? fs
+          .readdirSync(this.dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory() && /^fold-\d+$/.test(e.name))
+          .map((e) => Number(e.name.slice(5)))
+          .sort((a, b) => a - b)
+          .map((fold) => this.foldDir(fold))
       : [];
     return [this.dir, ...folds].flatMap((dir) => removeStaleTemporaries(dir));
   }
@@ -92,7 +123,10 @@ export class RunDir {
       throw invalidData(file, `unreadable fold state (${(error as Error).message})`);
     }
     if (state === null || typeof state !== 'object' || typeof state.done !== 'boolean' || typeof state.bestEpoch !== 'number') {
-      throw invalidData(file, `Expected a fold state ({fold, done, bestEpoch, bestAuc, epochsDone}) but received ${JSON.stringify(state)?.slice(0, 80)}`);
+      throw invalidData(
+        file,
+        `Expected a fold state ({fold, done, bestEpoch, bestAuc, epochsDone}) but received ${JSON.stringify(state)?.slice(0, 80)}`,
+      );
     }
     return state;
   }
@@ -110,14 +144,17 @@ export class RunDir {
   readMetrics<T = Record<string, unknown>>(fold: number): T[] {
     const file = this.metricsFile(fold);
     if (!fs.existsSync(file)) return [];
-    return fs.readFileSync(file, 'utf8').split('\n').flatMap((line) => {
-      if (!line.trim()) return [];
-      try {
-        return [JSON.parse(line) as T];
-      } catch {
-        return [];
-      }
-    });
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        if (!line.trim()) return [];
+        try {
+          return [JSON.parse(line) as T];
+        } catch {
+          return [];
+        }
+      });
   }
 
   /** Keeps only metrics of epochs before `epoch` (a resumed epoch is recomputed in full). */
@@ -134,7 +171,8 @@ export function recipeDifferences(a: Recipe, b: Recipe): string[] {
   const walk = (x: unknown, y: unknown, prefix: string) => {
     if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x) && !Array.isArray(y)) {
       const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
-      for (const k of keys) if (!ignored.has(k)) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k);
+      for (const k of keys)
+        if (!ignored.has(k)) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k);
     } else if (JSON.stringify(x) !== JSON.stringify(y)) {
       out.push(prefix);
     }

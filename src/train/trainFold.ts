@@ -2,7 +2,7 @@
  * trainFold: one fold of a recipe, end to end — model, Learner, sampled and augmented epochs, validation AUC
  * each epoch, the best weights, resumable checkpoints, then the fold's out-of-fold and test predictions with TTA.
  */
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { planBatch } from '../data/colour';
 import { loadBatches, type LoaderItem } from '../data/loader';
 import { EpochSampler } from '../data/sampler';
@@ -50,7 +50,10 @@ export interface FoldResult {
 }
 
 export class TrainingInterrupted extends Error {
-  constructor(readonly fold: number, readonly step: number) {
+  constructor(
+    readonly fold: number,
+    readonly step: number,
+  ) {
     super(`training interrupted in fold ${fold} at step ${step}; the last checkpoint is saved: continue with --resume`);
   }
 }
@@ -95,7 +98,8 @@ export async function resolvePrecision(recipe: Recipe): Promise<Precision> {
 function stagePatterns(model: Model, names: readonly string[], key: string): string[] {
   return names.map((name, i) => {
     const stage = model.parameterStages.find((s) => s.name === name);
-    if (!stage) throw outOfRange(`${key}[${i}]`, `a parameter stage of ${model.name} (${model.parameterStages.map((s) => s.name).join(', ')})`, name);
+    if (!stage)
+      throw outOfRange(`${key}[${i}]`, `a parameter stage of ${model.name} (${model.parameterStages.map((s) => s.name).join(', ')})`, name);
     return stage.pattern;
   });
 }
@@ -138,7 +142,13 @@ function foldAuc(labels: readonly number[], scores: ArrayLike<number>, classes: 
   return classes !== 2 ? null : aucOrNull(labels, scores);
 }
 
-async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, precision: Precision, dataParallel: boolean): Promise<Learner> {
+async function makeLearner(
+  model: Model,
+  recipe: Recipe,
+  stepsPerEpoch: number,
+  precision: Precision,
+  dataParallel: boolean,
+): Promise<Learner> {
   const o = recipe.optimizer;
   // optimizer.lr is the classifier's; the backbone (the default group) runs at backboneLrScale of it, its
   // warmdown floor scaled alike (Ranger21's corrected mode keeps each group's lr / min_lr ratio).
@@ -155,9 +165,10 @@ async function makeLearner(model: Model, recipe: Recipe, stepsPerEpoch: number, 
       numBatchesPerEpoch: stepsPerEpoch,
       ...(o.warmupIterations !== null ? { numWarmupIterations: o.warmupIterations } : {}),
     },
-    loss: recipe.loss === 'ce'
-      ? { kind: 'ce', labelSmoothing: recipe.labelSmoothing }
-      : { kind: 'cce', variant: recipe.loss === 'cce-2021' ? 'v2021' : 'head', labelSmoothing: recipe.labelSmoothing },
+    loss:
+      recipe.loss === 'ce'
+        ? { kind: 'ce', labelSmoothing: recipe.labelSmoothing }
+        : { kind: 'cce', variant: recipe.loss === 'cce-2021' ? 'v2021' : 'head', labelSmoothing: recipe.labelSmoothing },
     precision,
     accumulationSteps: recipe.gradAccumulation,
     seed: recipe.seed,
@@ -191,7 +202,12 @@ async function anyStop(group: ProcessGroup | null, shouldStop: () => boolean): P
 }
 
 /** predictItems over `items`, each rank predicting one block and all of them gathering the whole in order. */
-async function predictSharded(group: ProcessGroup | null, model: Model, items: readonly LoaderItem[], options: PredictOptions): Promise<Prediction> {
+async function predictSharded(
+  group: ProcessGroup | null,
+  model: Model,
+  items: readonly LoaderItem[],
+  options: PredictOptions,
+): Promise<Prediction> {
   if (!group) return predictItems(model, items, options);
   const [start, end] = blockOf(items.length, group.rank, group.worldSize);
   const own = await predictItems(model, items.slice(start, end), options);
@@ -248,18 +264,23 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
     const f = await startFold(context, model, precision);
     let resume = await resumePoint(f);
     // Without the log's `type` field, so a resumed fold's oof.json is the uninterrupted one's.
-    const epochs: EpochMetrics[] = run.readMetrics<EpochMetrics & { type: string }>(fold)
+    const epochs: EpochMetrics[] = run
+      .readMetrics<EpochMetrics & { type: string }>(fold)
       .filter((m) => m.type === 'epoch')
       .map(({ type, ...metrics }) => metrics);
     let best: Best = { epoch: state.bestEpoch, auc: state.bestAuc, score: state.bestScore ?? state.bestAuc };
     if (resume) f.lrs.push(...resume.lrs);
-    const sampler = new EpochSampler(f.train.map((i) => i.label), { kind: recipe.sampler, seed: recipe.seed + fold });
+    const sampler = new EpochSampler(
+      f.train.map((i) => i.label),
+      { kind: recipe.sampler, seed: recipe.seed + fold },
+    );
     for (let epoch = resume?.epoch ?? 0; epoch < recipe.epochs; epoch++) {
       const epochStarted = Date.now();
       await applyTrainable(f.learner, model, recipe, epoch);
-      const point: ResumePoint = resume && resume.epoch === epoch
-        ? resume
-        : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs: f.lrs, trainScores: [], trainLabels: [] };
+      const point: ResumePoint =
+        resume && resume.epoch === epoch
+          ? resume
+          : { epoch, nextBatch: 0, lossSum: 0, lossCount: 0, lrs: f.lrs, trainScores: [], trainLabels: [] };
       resume = null;
       const lastLr = await trainEpoch(f, epoch, point, sampler);
       const metrics = await validateEpoch(f, epoch, point, lastLr, epochStarted);
@@ -267,7 +288,8 @@ export async function runFold(context: FoldContext): Promise<FoldResult> {
     }
     f.learner.dispose();
     const result = await predictFold(context, model, { train: f.train, valid: f.valid }, { best, epochs, lrs: f.lrs, precision, started });
-    if (f.rank === 0) run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
+    if (f.rank === 0)
+      run.writeState({ fold, done: true, bestEpoch: best.epoch, bestAuc: best.auc, bestScore: best.score, epochsDone: recipe.epochs });
     return result;
   } finally {
     model.dispose();
@@ -294,12 +316,20 @@ async function startFold(context: FoldContext, model: Model, precision: Precisio
 
 /** The fold's last checkpoint loaded into the learner, and where in the run it was taken; null for a fresh fold. */
 async function resumePoint(f: FoldRun): Promise<ResumePoint | null> {
-  const { prepared: { run }, fold, emit } = f.context;
+  const {
+    prepared: { run },
+    fold,
+    emit,
+  } = f.context;
   if (!fs.existsSync(`${run.lastCheckpoint(fold)}.safetensors`)) return null;
   const info = await f.learner.load(run.lastCheckpoint(fold));
   let resume = info.document.user as ResumePoint;
   if ((resume.worldSize ?? 1) !== f.worldSize) {
-    throw outOfRange('WORLD_SIZE', `the world size that wrote fold ${fold}'s checkpoint (${resume.worldSize ?? 1}): resume with as many ranks`, f.worldSize);
+    throw outOfRange(
+      'WORLD_SIZE',
+      `the world size that wrote fold ${fold}'s checkpoint (${resume.worldSize ?? 1}): resume with as many ranks`,
+      f.worldSize,
+    );
   }
   const own = resume.ranks?.[f.rank];
   if (own) resume = { ...resume, ...own, trainScores: [...own.trainScores], trainLabels: [...own.trainLabels] };
@@ -310,11 +340,19 @@ async function resumePoint(f: FoldRun): Promise<ResumePoint | null> {
 
 /** Trains one epoch's batches from `point.nextBatch`, checkpointing as the recipe says; returns the last batch's lr. */
 async function trainEpoch(f: FoldRun, epoch: number, point: ResumePoint, sampler: EpochSampler): Promise<number> {
-  const { context: { prepared, fold, emit }, recipe, model, learner, rank, worldSize, lrs } = f;
+  const {
+    context: { prepared, fold, emit },
+    recipe,
+    model,
+    learner,
+    rank,
+    worldSize,
+    lrs,
+  } = f;
   const { run } = prepared;
   const order = shardPlan(sampler.epoch(epoch), rank, worldSize);
   // A run stopped after an epoch's last batch resumes with no batch left in it: the epoch's lr is the saved one.
-  let lastLr = point.nextBatch > 0 ? point.lastLr ?? lrs[lrs.length - 1] ?? 0 : 0;
+  let lastLr = point.nextBatch > 0 ? (point.lastLr ?? lrs[lrs.length - 1] ?? 0) : 0;
   let imagesSeen = 0;
   const stepClock = Date.now();
   for await (const batch of loadBatches(f.train, order, {
@@ -343,10 +381,19 @@ async function trainEpoch(f: FoldRun, epoch: number, point: ResumePoint, sampler
     imagesSeen += batch.shape[0];
     point.nextBatch = batch.index + 1;
     const globalStep = epoch * f.batchesPerEpoch + point.nextBatch;
-    emit({ type: 'step', fold, epoch, step: globalStep, totalSteps: recipe.epochs * f.batchesPerEpoch, loss: result.loss, lr: result.lr,
-      imagesPerSecond: imagesSeen / Math.max(1e-3, (Date.now() - stepClock) / 1000), skipped: result.skipped });
+    emit({
+      type: 'step',
+      fold,
+      epoch,
+      step: globalStep,
+      totalSteps: recipe.epochs * f.batchesPerEpoch,
+      loss: result.loss,
+      lr: result.lr,
+      imagesPerSecond: imagesSeen / Math.max(1e-3, (Date.now() - stepClock) / 1000),
+      skipped: result.skipped,
+    });
     const atBoundary = result.stepped || recipe.gradAccumulation === 1;
-    const stop = atBoundary && await anyStop(f.group, f.context.shouldStop);
+    const stop = atBoundary && (await anyStop(f.group, f.context.shouldStop));
     if (atBoundary && (result.step % recipe.checkpointEvery === 0 || stop)) {
       point.lrs = lrs;
       point.lastLr = lastLr;
@@ -368,7 +415,12 @@ async function trainEpoch(f: FoldRun, epoch: number, point: ResumePoint, sampler
 async function validateEpoch(f: FoldRun, epoch: number, point: ResumePoint, lastLr: number, epochStarted: number): Promise<EpochMetrics> {
   const { recipe, model, valid } = f;
   const validPrediction = await predictSharded(f.group, model, valid, {
-    tta: 'none', merge: 'mean', batchSize: recipe.evalBatchSize, interpolation: f.context.prepared.interpolation(model), precision: f.precision, cache: f.cache,
+    tta: 'none',
+    merge: 'mean',
+    batchSize: recipe.evalBatchSize,
+    interpolation: f.context.prepared.interpolation(model),
+    precision: f.precision,
+    cache: f.cache,
   });
   const validLabels = valid.map((item) => item.label);
   const sums = await gatherSums(f.group, point);
@@ -377,7 +429,11 @@ async function validateEpoch(f: FoldRun, epoch: number, point: ResumePoint, last
   return {
     epoch,
     trainLoss: lossSum / Math.max(1, lossCount),
-    trainAuc: foldAuc(sums.flatMap((r) => r.trainLabels), sums.flatMap((r) => r.trainScores), model.numClasses),
+    trainAuc: foldAuc(
+      sums.flatMap((r) => r.trainLabels),
+      sums.flatMap((r) => r.trainScores),
+      model.numClasses,
+    ),
     validLoss: meanLoss(validPrediction.logits, validLabels, model.numClasses),
     validAuc: foldAuc(validLabels, validPrediction.probabilities, model.numClasses),
     validAccuracy: accuracyOf(validPrediction.logits, validLabels, model.numClasses),
@@ -388,14 +444,35 @@ async function validateEpoch(f: FoldRun, epoch: number, point: ResumePoint, last
 
 /** Keeps the best epoch's weights, logs the epoch and checkpoints its end (rank 0); returns the best so far. */
 async function endEpoch(f: FoldRun, metrics: EpochMetrics, previous: Best, epochs: EpochMetrics[]): Promise<Best> {
-  const { context: { prepared: { run }, fold, emit, shouldStop }, recipe, model, learner, group, worldSize } = f;
+  const {
+    context: {
+      prepared: { run },
+      fold,
+      emit,
+      shouldStop,
+    },
+    recipe,
+    model,
+    learner,
+    group,
+    worldSize,
+  } = f;
   const { epoch } = metrics;
   // Binary: the seed's validation AUC. More classes (a pretraining run): top-1 accuracy.
   const score = model.numClasses === 2 ? metrics.validAuc : metrics.validAccuracy;
   const isBest = recipe.keepWeights === 'last' || previous.epoch < 0 || (score ?? -Infinity) > (previous.score ?? -Infinity);
   const best = isBest ? { epoch, auc: metrics.validAuc, score } : previous;
   epochs.push(metrics);
-  const next: ResumePoint = { epoch: epoch + 1, nextBatch: 0, lossSum: 0, lossCount: 0, lrs: f.lrs, trainScores: [], trainLabels: [], ...(group ? { worldSize } : {}) };
+  const next: ResumePoint = {
+    epoch: epoch + 1,
+    nextBatch: 0,
+    lossSum: 0,
+    lossCount: 0,
+    lrs: f.lrs,
+    trainScores: [],
+    trainLabels: [],
+    ...(group ? { worldSize } : {}),
+  };
   if (f.rank === 0) {
     if (isBest) await model.saveWeights(run.bestWeights(fold), { epoch: String(epoch), validAuc: String(metrics.validAuc) });
     run.appendMetrics(fold, { type: 'epoch', ...metrics });
@@ -405,7 +482,7 @@ async function endEpoch(f: FoldRun, metrics: EpochMetrics, previous: Best, epoch
   }
   // The others read rank 0's best weights at the end: they wait for its files at every epoch's end.
   await group?.barrier();
-  if (await anyStop(group, shouldStop) && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
+  if ((await anyStop(group, shouldStop)) && epoch + 1 < recipe.epochs) throw new TrainingInterrupted(fold, (await learner.counters()).step);
   return best;
 }
 
@@ -431,18 +508,38 @@ async function predictFold(
   await model.load(run.bestWeights(fold));
   const tta = recipe.tta.length ? recipe.tta.join(',') : 'none';
   const predictOptions = {
-    tta, merge: recipe.ttaMerge, batchSize: recipe.evalBatchSize, interpolation: prepared.interpolation(model),
-    precision: info.precision, cache: recipe.cacheImages ? prepared.cache : null,
+    tta,
+    merge: recipe.ttaMerge,
+    batchSize: recipe.evalBatchSize,
+    interpolation: prepared.interpolation(model),
+    precision: info.precision,
+    cache: recipe.cacheImages ? prepared.cache : null,
   } as const;
   let clock = Date.now();
   const oof = await predictSharded(group, model, split.valid, predictOptions);
-  emit({ type: 'predict', what: `fold ${fold} out-of-fold`, images: split.valid.length, views: oof.plan.length, seconds: (Date.now() - clock) / 1000 });
+  emit({
+    type: 'predict',
+    what: `fold ${fold} out-of-fold`,
+    images: split.valid.length,
+    views: oof.plan.length,
+    seconds: (Date.now() - clock) / 1000,
+  });
   let test: FoldResult['test'] = null;
   if (dataset.test.length > 0) {
     clock = Date.now();
     const prediction = await predictSharded(group, model, dataset.test, predictOptions);
-    test = { ids: dataset.test.map((item) => item.imageName), probabilities: Array.from(prediction.probabilities), views: viewRows(prediction.viewProbabilities, prediction.plan.length) };
-    emit({ type: 'predict', what: `fold ${fold} test`, images: dataset.test.length, views: prediction.plan.length, seconds: (Date.now() - clock) / 1000 });
+    test = {
+      ids: dataset.test.map((item) => item.imageName),
+      probabilities: Array.from(prediction.probabilities),
+      views: viewRows(prediction.viewProbabilities, prediction.plan.length),
+    };
+    emit({
+      type: 'predict',
+      what: `fold ${fold} test`,
+      images: dataset.test.length,
+      views: prediction.plan.length,
+      seconds: (Date.now() - clock) / 1000,
+    });
   }
   const result: FoldResult = {
     fold,
@@ -450,7 +547,12 @@ async function predictFold(
     bestAuc: info.best.auc,
     epochs: info.epochs,
     lrs: info.lrs,
-    oof: { ids: split.valid.map((item) => item.imageName), labels: split.valid.map((item) => item.label), probabilities: Array.from(oof.probabilities), views: viewRows(oof.viewProbabilities, oof.plan.length) },
+    oof: {
+      ids: split.valid.map((item) => item.imageName),
+      labels: split.valid.map((item) => item.label),
+      probabilities: Array.from(oof.probabilities),
+      views: viewRows(oof.viewProbabilities, oof.plan.length),
+    },
     test,
     ttaNote: ttaPlanNote(oof.plan),
     seconds: (Date.now() - info.started) / 1000,
@@ -461,4 +563,3 @@ async function predictFold(
   emit({ type: 'fold-end', fold, bestEpoch: info.best.epoch, bestAuc: info.best.auc, bestAccuracy, seconds: result.seconds });
   return result;
 }
-

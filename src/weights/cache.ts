@@ -2,10 +2,10 @@
  * The weights cache: `<dir>/<name>.safetensors`, `<name>.LICENSE.txt` and `<name>.json` (provenance), written
  * through temporary files in the same folder and renamed into place, under a per-name lock file.
  */
-import { randomBytes } from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { toolError } from '../errors';
 import type { WeightsEntry } from './catalogue';
 import { sha256File } from './wheel';
@@ -55,10 +55,7 @@ export interface WeightsFiles {
   lock: string;
 }
 
-export type CacheState =
-  | { state: 'cached'; provenance: WeightsProvenance }
-  | { state: 'absent' }
-  | { state: 'invalid'; reason: string };
+export type CacheState = { state: 'cached'; provenance: WeightsProvenance } | { state: 'absent' } | { state: 'invalid'; reason: string };
 
 /** The cache folder: the option, else FOLDTORCH_WEIGHTS_DIR, else ~/.cache/foldtorch/weights. */
 export function weightsDir(option?: string): string {
@@ -85,7 +82,10 @@ export async function checkCached(entry: WeightsEntry, files: WeightsFiles): Pro
   const provenance = readProvenance(files.provenance);
   if (!provenance) return { state: 'invalid', reason: `no readable provenance record ${files.provenance}` };
   if (provenance.name !== entry.name || provenance.source.wheelSha256 !== entry.source.wheelSha256) {
-    return { state: 'invalid', reason: `${files.provenance} describes other weights (${provenance.name}, wheel ${provenance.source.wheelSha256})` };
+    return {
+      state: 'invalid',
+      reason: `${files.provenance} describes other weights (${provenance.name}, wheel ${provenance.source.wheelSha256})`,
+    };
   }
   if (!fs.existsSync(files.license)) return { state: 'invalid', reason: `its licence file ${files.license} is missing` };
   const actual = await sha256File(files.weights);
@@ -116,7 +116,7 @@ export function removeStaleTemporaries(dir: string, name: string): string[] {
   const removed: string[] = [];
   for (const file of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     const match = kTemporary.exec(file);
-    if (!match || !match[1].startsWith(name) || processAlive(Number(match[2]))) continue;
+    if (!match?.[1].startsWith(name) || processAlive(Number(match[2]))) continue;
     fs.rmSync(path.join(dir, file), { recursive: true, force: true });
     removed.push(file);
   }
@@ -161,7 +161,12 @@ function lockIsStale(lock: string): boolean {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `fn` holding `<name>.lock`; waits while another live process holds it, takes over a dead one's. */
-export async function withFetchLock<T>(files: WeightsFiles, log: (line: string) => void, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+export async function withFetchLock<T>(
+  files: WeightsFiles,
+  log: (line: string) => void,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let announced = false;
   for (;;) {

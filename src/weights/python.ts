@@ -2,10 +2,10 @@
  * The Python that downloads wheels (pip) and reads checkpoints (torch.load): found in scripts/libtorch.js's order,
  * after the LIBTORCH case, which has no Python: --python / FOLDTORCH_PYTHON → the project environment → python3.
  */
-import { execFile, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { toolError } from '../errors';
 
 export interface PythonInfo {
@@ -104,7 +104,12 @@ export interface ProcessResult {
 }
 
 /** Runs a command to the end, handing each output line to `onLine` and keeping the last 40 lines. */
-export function runProcess(command: string, args: readonly string[], onLine: (line: string) => void, timeoutMs: number): Promise<ProcessResult> {
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  onLine: (line: string) => void,
+  timeoutMs: number,
+): Promise<ProcessResult> {
   return new Promise((resolve) => {
     const lines: string[] = [];
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PIP_NO_INPUT: '1' } });
@@ -132,5 +137,8 @@ export function runProcess(command: string, args: readonly string[], onLine: (li
 }
 
 export function indent(text: string, prefix = '    '): string {
-  return text.split('\n').map((line) => `${prefix}${line}`).join('\n');
+  return text
+    .split('\n')
+    .map((line) => `${prefix}${line}`)
+    .join('\n');
 }

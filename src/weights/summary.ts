@@ -1,6 +1,6 @@
 /** What run reports and `foldtorch weights list` say about pretrained weights: licence, source, cache state. */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { isWeightsName, kPretrainedWeights, pipRequirement, weightsEntry, type WeightsEntry, type WeightsName } from './catalogue';
 import { checkCached, readProvenance, weightsDir, weightsFiles, type CacheState } from './cache';
 
@@ -35,9 +35,18 @@ function summarize(entry: WeightsEntry, weightsPath: string | null): WeightsSumm
       : 'not fetched yet.',
   ].join(' ');
   return {
-    name: entry.name, architecture: entry.architecture, license: entry.license, author: entry.author, homepage: entry.homepage,
-    source, wheelSha256: entry.source.wheelSha256, path: converted ? weightsPath : null,
-    convertedSha256: converted?.converted.sha256 ?? null, licensePath, fetchedAt: converted?.fetchedAt ?? null, text,
+    name: entry.name,
+    architecture: entry.architecture,
+    license: entry.license,
+    author: entry.author,
+    homepage: entry.homepage,
+    source,
+    wheelSha256: entry.source.wheelSha256,
+    path: converted ? weightsPath : null,
+    convertedSha256: converted?.converted.sha256 ?? null,
+    licensePath,
+    fetchedAt: converted?.fetchedAt ?? null,
+    text,
   };
 }
 
@@ -65,9 +74,11 @@ export interface WeightsListing {
 /** Every catalogue entry with its cache state (the cached files' sha256s are checked). */
 export async function listWeights(options: { cacheDir?: string } = {}): Promise<WeightsListing[]> {
   const dir = weightsDir(options.cacheDir);
-  return Promise.all(kPretrainedWeights.map(async (entry) => {
-    const files = weightsFiles(entry.name, dir);
-    const state = await checkCached(entry, files);
-    return { entry, path: files.weights, state: state.state, ...(state.state === 'invalid' ? { reason: state.reason } : {}) };
-  }));
+  return Promise.all(
+    kPretrainedWeights.map(async (entry) => {
+      const files = weightsFiles(entry.name, dir);
+      const state = await checkCached(entry, files);
+      return { entry, path: files.weights, state: state.state, ...(state.state === 'invalid' ? { reason: state.reason } : {}) };
+    }),
+  );
 }

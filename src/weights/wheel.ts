@@ -1,7 +1,7 @@
 /** Reads single members out of a wheel (a zip file) in memory: enough zip for PyPI wheels, no dependency. */
-import { createHash } from 'crypto';
-import { createReadStream } from 'fs';
-import { inflateRawSync } from 'zlib';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { invalidData } from '../errors';
 
 export interface ZipEntry {
@@ -54,7 +54,8 @@ export function listZipEntries(bytes: Buffer, where: string): ZipEntry[] {
 /** One member's bytes (stored or deflated); its sha256 is the caller's check, so no CRC here. */
 export function readZipEntry(bytes: Buffer, entry: ZipEntry, where: string): Buffer {
   const at = entry.localOffset;
-  if (at + 30 > bytes.length || bytes.readUInt32LE(at) !== kLocalHeader) throw invalidData(where, `corrupt zip local header for ${entry.name}`);
+  if (at + 30 > bytes.length || bytes.readUInt32LE(at) !== kLocalHeader)
+    throw invalidData(where, `corrupt zip local header for ${entry.name}`);
   const start = at + 30 + bytes.readUInt16LE(at + 26) + bytes.readUInt16LE(at + 28);
   if (start + entry.compressedSize > bytes.length) throw invalidData(where, `zip member ${entry.name} runs past the end of the file`);
   const raw = bytes.subarray(start, start + entry.compressedSize);
@@ -70,7 +71,8 @@ export function readZipEntry(bytes: Buffer, entry: ZipEntry, where: string): Buf
   } else {
     throw invalidData(where, `zip member ${entry.name} uses compression method ${entry.method} (only stored and deflate are read)`);
   }
-  if (data.length !== entry.size) throw invalidData(where, `zip member ${entry.name} has ${data.length} bytes, its directory says ${entry.size}`);
+  if (data.length !== entry.size)
+    throw invalidData(where, `zip member ${entry.name} has ${data.length} bytes, its directory says ${entry.size}`);
   return data;
 }
 

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 /** Compares two submissions (image_name,probability rows, no header): same images in the same order, |Δp| ≤ tolerance. */
-'use strict';
-const fs = require('fs');
+
+const fs = require('node:fs');
 
 function readRows(file) {
-  return fs.readFileSync(file, 'utf8').trim().split('\n').map((line, i) => {
-    const [id, p] = line.split(',');
-    const value = Number(p);
-    if (!id || !Number.isFinite(value)) throw new Error(`${file}:${i + 1}: expected image_name,probability (got ${JSON.stringify(line)})`);
-    return { id, value };
-  });
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const [id, p] = line.split(',');
+      const value = Number(p);
+      if (!id || !Number.isFinite(value))
+        throw new Error(`${file}:${i + 1}: expected image_name,probability (got ${JSON.stringify(line)})`);
+      return { id, value };
+    });
 }
 
 /** The largest difference; throws naming the row when the ids differ or a difference exceeds `tolerance`. */

@@ -6,9 +6,9 @@
  * registry's package documents, which `npm ci` here never cached.
  *   node test/consumer/lockfile.js APP_DIR TARBALL
  */
-'use strict';
-const fs = require('fs');
-const path = require('path');
+
+const fs = require('node:fs');
+const path = require('node:path');
 
 const repo = path.resolve(__dirname, '..', '..');
 
@@ -21,8 +21,12 @@ function consumerLock(repoLock, pkg, tarballSpec) {
   const packages = {
     '': { name: 'consumer', version: '1.0.0', dependencies: { [pkg.name]: tarballSpec } },
     [`node_modules/${pkg.name}`]: {
-      version: pkg.version, resolved: tarballSpec, license: pkg.license, dependencies: pkg.dependencies,
-      bin: pkg.bin, engines: pkg.engines,
+      version: pkg.version,
+      resolved: tarballSpec,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
     },
   };
   for (const [where, entry] of Object.entries(repoLock.packages)) {
@@ -39,7 +43,10 @@ if (require.main === module) {
   const repoLock = JSON.parse(fs.readFileSync(path.join(repo, 'package-lock.json'), 'utf8'));
   const spec = `file:${path.relative(app, tarball)}`;
   fs.mkdirSync(app, { recursive: true });
-  fs.writeFileSync(path.join(app, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { [pkg.name]: spec } }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(app, 'package.json'),
+    `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { [pkg.name]: spec } }, null, 2)}\n`,
+  );
   fs.writeFileSync(path.join(app, 'package-lock.json'), `${JSON.stringify(consumerLock(repoLock, pkg, spec), null, 2)}\n`);
 }
 module.exports = { consumerLock, registryUrl };

@@ -5,29 +5,42 @@
  * installed package must reproduce (test/consumer/run.sh). Rerun only when predictions are meant to change:
  *   npx tsc -p tsconfig.json && node test/consumer/make-fixture.js
  */
-'use strict';
-const { execFileSync } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
+
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const sharp = require('sharp');
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli', 'cli.js');
 const fixture = path.join(__dirname, 'fixture');
 const kSets = [
-  'name=consumer', 'folds=2', 'epochs=1', 'foldGroups=none', 'batchSize=8', 'evalBatchSize=16', 'model.imgSize=32',
-  'model.overrides.patchSize=8', 'model.overrides.embedDim=32', 'model.overrides.depth=1', 'model.overrides.numHeads=2',
-  'amp=fp32', 'tta=hflip',
+  'name=consumer',
+  'folds=2',
+  'epochs=1',
+  'foldGroups=none',
+  'batchSize=8',
+  'evalBatchSize=16',
+  'model.imgSize=32',
+  'model.overrides.patchSize=8',
+  'model.overrides.embedDim=32',
+  'model.overrides.depth=1',
+  'model.overrides.numHeads=2',
+  'amp=fp32',
+  'tta=hflip',
 ];
 
 /** Food (label 1) is a red disc, drink (label 0) a blue bar, jittered by k. */
 function shape(label, k) {
   const x = 6 + (k % 5) * 3;
-  const body = label === 1
-    ? `<circle cx="${20 + x}" cy="${22 + (k % 3) * 4}" r="${10 + (k % 4)}" fill="rgb(${200 + (k % 50)},40,30)"/>`
-    : `<rect x="${x}" y="${8 + (k % 4) * 2}" width="${12 + (k % 3)}" height="30" fill="rgb(30,60,${190 + (k % 60)})"/>`;
-  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>${body}</svg>`);
+  const body =
+    label === 1
+      ? `<circle cx="${20 + x}" cy="${22 + (k % 3) * 4}" r="${10 + (k % 4)}" fill="rgb(${200 + (k % 50)},40,30)"/>`
+      : `<rect x="${x}" y="${8 + (k % 4) * 2}" width="${12 + (k % 3)}" height="30" fill="rgb(30,60,${190 + (k % 60)})"/>`;
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" fill="white"/>${body}</svg>`,
+  );
 }
 
 async function main() {
@@ -37,7 +50,9 @@ async function main() {
   const rows = ['image_name,label'];
   for (let i = 0; i < 24; i++) {
     const name = `img_${String(i).padStart(3, '0')}.png`;
-    await sharp(shape(i % 2, i)).png().toFile(path.join(train, 'train', name));
+    await sharp(shape(i % 2, i))
+      .png()
+      .toFile(path.join(train, 'train', name));
     rows.push(`${name},${i % 2}`);
   }
   fs.writeFileSync(path.join(train, 'train.csv'), `${rows.join('\n')}\n`);
@@ -48,14 +63,18 @@ async function main() {
   const submit = [];
   for (let i = 0; i < 4; i++) {
     const name = `t_${i}.png`;
-    await sharp(shape(i % 2, i + 100)).png().toFile(path.join(data, 'test', name));
+    await sharp(shape(i % 2, i + 100))
+      .png()
+      .toFile(path.join(data, 'test', name));
     submit.push(`${name},0.5`);
   }
   fs.writeFileSync(path.join(data, 'sample_submit.csv'), `${submit.join('\n')}\n`);
 
   const run = path.join(work, 'run');
   const sets = kSets.flatMap((s) => ['--set', s]);
-  execFileSync('node', [cli, 'train', '--recipe', 'demo-cpu-scratch', '--data', train, '--run', run, '--progress', 'silent', ...sets], { stdio: 'inherit' });
+  execFileSync('node', [cli, 'train', '--recipe', 'demo-cpu-scratch', '--data', train, '--run', run, '--progress', 'silent', ...sets], {
+    stdio: 'inherit',
+  });
   const kept = path.join(fixture, 'run');
   fs.mkdirSync(kept, { recursive: true });
   fs.copyFileSync(path.join(run, 'recipe.json'), path.join(kept, 'recipe.json'));

@@ -1,9 +1,9 @@
 // `foldtorch train --nproc-per-node 2`: two local ranks (Gloo over loopback) train every fold of a tiny run; rank 0
 // alone writes the run folder, which has a single process' files with the same folds.
-import { execFileSync, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadAddon } from '../../src/native/addon';
 import { cliPath, makeTinyDataset, runCliSync, tinyRecipeOverrides } from './fixtures';
 
@@ -11,7 +11,7 @@ const missing = loadAddon().distributedAvailable();
 if (missing) console.warn(`dataParallel e2e: skipped: ${missing}`);
 const maybe = missing ? test.skip : test;
 
-maybe('two local ranks train a tiny run into one run folder; folds.csv is the single process\' one', async () => {
+maybe("two local ranks train a tiny run into one run folder; folds.csv is the single process' one", async () => {
   const data = await makeTinyDataset();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-ddp-run-'));
   try {
@@ -50,7 +50,11 @@ maybe('a data-parallel run killed mid-fold resumes only with as many ranks', asy
   const run = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-ddp-resume-'));
   try {
     const sets = [...tinyRecipeOverrides(2), 'checkpointEvery=1'].flatMap((s) => ['--set', s]);
-    const cli = spawn('node', [cliPath, 'train', '--recipe', 'demo-cpu-scratch', ...sets, '--data', data, '--run', run, '--json', '--nproc-per-node', '2'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const cli = spawn(
+      'node',
+      [cliPath, 'train', '--recipe', 'demo-cpu-scratch', ...sets, '--data', data, '--run', run, '--json', '--nproc-per-node', '2'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let out = '';
     let killed = false;
     cli.stdout.on('data', (chunk) => {
@@ -58,14 +62,19 @@ maybe('a data-parallel run killed mid-fold resumes only with as many ranks', asy
       if (!killed && /"type":"checkpoint","fold":0/.test(out)) {
         killed = true;
         // Both ranks at once, as a lost node would.
-        for (const pid of execFileSync('pgrep', ['-P', String(cli.pid)], { encoding: 'utf8' }).trim().split('\n')) process.kill(Number(pid), 'SIGKILL');
+        for (const pid of execFileSync('pgrep', ['-P', String(cli.pid)], { encoding: 'utf8' })
+          .trim()
+          .split('\n'))
+          process.kill(Number(pid), 'SIGKILL');
       }
     });
     await new Promise((resolve) => cli.on('exit', resolve));
     expect(killed).toBe(true);
     const alone = runCliSync(['train', '--resume', run, '--data', data, '--progress', 'silent']);
     expect(alone.code).toBe(1);
-    expect(alone.out).toContain('Expected the world size that wrote fold 0\'s checkpoint (2): resume with as many ranks for WORLD_SIZE but received 1');
+    expect(alone.out).toContain(
+      "Expected the world size that wrote fold 0's checkpoint (2): resume with as many ranks for WORLD_SIZE but received 1",
+    );
     const resumed = runCliSync(['train', '--resume', run, '--data', data, '--progress', 'plain', '--nproc-per-node', '2']);
     expect(resumed.code === 0 ? '' : resumed.out).toBe('');
     expect(resumed.out).toMatch(/fold 0: resumed at epoch \d, batch \d \(step \d\)/);

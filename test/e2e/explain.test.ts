@@ -1,7 +1,7 @@
 // `foldtorch explain` and `foldtorch report --compare` on a real (tiny) run, through the built CLI.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { crossValidate } from '../../src/train/crossValidate';
 import { makeTinyDataset, runCliSync, tinyRecipe } from './fixtures';
@@ -23,7 +23,9 @@ describe('foldtorch explain', () => {
     const { code, out } = runCliSync(['explain', '--run', run, '--image', image]);
     expect(code).toBe(0);
     const file = path.join(run, 'explain', 't_001-fold1.png');
-    expect(out).toMatch(new RegExp(`^fold 1: p\\(class 1\\) 0\\.\\d{4}, Grad-CAM of class [01]: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
+    expect(out).toMatch(
+      new RegExp(`^fold 1: p\\(class 1\\) 0\\.\\d{4}, Grad-CAM of class [01]: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`),
+    );
     const meta = await sharp(file).metadata();
     expect([meta.width, meta.height, meta.format]).toEqual([256, 256, 'png']);
   });
@@ -36,11 +38,27 @@ describe('foldtorch explain', () => {
   });
 
   test.each([
-    ['a folder that is no run', () => ['--run', work, '--image', path.join(data, 'train', 'img_000.jpg')], `Expected a run folder holding recipe.json for --run but received "${'WORK'}"`],
+    [
+      'a folder that is no run',
+      () => ['--run', work, '--image', path.join(data, 'train', 'img_000.jpg')],
+      `Expected a run folder holding recipe.json for --run but received "${'WORK'}"`,
+    ],
     ['a missing image', () => ['--run', run, '--image', path.join(work, 'nope.jpg')], 'Expected an image file for --image but received'],
-    ['a fold out of range', () => ['--run', run, '--image', path.join(data, 'train', 'img_000.jpg'), '--fold', '5'], 'Expected an integer from 0 to 1 for --fold but received 5'],
-    ['a fold not trained', () => ['--run', run, '--image', path.join(data, 'train', 'img_000.jpg'), '--fold', '0'], 'has no weights for fold 0 (fold-0/best.safetensors); train that fold first'],
-    ['a class out of range', () => ['--run', run, '--image', path.join(data, 'train', 'img_000.jpg'), '--class', '2'], 'Expected an integer from 0 to 1 for --class but received 2'],
+    [
+      'a fold out of range',
+      () => ['--run', run, '--image', path.join(data, 'train', 'img_000.jpg'), '--fold', '5'],
+      'Expected an integer from 0 to 1 for --fold but received 5',
+    ],
+    [
+      'a fold not trained',
+      () => ['--run', run, '--image', path.join(data, 'train', 'img_000.jpg'), '--fold', '0'],
+      'has no weights for fold 0 (fold-0/best.safetensors); train that fold first',
+    ],
+    [
+      'a class out of range',
+      () => ['--run', run, '--image', path.join(data, 'train', 'img_000.jpg'), '--class', '2'],
+      'Expected an integer from 0 to 1 for --class but received 2',
+    ],
   ])('%s is refused with a clear message', (_name, args, message) => {
     const { code, out } = runCliSync(['explain', ...args()]);
     expect(code).toBe(1);

@@ -1,8 +1,8 @@
 // A tiny generated dataset in the competition layout, for end-to-end runs in seconds.
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { resolveRecipe, type Recipe } from '../../src/train/recipe';
 
@@ -12,7 +12,14 @@ export const cliPath = path.join(repoRoot, 'dist', 'src', 'cli', 'cli.js');
 /** Runs the built CLI to completion: its exit code and stdout + stderr. */
 export function runCliSync(args: string[], env: Record<string, string> = {}): { code: number; out: string } {
   try {
-    return { code: 0, out: execFileSync('node', [cliPath, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }) };
+    return {
+      code: 0,
+      out: execFileSync('node', [cliPath, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+      }),
+    };
   } catch (error) {
     const e = error as { status: number; stderr: string; stdout: string };
     return { code: e.status, out: `${e.stdout}${e.stderr}` };
@@ -75,8 +82,14 @@ export async function makeTinyDataset(trainCount = 24, testCount = 8): Promise<s
 /** demo-cpu-scratch shrunk to seconds: 2 folds, a 1-block EVA-02 at 32 px. */
 /** A one-block EVA-02 at 32 px in fp32, batches of 8: the size of every end-to-end run. */
 export const kTinyModelOverrides = [
-  'batchSize=8', 'evalBatchSize=16', 'model.imgSize=32', 'model.overrides.patchSize=8', 'model.overrides.embedDim=32',
-  'model.overrides.depth=1', 'model.overrides.numHeads=2', 'amp=fp32',
+  'batchSize=8',
+  'evalBatchSize=16',
+  'model.imgSize=32',
+  'model.overrides.patchSize=8',
+  'model.overrides.embedDim=32',
+  'model.overrides.depth=1',
+  'model.overrides.numHeads=2',
+  'amp=fp32',
 ];
 
 export function tinyRecipeOverrides(epochs = 1): string[] {

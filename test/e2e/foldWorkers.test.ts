@@ -1,10 +1,10 @@
 // `foldtorch train --workers 2`: folds trained concurrently by two worker processes end with a sequential run's
 // folds.csv and per-fold results, byte for byte (timings aside); a worker that dies fails its fold, and --resume
 // finishes the run.
-import { execFileSync, spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { cliPath, makeTinyDataset, runCliSync, tinyRecipeOverrides } from './fixtures';
 
 let data: string;
@@ -18,7 +18,16 @@ afterAll(() => {
   fs.rmSync(data, { recursive: true, force: true });
 });
 
-const base = () => ['train', '--recipe', 'demo-cpu-scratch', ...tinyRecipeOverrides(2).flatMap((s) => ['--set', s]), '--data', data, '--progress', 'plain'];
+const base = () => [
+  'train',
+  '--recipe',
+  'demo-cpu-scratch',
+  ...tinyRecipeOverrides(2).flatMap((s) => ['--set', s]),
+  '--data',
+  data,
+  '--progress',
+  'plain',
+];
 const read = (run: string, file: string) => fs.readFileSync(path.join(root, run, file), 'utf8');
 /** A fold's oof.json without its timings. */
 function foldResult(run: string, fold: number): string {
@@ -28,10 +37,12 @@ function foldResult(run: string, fold: number): string {
   return JSON.stringify(result);
 }
 
-test('two workers train the two folds concurrently into a sequential run\'s files', () => {
+test("two workers train the two folds concurrently into a sequential run's files", () => {
   // Each of the two workers has one of the two cores; the sequential run gets one thread too, as libtorch's
   // reductions add in another order with another thread count (validation losses then differ by ~1e-10).
-  const sequential = runCliSync([...base(), '--run', path.join(root, 'sequential')], { FOLDTORCH_NUM_THREADS: String(Math.max(1, Math.floor(os.availableParallelism() / 2))) });
+  const sequential = runCliSync([...base(), '--run', path.join(root, 'sequential')], {
+    FOLDTORCH_NUM_THREADS: String(Math.max(1, Math.floor(os.availableParallelism() / 2))),
+  });
   expect(sequential.code).toBe(0);
   const parallel = runCliSync([...base(), '--run', path.join(root, 'parallel'), '--workers', '2']);
   expect(parallel.code === 0 ? '' : parallel.out).toBe('');
@@ -55,17 +66,32 @@ test('--workers with --devices, and a device list with a non-device, are refused
 
 test('a worker killed mid-fold fails that fold with a clear error; --resume finishes the run as the sequential one', async () => {
   const run = path.join(root, 'killed');
-  const args = [...base().filter((a) => a !== 'plain' && a !== '--progress'), '--set', 'checkpointEvery=1', '--json', '--run', run, '--workers', '2'];
+  const args = [
+    ...base().filter((a) => a !== 'plain' && a !== '--progress'),
+    '--set',
+    'checkpointEvery=1',
+    '--json',
+    '--run',
+    run,
+    '--workers',
+    '2',
+  ];
   const cli = spawn('node', [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let killed = '';
-  cli.stderr.on('data', (chunk) => { stderr += chunk; });
+  cli.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
   let buffered = '';
   cli.stdout.on('data', (chunk) => {
     buffered += chunk;
     // At fold 1's first checkpoint, SIGKILL the second worker forked (the higher pid), which took fold 1.
     if (!killed && /"type":"checkpoint","fold":1/.test(buffered)) {
-      const workers = execFileSync('pgrep', ['-P', String(cli.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number).sort((a, b) => a - b);
+      const workers = execFileSync('pgrep', ['-P', String(cli.pid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map(Number)
+        .sort((a, b) => a - b);
       killed = String(workers[1]);
       process.kill(Number(killed), 'SIGKILL');
     }

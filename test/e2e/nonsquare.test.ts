@@ -1,9 +1,9 @@
 // A non-square model input end to end: a [24, 40] EfficientNet trains a fold with the seed's flips and quarter
 // turns and predicts with rot90 TTA (transposed views); a fixed-size EVA-02 at [32, 48] with rot90 TTA is refused
 // before the run folder gets anything.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { readSafetensors } from '../../src/native/model';
 import { crossValidate } from '../../src/train/crossValidate';
 import { resolveRecipe } from '../../src/train/recipe';
@@ -42,9 +42,16 @@ test('EfficientNet at [24, 40] trains a fold with quarter-turn augmentation and 
 }, 300_000);
 
 test('a fixed-size EVA-02 at [32, 48] with rot90 TTA is refused before the run folder is written', async () => {
-  const recipe = resolveRecipe('demo-cpu-scratch', [...kTiny, 'name=eva-wide', 'model.imgSize=[32,48]', 'model.overrides.patchSize=8', 'tta=hflip,rot90']);
+  const recipe = resolveRecipe('demo-cpu-scratch', [
+    ...kTiny,
+    'name=eva-wide',
+    'model.imgSize=[32,48]',
+    'model.overrides.patchSize=8',
+    'tta=hflip,rot90',
+  ]);
   const run = path.join(work, 'eva-wide');
   await expect(crossValidate(recipe, { data, run })).rejects.toThrow(
-    'Expected views without quarter turns for eva02_tiny_patch14_224 at imgSize [32, 48]: a quarter turn makes the input [48, 32]');
+    'Expected views without quarter turns for eva02_tiny_patch14_224 at imgSize [32, 48]: a quarter turn makes the input [48, 32]',
+  );
   expect(fs.existsSync(path.join(run, 'recipe.json'))).toBe(false);
 }, 120_000);

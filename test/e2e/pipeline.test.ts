@@ -1,8 +1,8 @@
 // End to end on a tiny generated dataset: every artifact of a cross-validation run, and kill + resume.
-import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { crossValidate } from '../../src/train/crossValidate';
 import { resolveRecipe } from '../../src/train/recipe';
 import { cliPath, makeTinyDataset, runCliSync, tinyRecipe, tinyRecipeOverrides } from './fixtures';
@@ -32,7 +32,12 @@ describe('crossValidate writes every artifact', () => {
     const folds = lines(path.join(run, 'folds.csv'));
     expect(folds[0]).toBe('image_name,label,fold');
     expect(folds).toHaveLength(25);
-    const foldOf = new Map(folds.slice(1).map((l) => l.split(',')).map(([n, , f]) => [n, Number(f)]));
+    const foldOf = new Map(
+      folds
+        .slice(1)
+        .map((l) => l.split(','))
+        .map(([n, , f]) => [n, Number(f)]),
+    );
     expect([...foldOf.values()].filter((f) => f === 0)).toHaveLength(12);
 
     for (const fold of [0, 1]) {
@@ -42,9 +47,16 @@ describe('crossValidate writes every artifact', () => {
       }
       const metrics = lines(path.join(dir, 'metrics.jsonl')).map((l) => JSON.parse(l));
       expect(metrics).toHaveLength(1);
-      expect(Object.keys(metrics[0]).sort()).toEqual(['epoch', 'lr', 'seconds', 'trainAuc', 'trainLoss', 'type', 'validAccuracy', 'validAuc', 'validLoss'].sort());
+      expect(Object.keys(metrics[0]).sort()).toEqual(
+        ['epoch', 'lr', 'seconds', 'trainAuc', 'trainLoss', 'type', 'validAccuracy', 'validAuc', 'validLoss'].sort(),
+      );
       expect(metrics[0].validAuc).toBe(result.folds[fold].bestAuc);
-      expect(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'))).toMatchObject({ fold, done: true, bestEpoch: 0, epochsDone: 1 });
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'))).toMatchObject({
+        fold,
+        done: true,
+        bestEpoch: 0,
+        epochsDone: 1,
+      });
     }
 
     const oof = lines(path.join(run, 'oof.csv'));
@@ -77,7 +89,10 @@ describe('crossValidate writes every artifact', () => {
     expect(foldOof.oof.views.every((v: number[]) => v.length === 8 && v.every((p) => p >= 0 && p <= 1))).toBe(true);
     expect(foldOof.test.views).toHaveLength(8);
     const gallery = (set: string) => new RegExp(`data-set="${set}" data-kind="mistakes">([\\s\\S]*?)</div>`).exec(html)![1];
-    for (const [set, count] of [['out-of-fold', 12], ['test \\(fold ensemble\\)', 8]] as const) {
+    for (const [set, count] of [
+      ['out-of-fold', 12],
+      ['test \\(fold ensemble\\)', 8],
+    ] as const) {
       const sources = [...gallery(set).matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
       expect(sources.filter((s) => s.endsWith('-cam.png'))).toHaveLength(count);
       expect(sources).toHaveLength(2 * count);
@@ -109,7 +124,11 @@ describe('keepWeights', () => {
     expect(result.folds[0].bestAuc).toBe(metrics[2].validAuc);
     expect(JSON.parse(fs.readFileSync(path.join(run, 'fold-0', 'state.json'), 'utf8'))).toMatchObject({ bestEpoch: 2, epochsDone: 3 });
     expect(() => resolveRecipe('demo-cpu', ['keepWeights=first'])).toThrow('keepWeights');
-    const bestRun = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(3), 'folds=2']), { data, run: path.join(work, 'keep-best'), folds: [0] });
+    const bestRun = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(3), 'folds=2']), {
+      data,
+      run: path.join(work, 'keep-best'),
+      folds: [0],
+    });
     // The same run keeping the best epoch stops at epoch 1: epochs 1 and 2 tie on validation AUC (1.0).
     expect(metrics.map((m) => m.validAuc).slice(1)).toEqual([1, 1]);
     expect(bestRun.folds[0].bestEpoch).toBe(1);
@@ -120,11 +139,24 @@ describe('kill and resume', () => {
   test('a run killed after a mid-epoch checkpoint resumes to the same result as an uninterrupted run', async () => {
     const sets = [...tinyRecipeOverrides(2), 'checkpointEvery=1'].flatMap((s) => ['--set', s]);
     const straight = path.join(work, 'straight');
-    const straightRun = await runCli(['train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', straight, '--progress', 'silent', ...sets]);
+    const straightRun = await runCli([
+      'train',
+      '--recipe',
+      'demo-cpu-scratch',
+      '--data',
+      data,
+      '--run',
+      straight,
+      '--progress',
+      'silent',
+      ...sets,
+    ]);
     expect(straightRun.code).toBe(0);
 
     const killed = path.join(work, 'killed');
-    const child = spawn('node', [cliPath, 'train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', killed, '--json', ...sets], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [cliPath, 'train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', killed, '--json', ...sets], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let checkpoints = 0;
     await new Promise<void>((resolve) => {
       let buffer = '';
@@ -158,15 +190,22 @@ describe('CLI help and errors', () => {
   test('--help lists every command', () => {
     const { code, out } = cli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['train', 'predict', 'evaluate', 'compare', 'dataset', 'parity', 'doctor', 'setup', 'build', 'demo', 'pretrain']) expect(out).toContain(`foldtorch ${command}`);
+    for (const command of ['train', 'predict', 'evaluate', 'compare', 'dataset', 'parity', 'doctor', 'setup', 'build', 'demo', 'pretrain'])
+      expect(out).toContain(`foldtorch ${command}`);
   });
 
   test.each([
     [['train', '--recipe', 'demo-cpuu', '--data', '.'], 'did you mean demo-cpu?'],
-    [['train', '--recipe', 'demo-cpu', '--data', '.', '--set', 'epochz=3'], 'Expected a recipe key (did you mean epochs?) for --set but received "epochz"'],
+    [
+      ['train', '--recipe', 'demo-cpu', '--data', '.', '--set', 'epochz=3'],
+      'Expected a recipe key (did you mean epochs?) for --set but received "epochz"',
+    ],
     [['train', '--recipe', 'demo-cpu', '--data', '/nonexistent/data'], 'Expected a dataset folder'],
     [['train', '--recipe', 'demo-cpu'], 'Missing required argument: data'],
-    [['train', '--recipe', 'demo-cpu', '--data', '.', '--set', 'optimizer.lr=-1'], 'Expected a number from 0 to 10 for optimizer.lr but received -1'],
+    [
+      ['train', '--recipe', 'demo-cpu', '--data', '.', '--set', 'optimizer.lr=-1'],
+      'Expected a number from 0 to 10 for optimizer.lr but received -1',
+    ],
     [['predict', '--run', '/nonexistent/run', '--data', '.'], 'Expected a run folder holding recipe.json for --run'],
     [['frobnicate'], 'Unknown argument: frobnicate'],
   ])('%j fails with a clear message', (args, message) => {

@@ -1,7 +1,7 @@
 // Pretraining a backbone on a many-class folder dataset, loading it into a two-class model, and the backbone cache.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createModel } from '../../src/native/model';
 import { crossValidate } from '../../src/train/crossValidate';
 import { ensureBackbone, pretrainBackbone } from '../../src/train/pretrain';
@@ -14,7 +14,12 @@ let work: string;
 // emoji-pretrain shrunk to seconds: a 1-block EVA-02 at 32 px; 4 folds hold out 3 images per class.
 const kTiny = [...kTinyModelOverrides, 'folds=4'];
 const tinyPretrain = (...sets: string[]): Recipe => resolveRecipe('emoji-pretrain', [...kTiny, ...sets]);
-const epochsOf = (run: string) => fs.readFileSync(path.join(run, 'fold-0', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const epochsOf = (run: string) =>
+  fs
+    .readFileSync(path.join(run, 'fold-0', 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 beforeAll(async () => {
   shapes = await makeTinyFolderDataset();
@@ -44,13 +49,19 @@ describe('pretrainBackbone', () => {
     expect(result.bestEpoch).toBe(accuracies.indexOf(Math.max(...accuracies)));
     expect(result.validAccuracy).toBe(Math.max(...accuracies));
     expect(JSON.parse(fs.readFileSync(path.join(result.run, 'fold-0', 'state.json'), 'utf8'))).toMatchObject({
-      done: true, bestEpoch: result.bestEpoch, bestAuc: null, bestScore: Math.max(...accuracies),
+      done: true,
+      bestEpoch: result.bestEpoch,
+      bestAuc: null,
+      bestScore: Math.max(...accuracies),
     });
     expect(fs.readFileSync(out).equals(fs.readFileSync(path.join(result.run, 'fold-0', 'best.safetensors')))).toBe(true);
 
     // Into a two-class model: the 3-class head is replaced, every other tensor loads.
     const model = await createModel('eva02_tiny_patch14_224', {
-      numClasses: 2, imgSize: 32, pretrained: out, arch: { patchSize: 8, embedDim: 32, depth: 1, numHeads: 2 },
+      numClasses: 2,
+      imgSize: 32,
+      pretrained: out,
+      arch: { patchSize: 8, embedDim: 32, depth: 1, numHeads: 2 },
     });
     try {
       expect(model.loadReport.replaced).toEqual(['head.weight', 'head.bias']);
@@ -73,9 +84,9 @@ describe('pretrainBackbone', () => {
     );
     const binary = await makeTinyDataset(8, 2);
     try {
-      await expect(pretrainBackbone(tinyPretrain('epochs=1'), { data: binary, out: path.join(work, 'binary.safetensors') })).rejects.toThrow(
-        'has 2 classes; pretraining is for many-class data (a two-class dataset trains with foldtorch train)',
-      );
+      await expect(
+        pretrainBackbone(tinyPretrain('epochs=1'), { data: binary, out: path.join(work, 'binary.safetensors') }),
+      ).rejects.toThrow('has 2 classes; pretraining is for many-class data (a two-class dataset trains with foldtorch train)');
     } finally {
       fs.rmSync(binary, { recursive: true, force: true });
     }
@@ -128,7 +139,16 @@ describe('CLI', () => {
 
   test('foldtorch pretrain writes a backbone and says how to use it', () => {
     const out = path.join(work, 'cli.safetensors');
-    const { code, out: text } = cli(['pretrain', '--data', shapes, '--out', out, '--progress', 'silent', ...[...kTiny, 'epochs=1'].flatMap((s) => ['--set', s])]);
+    const { code, out: text } = cli([
+      'pretrain',
+      '--data',
+      shapes,
+      '--out',
+      out,
+      '--progress',
+      'silent',
+      ...[...kTiny, 'epochs=1'].flatMap((s) => ['--set', s]),
+    ]);
     expect(code).toBe(0);
     expect(text).toContain(`backbone: ${out} (3 classes, epoch 1, hold-out accuracy `);
     expect(text).toContain('use it: foldtorch train --pretrained ');
@@ -137,7 +157,10 @@ describe('CLI', () => {
 
   test.each([
     [['pretrain', '--data', '.'], 'Missing required argument: out'],
-    [['pretrain', '--out', 'x.safetensors', '--data', '/nonexistent/corpus'], 'Expected a dataset folder (one folder per class, e.g. foldtorch dataset emoji-corpus) for --data'],
+    [
+      ['pretrain', '--out', 'x.safetensors', '--data', '/nonexistent/corpus'],
+      'Expected a dataset folder (one folder per class, e.g. foldtorch dataset emoji-corpus) for --data',
+    ],
     [['pretrain', '--out', 'x.safetensors', '--data', '.', '--set', 'epochz=3'], 'did you mean epochs?'],
     [['dataset', 'emoji-corpora'], 'Choices: "emoji", "emoji-corpus"'],
     [['demo', '--pretrain', '--data', '/nonexistent/emoji', '--set', 'epochz=1'], 'did you mean epochs?'],

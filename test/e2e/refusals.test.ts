@@ -1,8 +1,8 @@
 // Issue #16 (D14 and after): what a new run refuses before writing anything — a model or step too big for the
 // device's memory, a train.csv with one label, unreadable images (each named) — and what it reports when allowed.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { crossValidate } from '../../src/train/crossValidate';
 import { prepareRun } from '../../src/train/prepare';
 import { resolveRecipe } from '../../src/train/recipe';
@@ -70,7 +70,11 @@ describe('a train.csv with one label', () => {
   });
 
   test('with allowSingleClass it trains; each fold reports validAuc null, not NaN', async () => {
-    const result = await crossValidate(tinyRecipe(1), { data: oneLabel(), run: path.join(work, 'one-label-allowed'), allowSingleClass: true });
+    const result = await crossValidate(tinyRecipe(1), {
+      data: oneLabel(),
+      run: path.join(work, 'one-label-allowed'),
+      allowSingleClass: true,
+    });
     expect(result.folds).toHaveLength(2);
     for (const fold of result.folds) {
       expect(fold.bestAuc).toBeNull();
@@ -82,7 +86,7 @@ describe('a train.csv with one label', () => {
 });
 
 describe('verifyImages', () => {
-  test("auto decodes a small set in full: every truncated image is named, with its train.csv line", async () => {
+  test('auto decodes a small set in full: every truncated image is named, with its train.csv line', async () => {
     const root = copyWith('truncated', (csv) => csv);
     const first = await writeTruncatedPng(path.join(root, 'train', 'img_003.jpg'));
     const second = await writeTruncatedPng(path.join(root, 'train', 'img_010.jpg'));
@@ -98,7 +102,7 @@ describe('verifyImages', () => {
     expect(lines[3]).toBe('(--skip-unreadable leaves them out)');
     nothingWritten(run);
     await expect(crossValidate(tinyRecipe(1), { data: root, run, verifyImages: 'yes' as never })).rejects.toThrow(
-      "Expected true, false or 'auto' for verifyImages but received \"yes\"",
+      'Expected true, false or \'auto\' for verifyImages but received "yes"',
     );
     // false (--no-verify-images): headers only, which a truncated PNG passes.
     const prepared = await prepareRun(tinyRecipe(1), { data: root, run: path.join(work, 'truncated-unverified'), verifyImages: false });

@@ -1,8 +1,8 @@
 // Issue #16: what a run refuses before writing anything, and what it never loses once written.
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { crossValidate } from '../../src/train/crossValidate';
 import { resolveRecipe } from '../../src/train/recipe';
 import { trainFold } from '../../src/train/trainFold';
@@ -47,7 +47,9 @@ describe('a start the model refuses leaves nothing behind (D8)', () => {
     ['model.name=eva02_tiny_patch14_225', 'Expected a registered model name'],
   ])('%s: no recipe.json, and the corrected command then trains', async (bad, message) => {
     const run = path.join(work, `refused-${bad.split('=')[0]}`);
-    await expect(crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), bad]), { data, run })).rejects.toThrow(message);
+    await expect(crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), bad]), { data, run })).rejects.toThrow(
+      message,
+    );
     expect(fs.existsSync(path.join(run, 'recipe.json'))).toBe(false);
     expect(fs.existsSync(path.join(run, 'folds.csv'))).toBe(false);
     const result = await crossValidate(tinyRecipe(1), { data, run, folds: [0] });
@@ -66,7 +68,19 @@ describe('--fold is checked before anything is written (D6)', () => {
     [['1', '1'], 'Expected each fold once (fold 1 is given twice) for --fold but received "1 1"'],
   ])('train --fold %j', (folds, message) => {
     const run = path.join(work, `fold-${folds.join('-')}`);
-    const { code, out } = runCliSync(['train', '--recipe', 'demo-cpu-scratch', '--data', data, '--run', run, '--progress', 'silent', ...sets, ...folds.flatMap((f) => ['--fold', f])]);
+    const { code, out } = runCliSync([
+      'train',
+      '--recipe',
+      'demo-cpu-scratch',
+      '--data',
+      data,
+      '--run',
+      run,
+      '--progress',
+      'silent',
+      ...sets,
+      ...folds.flatMap((f) => ['--fold', f]),
+    ]);
     expect(out).toContain(message);
     expect(code).toBe(1);
     expect(fs.existsSync(run)).toBe(false);
@@ -74,7 +88,9 @@ describe('--fold is checked before anything is written (D6)', () => {
 
   test('crossValidate and trainFold name their own option', async () => {
     const run = path.join(work, 'fold-api');
-    await expect(crossValidate(tinyRecipe(1), { data, run, folds: [2] })).rejects.toThrow('Expected an integer from 0 to 1 for folds but received 2');
+    await expect(crossValidate(tinyRecipe(1), { data, run, folds: [2] })).rejects.toThrow(
+      'Expected an integer from 0 to 1 for folds but received 2',
+    );
     await expect(trainFold(0.5, tinyRecipe(1), { data, run })).rejects.toThrow('Expected an integer from 0 to 1 for fold but received 0.5');
     expect(fs.existsSync(run)).toBe(false);
   });
@@ -86,7 +102,9 @@ describe('errors name the file (D13)', () => {
     fs.cpSync(data, copy, { recursive: true });
     fs.writeFileSync(path.join(copy, 'train.csv'), 'image_name,label\n');
     const run = path.join(work, 'header-only');
-    await expect(crossValidate(tinyRecipe(1), { data: copy, run })).rejects.toThrow(`${path.join(copy, 'train.csv')}: lists 0 training images; 2 folds need at least 2`);
+    await expect(crossValidate(tinyRecipe(1), { data: copy, run })).rejects.toThrow(
+      `${path.join(copy, 'train.csv')}: lists 0 training images; 2 folds need at least 2`,
+    );
     expect(fs.existsSync(run)).toBe(false);
   });
 
@@ -94,7 +112,9 @@ describe('errors name the file (D13)', () => {
     // The finished run of the D7 test above.
     const run = path.join(work, 'finished');
     fs.writeFileSync(path.join(run, 'fold-1', 'state.json'), '{"fold": 1, "do');
-    await expect(crossValidate(tinyRecipe(1), { data, run, resume: true, folds: [0] })).rejects.toThrow(`${path.join(run, 'fold-1', 'state.json')}: unreadable fold state (`);
+    await expect(crossValidate(tinyRecipe(1), { data, run, resume: true, folds: [0] })).rejects.toThrow(
+      `${path.join(run, 'fold-1', 'state.json')}: unreadable fold state (`,
+    );
   });
 });
 
@@ -105,9 +125,15 @@ describe('gradAccumulation must divide an epoch (D5)', () => {
     await expect(crossValidate(recipe, { data, run })).rejects.toThrow(
       "Expected a divisor of each fold's batches per epoch (fold 0 trains 12 images in 2 batches of 8; fold 1 trains 12 images in 2 batches of 8) for gradAccumulation but received 3",
     );
-    await expect(trainFold(1, recipe, { data, run })).rejects.toThrow("(fold 1 trains 12 images in 2 batches of 8) for gradAccumulation but received 3");
+    await expect(trainFold(1, recipe, { data, run })).rejects.toThrow(
+      '(fold 1 trains 12 images in 2 batches of 8) for gradAccumulation but received 3',
+    );
     expect(fs.existsSync(run)).toBe(false);
-    const result = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), 'gradAccumulation=2']), { data, run, folds: [0] });
+    const result = await crossValidate(resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(1), 'gradAccumulation=2']), {
+      data,
+      run,
+      folds: [0],
+    });
     expect(result.folds[0].lrs).toHaveLength(1);
   });
 });
@@ -118,16 +144,30 @@ describe('temporaries of killed saves (D10)', () => {
     const recipe = tinyRecipe(1);
     await crossValidate(recipe, { data, run, folds: [0] });
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-    const stale = [path.join('fold-0', `last.safetensors.tmp-${dead}-7`), `oof.csv.tmp-${dead}`, path.join('fold-1', `best.safetensors.tmp-${dead}-0`)];
+    const stale = [
+      path.join('fold-0', `last.safetensors.tmp-${dead}-7`),
+      `oof.csv.tmp-${dead}`,
+      path.join('fold-1', `best.safetensors.tmp-${dead}-0`),
+    ];
     fs.mkdirSync(path.join(run, 'fold-1'), { recursive: true });
     for (const name of stale) fs.writeFileSync(path.join(run, name), 'partial');
     const live = path.join(run, 'fold-0', `last.safetensors.tmp-${process.pid}-1`);
     fs.writeFileSync(live, 'being written');
     const messages: string[] = [];
-    await crossValidate(recipe, { data, run, resume: true, folds: [0], progress: (e) => { if (e.type === 'message') messages.push(e.text); } });
+    await crossValidate(recipe, {
+      data,
+      run,
+      resume: true,
+      folds: [0],
+      progress: (e) => {
+        if (e.type === 'message') messages.push(e.text);
+      },
+    });
     for (const name of stale) expect([name, fs.existsSync(path.join(run, name))]).toEqual([name, false]);
     expect(fs.existsSync(live)).toBe(true);
-    expect(messages).toContain(`removed 3 temporary files that interrupted saves left: ${[`oof.csv.tmp-${dead}`, stale[0], stale[2]].join(', ')}`);
+    expect(messages).toContain(
+      `removed 3 temporary files that interrupted saves left: ${[`oof.csv.tmp-${dead}`, stale[0], stale[2]].join(', ')}`,
+    );
   });
 });
 
@@ -139,12 +179,24 @@ describe('a stop after the last batch of an epoch, before its end (D9)', () => {
     const stopped = path.join(work, 'lr-stopped');
     let steps = 0;
     // 12 images in batches of 8: step 2 is the last of epoch 0; the stop saves there, before validation.
-    await expect(crossValidate(recipe, {
-      data, run: stopped, folds: [0], progress: (e) => { if (e.type === 'step') steps++; }, shouldStop: () => steps >= 2,
-    })).rejects.toThrow('training interrupted in fold 0 at step 2');
+    await expect(
+      crossValidate(recipe, {
+        data,
+        run: stopped,
+        folds: [0],
+        progress: (e) => {
+          if (e.type === 'step') steps++;
+        },
+        shouldStop: () => steps >= 2,
+      }),
+    ).rejects.toThrow('training interrupted in fold 0 at step 2');
     expect(fs.existsSync(path.join(stopped, 'fold-0', 'metrics.jsonl'))).toBe(false);
     await crossValidate(recipe, { data, run: stopped, resume: true, folds: [0] });
-    const metrics = (run: string) => read(path.join(run, 'fold-0', 'metrics.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as { lr: number });
+    const metrics = (run: string) =>
+      read(path.join(run, 'fold-0', 'metrics.jsonl'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { lr: number });
     const expected = metrics(straight);
     expect(expected[0].lr).toBeGreaterThan(0);
     expect(metrics(stopped).map((m) => m.lr)).toEqual(expected.map((m) => m.lr));
@@ -154,13 +206,21 @@ describe('a stop after the last batch of an epoch, before its end (D9)', () => {
 describe('a fold resumed after an epoch end (found by npm run kill-resume)', () => {
   test('writes the same oof.json as an uninterrupted fold, timings aside', async () => {
     const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(2), 'checkpointEvery=1000']);
-    const straight = path.join(work, 'lr-straight');  // the D9 test's uninterrupted run
+    const straight = path.join(work, 'lr-straight'); // the D9 test's uninterrupted run
     const stopped = path.join(work, 'oof-stopped');
     let steps = 0;
     // Step 3 is the first of epoch 1: epoch 0's metrics are read back from metrics.jsonl on resume.
-    await expect(crossValidate(recipe, {
-      data, run: stopped, folds: [0], progress: (e) => { if (e.type === 'step') steps++; }, shouldStop: () => steps >= 3,
-    })).rejects.toThrow('training interrupted in fold 0 at step 3');
+    await expect(
+      crossValidate(recipe, {
+        data,
+        run: stopped,
+        folds: [0],
+        progress: (e) => {
+          if (e.type === 'step') steps++;
+        },
+        shouldStop: () => steps >= 3,
+      }),
+    ).rejects.toThrow('training interrupted in fold 0 at step 3');
     await crossValidate(recipe, { data, run: stopped, resume: true, folds: [0] });
     const oof = (run: string) => read(path.join(run, 'fold-0', 'oof.json')).replace(/"seconds":[0-9.e+-]+/g, '"seconds":0');
     expect(JSON.parse(oof(stopped)).epochs[0]).not.toHaveProperty('type');

@@ -10,7 +10,10 @@ const kShape = [2, 3, kSize, kSize];
 gpuTest('attention: sdpa equals the explicit path in float32, and both equal the CPU reference', async (target) => {
   const reference = await tinyEvaOn('cpu', 11, kWideArch, kSize);
   const model = target.device === 'cpu' ? reference : await copyTo(reference, target.device, kSize, kWideArch);
-  const input = randomFloats(kShape.reduce((a, b) => a * b), 3);
+  const input = randomFloats(
+    kShape.reduce((a, b) => a * b),
+    3,
+  );
   const expected = await reference.forwardFloat(input, { shape: kShape, attention: 'explicit' });
   const sdpa = await model.forwardFloat(input, { shape: kShape, attention: 'sdpa' });
   const explicit = await model.forwardFloat(input, { shape: kShape, attention: 'explicit' });
@@ -22,7 +25,10 @@ gpuTest('attention: sdpa equals the explicit path in float32, and both equal the
 
 gpuTest('attention: under bfloat16 autocast sdpa and the explicit path stay within bf16 rounding of float32', async (target) => {
   const model = await tinyEvaOn(target.device, 12, kWideArch, kSize);
-  const input = randomFloats(kShape.reduce((a, b) => a * b), 4);
+  const input = randomFloats(
+    kShape.reduce((a, b) => a * b),
+    4,
+  );
   const exact = await model.forwardFloat(input, { shape: kShape, attention: 'explicit' });
   for (const attention of ['sdpa', 'explicit'] as const) {
     const out = await model.forwardFloat(input, { shape: kShape, attention, precision: 'bfloat16' });

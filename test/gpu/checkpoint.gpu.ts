@@ -1,8 +1,8 @@
 /** Checkpoints cross devices: weights and training checkpoints saved on the device load on the CPU, same logits. */
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createModel } from '../../src/native/model';
 import { createLearner } from '../../src/train/learner';
 import { gpuTest, kArch, kNormalize, kSide, maxDiff, tinyEvaOn, toyBatch } from './helpers';

@@ -3,9 +3,9 @@
  * on, or the printed reason they are skipped, and a tiny EVA-02 on that device.
  */
 import { test, type TestContext } from 'node:test';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { setFloat32MatmulPrecision } from '../../src/native/device';
 import { createModel, type Model } from '../../src/native/model';
 import { doctor } from '../../src/native/runtime';
@@ -116,4 +116,3 @@ export function relativeError(a: HostTensor, b: HostTensor): number {
   }
   return Math.sqrt(num / den);
 }
-

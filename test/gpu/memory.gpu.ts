@@ -16,7 +16,13 @@ gpuTest('memory: counters follow a model and a forward pass; reset starts a new 
   resetCudaPeakMemory(target.device);
   assert.equal(cudaMemoryStats(target.device).peak, cudaMemoryStats(target.device).allocated);
   const shape = [16, kSide, kSide, 3];
-  await model.forward(randomPixels(shape.reduce((a, b) => a * b), 1), { shape });
+  await model.forward(
+    randomPixels(
+      shape.reduce((a, b) => a * b),
+      1,
+    ),
+    { shape },
+  );
   const after = cudaMemoryStats(target.device);
   assert.ok(after.peak > loaded.allocated, `peak ${after.peak} after a forward vs ${loaded.allocated} before`);
   assert.ok(after.reserved >= after.allocated);

@@ -1,7 +1,7 @@
 /** `foldtorch parity` on the device: the EVA-02, ConvNeXt and EfficientNet-Lite golden fixtures in float32, at their README's tolerances. */
 import assert from 'node:assert/strict';
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { formatParity, runParity } from '../../src/parity/run';
 import { gpuTest } from './helpers';
 
@@ -19,9 +19,16 @@ for (const kind of ['eva02', 'convnext', 'efficientnet']) {
     }
     const summary = await runParity(dir, { only: [kind], device: target.device });
     const report = formatParity(summary);
-    t.diagnostic(report.split('\n').filter((line) => !line.startsWith('PASS')).join('\n'));
+    t.diagnostic(
+      report
+        .split('\n')
+        .filter((line) => !line.startsWith('PASS'))
+        .join('\n'),
+    );
     assert.ok(summary.results.length > 0, `no ${kind} fixtures in ${dir}`);
-    const failed = summary.results.filter((r) => !r.pass).map((r) => `${r.fixture} ${r.check}: ${r.maxError} > ${r.tolerance} ${r.detail ?? ''}`);
+    const failed = summary.results
+      .filter((r) => !r.pass)
+      .map((r) => `${r.fixture} ${r.check}: ${r.maxError} > ${r.tolerance} ${r.detail ?? ''}`);
     assert.deepEqual(failed, []);
   });
 }

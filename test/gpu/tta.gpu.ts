@@ -10,7 +10,10 @@ gpuTest('tta: forwardViews on the device equals the CPU, view for view (float32)
   const cpu = await tinyEvaOn('cpu', 31);
   const model = target.device === 'cpu' ? cpu : await copyTo(cpu, target.device);
   const shape = [4, kSide, kSide, 3];
-  const images = randomPixels(shape.reduce((a, b) => a * b), 5);
+  const images = randomPixels(
+    shape.reduce((a, b) => a * b),
+    5,
+  );
   const expected = await cpu.forwardViews(images, { shape, views });
   const got = await model.forwardViews(images, { shape, views });
   assert.deepEqual(got.shape, [8, 4, 2]);
@@ -18,7 +21,9 @@ gpuTest('tta: forwardViews on the device equals the CPU, view for view (float32)
   // The views really differ (a no-op flip would make them all equal the identity).
   const perView = 4 * 2;
   const identity = got.data.subarray(0, perView);
-  const distinct = plan.filter((_, v) => got.data.subarray(v * perView, (v + 1) * perView).some((x, i) => Math.abs(x - identity[i]) > 1e-6));
+  const distinct = plan.filter((_, v) =>
+    got.data.subarray(v * perView, (v + 1) * perView).some((x, i) => Math.abs(x - identity[i]) > 1e-6),
+  );
   assert.ok(distinct.length >= 4, `only ${distinct.length} views differ from the identity`);
   // The identity view is the plain forward pass.
   const plain = await model.forward(images, { shape });

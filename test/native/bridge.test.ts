@@ -1,9 +1,9 @@
 // The foundation: the addon loads, doctor reports real values, the tensor bridge is exact, the event loop stays
 // free during native work, and native failures arrive as JS errors.
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadAddon } from '../../src/native/addon';
 import { doctor, imagesToTensor, setNumThreads } from '../../src/native/runtime';
 import { raiseNativeError } from '../../src/testing';
@@ -12,7 +12,7 @@ const repoRoot = path.resolve(__dirname, '..', '..');
 
 function expectedThreads(): number {
   const fromEnv = Number(process.env.FOLDTORCH_NUM_THREADS);
-  return fromEnv > 0 ? fromEnv : os.availableParallelism?.() ?? os.cpus().length;
+  return fromEnv > 0 ? fromEnv : (os.availableParallelism?.() ?? os.cpus().length);
 }
 
 describe('addon and doctor', () => {
@@ -47,9 +47,12 @@ describe('tensor bridge', () => {
   test('uint8 NHWC → float32 NCHW keeps every pixel in place (x/255, mean 0, std 1)', async () => {
     const t = await imagesToTensor(pixels, { shape, mean: [0, 0, 0], std: [1, 1, 1] });
     expect(t.shape).toEqual([2, 3, 2, 3]);
-    for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) {
-      expect(t.data[((b * 3 + c) * 2 + y) * 3 + x]).toBe(Math.fround(at(b, y, x, c) / 255));
-    }
+    for (let b = 0; b < 2; b++)
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < 2; y++)
+          for (let x = 0; x < 3; x++) {
+            expect(t.data[((b * 3 + c) * 2 + y) * 3 + x]).toBe(Math.fround(at(b, y, x, c) / 255));
+          }
   });
 
   test('normalisation matches (x/255 − mean)/std computed by hand in float32', async () => {
@@ -57,45 +60,59 @@ describe('tensor bridge', () => {
     const std = [0.26862954, 0.26130258, 0.27577711];
     for (const channelsLast of [false, true]) {
       const t = await imagesToTensor(pixels, { shape, mean, std, channelsLast });
-      for (let b = 0; b < 2; b++) for (let c = 0; c < 3; c++) for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) {
-        const f = Math.fround;
-        const expected = f(f(f(at(b, y, x, c) / 255) - f(mean[c])) / f(std[c]));
-        expect(Math.abs(t.data[((b * 3 + c) * 2 + y) * 3 + x] - expected)).toBeLessThanOrEqual(1e-6);
-      }
+      for (let b = 0; b < 2; b++)
+        for (let c = 0; c < 3; c++)
+          for (let y = 0; y < 2; y++)
+            for (let x = 0; x < 3; x++) {
+              const f = Math.fround;
+              const expected = f(f(f(at(b, y, x, c) / 255) - f(mean[c])) / f(std[c]));
+              expect(Math.abs(t.data[((b * 3 + c) * 2 + y) * 3 + x] - expected)).toBeLessThanOrEqual(1e-6);
+            }
     }
   });
 
   test('bad input gets a worded TypeError/RangeError naming the argument', async () => {
     const norm = { mean: [0, 0, 0], std: [1, 1, 1] };
     await expect(imagesToTensor(Buffer.alloc(10), { shape: [1, 2, 2, 3], ...norm })).rejects.toThrow(
-      'Expected 12 bytes for shape [1, 2, 2, 3] for images but received a Buffer of 10 bytes');
+      'Expected 12 bytes for shape [1, 2, 2, 3] for images but received a Buffer of 10 bytes',
+    );
     await expect(imagesToTensor(Buffer.alloc(0), { shape: [0, 2, 2, 3], ...norm })).rejects.toThrow(
-      'Expected an integer from 1 to 9007199254740991 for images shape batch but received 0');
+      'Expected an integer from 1 to 9007199254740991 for images shape batch but received 0',
+    );
     await expect(imagesToTensor(Buffer.alloc(12), { shape: [-1, 2, 2, 3], ...norm })).rejects.toThrow(RangeError);
     await expect(imagesToTensor('pixels' as unknown as Buffer, { shape: [1, 2, 2, 3], ...norm })).rejects.toThrow(
-      'Expected a Buffer or Uint8Array for images but received "pixels"');
+      'Expected a Buffer or Uint8Array for images but received "pixels"',
+    );
     await expect(imagesToTensor(Buffer.alloc(12), { shape: [1, 2, 2, 3], mean: [0, 0], std: [1, 1, 1] })).rejects.toThrow(
-      'Expected an array of 3 numbers (one per channel) for mean but received an array of length 2');
+      'Expected an array of 3 numbers (one per channel) for mean but received an array of length 2',
+    );
     await expect(imagesToTensor(Buffer.alloc(12), { shape: [1, 2, 2, 3], mean: [0, 0, 0], std: [1, 0, 1] })).rejects.toThrow(
-      'Expected positive numbers for std');
+      'Expected positive numbers for std',
+    );
     await expect(imagesToTensor(Buffer.alloc(12), { shape: [1, 2, 2, 3], ...norm, device: 'gpu' })).rejects.toThrow(
-      'Expected "cpu", "cuda" or "cuda:N" for device but received "gpu"');
+      'Expected "cpu", "cuda" or "cuda:N" for device but received "gpu"',
+    );
   });
 
   test('the native layer re-checks what would crash, with the same wording', () => {
     const addon = loadAddon();
     const call = (buffer: unknown, options: unknown) => addon.imagesToTensor(buffer as Buffer, options as never);
-    expect(() => call(Buffer.alloc(2), { shape: [1, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu' }))
-      .toThrow(new RangeError('Expected 6 bytes (1x1x2x3) for images but received 2'));
-    expect(() => call(Buffer.alloc(6), { shape: [1, 1, 2, 3], mean: [0], std: [1, 1, 1], device: 'cpu' }))
-      .toThrow('Expected mean and std of length 3 for imagesToTensor options but received 1 and 3');
-    expect(() => call(Buffer.alloc(6), { shape: [0, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu' }))
-      .toThrow('Expected a positive batch for images but received 0');
-    expect(() => call(Buffer.alloc(6), { shape: [1, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'tpu' }))
-      .toThrow('Expected "cpu", "cuda" or "cuda:N" for imagesToTensor options.device but received "tpu"');
+    expect(() => call(Buffer.alloc(2), { shape: [1, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu' })).toThrow(
+      new RangeError('Expected 6 bytes (1x1x2x3) for images but received 2'),
+    );
+    expect(() => call(Buffer.alloc(6), { shape: [1, 1, 2, 3], mean: [0], std: [1, 1, 1], device: 'cpu' })).toThrow(
+      'Expected mean and std of length 3 for imagesToTensor options but received 1 and 3',
+    );
+    expect(() => call(Buffer.alloc(6), { shape: [0, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu' })).toThrow(
+      'Expected a positive batch for images but received 0',
+    );
+    expect(() => call(Buffer.alloc(6), { shape: [1, 1, 2, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'tpu' })).toThrow(
+      'Expected "cpu", "cuda" or "cuda:N" for imagesToTensor options.device but received "tpu"',
+    );
     // One native precision parser: every call that takes a dtype name refuses an unknown one in the same words.
-    expect(() => addon.matmulBenchmark({ size: 8, repeats: 1, dtype: 'fp32' as never }))
-      .toThrow('Expected "float32", "bfloat16" or "float16" for dtype but received "fp32"');
+    expect(() => addon.matmulBenchmark({ size: 8, repeats: 1, dtype: 'fp32' as never })).toThrow(
+      'Expected "float32", "bfloat16" or "float16" for dtype but received "fp32"',
+    );
   });
 
   test('cuda on a machine without CUDA is a RangeError, not a crash', async () => {
@@ -104,8 +121,9 @@ describe('tensor bridge', () => {
       console.log('skipped: this machine has CUDA; the no-CUDA error path cannot be shown here');
       return;
     }
-    await expect(imagesToTensor(Buffer.alloc(3), { shape: [1, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cuda' }))
-      .rejects.toThrow(/Expected an available device for imagesToTensor options.device but received "cuda": (this addon was built without CUDA|no CUDA device)/);
+    await expect(imagesToTensor(Buffer.alloc(3), { shape: [1, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cuda' })).rejects.toThrow(
+      /Expected an available device for imagesToTensor options.device but received "cuda": (this addon was built without CUDA|no CUDA device)/,
+    );
   });
 });
 
@@ -182,7 +200,7 @@ describe('prebuilt binary (the CI inference path)', () => {
     const out = JSON.parse(execFileSync('node', ['-e', script], { env, encoding: 'utf8' }));
     expect(out.code).toBe('ERR_ADDON_LOAD');
     expect(out.message).toContain(`local build: ${path.join(empty, 'build', 'Release', 'foldtorch.node')} does not exist`);
-    expect(out.message).toMatch(/\n  - libtorch: torch \d+\.\d+\.\d+\S* \(\w+\) at \//);
+    expect(out.message).toMatch(/\n {2}- libtorch: torch \d+\.\d+\.\d+\S* \(\w+\) at \//);
     expect(out.message).toContain('1. No torch on this machine: run `npx foldtorch setup`');
     expect(out.message).toContain('2. The addon was never built for this torch, and no prebuilt fits it: run `npx foldtorch build`');
     fs.rmSync(empty, { recursive: true, force: true });
@@ -196,16 +214,27 @@ describe('prebuilt binary (the CI inference path)', () => {
     for (const key of ['FOLDTORCH_ADDON', 'FOLDTORCH_PYTHON', 'LIBTORCH']) delete env[key];
     const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' }));
     expect(out.code).toBe('ERR_ADDON_LOAD');
-    expect(out.message).toContain('  - libtorch: not found (no LIBTORCH, no FOLDTORCH_PYTHON, no project environment, no python3 with torch)\n');
-    expect(out.message).toContain(`  - prebuilt: ${path.join(clean, 'prebuilds', 'linux-x64', 'foldtorch.node')} needs libtorch, and none was found (see above)\n`);
-    expect(out.message).toContain(`1. No torch on this machine: run \`npx foldtorch setup\` (installs torch==2.13.0 for CPU into ${path.join(clean, 'no-env')};`);
+    expect(out.message).toContain(
+      '  - libtorch: not found (no LIBTORCH, no FOLDTORCH_PYTHON, no project environment, no python3 with torch)\n',
+    );
+    expect(out.message).toContain(
+      `  - prebuilt: ${path.join(clean, 'prebuilds', 'linux-x64', 'foldtorch.node')} needs libtorch, and none was found (see above)\n`,
+    );
+    expect(out.message).toContain(
+      `1. No torch on this machine: run \`npx foldtorch setup\` (installs torch==2.13.0 for CPU into ${path.join(clean, 'no-env')};`,
+    );
     fs.rmSync(clean, { recursive: true, force: true });
   });
 
   test('the preloader: dlopen errors as ERR_ADDON_LOAD, bad arguments by name', () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { preload } = require(path.join(path.dirname(prebuilt), 'foldtorch_preload.node')) as { preload(file?: unknown): void };
-    expect(() => preload('/nonexistent/libtorch.so')).toThrow(expect.objectContaining({ code: 'ERR_ADDON_LOAD', message: expect.stringContaining('/nonexistent/libtorch.so: cannot open shared object file') }));
+    expect(() => preload('/nonexistent/libtorch.so')).toThrow(
+      expect.objectContaining({
+        code: 'ERR_ADDON_LOAD',
+        message: expect.stringContaining('/nonexistent/libtorch.so: cannot open shared object file'),
+      }),
+    );
     expect(() => preload()).toThrow(new TypeError('preload: expected a library path (got none)'));
     expect(() => preload(42)).toThrow(new TypeError('preload: expected a library path (got a non-string)'));
     expect(() => preload(`/${'a'.repeat(5000)}`)).toThrow(new RangeError('preload: library path too long (over 4094 bytes)'));
@@ -221,8 +250,14 @@ describe('prebuilt binary (the CI inference path)', () => {
     delete env.FOLDTORCH_ADDON;
     const out = JSON.parse(execFileSync('node', ['-e', script], { env, encoding: 'utf8' }));
     expect(out.code).toBe('ERR_ADDON_LOAD');
-    expect(out.message).toMatch(new RegExp(`prebuilt: ${path.join(dir, 'foldtorch.node').replace(/[.]/g, '\\.')} was built for torch 2\\.0\\.1 \\(cpu, C\\+\\+11 ABI 1\\) but the torch found is torch \\d`));
-    expect(out.message).toMatch(/Install the torch it was built for: \S*python3? -m pip install torch==2\.0\.1 --index-url https:\/\/download\.pytorch\.org\/whl\/cpu\n/);
+    expect(out.message).toMatch(
+      new RegExp(
+        `prebuilt: ${path.join(dir, 'foldtorch.node').replace(/[.]/g, '\\.')} was built for torch 2\\.0\\.1 \\(cpu, C\\+\\+11 ABI 1\\) but the torch found is torch \\d`,
+      ),
+    );
+    expect(out.message).toMatch(
+      /Install the torch it was built for: \S*python3? -m pip install torch==2\.0\.1 --index-url https:\/\/download\.pytorch\.org\/whl\/cpu\n/,
+    );
     expect(out.message).not.toMatch(/undefined symbol/);
     fs.rmSync(other, { recursive: true, force: true });
   });

@@ -3,8 +3,8 @@
  * cache can be emptied, FOLDTORCH_CPU_CACHE_MB sets or turns it off, and results are the same bits either way
  * (a kernel that read fresh memory as zeros would differ once blocks are reused).
  */
-import { execFileSync, spawnSync } from 'child_process';
-import * as path from 'path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const golden = process.env.FOLDTORCH_GOLDEN ?? path.resolve(repoRoot, '..', 'shared', 'golden');
@@ -81,11 +81,14 @@ test('FOLDTORCH_CPU_CACHE_MB sets the idle limit; 0 leaves libtorch its own allo
 
 test('a value that is not a whole number of MiB is ignored with a warning naming the variable', () => {
   const env = { ...process.env, FOLDTORCH_CPU_CACHE_MB: '2GB' };
-  const script = `require(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'native', 'addon.js'))}).loadAddon();`
-    + `const s = require(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'native', 'device.js'))}).cpuMemoryStats();`
-    + 'process.stdout.write(JSON.stringify(s));';
+  const script =
+    `require(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'native', 'addon.js'))}).loadAddon();` +
+    `const s = require(${JSON.stringify(path.join(repoRoot, 'dist', 'src', 'native', 'device.js'))}).cpuMemoryStats();` +
+    'process.stdout.write(JSON.stringify(s));';
   const result = spawnSync('node', ['-e', script], { env, encoding: 'utf8' });
-  expect(result.stderr).toContain('foldtorch: ignoring FOLDTORCH_CPU_CACHE_MB="2GB" (expected a whole number of MiB, 0 to turn the cache off)');
+  expect(result.stderr).toContain(
+    'foldtorch: ignoring FOLDTORCH_CPU_CACHE_MB="2GB" (expected a whole number of MiB, 0 to turn the cache off)',
+  );
   const stats = JSON.parse(result.stdout) as Stats;
   expect(stats.installed).toBe(true);
   expect(stats.capacity).toBeGreaterThan(0);

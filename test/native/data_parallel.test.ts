@@ -1,10 +1,10 @@
 // Data-parallel training over c10d's Gloo on loopback, as separate rank processes (dist/fuzz/dataParallel.js):
 // parity with one process on the same samples, a rank that dies, a port already in use.
-import { spawn } from 'child_process';
-import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
-import * as path from 'path';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadAddon } from '../../src/native/addon';
 import { freePort } from '../../src/train/distributed';
 
@@ -14,30 +14,54 @@ const missing = fs.existsSync(script) ? loadAddon().distributedAvailable() : `${
 if (missing) console.warn(`data_parallel.test: skipped: ${missing}`);
 const maybe = missing ? test.skip : test;
 
-interface RankOutput { rank: number; worldSize: number; losses: number[]; tensors: Record<string, number[]> }
-interface Exit { code: number | null; stderr: string; seconds: number }
+interface RankOutput {
+  rank: number;
+  worldSize: number;
+  losses: number[];
+  tensors: Record<string, number[]>;
+}
+interface Exit {
+  code: number | null;
+  stderr: string;
+  seconds: number;
+}
 
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-ddp-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-ddp-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function runRank(args: string[], env: Record<string, string>): Promise<Exit> {
   const started = Date.now();
   const child = spawn('node', [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr, seconds: (Date.now() - started) / 1000 })));
 }
 
 async function runGroup(worldSize: number, args: string[], port: number): Promise<Exit[]> {
-  return Promise.all(Array.from({ length: worldSize }, (_, rank) => runRank([...args, '--out', path.join(dir, `ws${worldSize}-r${rank}.json`)], {
-    RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
-  })));
+  return Promise.all(
+    Array.from({ length: worldSize }, (_, rank) =>
+      runRank([...args, '--out', path.join(dir, `ws${worldSize}-r${rank}.json`)], {
+        RANK: String(rank),
+        WORLD_SIZE: String(worldSize),
+        LOCAL_RANK: String(rank),
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+      }),
+    ),
+  );
 }
 
 function maxDiff(a: RankOutput, b: RankOutput): number {
   let worst = 0;
-  for (const name of Object.keys(a.tensors)) a.tensors[name].forEach((v, i) => { worst = Math.max(worst, Math.abs(v - b.tensors[name][i])); });
+  for (const name of Object.keys(a.tensors))
+    a.tensors[name].forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - b.tensors[name][i]));
+    });
   return worst;
 }
 
@@ -73,7 +97,9 @@ maybe('a rank that dies makes the other fail with a clear error, not hang', asyn
   const exits = await runGroup(2, ['--global', '8', '--steps', '4', '--die-at', '2', '--timeout-ms', '20000'], await freePort());
   expect(exits[1].code).toBe(3);
   expect(exits[0].code).toBe(1);
-  expect(exits[0].stderr).toMatch(/^distributed: the gradient all-reduce failed; another rank probably died or stopped answering \(.*Connection closed by peer/);
+  expect(exits[0].stderr).toMatch(
+    /^distributed: the gradient all-reduce failed; another rank probably died or stopped answering \(.*Connection closed by peer/,
+  );
   // Gloo sees the closed connection at once: well inside the 20 s collective timeout.
   expect(exits[0].seconds).toBeLessThan(20);
 });
@@ -84,10 +110,15 @@ maybe('a rank 0 whose MASTER_PORT is taken says so', async () => {
   const port = (server.address() as net.AddressInfo).port;
   try {
     const exit = await runRank(['--global', '8', '--steps', '1', '--out', path.join(dir, 'busy.json')], {
-      RANK: '0', WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+      RANK: '0',
+      WORLD_SIZE: '2',
+      MASTER_ADDR: '127.0.0.1',
+      MASTER_PORT: String(port),
     });
     expect(exit.code).toBe(1);
-    expect(exit.stderr).toBe(`distributed: MASTER_PORT ${port} on 127.0.0.1 is already in use; choose a free port (rank 0 listens there)\n`);
+    expect(exit.stderr).toBe(
+      `distributed: MASTER_PORT ${port} on 127.0.0.1 is already in use; choose a free port (rank 0 listens there)\n`,
+    );
   } finally {
     server.close();
   }
@@ -96,9 +127,16 @@ maybe('a rank 0 whose MASTER_PORT is taken says so', async () => {
 maybe('a rank whose peers never come fails after the rendezvous timeout, naming the address', async () => {
   const port = await freePort();
   const exit = await runRank(['--global', '8', '--steps', '1', '--timeout-ms', '2000', '--out', path.join(dir, 'alone.json')], {
-    RANK: '1', WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+    RANK: '1',
+    WORLD_SIZE: '2',
+    MASTER_ADDR: '127.0.0.1',
+    MASTER_PORT: String(port),
   });
   expect(exit.code).toBe(1);
   // c10d logs its own socket errors first; ours is the last line.
-  expect(exit.stderr.trim().split('\n').pop()).toMatch(new RegExp(`^distributed: rank 1 could not meet the other 1 rank\\(s\\) at MASTER_ADDR=127.0.0.1 MASTER_PORT=${port} within 2000 ms \\(`));
+  expect(exit.stderr.trim().split('\n').pop()).toMatch(
+    new RegExp(
+      `^distributed: rank 1 could not meet the other 1 rank\\(s\\) at MASTER_ADDR=127.0.0.1 MASTER_PORT=${port} within 2000 ms \\(`,
+    ),
+  );
 });

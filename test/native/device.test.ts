@@ -1,6 +1,11 @@
 /** The device-level calls on a CPU build: zero memory counters, the timing fence, TF32 switch and their errors. */
 import {
-  cudaMemoryStats, emptyCudaCache, isOutOfMemoryError, resetCudaPeakMemory, setFloat32MatmulPrecision, synchronizeDevice,
+  cudaMemoryStats,
+  emptyCudaCache,
+  isOutOfMemoryError,
+  resetCudaPeakMemory,
+  setFloat32MatmulPrecision,
+  synchronizeDevice,
 } from '../../src/native/device';
 import { doctor } from '../../src/native/runtime';
 
@@ -20,7 +25,7 @@ describe('device calls', () => {
 
   test('"cuda" without a visible device is a RangeError saying why', async () => {
     const report = await doctor();
-    if (report.cudaAvailable) return;  // a CUDA machine: test/gpu covers the counters there
+    if (report.cudaAvailable) return; // a CUDA machine: test/gpu covers the counters there
     const why = report.builtWithCuda ? 'no CUDA device is visible on this machine' : 'this addon was built without CUDA';
     // The native error comes from the addon's realm: check its name rather than its constructor.
     let error: unknown;

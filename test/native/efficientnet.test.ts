@@ -2,9 +2,9 @@
  * The EfficientNet-Lite family through the Model API: input rules, parameter stages, heads, BatchNorm semantics
  * (train vs eval, frozen statistics, saved and reloaded with the weights), dropout, and its refusals.
  */
-import { existsSync, mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createModel, listModels, readSafetensors } from '../../src/native/model';
 import { readFixtureSafetensors } from '../../src/parity/fixture';
 
@@ -34,10 +34,18 @@ function input(): { data: Float32Array; shape: number[] } {
 test('registers lite0…lite4 with their pretrained tags (mean = std = 0.5; lite3/4 bilinear)', () => {
   const entries = listModels().filter((m) => m.family === 'efficientnet');
   expect(entries.map((e) => `${e.name} ${e.tags[0].imgSize} ${e.tags[0].interpolation}`)).toEqual([
-    'tf_efficientnet_lite0 224 bicubic', 'tf_efficientnet_lite1 240 bicubic', 'tf_efficientnet_lite2 260 bicubic',
-    'tf_efficientnet_lite3 300 bilinear', 'tf_efficientnet_lite4 380 bilinear',
+    'tf_efficientnet_lite0 224 bicubic',
+    'tf_efficientnet_lite1 240 bicubic',
+    'tf_efficientnet_lite2 260 bicubic',
+    'tf_efficientnet_lite3 300 bilinear',
+    'tf_efficientnet_lite4 380 bilinear',
   ]);
-  expect(entries[0].tags[0]).toMatchObject({ tag: 'tf_efficientnet_lite0.in1k', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], cropPct: 0.875 });
+  expect(entries[0].tags[0]).toMatchObject({
+    tag: 'tf_efficientnet_lite0.in1k',
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    cropPct: 0.875,
+  });
 });
 
 test('lite4 scales channels and depths as timm (stem 32 and head 1280 fixed)', async () => {
@@ -47,7 +55,14 @@ test('lite4 scales channels and depths as timm (stem 32 and head 1280 fixed)', a
   expect(shapes['blocks.0.0.conv_pw.weight']).toEqual([24, 32, 1, 1]);
   expect(shapes['blocks.6.0.conv_pwl.weight']).toEqual([448, 1632, 1, 1]);
   expect(shapes['conv_head.weight']).toEqual([1280, 448, 1, 1]);
-  const depths = [0, 1, 2, 3, 4, 5, 6].map((s) => new Set(Object.keys(shapes).filter((k) => k.startsWith(`blocks.${s}.`)).map((k) => k.split('.')[2])).size);
+  const depths = [0, 1, 2, 3, 4, 5, 6].map(
+    (s) =>
+      new Set(
+        Object.keys(shapes)
+          .filter((k) => k.startsWith(`blocks.${s}.`))
+          .map((k) => k.split('.')[2]),
+      ).size,
+  );
   expect(depths).toEqual([1, 4, 4, 6, 6, 8, 1]);
   expect(shapes['classifier.weight']).toBeUndefined();
   model.dispose();
@@ -58,7 +73,18 @@ test('takes any input size (TF SAME padding) and states it, preferring channels-
   expect(model.imgSize).toEqual([57, 71]);
   expect(model.input).toEqual({ size: [57, 71], fixedSize: false, minSize: 1, sizeMultiple: 1, channelsLast: true });
   expect(model.native.info().channelsLast).toBe(true);
-  expect(model.parameterStages.map((s) => s.name)).toEqual(['stem', 'blocks.0', 'blocks.1', 'blocks.2', 'blocks.3', 'blocks.4', 'blocks.5', 'blocks.6', 'head', 'classifier']);
+  expect(model.parameterStages.map((s) => s.name)).toEqual([
+    'stem',
+    'blocks.0',
+    'blocks.1',
+    'blocks.2',
+    'blocks.3',
+    'blocks.4',
+    'blocks.5',
+    'blocks.6',
+    'head',
+    'classifier',
+  ]);
   const t = readFixtureSafetensors(io);
   const out = await model.forwardFloat(t.get('in1.input')!.data as Float32Array, { shape: t.get('in1.input')!.shape });
   expect(maxAbs(out.logits.data, t.get('in1.logits')!.data as Float32Array)).toBeLessThan(2e-4);
@@ -103,7 +129,12 @@ test('BatchNorm: eval uses the running statistics; a train-mode pass uses the ba
 test('dropRate drops pre-logits in training only', async () => {
   const x = input();
   const plain = await createModel('tf_efficientnet_lite0', { numClasses: 2, pretrained: weights, freezeBatchNorm: true });
-  const dropped = await createModel('tf_efficientnet_lite0', { numClasses: 2, pretrained: weights, freezeBatchNorm: true, arch: { dropRate: 0.5 } });
+  const dropped = await createModel('tf_efficientnet_lite0', {
+    numClasses: 2,
+    pretrained: weights,
+    freezeBatchNorm: true,
+    arch: { dropRate: 0.5 },
+  });
   const evalPlain = (await plain.forwardFloat(x.data, { shape: x.shape })).logits;
   expect(maxAbs((await dropped.forwardFloat(x.data, { shape: x.shape })).logits.data, evalPlain.data)).toBe(0);
   const trainDropped = await dropped.lossAndGrads(x.data, { shape: x.shape, targets: [0, 1], train: true });
@@ -129,8 +160,14 @@ test('the classifier: the family init (U(±1/√classes)) or a fresh one as rese
 test.each([
   [{ arch: { dropRate: 1.5 } }, 'efficientnet: drop_rate and drop_path_rate must be in [0, 1) (got 1.5, 0)'],
   [{ arch: { dropRate: -0.1 } }, 'Expected a non-negative number for arch.dropRate but received -0.1'],
-  [{ arch: { embedDim: 8 } }, 'Expected only the keys channelMultiplier, depthMultiplier, dropRate, dropPathRate (efficientnet) for arch but received "embedDim"'],
-  [{ gradCheckpointing: true }, 'efficientnet: gradient checkpointing is not supported (recomputing a block would update its BatchNorm running statistics twice)'],
+  [
+    { arch: { embedDim: 8 } },
+    'Expected only the keys channelMultiplier, depthMultiplier, dropRate, dropPathRate (efficientnet) for arch but received "embedDim"',
+  ],
+  [
+    { gradCheckpointing: true },
+    'efficientnet: gradient checkpointing is not supported (recomputing a block would update its BatchNorm running statistics twice)',
+  ],
 ])('refuses %p', async (options, message) => {
   await expect(createModel('tf_efficientnet_lite0', options as never)).rejects.toThrow(message);
 });

@@ -17,7 +17,7 @@ function normalised(images: Buffer, n: number, size: number, mean: number[], std
   for (let b = 0; b < n; b++) {
     for (let c = 0; c < 3; c++) {
       for (let p = 0; p < size * size; p++) {
-        out[((b * 3 + c) * size * size) + p] = Math.fround((images[(b * size * size + p) * 3 + c] / 255 - mean[c]) / std[c]);
+        out[(b * 3 + c) * size * size + p] = Math.fround((images[(b * size * size + p) * 3 + c] / 255 - mean[c]) / std[c]);
       }
     }
   }
@@ -58,15 +58,23 @@ describe('Model.gradCam', () => {
 
   test('the target class is checked in TypeScript and natively', async () => {
     const images = pixels(1, size, 1);
-    await expect(model.gradCam(images, { shape: [1, size, size, 3], target: 2 })).rejects.toThrow('Expected an integer from 0 to 1 for target but received 2');
+    await expect(model.gradCam(images, { shape: [1, size, size, 3], target: 2 })).rejects.toThrow(
+      'Expected an integer from 0 to 1 for target but received 2',
+    );
     // The bridge checks before queueing the call: it throws synchronously.
-    expect(() => model.native.gradCam(images, { shape: [1, size, size, 3], target: 5 })).toThrow('Expected a class from 0 to 1 for gradCam options.target but received 5');
+    expect(() => model.native.gradCam(images, { shape: [1, size, size, 3], target: 5 })).toThrow(
+      'Expected a class from 0 to 1 for gradCam options.target but received 5',
+    );
   });
 });
 
 describe('Grad-CAM of the other families', () => {
-  test('ConvNeXt: the last stage\'s grid, values in [0, 1], a maximum of 1', async () => {
-    const model = await createModel('convnext_atto.d2_in1k', { numClasses: 2, imgSize: 64, arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+  test("ConvNeXt: the last stage's grid, values in [0, 1], a maximum of 1", async () => {
+    const model = await createModel('convnext_atto.d2_in1k', {
+      numClasses: 2,
+      imgSize: 64,
+      arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] },
+    });
     try {
       const { cam } = await model.gradCam(pixels(2, 64, 5), { shape: [2, 64, 64, 3], target: 1 });
       expect(cam.shape).toEqual([2, 2, 2]);
@@ -82,7 +90,9 @@ describe('Grad-CAM of the other families', () => {
 
   test('EVA-02: the patch grid (class token dropped), values in [0, 1]', async () => {
     const model = await createModel('eva02_tiny_patch14_224', {
-      numClasses: 2, imgSize: 28, arch: { embedDim: 16, depth: 1, numHeads: 1, qkvFused: false, scaleMlp: true, mlpRatio: 2 },
+      numClasses: 2,
+      imgSize: 28,
+      arch: { embedDim: 16, depth: 1, numHeads: 1, qkvFused: false, scaleMlp: true, mlpRatio: 2 },
     });
     try {
       const { cam, logits } = await model.gradCam(pixels(3, 28, 9), { shape: [3, 28, 28, 3], target: 0 });

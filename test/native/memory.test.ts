@@ -3,8 +3,8 @@
  * (src/native/memory.ts): parameter counts exact against built models, huge configs refused with the figures
  * before anything is allocated, and the worded out-of-memory error of an allocation that still fails.
  */
-import { execFileSync } from 'child_process';
-import * as path from 'path';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { loadAddon } from '../../src/native/addon';
 import { formatBytes, memoryNeed } from '../../src/native/memory';
 import { createModel } from '../../src/native/model';
@@ -34,7 +34,13 @@ describe('estimates from the config', () => {
     const infos = await model.parameters();
     model.dispose();
     const count = (buffer: boolean) => infos.filter((p) => p.buffer === buffer).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-    const estimate = await loadAddon().estimateMemory({ name: c.name, imgSize: c.imgSize, numClasses: c.numClasses, arch: c.arch, batchSize: 4 });
+    const estimate = await loadAddon().estimateMemory({
+      name: c.name,
+      imgSize: c.imgSize,
+      numClasses: c.numClasses,
+      arch: c.arch,
+      batchSize: 4,
+    });
     expect(estimate.parameters).toBe(count(false));
     expect(estimate.buffers).toBe(count(true));
     expect(estimate.activations).toBeGreaterThan(0);
@@ -42,7 +48,12 @@ describe('estimates from the config', () => {
   });
 
   test('activations grow with the batch exactly and with the image; gradient checkpointing keeps fewer', async () => {
-    const base = { name: 'eva02_tiny_patch14_224', imgSize: [64, 64] as [number, number], numClasses: 2, arch: { patchSize: 8, embedDim: 96, depth: 4, numHeads: 3 } };
+    const base = {
+      name: 'eva02_tiny_patch14_224',
+      imgSize: [64, 64] as [number, number],
+      numClasses: 2,
+      arch: { patchSize: 8, embedDim: 96, depth: 4, numHeads: 3 },
+    };
     const addon = loadAddon();
     const one = await addon.estimateMemory({ ...base, batchSize: 1 });
     const eight = await addon.estimateMemory({ ...base, batchSize: 8 });
@@ -55,11 +66,15 @@ describe('estimates from the config', () => {
   });
 
   test('bad names and options get the same errors as createModel', async () => {
-    await expect(loadAddon().estimateMemory({ name: 'eva02_tiny', batchSize: 1 })).rejects.toThrow("models: unknown model name 'eva02_tiny'");
+    await expect(loadAddon().estimateMemory({ name: 'eva02_tiny', batchSize: 1 })).rejects.toThrow(
+      "models: unknown model name 'eva02_tiny'",
+    );
     await expect(loadAddon().estimateMemory({ name: 'convnext_atto', arch: { embedDim: 4 }, batchSize: 1 })).rejects.toThrow(
       "models: convnext takes no override 'embed_dim'",
     );
-    await expect(loadAddon().estimateMemory({ name: 'convnext_atto', batchSize: 0 })).rejects.toThrow('models: batch must be positive (got 0)');
+    await expect(loadAddon().estimateMemory({ name: 'convnext_atto', batchSize: 0 })).rejects.toThrow(
+      'models: batch must be positive (got 0)',
+    );
   });
 });
 
@@ -79,11 +94,18 @@ describe('refused before allocating', () => {
     const error = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 999992 }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error & { code: string }).code).toBe('ERR_OUT_OF_MEMORY');
-    expect((error as Error).message).toMatch(/^imgSize=999992 \(eva02_tiny_patch14_224\) needs about [0-9.]+ TB for parameters; [0-9.]+ [kMGT]B available on cpu$/);
+    expect((error as Error).message).toMatch(
+      /^imgSize=999992 \(eva02_tiny_patch14_224\) needs about [0-9.]+ TB for parameters; [0-9.]+ [kMGT]B available on cpu$/,
+    );
   });
 
   test.each([
-    [0, '0 bytes'], [999, '999 bytes'], [1000, '1.0 kB'], [23.4e9, '23 GB'], [4.2e12, '4.2 TB'], [Infinity, 'unlimited'],
+    [0, '0 bytes'],
+    [999, '999 bytes'],
+    [1000, '1.0 kB'],
+    [23.4e9, '23 GB'],
+    [4.2e12, '4.2 TB'],
+    [Infinity, 'unlimited'],
   ])('formatBytes(%d) is %s', (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);
   });
@@ -102,15 +124,18 @@ describe('an allocation that still fails', () => {
   `;
   test.each([
     ['the CPU block cache', undefined, 'CPU: not enough memory: tried to allocate 3221225472 bytes (3072 MiB)'],
-    ["libtorch's allocator", '0', 'DefaultCPUAllocator: can\'t allocate memory: you tried to allocate 3221225472 bytes'],
-  ])('through %s it is worded: out of memory on cpu while running a forward pass (…); try a smaller batchSize or imgSize', (_, cacheMb, cause) => {
-    const out = execFileSync('bash', ['-c', 'ulimit -v 4000000; exec "$@"', 'bash', process.execPath, '-e', script], {
-      encoding: 'utf8',
-      env: { ...process.env, ...(cacheMb === undefined ? {} : { FOLDTORCH_CPU_CACHE_MB: cacheMb }) },
-    });
-    expect(out).toMatch(/^ERR_NATIVE out of memory on cpu while running a forward pass \(/);
-    expect(out).toContain(cause);
-    expect(out).toMatch(/\); try a smaller batchSize or imgSize$/);
-    expect(out).not.toContain('enforce fail');
-  });
+    ["libtorch's allocator", '0', "DefaultCPUAllocator: can't allocate memory: you tried to allocate 3221225472 bytes"],
+  ])(
+    'through %s it is worded: out of memory on cpu while running a forward pass (…); try a smaller batchSize or imgSize',
+    (_, cacheMb, cause) => {
+      const out = execFileSync('bash', ['-c', 'ulimit -v 4000000; exec "$@"', 'bash', process.execPath, '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, ...(cacheMb === undefined ? {} : { FOLDTORCH_CPU_CACHE_MB: cacheMb }) },
+      });
+      expect(out).toMatch(/^ERR_NATIVE out of memory on cpu while running a forward pass \(/);
+      expect(out).toContain(cause);
+      expect(out).toMatch(/\); try a smaller batchSize or imgSize$/);
+      expect(out).not.toContain('enforce fail');
+    },
+  );
 });

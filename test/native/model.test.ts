@@ -1,7 +1,7 @@
 /** The Model API: creation and loading, forward variants against hand-made references, and every bad input. */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createModel, listModels, readSafetensors, type Model } from '../../src/native/model';
 import { readFixtureSafetensors } from '../../src/parity/fixture';
 
@@ -60,9 +60,17 @@ describe('createModel', () => {
     expect(eva.loadReport.loaded).toHaveLength(46);
     expect(eva.loadReport).toMatchObject({ missing: [], unexpected: [], resampled: [], replaced: [] });
     expect({ family: eva.family, numClasses: eva.numClasses, imgSize: eva.imgSize, numFeatures: eva.numFeatures }).toEqual({
-      family: 'eva02', numClasses: 2, imgSize: [56, 56], numFeatures: 64,
+      family: 'eva02',
+      numClasses: 2,
+      imgSize: [56, 56],
+      numFeatures: 64,
     });
-    expect(eva.pretrainedConfig).toMatchObject({ tag: 'eva02_base_patch14_448.mim_in22k_ft_in22k_in1k', interpolation: 'bicubic', cropMode: 'squash', cropPct: 1 });
+    expect(eva.pretrainedConfig).toMatchObject({
+      tag: 'eva02_base_patch14_448.mim_in22k_ft_in22k_in1k',
+      interpolation: 'bicubic',
+      cropMode: 'squash',
+      cropPct: 1,
+    });
     expect(eva.pretrainedConfig.mean).toEqual([0.48145466, 0.4578275, 0.40821073]);
   });
 
@@ -77,7 +85,12 @@ describe('createModel', () => {
 
   test('a tag name selects its preprocessing defaults', async () => {
     const model = await createModel('convnext_atto.d2_in1k', { numClasses: 2, arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
-    expect(model.pretrainedConfig).toMatchObject({ tag: 'convnext_atto.d2_in1k', cropPct: 0.875, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    expect(model.pretrainedConfig).toMatchObject({
+      tag: 'convnext_atto.d2_in1k',
+      cropPct: 0.875,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    });
     model.dispose();
   });
 
@@ -90,7 +103,10 @@ describe('createModel', () => {
   test.each([
     [{ numClasses: -1 }, 'Expected an integer from 0 to 9007199254740991 for numClasses but received -1'],
     [{ imgSize: 1.5 }, 'Expected an integer from 1 to 9007199254740991 for imgSize but received 1.5'],
-    [{ pretrained: '/no/such/file.safetensors' }, 'Expected an existing .safetensors file for pretrained but received "/no/such/file.safetensors"'],
+    [
+      { pretrained: '/no/such/file.safetensors' },
+      'Expected an existing .safetensors file for pretrained but received "/no/such/file.safetensors"',
+    ],
     [{ pretrained: 3 }, 'Expected a .safetensors path or false for pretrained but received 3'],
     [{ gradCheckpointing: 'yes' }, 'Expected a boolean for gradCheckpointing but received "yes"'],
 
@@ -98,30 +114,44 @@ describe('createModel', () => {
     [{ arch: 'x' }, 'Expected an object for arch but received "x"'],
     [{ arch: { mlpRatio: -1 } }, 'Expected a non-negative number for arch.mlpRatio but received -1'],
     [{ imgSize: [56] }, 'Expected an integer or [height, width] for imgSize but received an array of length 1'],
-    [{ arch: { depths: [1, 1, 1, 1] } }, 'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape (eva02) for arch but received "depths"'],
+    [
+      { arch: { depths: [1, 1, 1, 1] } },
+      'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape (eva02) for arch but received "depths"',
+    ],
     [{ arch: { refFeatShape: [16] } }, 'Expected an array of 2 integers for arch.refFeatShape but received an array of length 1'],
     [{ arch: { qkvFused: 1 } }, 'Expected a boolean for arch.qkvFused but received 1'],
-    [{ arch: { embed_dim: 64 } }, 'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape (eva02) for arch but received "embed_dim"'],
+    [
+      { arch: { embed_dim: 64 } },
+      'Expected only the keys patchSize, embedDim, depth, numHeads, mlpRatio, qkvFused, scaleMlp, scaleAttnInner, refFeatShape (eva02) for arch but received "embed_dim"',
+    ],
   ])('rejects bad options %p', async (options, message) => {
     await expect(createModel('eva02_tiny_patch14_224', options as never)).rejects.toThrow(message);
   });
 
   test('arch overrides change the architecture as timm kwargs do', async () => {
-    const model = await createModel('eva02_tiny_patch14_224', { numClasses: 0, imgSize: 28, arch: { embedDim: 16, depth: 1, numHeads: 1, qkvFused: false, scaleMlp: true, mlpRatio: 2 } });
+    const model = await createModel('eva02_tiny_patch14_224', {
+      numClasses: 0,
+      imgSize: 28,
+      arch: { embedDim: 16, depth: 1, numHeads: 1, qkvFused: false, scaleMlp: true, mlpRatio: 2 },
+    });
     const names = (await model.parameters()).map((p) => `${p.name}:${p.shape}`);
-    expect(names).toEqual(expect.arrayContaining(['blocks.0.attn.k_proj.weight:16,16', 'blocks.0.mlp.fc1_g.weight:32,16', 'blocks.0.mlp.norm.weight:32']));
+    expect(names).toEqual(
+      expect.arrayContaining(['blocks.0.attn.k_proj.weight:16,16', 'blocks.0.mlp.fc1_g.weight:32,16', 'blocks.0.mlp.norm.weight:32']),
+    );
     expect(names.some((n) => n.startsWith('head.'))).toBe(false);
     model.dispose();
   });
 
   test('an image size the patch does not divide is refused natively', async () => {
-    await expect(createModel('eva02_tiny_patch14_224', { imgSize: 100 })).rejects.toThrow('eva02: img_size must be a multiple of the patch size 14 (got [100, 100])');
+    await expect(createModel('eva02_tiny_patch14_224', { imgSize: 100 })).rejects.toThrow(
+      'eva02: img_size must be a multiple of the patch size 14 (got [100, 100])',
+    );
   });
 
   test('a checkpoint of another architecture lists the first mismatching keys with both shapes', async () => {
     const small = path.join(golden, 'eva02_small_family_tiny.weights.safetensors');
     await expect(eva.load(small)).rejects.toThrow(
-      /checkpoint .*eva02_small_family_tiny\.weights\.safetensors does not fit this eva02 model \(\d+ mismatching keys; another architecture or size\?\):\n  'cls_token': checkpoint \[1, 1, 48\] vs model \[1, 1, 64\]\n  'pos_embed': checkpoint \[1, 37, 48\] vs model \[1, 17, 64\]/,
+      /checkpoint .*eva02_small_family_tiny\.weights\.safetensors does not fit this eva02 model \(\d+ mismatching keys; another architecture or size\?\):\n {2}'cls_token': checkpoint \[1, 1, 48\] vs model \[1, 1, 64\]\n {2}'pos_embed': checkpoint \[1, 37, 48\] vs model \[1, 17, 64\]/,
     );
     const convnext = path.join(golden, 'convnext_atto_family_small.weights.safetensors');
     await expect(eva.load(convnext)).rejects.toThrow(/'cls_token': missing from the checkpoint \(model \[1, 1, 64\]\)/);
@@ -132,29 +162,51 @@ describe('createModel', () => {
   });
 
   test('convnext takes its own overrides, checked by kind and length', async () => {
-    await expect(createModel('convnext_atto', { arch: { depths: [1, 1] } })).rejects.toThrow('Expected an array of 4 integers for arch.depths but received an array of length 2');
-    await expect(createModel('convnext_atto', { arch: { embedDim: 8 } })).rejects.toThrow('Expected only the keys depths, dims, convMlp (convnext) for arch but received "embedDim"');
+    await expect(createModel('convnext_atto', { arch: { depths: [1, 1] } })).rejects.toThrow(
+      'Expected an array of 4 integers for arch.depths but received an array of length 2',
+    );
+    await expect(createModel('convnext_atto', { arch: { embedDim: 8 } })).rejects.toThrow(
+      'Expected only the keys depths, dims, convMlp (convnext) for arch but received "embedDim"',
+    );
   });
 
   test('every family lists the overrides it takes, under timm names in camelCase', () => {
     const keysOf = (name: string) => listModels().find((m) => m.name === name)!.archKeys;
     expect(keysOf('convnext_tiny')).toEqual([
-      { name: 'depths', kind: 'integers', length: 4 }, { name: 'dims', kind: 'integers', length: 4 }, { name: 'convMlp', kind: 'boolean', length: 0 },
+      { name: 'depths', kind: 'integers', length: 4 },
+      { name: 'dims', kind: 'integers', length: 4 },
+      { name: 'convMlp', kind: 'boolean', length: 0 },
     ]);
     expect(keysOf('tf_efficientnet_lite0').map((k) => `${k.name}:${k.kind}`)).toEqual([
-      'channelMultiplier:number', 'depthMultiplier:number', 'dropRate:number', 'dropPathRate:number',
+      'channelMultiplier:number',
+      'depthMultiplier:number',
+      'dropRate:number',
+      'dropPathRate:number',
     ]);
-    expect(keysOf('eva02_base_patch14_448').find((k) => k.name === 'refFeatShape')).toEqual({ name: 'refFeatShape', kind: 'integers', length: 2 });
+    expect(keysOf('eva02_base_patch14_448').find((k) => k.name === 'refFeatShape')).toEqual({
+      name: 'refFeatShape',
+      kind: 'integers',
+      length: 2,
+    });
   });
 
   test('each model states its input rules and parameter stages', async () => {
     expect(eva.input).toEqual({ size: [56, 56], fixedSize: true, minSize: 14, sizeMultiple: 14, channelsLast: false });
     expect(eva.parameterStages.map((s) => s.name)).toEqual(['embed', 'blocks.0', 'blocks.1', 'head', 'classifier']);
-    const convnext = await createModel('convnext_atto', { numClasses: 2, imgSize: [40, 72], arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+    const convnext = await createModel('convnext_atto', {
+      numClasses: 2,
+      imgSize: [40, 72],
+      arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] },
+    });
     expect(convnext.input).toEqual({ size: [40, 72], fixedSize: false, minSize: 32, sizeMultiple: 1, channelsLast: true });
     expect(convnext.parameterStages.map((s) => `${s.name} ${s.pattern}`)).toEqual([
-      'stem ^stem\\.', 'stages.0 ^stages\\.0\\.', 'stages.1 ^stages\\.1\\.', 'stages.2 ^stages\\.2\\.', 'stages.3 ^stages\\.3\\.',
-      'head ^head\\.norm\\.', 'classifier ^head\\.fc\\.',
+      'stem ^stem\\.',
+      'stages.0 ^stages\\.0\\.',
+      'stages.1 ^stages\\.1\\.',
+      'stages.2 ^stages\\.2\\.',
+      'stages.3 ^stages\\.3\\.',
+      'head ^head\\.norm\\.',
+      'classifier ^head\\.fc\\.',
     ]);
     // Every parameter is in exactly one stage.
     const names = (await convnext.parameters()).map((p) => p.name);
@@ -166,9 +218,18 @@ describe('createModel', () => {
   });
 
   test('channelsLast "auto" follows the model', async () => {
-    const auto = await createModel('convnext_atto', { numClasses: 2, channelsLast: 'auto', arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } });
+    const auto = await createModel('convnext_atto', {
+      numClasses: 2,
+      channelsLast: 'auto',
+      arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] },
+    });
     expect(auto.native.info().channelsLast).toBe(true);
-    const evaAuto = await createModel('eva02_tiny_patch14_224', { numClasses: 2, imgSize: 28, channelsLast: 'auto', arch: { embedDim: 16, depth: 1, numHeads: 1 } });
+    const evaAuto = await createModel('eva02_tiny_patch14_224', {
+      numClasses: 2,
+      imgSize: 28,
+      channelsLast: 'auto',
+      arch: { embedDim: 16, depth: 1, numHeads: 1 },
+    });
     expect(evaAuto.native.info().channelsLast).toBe(false);
     auto.dispose();
     evaAuto.dispose();
@@ -248,23 +309,68 @@ describe('forward', () => {
   });
 
   test.each([
-    [() => eva.forward([1, 2, 3] as never, { shape: [1, 1, 1, 3] }), 'Expected a Buffer or Uint8Array for images but received an array of length 3'],
-    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], precision: 'fp8' as never }), 'Expected one of float32, bfloat16, float16 for precision but received "fp8"'],
-    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], output: 'probs' as never }), 'Expected logits or preLogits for output but received "probs"'],
-    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], normalize: { mean: [0.5], std: [0.5] } }), 'Expected mean and std of length 3 for forward options but received 1 and 1'],
-    [() => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [] }), 'Expected a non-empty array of views for views but received an array of length 0'],
-    [() => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [{ hflip: false, vflip: false, rot: 4 }] }), 'Expected an integer from 0 to 3 for views[0].rot but received 4'],
-    [() => eva.forwardFloat(new Float64Array(4) as never, { shape: [1, 1, 2, 2] }), 'Expected a Float32Array for input but received a Float64Array of 32 bytes'],
-    [() => eva.forwardFloat(new Float32Array(4), { shape: [1, 1, 2, 2], attention: 'flash' as never }), 'Expected sdpa or explicit for attention but received "flash"'],
-    [() => eva.forwardFloat(new Float32Array(4), { shape: [1, 1, 2, 3] }), 'Expected a [batch, channels, height, width] shape matching 4 values for input but received 4 dimensions holding 6'],
-    [() => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [2] }), 'Expected an integer from 0 to 1 for targets[0] but received 2'],
-    [() => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [0, 1] }), 'Expected 1 targets (one per input) for lossAndGrads options.targets but received 2'],
+    [
+      () => eva.forward([1, 2, 3] as never, { shape: [1, 1, 1, 3] }),
+      'Expected a Buffer or Uint8Array for images but received an array of length 3',
+    ],
+    [
+      () => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], precision: 'fp8' as never }),
+      'Expected one of float32, bfloat16, float16 for precision but received "fp8"',
+    ],
+    [
+      () => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], output: 'probs' as never }),
+      'Expected logits or preLogits for output but received "probs"',
+    ],
+    [
+      () => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], normalize: { mean: [0.5], std: [0.5] } }),
+      'Expected mean and std of length 3 for forward options but received 1 and 1',
+    ],
+    [
+      () => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [] }),
+      'Expected a non-empty array of views for views but received an array of length 0',
+    ],
+    [
+      () => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [{ hflip: false, vflip: false, rot: 4 }] }),
+      'Expected an integer from 0 to 3 for views[0].rot but received 4',
+    ],
+    [
+      () => eva.forwardFloat(new Float64Array(4) as never, { shape: [1, 1, 2, 2] }),
+      'Expected a Float32Array for input but received a Float64Array of 32 bytes',
+    ],
+    [
+      () => eva.forwardFloat(new Float32Array(4), { shape: [1, 1, 2, 2], attention: 'flash' as never }),
+      'Expected sdpa or explicit for attention but received "flash"',
+    ],
+    [
+      () => eva.forwardFloat(new Float32Array(4), { shape: [1, 1, 2, 3] }),
+      'Expected a [batch, channels, height, width] shape matching 4 values for input but received 4 dimensions holding 6',
+    ],
+    [
+      () => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [2] }),
+      'Expected an integer from 0 to 1 for targets[0] but received 2',
+    ],
+    [
+      () => eva.lossAndGrads(new Float32Array(4), { shape: [1, 1, 2, 2], targets: [0, 1] }),
+      'Expected 1 targets (one per input) for lossAndGrads options.targets but received 2',
+    ],
     [() => eva.getTensors(['nope']), "Model.getTensors: no parameter named 'nope'"],
     [() => eva.getTensors('head.weight' as never), 'Expected an array of parameter names for names but received "head.weight"'],
-    [() => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], normalize: 'imagenet' as never }), 'Expected an object with mean and std for normalize but received "imagenet"'],
-    [() => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [null as never] }), 'Expected an object {hflip, vflip, rot} for views[0] but received null'],
-    [() => eva.lossAndGrads([0] as never, { shape: [1, 1, 1, 1], targets: [0] }), 'Expected a Float32Array for input but received an array of length 1'],
-    [() => eva.lossAndGrads(new Float32Array(1), { shape: [1, 1, 1, 1], targets: 0 as never }), 'Expected an array of class indices for targets but received 0'],
+    [
+      () => eva.forward(pixels(1, 56), { shape: [1, 56, 56, 3], normalize: 'imagenet' as never }),
+      'Expected an object with mean and std for normalize but received "imagenet"',
+    ],
+    [
+      () => eva.forwardViews(pixels(1, 56), { shape: [1, 56, 56, 3], views: [null as never] }),
+      'Expected an object {hflip, vflip, rot} for views[0] but received null',
+    ],
+    [
+      () => eva.lossAndGrads([0] as never, { shape: [1, 1, 1, 1], targets: [0] }),
+      'Expected a Float32Array for input but received an array of length 1',
+    ],
+    [
+      () => eva.lossAndGrads(new Float32Array(1), { shape: [1, 1, 1, 1], targets: 0 as never }),
+      'Expected an array of class indices for targets but received 0',
+    ],
     [() => eva.load(1 as never), 'Expected a string for path but received 1'],
     [() => eva.saveWeights(1 as never), 'Expected a string for path but received 1'],
     [() => createModel(7 as never), 'Expected a model name string for name but received 7'],
@@ -287,7 +393,9 @@ describe('weights and lifecycle', () => {
     expect(maxDiff(saved.tensors['blocks.1.mlp.fc2.weight'].data, original.get('blocks.1.mlp.fc2.weight')!.data as Float32Array)).toBe(0);
     const copy = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: 56, arch: baseArch, pretrained: file });
     const images = pixels(1, 56);
-    expect(maxDiff((await copy.forward(images, { shape: [1, 56, 56, 3] })).data, (await eva.forward(images, { shape: [1, 56, 56, 3] })).data)).toBe(0);
+    expect(
+      maxDiff((await copy.forward(images, { shape: [1, 56, 56, 3] })).data, (await eva.forward(images, { shape: [1, 56, 56, 3] })).data),
+    ).toBe(0);
     copy.dispose();
   });
 
@@ -309,14 +417,17 @@ describe('weights and lifecycle', () => {
     const bytes = readFileSync(baseWeights);
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
-    const put = (name: string, index: number, value: number) => bytes.writeFloatLE(value, 8 + headerLength + header[name].data_offsets[0] + 4 * index);
+    const put = (name: string, index: number, value: number) =>
+      bytes.writeFloatLE(value, 8 + headerLength + header[name].data_offsets[0] + 4 * index);
     put('blocks.1.mlp.fc2.weight', 5, Infinity);
     put('blocks.0.norm1.weight', 3, NaN);
     put('blocks.0.norm1.weight', 60, -Infinity);
     const file = path.join(dir, 'nan.safetensors');
     writeFileSync(file, bytes);
     const message = `models: checkpoint ${file} holds NaN or Inf weights in 'blocks.0.norm1.weight' (got 2 of 64 values not finite)`;
-    await expect(createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: 56, arch: baseArch, pretrained: file })).rejects.toThrow(message);
+    await expect(createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: 56, arch: baseArch, pretrained: file })).rejects.toThrow(
+      message,
+    );
     // Model.load refuses it before copying anything: the model keeps its weights.
     const images = pixels(1, 56);
     const before = (await eva.forward(images, { shape: [1, 56, 56, 3] })).data;
@@ -337,28 +448,38 @@ describe('non-square inputs ([height, width], as timm img_size)', () => {
   /** PIL-style antialiased bicubic (a = −0.5) weights resizing `size` samples to `out` (the golden README's formula). */
   function resampleWeights(size: number, out: number): number[][] {
     const cubic = (x: number) => {
-      const a = -0.5, t = Math.abs(x);
+      const a = -0.5,
+        t = Math.abs(x);
       return t < 1 ? (a + 2) * t ** 3 - (a + 3) * t ** 2 + 1 : t < 2 ? a * t ** 3 - 5 * a * t ** 2 + 8 * a * t - 4 * a : 0;
     };
-    const scale = size / out, stretch = Math.max(scale, 1), support = 2 * stretch;
+    const scale = size / out,
+      stretch = Math.max(scale, 1),
+      support = 2 * stretch;
     return Array.from({ length: out }, (_, i) => {
       const c = (i + 0.5) * scale;
       const row = new Array<number>(size).fill(0);
-      for (let j = Math.max(Math.trunc(c - support + 0.5), 0); j < Math.min(Math.trunc(c + support + 0.5), size); j++) row[j] = cubic((j - c + 0.5) / stretch);
+      for (let j = Math.max(Math.trunc(c - support + 0.5), 0); j < Math.min(Math.trunc(c + support + 0.5), size); j++)
+        row[j] = cubic((j - c + 0.5) / stretch);
       const sum = row.reduce((a, b) => a + b, 0);
       return row.map((w) => w / sum);
     });
   }
 
   test('EVA-02 resamples a square checkpoint grid to a rectangular one (6×6 → 6×4: rows kept, columns resampled)', async () => {
-    const model = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: [84, 56], arch: baseArch, pretrained: resampleCheckpoint });
+    const model = await createModel('eva02_base_patch14_448', {
+      numClasses: 2,
+      imgSize: [84, 56],
+      arch: baseArch,
+      pretrained: resampleCheckpoint,
+    });
     expect(model.loadReport.resampled).toEqual(['pos_embed']);
     expect(model.input).toMatchObject({ size: [84, 56], fixedSize: true });
-    const source = (await readSafetensors(resampleCheckpoint)).tensors.pos_embed;  // [1, 37, 64]
+    const source = (await readSafetensors(resampleCheckpoint)).tensors.pos_embed; // [1, 37, 64]
     const ours = (await model.getTensors(['pos_embed'])).pos_embed;
     expect(ours.shape).toEqual([1, 25, 64]);
-    const dim = 64, columns = resampleWeights(6, 4);
-    expect(maxDiff(ours.data.subarray(0, dim), source.data.subarray(0, dim))).toBe(0);  // the class token's row
+    const dim = 64,
+      columns = resampleWeights(6, 4);
+    expect(maxDiff(ours.data.subarray(0, dim), source.data.subarray(0, dim))).toBe(0); // the class token's row
     const expected = new Float32Array(24 * dim);
     for (let h = 0; h < 6; h++)
       for (let w = 0; w < 4; w++)
@@ -372,7 +493,12 @@ describe('non-square inputs ([height, width], as timm img_size)', () => {
   });
 
   test('EVA-02 builds RoPE for the rectangular grid and runs only that size', async () => {
-    const model = await createModel('eva02_base_patch14_448', { numClasses: 2, imgSize: [56, 84], arch: baseArch, pretrained: resampleCheckpoint });
+    const model = await createModel('eva02_base_patch14_448', {
+      numClasses: 2,
+      imgSize: [56, 84],
+      arch: baseArch,
+      pretrained: resampleCheckpoint,
+    });
     const input = new Float32Array(2 * 3 * 56 * 84).map((_, i) => Math.sin(i * 0.37));
     const out = await model.forwardFloat(input, { shape: [2, 3, 56, 84], intermediates: true });
     expect(out.logits.shape).toEqual([2, 2]);
@@ -385,7 +511,9 @@ describe('non-square inputs ([height, width], as timm img_size)', () => {
     for (let h = 0; h < gridH; h++)
       for (let w = 0; w < gridW; w++)
         for (let k = 0; k < headDim; k++) {
-          const index = Math.floor(k / 2), coordinate = Math.floor(index / nb), band = index % nb;
+          const index = Math.floor(k / 2),
+            coordinate = Math.floor(index / nb),
+            band = index % nb;
           const t = coordinate === 0 ? (h / gridH) * 16 : (w / gridW) * 16;
           const angle = t * 10000 ** (-band / nb);
           const row = (h * gridW + w) * 2 * headDim;

@@ -1,5 +1,5 @@
 /** Gradients: timm's reference values, gradient checkpointing (float32 and autocast), channels-last ConvNeXt. */
-import * as path from 'path';
+import * as path from 'node:path';
 import { createModel, type CreateModelOptions, type Model } from '../../src/native/model';
 import { readFixtureJson, readFixtureSafetensors, type FixtureTensor } from '../../src/parity/fixture';
 import type { LossAndGradsResult, Precision } from '../../src/native/types';
@@ -14,10 +14,30 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { stem: 'eva02_base_family_tiny', name: 'eva02_base_patch14_448', options: { numClasses: 2, imgSize: 56, arch: { patchSize: 14, embedDim: 64, depth: 2, numHeads: 2 } }, targets: [0, 1, 1] },
-  { stem: 'eva02_small_family_tiny', name: 'eva02_small_patch14_224', options: { numClasses: 2, imgSize: 48, arch: { patchSize: 8, embedDim: 48, depth: 2, numHeads: 3 } }, targets: [1, 0] },
-  { stem: 'convnext_tiny_family_small', name: 'convnext_tiny', options: { numClasses: 2, arch: { depths: [1, 1, 2, 1], dims: [16, 24, 32, 48] } }, targets: [1, 0] },
-  { stem: 'convnext_atto_family_small', name: 'convnext_atto', options: { numClasses: 2, arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } }, targets: [0, 1] },
+  {
+    stem: 'eva02_base_family_tiny',
+    name: 'eva02_base_patch14_448',
+    options: { numClasses: 2, imgSize: 56, arch: { patchSize: 14, embedDim: 64, depth: 2, numHeads: 2 } },
+    targets: [0, 1, 1],
+  },
+  {
+    stem: 'eva02_small_family_tiny',
+    name: 'eva02_small_patch14_224',
+    options: { numClasses: 2, imgSize: 48, arch: { patchSize: 8, embedDim: 48, depth: 2, numHeads: 3 } },
+    targets: [1, 0],
+  },
+  {
+    stem: 'convnext_tiny_family_small',
+    name: 'convnext_tiny',
+    options: { numClasses: 2, arch: { depths: [1, 1, 2, 1], dims: [16, 24, 32, 48] } },
+    targets: [1, 0],
+  },
+  {
+    stem: 'convnext_atto_family_small',
+    name: 'convnext_atto',
+    options: { numClasses: 2, arch: { depths: [1, 1, 1, 1], dims: [8, 16, 24, 32] } },
+    targets: [0, 1],
+  },
 ];
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -34,8 +54,17 @@ function worstGradDiff(a: LossAndGradsResult, b: LossAndGradsResult): number {
   return worst;
 }
 
-async function gradsOf(c: Case, input: FixtureTensor, extra: CreateModelOptions, precision: Precision = 'float32'): Promise<LossAndGradsResult> {
-  const model: Model = await createModel(c.name, { ...c.options, ...extra, pretrained: path.join(golden, `${c.stem}.weights.safetensors`) });
+async function gradsOf(
+  c: Case,
+  input: FixtureTensor,
+  extra: CreateModelOptions,
+  precision: Precision = 'float32',
+): Promise<LossAndGradsResult> {
+  const model: Model = await createModel(c.name, {
+    ...c.options,
+    ...extra,
+    pretrained: path.join(golden, `${c.stem}.weights.safetensors`),
+  });
   try {
     return await model.lossAndGrads(input.data as Float32Array, { shape: input.shape, targets: c.targets, precision });
   } finally {
@@ -51,7 +80,9 @@ describe.each(cases)('$stem', (c) => {
     const checkpointed = await gradsOf(c, input(), { gradCheckpointing: true });
     expect(checkpointed.loss).toBe(plain.loss);
     expect(worstGradDiff(plain, checkpointed)).toBeLessThan(1e-6);
-    expect(Object.keys(plain.grads)).toHaveLength(Object.keys(readFixtureJson<{ state_dict_keys: object }>(path.join(golden, `${c.stem}.json`)).state_dict_keys).length);
+    expect(Object.keys(plain.grads)).toHaveLength(
+      Object.keys(readFixtureJson<{ state_dict_keys: object }>(path.join(golden, `${c.stem}.json`)).state_dict_keys).length,
+    );
   });
 
   test('gradient checkpointing recomputes under the forward autocast state (bf16)', async () => {
@@ -69,7 +100,9 @@ test('timm reference gradients of the EVA-02 base family', async () => {
   const expected = readFixtureSafetensors(path.join(golden, `${c.stem}.grads.safetensors`));
   const got = await gradsOf(c, io.get('input')!, { gradCheckpointing: true });
   expect(Math.abs(got.loss - (expected.get('loss')!.data as Float32Array)[0])).toBeLessThan(1e-5);
-  expect(maxDiff(got.grads['blocks.0.attn.k_proj.weight'].data, expected.get('grad.blocks.0.attn.k_proj.weight')!.data as Float32Array)).toBeLessThan(1e-5);
+  expect(
+    maxDiff(got.grads['blocks.0.attn.k_proj.weight'].data, expected.get('grad.blocks.0.attn.k_proj.weight')!.data as Float32Array),
+  ).toBeLessThan(1e-5);
   expect(maxDiff(got.gradInput.data, expected.get('grad_input')!.data as Float32Array)).toBeLessThan(1e-5);
 });
 

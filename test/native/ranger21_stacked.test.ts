@@ -15,13 +15,23 @@ function values(count: number, seed: number, scale: number): Float32Array {
 // Every rank the reductions treat differently (0-d, vectors, matrices, [1, N, C] position embeddings, 4-d
 // convolutions), most shapes held by several parameters so that they share a stack, one shape held once.
 const kShapes: number[][] = [[], [], [5], [5], [5], [4, 6], [4, 6], [6, 4], [1, 7, 3], [1, 7, 3], [3, 2, 3, 3], [3, 2, 3, 3], [2, 2, 2, 2]];
-const kSteps = 12;  // lookahead merges at steps 5 and 10
+const kSteps = 12; // lookahead merges at steps 5 and 10
 
-function trace(foreach: boolean, groups?: { params: number[]; lr?: number; weightDecay?: number; eps?: number }[]): Promise<Ranger21TraceResult> {
+function trace(
+  foreach: boolean,
+  groups?: { params: number[]; lr?: number; weightDecay?: number; eps?: number }[],
+): Promise<Ranger21TraceResult> {
   return traceRanger21({
     optimizer: { lr: 3e-2, numEpochs: 3, numBatchesPerEpoch: 4, numWarmupIterations: 2, weightDecay: 0.05, mode: 'corrected', foreach },
     steps: kSteps,
-    params: kShapes.map((shape, i) => ({ shape, data: values(shape.reduce((a, b) => a * b, 1), 11 + i, 1) })),
+    params: kShapes.map((shape, i) => ({
+      shape,
+      data: values(
+        shape.reduce((a, b) => a * b, 1),
+        11 + i,
+        1,
+      ),
+    })),
     // Some gradients far larger than their weights, so adaptive clipping engages on some rows and not others.
     grads: kShapes.map((shape, i) => values(kSteps * shape.reduce((a, b) => a * b, 1), 101 + i, i % 3 === 0 ? 5 : 0.01)),
     groups,
@@ -33,7 +43,9 @@ function worstRelative(a: Ranger21TraceResult['params'], b: Ranger21TraceResult[
   let worst = 0;
   a.forEach((tensor, i) => {
     expect(tensor.shape).toEqual(b[i].shape);
-    tensor.data.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - b[i].data[j]) / Math.max(1, Math.abs(b[i].data[j]))); });
+    tensor.data.forEach((v, j) => {
+      worst = Math.max(worst, Math.abs(v - b[i].data[j]) / Math.max(1, Math.abs(b[i].data[j])));
+    });
   });
   return worst;
 }

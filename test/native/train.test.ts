@@ -87,43 +87,69 @@ describe('Learner training', () => {
   test('returns training logits and applies per-image colour matrices, fades and outlines when asked', async () => {
     const batch = toyBatch(0);
     const identity = new Float32Array(8 * 9);
-    for (let i = 0; i < 8; i++) [0, 4, 8].forEach((d) => { identity[i * 9 + d] = 1; });
+    for (let i = 0; i < 8; i++)
+      [0, 4, 8].forEach((d) => {
+        identity[i * 9 + d] = 1;
+      });
     const grey = new Float32Array(8 * 9).fill(1 / 3);
     const plain = await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: true });
     expect(plain.logits!.length).toBe(16);
     expect(Array.from(plain.logits!).every(Number.isFinite)).toBe(true);
     expect((await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape })).logits).toBeUndefined();
     const logitsWith = async (colorMatrices: Float32Array) =>
-      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { colorMatrices }, returnLogits: true })).logits!;
+      (
+        await (
+          await tinyLearner(12)
+        ).trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { colorMatrices }, returnLogits: true })
+      ).logits!;
     const diff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
     expect(diff(await logitsWith(identity), plain.logits!)).toBeLessThan(1e-6);
     expect(diff(await logitsWith(grey), plain.logits!)).toBeGreaterThan(1e-5);
     // Fading and outlines reach the learner's input too: amount and strength 0 change nothing; a full fade is a
     // blank page whatever the image, so every image's logits are the same.
     const logitsRestyled = async (fadeAmounts: Float32Array, outlineStrengths?: Float32Array) =>
-      (await (await tinyLearner(12)).trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts, outlineStrengths }, returnLogits: true })).logits!;
+      (
+        await (
+          await tinyLearner(12)
+        ).trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts, outlineStrengths }, returnLogits: true })
+      ).logits!;
     expect(diff(await logitsRestyled(new Float32Array(8), new Float32Array(8)), plain.logits!)).toBeLessThan(1e-6);
     // Outlines need boundaries, which the toy images' faint noise hardly has: whiten each image's left half.
     const edged = Uint8Array.from(batch.images, (v, i) => ((i / 3) % batch.shape[2] < batch.shape[2] / 2 ? 255 : v));
     const logitsEdged = async (outlineStrengths?: Float32Array) =>
-      (await (await tinyLearner(12)).trainStep(edged, batch.labels, { shape: batch.shape, augment: { outlineStrengths }, returnLogits: true })).logits!;
+      (
+        await (
+          await tinyLearner(12)
+        ).trainStep(edged, batch.labels, { shape: batch.shape, augment: { outlineStrengths }, returnLogits: true })
+      ).logits!;
     expect(diff(await logitsEdged(new Float32Array(8).fill(1)), await logitsEdged())).toBeGreaterThan(5e-6);
     const blank = await logitsRestyled(new Float32Array(8).fill(1));
     expect(diff(blank, plain.logits!)).toBeGreaterThan(1e-5);
     for (let i = 1; i < 8; i++) expect(Math.abs(blank[2 * i] - blank[0]) + Math.abs(blank[2 * i + 1] - blank[1])).toBeLessThan(1e-5);
     const learner = await tinyLearner(12);
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts: new Float32Array(3) } }))
-      .rejects.toThrow('Expected 8 values (one per image) for augment.fadeAmounts but received');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts: new Float32Array([0, 0, 0.5, 1.5, 0, 0, 0, 0]) } }))
-      .rejects.toThrow('Expected a number from 0 to 1 for augment.fadeAmounts[3] but received 1.5');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { outlineStrengths: new Float32Array(8).fill(NaN) } }))
-      .rejects.toThrow('Expected a number from 0 to 1 for augment.outlineStrengths[0] but received NaN');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { colorMatrices: new Float32Array(9) } }))
-      .rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for augment.colorMatrices but received a Float32Array of 36 bytes');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fade: new Float32Array(8) } as never }))
-      .rejects.toThrow('Expected one of colorMatrices, outlineStrengths, fadeAmounts, affineMatrices (did you mean fadeAmounts?) for augment.fade');
-    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: 1 as never }))
-      .rejects.toThrow('Expected a boolean for returnLogits but received 1');
+    await expect(
+      learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fadeAmounts: new Float32Array(3) } }),
+    ).rejects.toThrow('Expected 8 values (one per image) for augment.fadeAmounts but received');
+    await expect(
+      learner.trainStep(batch.images, batch.labels, {
+        shape: batch.shape,
+        augment: { fadeAmounts: new Float32Array([0, 0, 0.5, 1.5, 0, 0, 0, 0]) },
+      }),
+    ).rejects.toThrow('Expected a number from 0 to 1 for augment.fadeAmounts[3] but received 1.5');
+    await expect(
+      learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { outlineStrengths: new Float32Array(8).fill(NaN) } }),
+    ).rejects.toThrow('Expected a number from 0 to 1 for augment.outlineStrengths[0] but received NaN');
+    await expect(
+      learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { colorMatrices: new Float32Array(9) } }),
+    ).rejects.toThrow('Expected 72 values (a 3x3 matrix per image) for augment.colorMatrices but received a Float32Array of 36 bytes');
+    await expect(
+      learner.trainStep(batch.images, batch.labels, { shape: batch.shape, augment: { fade: new Float32Array(8) } as never }),
+    ).rejects.toThrow(
+      'Expected one of colorMatrices, outlineStrengths, fadeAmounts, affineMatrices (did you mean fadeAmounts?) for augment.fade',
+    );
+    await expect(learner.trainStep(batch.images, batch.labels, { shape: batch.shape, returnLogits: 1 as never })).rejects.toThrow(
+      'Expected a boolean for returnLogits but received 1',
+    );
   });
 
   test('freezing by glob or RegExp keeps those parameters exactly; a zero-lr group does too', async () => {
@@ -191,38 +217,48 @@ describe('Learner bad input', () => {
   const batch = toyBatch(0);
 
   test('labels out of range, wrong count or type', async () => {
-    await expect(learner.trainStep(batch.images, [0, 2, 0, 1, 0, 1, 0, 1], { shape: batch.shape }))
-      .rejects.toThrow('Expected a class label from 0 to 1 for labels[1] but received 2');
-    await expect(learner.trainStep(batch.images, [0, 1, 0], { shape: batch.shape }))
-      .rejects.toThrow('Expected 8 (one label per image) for labels length but received 3');
-    await expect(learner.trainStep(batch.images, [0, 1, 0, 1, 0, 1, 0, 0.5], { shape: batch.shape }))
-      .rejects.toThrow('Expected an integer class label for labels[7] but received 0.5');
-    await expect(learner.trainStep(batch.images, 'cats' as never, { shape: batch.shape }))
-      .rejects.toThrow('Expected an Int32Array or number[] for labels but received "cats"');
+    await expect(learner.trainStep(batch.images, [0, 2, 0, 1, 0, 1, 0, 1], { shape: batch.shape })).rejects.toThrow(
+      'Expected a class label from 0 to 1 for labels[1] but received 2',
+    );
+    await expect(learner.trainStep(batch.images, [0, 1, 0], { shape: batch.shape })).rejects.toThrow(
+      'Expected 8 (one label per image) for labels length but received 3',
+    );
+    await expect(learner.trainStep(batch.images, [0, 1, 0, 1, 0, 1, 0, 0.5], { shape: batch.shape })).rejects.toThrow(
+      'Expected an integer class label for labels[7] but received 0.5',
+    );
+    await expect(learner.trainStep(batch.images, 'cats' as never, { shape: batch.shape })).rejects.toThrow(
+      'Expected an Int32Array or number[] for labels but received "cats"',
+    );
   });
 
   test('the native side re-checks labels (an out-of-range class would assert on CUDA)', async () => {
     const native = (learner as unknown as { handle: NativeLearner }).handle;
-    await expect(native.trainStep(batch.images, Int32Array.from([0, 1, 0, 1, 0, 1, 0, 5]), { shape: batch.shape }))
-      .rejects.toThrow('learner: expected labels from 0 to 1 (got 5)');
-    expect(() => native.trainStep(batch.images, Int32Array.from([0, 1]), { shape: batch.shape }))
-      .toThrow('Expected 8 labels (one per image) but received 2');
+    await expect(native.trainStep(batch.images, Int32Array.from([0, 1, 0, 1, 0, 1, 0, 5]), { shape: batch.shape })).rejects.toThrow(
+      'learner: expected labels from 0 to 1 (got 5)',
+    );
+    expect(() => native.trainStep(batch.images, Int32Array.from([0, 1]), { shape: batch.shape })).toThrow(
+      'Expected 8 labels (one per image) but received 2',
+    );
   });
 
   test('an empty batch, a wrong image size, a short buffer', async () => {
-    await expect(learner.trainStep(new Uint8Array(0), [], { shape: [0, 32, 32, 3] }))
-      .rejects.toThrow('for images shape batch but received 0');
-    await expect(learner.evalStep(new Uint8Array(48 * 48 * 3), { shape: [1, 48, 48, 3] }))
-      .rejects.toThrow('Expected [batch, 32, 32, 3] for images shape but received "[1, 48, 48, 3]"');
-    await expect(learner.trainStep(batch.images.subarray(1), batch.labels, { shape: batch.shape }))
-      .rejects.toThrow('Expected 24576 bytes for shape [8, 32, 32, 3] for images');
+    await expect(learner.trainStep(new Uint8Array(0), [], { shape: [0, 32, 32, 3] })).rejects.toThrow(
+      'for images shape batch but received 0',
+    );
+    await expect(learner.evalStep(new Uint8Array(48 * 48 * 3), { shape: [1, 48, 48, 3] })).rejects.toThrow(
+      'Expected [batch, 32, 32, 3] for images shape but received "[1, 48, 48, 3]"',
+    );
+    await expect(learner.trainStep(batch.images.subarray(1), batch.labels, { shape: batch.shape })).rejects.toThrow(
+      'Expected 24576 bytes for shape [8, 32, 32, 3] for images',
+    );
   });
 
   test('a NaN loss is an error naming the step, and nothing is updated', async () => {
     const broken = await tinyLearner(10, { normalize: { mean: kNormalize.mean, std: [1e-40, 1e-40, 1e-40] } });
     const before = await tensors(broken.model);
-    await expect(broken.trainStep(batch.images, batch.labels, { shape: batch.shape }))
-      .rejects.toThrow('learner: the loss is NaN at step 1 (micro-batch 1 of 1); no update was made');
+    await expect(broken.trainStep(batch.images, batch.labels, { shape: batch.shape })).rejects.toThrow(
+      'learner: the loss is NaN at step 1 (micro-batch 1 of 1); no update was made',
+    );
     expect(snapshotDiff(before, await tensors(broken.model))).toBe(0);
     expect(await broken.counters()).toMatchObject({ step: 0, microStep: 0 });
   });
@@ -230,24 +266,33 @@ describe('Learner bad input', () => {
   test('options are validated before anything native runs', async () => {
     const model = learner.model;
     const optimizer = { lr: 1e-3, numEpochs: 1, numBatchesPerEpoch: 10 };
-    await expect(createLearner(model, { optimizer, precision: 'float16' }))
-      .rejects.toThrow('Expected float32 or bfloat16 on CPU (float16 autocast needs CUDA) for precision but received "float16"');
-    await expect(createLearner(model, { optimizer, precision: 'fp8' as never }))
-      .rejects.toThrow('Expected one of float32, bfloat16, float16 for precision but received "fp8"');
-    await expect(createLearner(model, { optimizer, accumulationSteps: 0 }))
-      .rejects.toThrow('Expected an integer from 1 to 4096 for accumulationSteps but received 0');
-    await expect(createLearner(model, { optimizer: { numEpochs: 1, numBatchesPerEpoch: 1 } as never }))
-      .rejects.toThrow('Expected a number for optimizer.lr but received undefined');
-    await expect(createLearner(model, { optimizer: { ...optimizer, warmup: 3 } as never }))
-      .rejects.toThrow(/^Expected one of lr, numEpochs, .* for optimizer key but received "warmup"$/);
-    await expect(createLearner(model, { optimizer: { ...optimizer, mode: 'fixed' as never } }))
-      .rejects.toThrow('Expected one of legacy, corrected for optimizer.mode but received "fixed"');
-    await expect(createLearner(model, { optimizer, loss: { kind: 'focal' as never } }))
-      .rejects.toThrow('Expected one of cce, ce for loss.kind but received "focal"');
-    await expect(createLearner(model, { optimizer, paramGroups: [{ pattern: 3 as never }] }))
-      .rejects.toThrow('Expected a glob string or RegExp for paramGroups[0].pattern but received 3');
-    await expect(createLearner(model, { optimizer, paramGroups: [{ pattern: /(?<=a)b/ }] }))
-      .rejects.toThrow('learner: bad parameter name pattern /(?<=a)b/');
+    await expect(createLearner(model, { optimizer, precision: 'float16' })).rejects.toThrow(
+      'Expected float32 or bfloat16 on CPU (float16 autocast needs CUDA) for precision but received "float16"',
+    );
+    await expect(createLearner(model, { optimizer, precision: 'fp8' as never })).rejects.toThrow(
+      'Expected one of float32, bfloat16, float16 for precision but received "fp8"',
+    );
+    await expect(createLearner(model, { optimizer, accumulationSteps: 0 })).rejects.toThrow(
+      'Expected an integer from 1 to 4096 for accumulationSteps but received 0',
+    );
+    await expect(createLearner(model, { optimizer: { numEpochs: 1, numBatchesPerEpoch: 1 } as never })).rejects.toThrow(
+      'Expected a number for optimizer.lr but received undefined',
+    );
+    await expect(createLearner(model, { optimizer: { ...optimizer, warmup: 3 } as never })).rejects.toThrow(
+      /^Expected one of lr, numEpochs, .* for optimizer key but received "warmup"$/,
+    );
+    await expect(createLearner(model, { optimizer: { ...optimizer, mode: 'fixed' as never } })).rejects.toThrow(
+      'Expected one of legacy, corrected for optimizer.mode but received "fixed"',
+    );
+    await expect(createLearner(model, { optimizer, loss: { kind: 'focal' as never } })).rejects.toThrow(
+      'Expected one of cce, ce for loss.kind but received "focal"',
+    );
+    await expect(createLearner(model, { optimizer, paramGroups: [{ pattern: 3 as never }] })).rejects.toThrow(
+      'Expected a glob string or RegExp for paramGroups[0].pattern but received 3',
+    );
+    await expect(createLearner(model, { optimizer, paramGroups: [{ pattern: /(?<=a)b/ }] })).rejects.toThrow(
+      'learner: bad parameter name pattern /(?<=a)b/',
+    );
     await expect(createLearner({} as never, { optimizer })).rejects.toThrow('Expected a Model from createModel for model');
   });
 

@@ -1,8 +1,8 @@
 /** Learner checkpoints: bit-identical resume in a new process, crash safety, and every mismatch refused cleanly. */
-import { execFileSync, spawn } from 'child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { addonLocation, loadAddon } from '../../src/native/addon';
 import { readFixtureSafetensors } from '../../src/parity/fixture';
 import { createLearner, readCheckpointInfo } from '../../src/train/learner';
@@ -47,13 +47,23 @@ describe('resume', () => {
     runChild({ modelSeed: 2, seed: 2, total: 6, from: 0, to: 3, scaler: true, save: ckpt });
     runChild({ modelSeed: 3, seed: 3, total: 6, from: 3, to: 6, scaler: true, load: ckpt, out: resumed });
     expect(readFileSync(resumed).equals(readFileSync(straight))).toBe(true);
-    expect(readCheckpointInfo(ckpt).document.scaler).toEqual({ scale: 65536, growthTracker: 3, skippedSteps: 0, growthEvents: 0, backoffEvents: 0 });
+    expect(readCheckpointInfo(ckpt).document.scaler).toEqual({
+      scale: 65536,
+      growthTracker: 3,
+      skippedSteps: 0,
+      growthEvents: 0,
+      backoffEvents: 0,
+    });
   });
 
   test('a process killed while saving every step leaves a loadable checkpoint', async () => {
     for (const delayMs of [0, 15, 40]) {
       const prefix = path.join(dir, `killed_${delayMs}`);
-      const proc = spawn('node', [child, JSON.stringify({ modelSeed: 1, seed: 1, total: 500, from: 0, to: 500, save: prefix, saveEvery: true })], { env });
+      const proc = spawn(
+        'node',
+        [child, JSON.stringify({ modelSeed: 1, seed: 1, total: 500, from: 0, to: 500, save: prefix, saveEvery: true })],
+        { env },
+      );
       await new Promise<void>((resolve) => proc.stdout.once('data', () => resolve()));
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       proc.kill('SIGKILL');
@@ -76,10 +86,16 @@ describe('save and load in one process', () => {
     const saved = await learner.save(`${prefix}.safetensors`, { fold: 2, note: 'épreuve' });
     expect(saved.path).toBe(`${prefix}.safetensors`);
     expect(saved.document).toMatchObject({
-      format: 'foldtorch.checkpoint', version: 1, model: { family: 'eva02', numClasses: 2, imgSize: 32 },
-      counters: { step: 3, microStep: 0, skippedSteps: 0, samples: 24 }, scaler: null, precision: 'float32', device: 'cpu',
+      format: 'foldtorch.checkpoint',
+      version: 1,
+      model: { family: 'eva02', numClasses: 2, imgSize: 32 },
+      counters: { step: 3, microStep: 0, skippedSteps: 0, samples: 24 },
+      scaler: null,
+      precision: 'float32',
+      device: 'cpu',
       optimizer: { name: 'ranger21', mode: 'corrected', iteration: 3, lookaheadStep: 3, lr: 3e-3, numEpochs: 1, numBatchesPerEpoch: 30 },
-      rng: { cpu: true, cuda: false }, user: { fold: 2, note: 'épreuve' },
+      rng: { cpu: true, cuda: false },
+      user: { fold: 2, note: 'épreuve' },
     });
     expect(saved.document.optimizer.params).toEqual((await learner.parameterInfo()).map((p) => p.name));
     expect(JSON.parse(readFileSync(`${prefix}.json`, 'utf8'))).toEqual(saved.document);
@@ -103,7 +119,9 @@ describe('save and load in one process', () => {
     const good = readFileSync(`${prefix}.safetensors`);
     const half = toyBatch(0, 4);
     await learner.trainStep(half.images, half.labels, { shape: half.shape });
-    await expect(learner.save(prefix)).rejects.toThrow('checkpoint: cannot save in the middle of gradient accumulation (1 of 2 micro-batches done)');
+    await expect(learner.save(prefix)).rejects.toThrow(
+      'checkpoint: cannot save in the middle of gradient accumulation (1 of 2 micro-batches done)',
+    );
     // NaN weights: the model's own loader refuses them naming the file; a training checkpoint still brings them in.
     const putNaN = (file: string, name: string) => {
       const bytes = readFileSync(file);
@@ -116,12 +134,16 @@ describe('save and load in one process', () => {
     await learner.model.saveWeights(weights);
     putNaN(weights, 'head.bias');
     const broken = await tinyLearner(6);
-    await expect(broken.model.load(weights)).rejects.toThrow(`models: checkpoint ${weights} holds NaN or Inf weights in 'head.bias' (got 1 of 2 values not finite)`);
+    await expect(broken.model.load(weights)).rejects.toThrow(
+      `models: checkpoint ${weights} holds NaN or Inf weights in 'head.bias' (got 1 of 2 values not finite)`,
+    );
     const nanCheckpoint = path.join(dir, 'nan_checkpoint');
     await broken.save(nanCheckpoint);
     putNaN(`${nanCheckpoint}.safetensors`, 'model.head.bias');
     await broken.load(nanCheckpoint);
-    await expect(broken.save(prefix)).rejects.toThrow("checkpoint: refusing to save: 'head.bias' holds NaN or inf values (any existing checkpoint is left as it was)");
+    await expect(broken.save(prefix)).rejects.toThrow(
+      "checkpoint: refusing to save: 'head.bias' holds NaN or inf values (any existing checkpoint is left as it was)",
+    );
     expect(readFileSync(`${prefix}.safetensors`).equals(good)).toBe(true);
     await expect(learner.save(prefix, { f: () => 1 } as never)).rejects.toThrow();
   });
@@ -154,7 +176,8 @@ describe('save and load in one process', () => {
     const weights = path.join(dir, 'plain_weights.safetensors');
     await target.model.saveWeights(weights);
     await expect(target.load(weights)).rejects.toThrow(
-      `checkpoint: ${weights} is not a foldtorch training checkpoint (no 'foldtorch.checkpoint' metadata)`);
+      `checkpoint: ${weights} is not a foldtorch training checkpoint (no 'foldtorch.checkpoint' metadata)`,
+    );
     expect(() => readCheckpointInfo(weights)).toThrow('not a foldtorch training checkpoint');
     expect(snapshotDiff(before, await tensors(target.model))).toBe(0);
     expect(await target.counters()).toMatchObject({ step: 0, samples: 0 });
@@ -180,16 +203,23 @@ describe('save and load in one process', () => {
     // A document the optimizer refuses (its lookahead step past the merge time), written through a new header.
     const document = JSON.parse(header.__metadata__['foldtorch.checkpoint']);
     document.optimizer.lookaheadStep = 1000000000;
-    const edited = Buffer.from(JSON.stringify({ ...header, __metadata__: { ...header.__metadata__, 'foldtorch.checkpoint': JSON.stringify(document) } }));
+    const edited = Buffer.from(
+      JSON.stringify({ ...header, __metadata__: { ...header.__metadata__, 'foldtorch.checkpoint': JSON.stringify(document) } }),
+    );
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(edited.length));
     writeFileSync(`${prefix}_optimizer.safetensors`, Buffer.concat([length, edited, good.subarray(headerEnd)]));
     const target = await tinyLearner(11);
     const before = await tensors(target.model);
     await expect(target.load(`${prefix}_optimizer`)).rejects.toThrow(
-      `checkpoint: ${prefix}_optimizer.safetensors holds optimizer state that does not load (got: ranger21: bad counters (iteration 1, lookahead step 1000000000))`);
-    await expect(target.load(`${prefix}_meta`)).rejects.toThrow(`checkpoint: ${prefix}_meta.safetensors has unreadable 'foldtorch.checkpoint' metadata (invalid JSON: `);
-    await expect(target.load(`${prefix}_rng`)).rejects.toThrow(`checkpoint: ${prefix}_rng.safetensors has a damaged 'rng.cpu' RNG state (got: `);
+      `checkpoint: ${prefix}_optimizer.safetensors holds optimizer state that does not load (got: ranger21: bad counters (iteration 1, lookahead step 1000000000))`,
+    );
+    await expect(target.load(`${prefix}_meta`)).rejects.toThrow(
+      `checkpoint: ${prefix}_meta.safetensors has unreadable 'foldtorch.checkpoint' metadata (invalid JSON: `,
+    );
+    await expect(target.load(`${prefix}_rng`)).rejects.toThrow(
+      `checkpoint: ${prefix}_rng.safetensors has a damaged 'rng.cpu' RNG state (got: `,
+    );
     expect(snapshotDiff(before, await tensors(target.model))).toBe(0);
     expect(await target.counters()).toMatchObject({ step: 0, samples: 0 });
   });
@@ -201,13 +231,23 @@ describe('save and load in one process', () => {
     const optimizer = { lr: 3e-3, numEpochs: 1, numBatchesPerEpoch: 30 };
     const threeClasses = await createLearner(await tinyEva(9, 3), { optimizer, normalize: kNormalize });
     await expect(threeClasses.load(prefix)).rejects.toThrow(
-      `checkpoint: ${prefix}.safetensors holds a eva02 model with 2 classes, but this learner trains a eva02 model with 3 classes`);
-    const wider = await createLearner(await tinyEva(9, 2, { patchSize: 8, embedDim: 48, depth: 2, numHeads: 2 }), { optimizer, normalize: kNormalize });
+      `checkpoint: ${prefix}.safetensors holds a eva02 model with 2 classes, but this learner trains a eva02 model with 3 classes`,
+    );
+    const wider = await createLearner(await tinyEva(9, 2, { patchSize: 8, embedDim: 48, depth: 2, numHeads: 2 }), {
+      optimizer,
+      normalize: kNormalize,
+    });
     await expect(wider.load(prefix)).rejects.toThrow(
-      `checkpoint: ${prefix}.safetensors does not match the model: 'cls_token' is F32 [1, 1, 32], the model's is Float [1, 1, 48]`);
-    const regrouped = await createLearner(await tinyEva(9), { optimizer, normalize: kNormalize, paramGroups: [{ pattern: 'head.*', lr: 1e-4 }] });
+      `checkpoint: ${prefix}.safetensors does not match the model: 'cls_token' is F32 [1, 1, 32], the model's is Float [1, 1, 48]`,
+    );
+    const regrouped = await createLearner(await tinyEva(9), {
+      optimizer,
+      normalize: kNormalize,
+      paramGroups: [{ pattern: 'head.*', lr: 1e-4 }],
+    });
     await expect(regrouped.load(prefix)).rejects.toThrow(
-      `checkpoint: ${prefix}.safetensors holds optimizer state for other parameters (position 0: 'cls_token' in the checkpoint, 'head.weight' here)`);
+      `checkpoint: ${prefix}.safetensors holds optimizer state for other parameters (position 0: 'cls_token' in the checkpoint, 'head.weight' here)`,
+    );
     expect(await regrouped.counters()).toMatchObject({ step: 0 });
   });
 });

@@ -1,7 +1,7 @@
 /** The eva02 and convnext parity kinds on the golden fixtures, and that they catch wrong numbers. */
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import * as path from 'path';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createModel } from '../../src/native/model';
 import { convnextKind } from '../../src/parity/convnext';
 import { efficientnetKind } from '../../src/parity/efficientnet';
@@ -24,9 +24,15 @@ function describeFailures(results: ParityResult[]): string[] {
 }
 
 /** Copies a fixture's files to a fresh folder, replacing the bytes of tensor `target` in `file` with `source`'s. */
-function tamperedCopy(stem: string, file: string, target: string, source: (header: Record<string, { data_offsets: number[] }>, bytes: Buffer) => Buffer): string {
+function tamperedCopy(
+  stem: string,
+  file: string,
+  target: string,
+  source: (header: Record<string, { data_offsets: number[] }>, bytes: Buffer) => Buffer,
+): string {
   const dir = mkdtempSync(path.join(scratch, 'case-'));
-  for (const name of readdirSync(golden).filter((f) => f.startsWith(`${stem}.`) || f === 'README.md')) copyFileSync(path.join(golden, name), path.join(dir, name));
+  for (const name of readdirSync(golden).filter((f) => f.startsWith(`${stem}.`) || f === 'README.md'))
+    copyFileSync(path.join(golden, name), path.join(dir, name));
   const bytes = readFileSync(path.join(golden, file));
   const headerLength = Number(bytes.readBigUInt64LE(0));
   const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
@@ -41,7 +47,17 @@ test('the model kinds are registered', () => {
 });
 
 test.each([
-  ['eva02', eva02Kind, ['eva02_base_family_resample_down', 'eva02_base_family_resample_up', 'eva02_base_family_tiny', 'eva02_small_family_tiny', 'eva02_timm_registry']],
+  [
+    'eva02',
+    eva02Kind,
+    [
+      'eva02_base_family_resample_down',
+      'eva02_base_family_resample_up',
+      'eva02_base_family_tiny',
+      'eva02_small_family_tiny',
+      'eva02_timm_registry',
+    ],
+  ],
   ['convnext', convnextKind, ['convnext_atto_family_small', 'convnext_timm_registry', 'convnext_tiny_family_small']],
   ['efficientnet', efficientnetKind, ['efficientnet_lite0_imagenet', 'efficientnet_lite0_random', 'efficientnet_timm_registry']],
 ])('%s recognises its golden fixtures by name', (_name, kind: ParityKind, stems: string[]) => {
@@ -58,8 +74,21 @@ describe.each([eva02Kind, convnextKind, efficientnetKind])('$name on the golden 
 
 test('the EVA-02 model fixture covers logits, every block, features, RoPE and every gradient', async () => {
   const checks = (await eva02Kind.run(golden, 'eva02_base_family_tiny', device)).map((r) => r.check);
-  expect(checks).toEqual(expect.arrayContaining(['logits', 'pre_logits', 'block_0', 'block_1', 'features', 'rope_embed', 'tokens_after_pos_embed',
-    'grads.loss', 'grad.blocks.1.mlp.norm.weight', 'grad_input', 'state_dict keys, order and shapes']));
+  expect(checks).toEqual(
+    expect.arrayContaining([
+      'logits',
+      'pre_logits',
+      'block_0',
+      'block_1',
+      'features',
+      'rope_embed',
+      'tokens_after_pos_embed',
+      'grads.loss',
+      'grad.blocks.1.mlp.norm.weight',
+      'grad_input',
+      'state_dict keys, order and shapes',
+    ]),
+  );
   expect(checks.filter((c) => c.startsWith('grad.'))).toHaveLength(46);
 });
 
@@ -103,15 +132,21 @@ describe('readmeTolerance', () => {
 
 describe('createOptionsFromKwargs', () => {
   test('maps timm kwargs to createModel options', () => {
-    expect(createOptionsFromKwargs({ img_size: 56, patch_size: 14, embed_dim: 64, depth: 2, num_heads: 2, num_classes: 2, qkv_fused: false })).toEqual({
-      numClasses: 2, imgSize: 56, arch: { patchSize: 14, embedDim: 64, depth: 2, numHeads: 2, qkvFused: false },
+    expect(
+      createOptionsFromKwargs({ img_size: 56, patch_size: 14, embed_dim: 64, depth: 2, num_heads: 2, num_classes: 2, qkv_fused: false }),
+    ).toEqual({
+      numClasses: 2,
+      imgSize: 56,
+      arch: { patchSize: 14, embedDim: 64, depth: 2, numHeads: 2, qkvFused: false },
     });
   });
 
   test('a kwarg the family cannot express is refused when the model is built', async () => {
     const options = createOptionsFromKwargs({ num_classes: 2, use_post_norm: true });
     expect(options.arch).toEqual({ usePostNorm: true });
-    await expect(createModel('eva02_tiny_patch14_224', options)).rejects.toThrow(/^Expected only the keys patchSize, embedDim, .* \(eva02\) for arch but received "usePostNorm"$/);
+    await expect(createModel('eva02_tiny_patch14_224', options)).rejects.toThrow(
+      /^Expected only the keys patchSize, embedDim, .* \(eva02\) for arch but received "usePostNorm"$/,
+    );
   });
 });
 
@@ -125,8 +160,15 @@ describe('efficientnet fixtures', () => {
         expect(checks).toEqual(expect.arrayContaining([`${input}.${name}`, `${input}.${name} (channels-last)`]));
       }
     }
-    expect(checks).toEqual(expect.arrayContaining(['state_dict keys, order and shapes', 'train.loss', 'train.train_logits', 'train.grad_input',
-      'train: 147 BatchNorm running statistics after the step']));
+    expect(checks).toEqual(
+      expect.arrayContaining([
+        'state_dict keys, order and shapes',
+        'train.loss',
+        'train.train_logits',
+        'train.grad_input',
+        'train: 147 BatchNorm running statistics after the step',
+      ]),
+    );
     expect(checks.find((c) => c.startsWith('train: 149 parameter gradients'))).toBeDefined();
     expect(checks.filter((c) => c.startsWith('in1.block_'))).toHaveLength(32);
   });
@@ -139,7 +181,10 @@ describe('efficientnet fixtures', () => {
     });
     const failures = describeFailures(await efficientnetKind.run(dir, stem, device));
     expect(failures.map((f) => f.split(':')[0])).toEqual([
-      `${stem} in1.logits`, `${stem} in1.logits (forward)`, `${stem} in1.logits (channels-last)`, `${stem} in1.logits (forward, channels-last)`,
+      `${stem} in1.logits`,
+      `${stem} in1.logits (forward)`,
+      `${stem} in1.logits (channels-last)`,
+      `${stem} in1.logits (forward, channels-last)`,
     ]);
   });
 
@@ -150,6 +195,8 @@ describe('efficientnet fixtures', () => {
     });
     const failures = describeFailures(await efficientnetKind.run(dir, stem, device));
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatch(/^efficientnet_lite0_random train: 147 BatchNorm running statistics after the step: 1 > 0 bn2.running_var: max error/);
+    expect(failures[0]).toMatch(
+      /^efficientnet_lite0_random train: 147 BatchNorm running statistics after the step: 1 > 0 bn2.running_var: max error/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 // Parity kinds ranger21 and cce against the golden fixtures (README sections 3 and 4).
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cceParity } from '../../src/parity/cce';
 import { readFixtureSafetensors } from '../../src/parity/fixture';
 import { parityKinds } from '../../src/parity/kinds';
@@ -19,16 +19,23 @@ describe('parity kind ranger21', () => {
   });
 
   test.each(['ranger21_recipe', 'ranger21_defaults', 'ranger21_two_groups', 'ranger21_strong_decay'])(
-    '%s: every step\'s params, rewritten grads, lr and variance match in legacy mode', async (stem) => {
+    "%s: every step's params, rewritten grads, lr and variance match in legacy mode",
+    async (stem) => {
       goldenFile(`${stem}.safetensors`);
       const results = await ranger21Parity.run(goldenDir, stem, { device: 'cpu' });
-      expect(results.map((r) => r.check)).toEqual(
-        ['params_after_step', 'grad_after_step', 'lr_per_step', 'variance_normalized_per_step', 'derived_schedule']);
+      expect(results.map((r) => r.check)).toEqual([
+        'params_after_step',
+        'grad_after_step',
+        'lr_per_step',
+        'variance_normalized_per_step',
+        'derived_schedule',
+      ]);
       expect(results.filter((r) => !r.pass)).toEqual([]);
       // Same torch as the reference would be bit-exact; 2.x vs the fixtures' 1.13 differ by an ulp in std/norm kernels.
       expect(results[0].maxError).toBeLessThan(2e-7);
       expect(results[2].maxError).toBe(0);
-    });
+    },
+  );
 
   test('the recipe schedule: 6 warmup steps, warmdown from step 21 to exactly 3e-5', async () => {
     const results = await ranger21Parity.run(goldenDir, 'ranger21_recipe', { device: 'cpu' });
@@ -39,8 +46,12 @@ describe('parity kind ranger21', () => {
     const results = await ranger21Parity.run(goldenDir, 'ranger21_schedule_long', { device: 'cpu' });
     expect(results.filter((r) => !r.pass)).toEqual([]);
     expect(results.map((r) => [r.check, r.maxError])).toEqual([
-      ['epochs30_bpe218.lr_per_step', 0], ['epochs30_bpe218.lr_at', 0], ['epochs30_bpe218.derived_schedule', 0],
-      ['epochs10_bpe300.lr_per_step', 0], ['epochs10_bpe300.lr_at', 0], ['epochs10_bpe300.derived_schedule', 0],
+      ['epochs30_bpe218.lr_per_step', 0],
+      ['epochs30_bpe218.lr_at', 0],
+      ['epochs30_bpe218.derived_schedule', 0],
+      ['epochs10_bpe300.lr_per_step', 0],
+      ['epochs10_bpe300.lr_at', 0],
+      ['epochs10_bpe300.derived_schedule', 0],
     ]);
     expect(results[2].detail).toBe('warmup 2000, warmdown from 4708');
     expect(results[5].detail).toBe('warmup 660, warmdown from 2160');
@@ -51,12 +62,13 @@ describe('parity kind ranger21', () => {
     const json = JSON.parse(readFileSync(goldenFile(`${stem}.json`), 'utf8'));
     const tensors = readFixtureSafetensors(goldenFile(`${stem}.safetensors`));
     const order: string[] = json.param_list_order;
-    const run = (mode: 'legacy' | 'corrected') => traceRanger21({
-      optimizer: { ...configFromKwargs(json.constructor_kwargs), mode },
-      steps: json.n_steps,
-      params: order.map((n) => ({ shape: tensors.get(`${n}.init`)!.shape, data: tensors.get(`${n}.init`)!.data as Float32Array })),
-      grads: order.map((n) => tensors.get(`${n}.grads`)!.data as Float32Array),
-    });
+    const run = (mode: 'legacy' | 'corrected') =>
+      traceRanger21({
+        optimizer: { ...configFromKwargs(json.constructor_kwargs), mode },
+        steps: json.n_steps,
+        params: order.map((n) => ({ shape: tensors.get(`${n}.init`)!.shape, data: tensors.get(`${n}.init`)!.data as Float32Array })),
+        grads: order.map((n) => tensors.get(`${n}.grads`)!.data as Float32Array),
+      });
     const [legacy, corrected] = [await run('legacy'), await run('corrected')];
     const first = (r: typeof legacy, i: number) => r.params[i].data[0];
     const expectedFirst = (tensors.get(`${order[0]}.params_after_step`)!.data as Float32Array)[0];
@@ -70,11 +82,18 @@ describe('parity kind ranger21', () => {
   test('a reference feature it does not implement fails the fixture with the reason', async () => {
     expect(() => configFromKwargs({ lr: 1e-3, use_madgrad: true })).toThrow('ranger21: use_madgrad=true is not implemented');
     expect(() => configFromKwargs({ lr: 1e-3, foo: 1 })).toThrow('ranger21: unknown constructor argument foo');
-    expect(() => configFromKwargs({ lr: 1e-3, warmup_type: 'exponential' })).toThrow('ranger21: warmup_type="exponential" is not implemented');
-    expect(configFromKwargs({ lr: 1e-3, num_epochs: 2, num_batches_per_epoch: 3, momentum: 0.9, use_madgrad: false, decay_type: 'other' }))
-      .toEqual({ mode: 'legacy', lr: 1e-3, numEpochs: 2, numBatchesPerEpoch: 3 });
-    expect(configFromKwargs({ lr: 1e-3, warmup_type: null, num_warmup_iterations: null }))
-      .toEqual({ mode: 'legacy', lr: 1e-3, useWarmup: false, numWarmupIterations: undefined });
+    expect(() => configFromKwargs({ lr: 1e-3, warmup_type: 'exponential' })).toThrow(
+      'ranger21: warmup_type="exponential" is not implemented',
+    );
+    expect(
+      configFromKwargs({ lr: 1e-3, num_epochs: 2, num_batches_per_epoch: 3, momentum: 0.9, use_madgrad: false, decay_type: 'other' }),
+    ).toEqual({ mode: 'legacy', lr: 1e-3, numEpochs: 2, numBatchesPerEpoch: 3 });
+    expect(configFromKwargs({ lr: 1e-3, warmup_type: null, num_warmup_iterations: null })).toEqual({
+      mode: 'legacy',
+      lr: 1e-3,
+      useWarmup: false,
+      numWarmupIterations: undefined,
+    });
   });
 
   test('fails when the fixture disagrees', async () => {
@@ -110,7 +129,7 @@ describe('parity kind cce', () => {
     expect(results.find((r) => r.check === 'k2_extreme.head.finite')!.maxError).toBe(0);
   });
 
-  test('reads a case\'s balancing_factor / gamma, so a fixture made with other factors is checked with them', async () => {
+  test("reads a case's balancing_factor / gamma, so a fixture made with other factors is checked with them", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cce-'));
     try {
       const json = JSON.parse(readFileSync(goldenFile('cce.json'), 'utf8'));

@@ -1,8 +1,26 @@
 // Compiled (never run) by `tsc -p test/types`: the README's usage against the public types, so docs and types agree.
 import {
-  buildEmojiCorpus, buildEmojiDataset, compareReports, createModel, crossValidate, doctor, explain, kCorpusOnlyStyles, kEmojiStyles, loadDataset, planTta,
-  preloadAddon, predictRun, resolveRecipe, rocAucScore, trainFold,
-  type CrossValidationResult, type DatasetStyle, type EmojiStyle, type FoldResult, type Recipe,
+  buildEmojiCorpus,
+  buildEmojiDataset,
+  compareReports,
+  createModel,
+  crossValidate,
+  doctor,
+  explain,
+  kCorpusOnlyStyles,
+  kEmojiStyles,
+  loadDataset,
+  planTta,
+  preloadAddon,
+  predictRun,
+  resolveRecipe,
+  rocAucScore,
+  trainFold,
+  type CrossValidationResult,
+  type DatasetStyle,
+  type EmojiStyle,
+  type FoldResult,
+  type Recipe,
 } from '../../src/index';
 
 export async function readmeUsage(): Promise<[FoldResult, CrossValidationResult]> {
@@ -36,7 +54,12 @@ export async function emojiStyles(): Promise<void> {
 
 // The README's "As a dependency" usage: predictRun's options and result.
 export async function predictRunUsage(): Promise<number | null> {
-  const { submission, ids, probabilities, testAuc } = await predictRun({ run: 'runs/eva02', data: 'data/test-set', tta: 'hflip', onFold: (f) => void f.views });
+  const { submission, ids, probabilities, testAuc } = await predictRun({
+    run: 'runs/eva02',
+    data: 'data/test-set',
+    tta: 'hflip',
+    onFold: (f) => void f.views,
+  });
   const first: number = probabilities[0];
   void [submission.length, ids.length, first];
   // @ts-expect-error run is a folder path

@@ -1,8 +1,8 @@
 // Durable writes: a failed write leaves no temporary behind, and the temporaries of killed writers are found.
-import { spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { removeStaleTemporaries, writeFileAtomic, writeFileAtomicAsync } from '../../src/files';
 
 let dir: string;
@@ -24,7 +24,9 @@ describe('writeFileAtomic', () => {
   test('a write onto a folder fails and leaves no temporary beside it', () => {
     const folder = join(dir, 'out');
     mkdirSync(folder);
-    expect(() => writeFileAtomic(folder, 'x'.repeat(1000))).toThrow(`EISDIR: illegal operation on a directory, rename '${folder}.tmp-${process.pid}' -> '${folder}'`);
+    expect(() => writeFileAtomic(folder, 'x'.repeat(1000))).toThrow(
+      `EISDIR: illegal operation on a directory, rename '${folder}.tmp-${process.pid}' -> '${folder}'`,
+    );
     expect(readdirSync(dir).filter((name) => name.startsWith('out'))).toEqual(['out']);
   });
 });
@@ -41,7 +43,9 @@ describe('writeFileAtomicAsync', () => {
   test('a write onto a folder fails and leaves no temporary beside it', async () => {
     const folder = join(dir, 'async-out');
     mkdirSync(folder);
-    await expect(writeFileAtomicAsync(folder, 'x'.repeat(1000))).rejects.toThrow(`EISDIR: illegal operation on a directory, rename '${folder}.tmp-${process.pid}' -> '${folder}'`);
+    await expect(writeFileAtomicAsync(folder, 'x'.repeat(1000))).rejects.toThrow(
+      `EISDIR: illegal operation on a directory, rename '${folder}.tmp-${process.pid}' -> '${folder}'`,
+    );
     expect(readdirSync(dir).filter((name) => name.startsWith('async-out'))).toEqual(['async-out']);
   });
 });

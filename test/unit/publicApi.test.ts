@@ -4,8 +4,23 @@ import * as testing from '../../src/testing';
 
 const kTestHooks = ['raiseNativeError', 'injectNonFiniteGradient', 'createTestLearner', 'forceGradScaler'];
 // Shared helpers of the modules, reachable by path inside the package but not from its root.
-const kInternals = ['loadAddon', 'invalidType', 'requireInteger', 'editDistance', 'isTypedArrayOf', 'writeFileAtomic', 'RunDir',
-  'composeDihedral', 'sharpKernel', 'svgToPng', 'reportHtml', 'mapKey', 'pipDownloadCommand', 'globToRegExpSource', 'softmaxOfClass'];
+const kInternals = [
+  'loadAddon',
+  'invalidType',
+  'requireInteger',
+  'editDistance',
+  'isTypedArrayOf',
+  'writeFileAtomic',
+  'RunDir',
+  'composeDihedral',
+  'sharpKernel',
+  'svgToPng',
+  'reportHtml',
+  'mapKey',
+  'pipDownloadCommand',
+  'globToRegExpSource',
+  'softmaxOfClass',
+];
 
 test('the root exports none of the test hooks and internals', () => {
   const names = Object.keys(root);
@@ -14,8 +29,19 @@ test('the root exports none of the test hooks and internals', () => {
   expect('injectNonFiniteGradient' in root.Learner.prototype).toBe(false);
 });
 
-test('the root exports what README\'s usage calls, and no more than it documents', () => {
-  for (const name of ['createModel', 'crossValidate', 'fetchWeights', 'trainFold', 'resolveRecipe', 'doctor', 'loadDataset', 'planTta', 'rocAucScore', 'writeReport']) {
+test("the root exports what README's usage calls, and no more than it documents", () => {
+  for (const name of [
+    'createModel',
+    'crossValidate',
+    'fetchWeights',
+    'trainFold',
+    'resolveRecipe',
+    'doctor',
+    'loadDataset',
+    'planTta',
+    'rocAucScore',
+    'writeReport',
+  ]) {
     expect([name, typeof (root as Record<string, unknown>)[name]]).toEqual([name, 'function']);
   }
   expect(Object.keys(root).length).toBeLessThanOrEqual(100);

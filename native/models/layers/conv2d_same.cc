@@ -11,7 +11,8 @@ std::array<int64_t, 2> same_padding(int64_t in, int64_t kernel, int64_t stride, 
   return {pad / 2, pad - pad / 2};
 }
 
-Conv2dSameImpl::Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride, int64_t groups)
+Conv2dSameImpl::Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride,
+                               int64_t groups)
     : kernel_(kernel), stride_(stride), groups_(groups) {
   TORCH_CHECK(in_channels % groups == 0 && out_channels % groups == 0, "conv2d_same: channels ", in_channels, " -> ",
               out_channels, " are not divisible by groups ", groups);
@@ -30,7 +31,8 @@ torch::Tensor Conv2dSameImpl::forward_with(const torch::Tensor& x, const torch::
   if (rows[0] || rows[1] || cols[0] || cols[1]) {
     padded = at::constant_pad_nd(x, {cols[0], cols[1], rows[0], rows[1]}, 0);
     // The pad's output is NCHW-contiguous: keep a channels-last network channels-last.
-    if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) padded = padded.contiguous(at::MemoryFormat::ChannelsLast);
+    if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous())
+      padded = padded.contiguous(at::MemoryFormat::ChannelsLast);
   }
   return at::conv2d(padded, w, bias, at::IntArrayRef{stride_}, at::IntArrayRef{0}, at::IntArrayRef{1}, groups_);
 }

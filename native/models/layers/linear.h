@@ -9,6 +9,8 @@
 
 namespace foldtorch::layers {
 
-inline at::Tensor linear(const torch::nn::Linear& layer, const at::Tensor& x) { return at::linear(x, layer->weight, layer->bias); }
+inline at::Tensor linear(const torch::nn::Linear& layer, const at::Tensor& x) {
+  return at::linear(x, layer->weight, layer->bias);
+}
 
 }  // namespace foldtorch::layers

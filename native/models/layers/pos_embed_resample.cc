@@ -7,13 +7,15 @@
 
 namespace foldtorch::layers {
 
-at::Tensor resample_abs_pos_embed(const at::Tensor& pos_embed, int64_t new_h, int64_t new_w, int64_t num_prefix_tokens) {
+at::Tensor resample_abs_pos_embed(const at::Tensor& pos_embed, int64_t new_h, int64_t new_w,
+                                  int64_t num_prefix_tokens) {
   TORCH_CHECK(pos_embed.dim() == 3 && pos_embed.size(0) == 1, "pos_embed resample: expected [1, tokens, dim] (got ",
               pos_embed.sizes(), ")");
   const int64_t old_tokens = pos_embed.size(1) - num_prefix_tokens;
   const auto side = static_cast<int64_t>(std::sqrt(static_cast<double>(old_tokens)));
-  TORCH_CHECK(old_tokens > 0 && side * side == old_tokens, "pos_embed resample: expected a square grid of patch rows (got ",
-              old_tokens, " rows after ", num_prefix_tokens, " prefix tokens)");
+  TORCH_CHECK(old_tokens > 0 && side * side == old_tokens,
+              "pos_embed resample: expected a square grid of patch rows (got ", old_tokens, " rows after ",
+              num_prefix_tokens, " prefix tokens)");
   if (side == new_h && side == new_w) return pos_embed;
   const int64_t dim = pos_embed.size(2);
   auto prefix = pos_embed.slice(1, 0, num_prefix_tokens);

@@ -6,11 +6,13 @@
 namespace foldtorch::layers {
 
 RopeTable build_rope_cat(int64_t grid_h, int64_t grid_w, int64_t head_dim,
-                         std::optional<std::pair<int64_t, int64_t>> ref_feat_shape, double temperature, double grid_offset) {
+                         std::optional<std::pair<int64_t, int64_t>> ref_feat_shape, double temperature,
+                         double grid_offset) {
   TORCH_CHECK(head_dim % 4 == 0, "rope: head dim must be divisible by 4 (got ", head_dim, ")");
   const int64_t num_bands = head_dim / 4;
   // Same float32 op sequence as timm's freq_bands / build_fourier_pos_embed.
-  auto exponent = at::arange(num_bands, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) / static_cast<double>(num_bands);
+  auto exponent =
+      at::arange(num_bands, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) / static_cast<double>(num_bands);
   auto bands = at::pow(temperature, exponent).reciprocal();
   auto t_h = at::arange(grid_h, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) + grid_offset;
   auto t_w = at::arange(grid_w, at::TensorOptions().dtype(at::kLong)).to(at::kFloat) + grid_offset;
@@ -19,7 +21,7 @@ RopeTable build_rope_cat(int64_t grid_h, int64_t grid_w, int64_t head_dim,
     t_w = t_w / static_cast<double>(grid_w) * static_cast<double>(ref_feat_shape->second);
   }
   auto grid = at::stack(at::meshgrid({t_h, t_w}, "ij"), -1).unsqueeze(-1);  // [H, W, 2, 1]
-  auto pos = grid * bands;                                                   // [H, W, 2, nb]
+  auto pos = grid * bands;                                                  // [H, W, 2, nb]
   const int64_t n = grid_h * grid_w;
   auto sin = pos.sin().reshape({n, -1}).repeat_interleave(2, -1).contiguous();
   auto cos = pos.cos().reshape({n, -1}).repeat_interleave(2, -1).contiguous();

@@ -1,20 +1,41 @@
 /** The GPU benchmark's result format: analytic FLOPs, card peaks, the schema checks and the ours/timm pairing. */
-import { readdirSync, readFileSync } from 'fs';
-import { join } from 'path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-  bf16PeakFlops, checkBenchReport, checkBenchResult, compareReports, eva02Flops, formatComparison, kBenchSchema, mfu,
-  requireBenchReport, type BenchReport,
+  bf16PeakFlops,
+  checkBenchReport,
+  checkBenchResult,
+  compareReports,
+  eva02Flops,
+  formatComparison,
+  kBenchSchema,
+  mfu,
+  requireBenchReport,
+  type BenchReport,
 } from '../../../bench/gpu_results';
 
 function report(kind: 'foldtorch' | 'timm', imgPerSec: number): BenchReport {
   return {
-    schema: kBenchSchema, kind, date: '2026-11-27T00:00:00Z', dryRun: false,
+    schema: kBenchSchema,
+    kind,
+    date: '2026-11-27T00:00:00Z',
+    dryRun: false,
     device: { name: 'NVIDIA H100 80GB HBM3', computeCapability: '9.0', totalMemoryBytes: 85e9 },
     versions: { torch: '2.11.0' },
-    model: { name: 'eva02_base_patch14_448', imgSize: 448, numClasses: 2, parameters: 86e6, forwardFlopsPerImage: 2e11, trainFlopsPerImage: 6e11, timmKwargs: { img_size: 448 } },
+    model: {
+      name: 'eva02_base_patch14_448',
+      imgSize: 448,
+      numClasses: 2,
+      parameters: 86e6,
+      forwardFlopsPerImage: 2e11,
+      trainFlopsPerImage: 6e11,
+      timmKwargs: { img_size: 448 },
+    },
     peak: { bf16Flops: 989e12, source: 'datasheet' },
     setup: { optimizer: 'Ranger21' },
-    train: [{ precision: 'bfloat16', batch: 17, batchKind: 'fixed', imgPerSec, stepMs: 50, peakMemoryBytes: 1e10, mfu: 0.3, lastLoss: 0.7 }],
+    train: [
+      { precision: 'bfloat16', batch: 17, batchKind: 'fixed', imgPerSec, stepMs: 50, peakMemoryBytes: 1e10, mfu: 0.3, lastLoss: 0.7 },
+    ],
     largestBatch: [],
     inference: [{ precision: 'bfloat16', batch: 64, views: 8, imgPerSec: imgPerSec * 2, peakMemoryBytes: 1e9 }],
     notes: [],
@@ -23,7 +44,7 @@ function report(kind: 'foldtorch' | 'timm', imgPerSec: number): BenchReport {
 
 describe('gpu benchmark results', () => {
   test('EVA-02 base at 448: 213.8 GFLOP forward (timm: 107.1 GMACs), 3x for a train step', () => {
-    const flops = eva02Flops({ imgSize: 448, patchSize: 14, embedDim: 768, depth: 12, mlpRatio: 4 * 2 / 3, numClasses: 2 });
+    const flops = eva02Flops({ imgSize: 448, patchSize: 14, embedDim: 768, depth: 12, mlpRatio: (4 * 2) / 3, numClasses: 2 });
     expect(flops.forward).toBe(213771131904);
     expect(flops.train).toBe(3 * 213771131904);
   });
@@ -50,14 +71,19 @@ describe('gpu benchmark results', () => {
 
   test('pairing: ratios at the same precision, batch and views; a missing timm figure stays null', () => {
     const result = compareReports(report('foldtorch', 120), report('timm', 100));
-    expect(result.comparison.map((r) => [r.what, r.batch, r.views, r.ratio])).toEqual([['train', 17, null, 1.2], ['inference', 64, 8, 1.2]]);
+    expect(result.comparison.map((r) => [r.what, r.batch, r.views, r.ratio])).toEqual([
+      ['train', 17, null, 1.2],
+      ['inference', 64, 8, 1.2],
+    ]);
     expect(checkBenchResult(result)).toEqual([]);
     expect(formatComparison(result).split('\n')[2]).toBe('train      bfloat16      17      -     120.0     100.0   1.20  30.0%/30.0%');
     const alone = compareReports(report('foldtorch', 120), null);
     expect(alone.comparison[0].timmImgPerSec).toBeNull();
     expect(alone.notes).toEqual(['no timm report: ratios left out']);
     const other = { ...report('timm', 100), model: { ...report('timm', 100).model, parameters: 1 } };
-    expect(compareReports(report('foldtorch', 120), other).notes[0]).toBe('parameter counts differ: ours 86000000, timm 1 (not the same architecture?)');
+    expect(compareReports(report('foldtorch', 120), other).notes[0]).toBe(
+      'parameter counts differ: ours 86000000, timm 1 (not the same architecture?)',
+    );
     expect(checkBenchResult({ ...result, schema: 'x' })).toEqual(['result.schema: expected "foldtorch.gpu-bench-result/1", got "x"']);
   });
 
@@ -72,7 +98,9 @@ describe('gpu benchmark results', () => {
     }
     // The run the README quotes: Ranger21 stepping same-shape parameters together.
     const h200 = JSON.parse(readFileSync(join(dir, '2026-11-27-h200.json'), 'utf8'));
-    const row = h200.comparison.find((r: { what: string; precision: string; batch: number }) => r.what === 'train' && r.precision === 'bfloat16' && r.batch === 17);
+    const row = h200.comparison.find(
+      (r: { what: string; precision: string; batch: number }) => r.what === 'train' && r.precision === 'bfloat16' && r.batch === 17,
+    );
     expect(row.oursImgPerSec).toBeCloseTo(202.9, 1);
     expect(row.timmImgPerSec).toBeCloseTo(233.1, 1);
   });

@@ -1,19 +1,13 @@
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
-import {
-  AugmentPlan,
-  checkTransformConfig,
-  kSeedAugment,
-  planAugment,
-  planMapsPixel,
-  sharpKernel,
-} from '../../../src/data/augment';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AugmentPlan, checkTransformConfig, kSeedAugment, planAugment, planMapsPixel, sharpKernel } from '../../../src/data/augment';
 import { decodeImage } from '../../../src/data/image';
 import { indexPixel, writeIndexPng } from './images';
 
 const allPlans: AugmentPlan[] = [];
-for (const hflip of [false, true]) for (const vflip of [false, true]) for (const rot90 of [0, 1, 2, 3] as const) allPlans.push({ hflip, vflip, rot90 });
+for (const hflip of [false, true])
+  for (const vflip of [false, true]) for (const rot90 of [0, 1, 2, 3] as const) allPlans.push({ hflip, vflip, rot90 });
 
 function pixel(rgb: Buffer, size: number, x: number, y: number): number[] {
   const o = (y * size + x) * 3;
@@ -23,7 +17,16 @@ function pixel(rgb: Buffer, size: number, x: number, y: number): number[] {
 describe('planAugment', () => {
   // numpy: rs = RandomState([42, 3, i]); h = rs.random_sample() < .5; v = ...; k = rs.randint(0, 4) if rs.random_sample() < .5 else 0
   test('equals the numpy RandomState([seed, epoch, index]) reference', () => {
-    const expected = [[0, 0, 0], [0, 1, 0], [0, 1, 2], [1, 0, 1], [1, 1, 1], [1, 1, 2], [0, 1, 1], [1, 0, 1]];
+    const expected = [
+      [0, 0, 0],
+      [0, 1, 0],
+      [0, 1, 2],
+      [1, 0, 1],
+      [1, 1, 1],
+      [1, 1, 2],
+      [0, 1, 1],
+      [1, 0, 1],
+    ];
     const plans = expected.map((_, i) => planAugment(kSeedAugment, 42, 3, i));
     expect(plans.map((p) => [Number(p.hflip), Number(p.vflip), p.rot90])).toEqual(expected);
   });
@@ -115,7 +118,12 @@ describe('transform config', () => {
   const good = { size: 448, interpolation: 'bicubic', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], augment: kSeedAugment } as const;
 
   test('kernels', () => {
-    expect(['nearest', 'bilinear', 'bicubic', 'lanczos'].map((i) => sharpKernel(i as never))).toEqual(['nearest', 'linear', 'cubic', 'lanczos3']);
+    expect(['nearest', 'bilinear', 'bicubic', 'lanczos'].map((i) => sharpKernel(i as never))).toEqual([
+      'nearest',
+      'linear',
+      'cubic',
+      'lanczos3',
+    ]);
   });
 
   test.each([

@@ -1,5 +1,16 @@
 // Colour augmentation plans and their native application in the bridge.
-import { affineMatrices, colourMatrices, fadeAmounts, grayscaleMatrix, hueRotationMatrix, outlineStrengths, planBatch, planColour, planFade, planOutline } from '../../../src/data/colour';
+import {
+  affineMatrices,
+  colourMatrices,
+  fadeAmounts,
+  grayscaleMatrix,
+  hueRotationMatrix,
+  outlineStrengths,
+  planBatch,
+  planColour,
+  planFade,
+  planOutline,
+} from '../../../src/data/colour';
 import { resolveRecipe } from '../../../src/train/recipe';
 import { imagesToTensor } from '../../../src/native/runtime';
 import { loadAddon } from '../../../src/native/addon';
@@ -26,7 +37,9 @@ describe('colour plans', () => {
     expect(identity / 4000).toBeGreaterThan(0.75 * 0.5 - 0.04);
     expect(identity / 4000).toBeLessThan(0.75 * 0.5 + 0.04);
     expect(colourMatrices({ grayscale: 0, hue: 0 }, 1, 0, [0, 1])).toBeNull();
-    expect(() => planColour({ grayscale: 2, hue: 0 }, 1, 0, 0)).toThrow('Expected a number from 0 to 1 for augment.grayscale but received 2');
+    expect(() => planColour({ grayscale: 2, hue: 0 }, 1, 0, 0)).toThrow(
+      'Expected a number from 0 to 1 for augment.grayscale but received 2',
+    );
   });
 });
 
@@ -35,13 +48,26 @@ describe('colour matrices in the bridge', () => {
     const pixels = Buffer.from([255, 0, 0, 0, 255, 0]);
     const matrices = new Float32Array([...grayscaleMatrix(), ...hueRotationMatrix(0)]);
     const addon = loadAddon();
-    const t = await addon.imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], device: 'cpu', augment: { colorMatrices: matrices } } as never);
+    const t = await addon.imagesToTensor(pixels, {
+      shape: [2, 1, 1, 3],
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      device: 'cpu',
+      augment: { colorMatrices: matrices },
+    } as never);
     const grey = (0.299 - 0.5) / 0.5;
     expect(Array.from(t.data.slice(0, 3)).map((v) => +v.toFixed(5))).toEqual([grey, grey, grey].map((v) => +v.toFixed(5)));
     expect(Array.from(t.data.slice(3, 6)).map((v) => Math.round(v * 1000) / 1000)).toEqual([-1, 1, -1]);
     await expect(imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1] })).resolves.toBeDefined();
-    expect(() => addon.imagesToTensor(pixels, { shape: [2, 1, 1, 3], mean: [0, 0, 0], std: [1, 1, 1], device: 'cpu', augment: { colorMatrices: new Float32Array(9) } } as never))
-      .toThrow('Expected 18 values (a 3x3 matrix per RGB image) for imagesToTensor options.augment.colorMatrices but received 9');
+    expect(() =>
+      addon.imagesToTensor(pixels, {
+        shape: [2, 1, 1, 3],
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        device: 'cpu',
+        augment: { colorMatrices: new Float32Array(9) },
+      } as never),
+    ).toThrow('Expected 18 values (a 3x3 matrix per RGB image) for imagesToTensor options.augment.colorMatrices but received 9');
   });
 });
 
@@ -67,7 +93,12 @@ describe('outlines', () => {
     const greyed = positions.map((k) => planColour({ grayscale: 0.5, hue: 0 }, 7, 0, k)[1] !== 0);
     const faded = positions.map((k) => planFade(0.5, 7, 0, k) > 0);
     for (const other of [jittered, greyed, faded]) {
-      for (const [a, b] of [[true, true], [true, false], [false, true], [false, false]]) {
+      for (const [a, b] of [
+        [true, true],
+        [true, false],
+        [false, true],
+        [false, false],
+      ]) {
         const share = positions.filter((k) => outlined[k] === a && other[k] === b).length / 4000;
         expect(share).toBeGreaterThan(0.22);
         expect(share).toBeLessThan(0.28);
@@ -82,14 +113,20 @@ describe('outlines', () => {
     // Two 2x4 grey images, columns 204 204 255 255: a luma step of 0.2, half-way up the 0.1–0.3 ramp.
     const row = [204, 204, 255, 255].flatMap((v) => [v, v, v]);
     const pixels = Buffer.from([...row, ...row, ...row, ...row]);
-    const t = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { outlineStrengths: new Float32Array([1, 0.5]) } });
+    const t = await imagesToTensor(pixels, {
+      shape: [2, 2, 4, 3],
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      augment: { outlineStrengths: new Float32Array([1, 0.5]) },
+    });
     const channel0 = (image: number) => Array.from(t.data.slice(image * 24, image * 24 + 8)).map((v) => +v.toFixed(4));
     // Full strength: 0.8 and 1 times (1 - 0.5) at the step; untouched away from it.
     expect(channel0(0)).toEqual([0.8, 0.4, 0.5, 1, 0.8, 0.4, 0.5, 1]);
     // Half strength: times (1 - 0.25).
     expect(channel0(1)).toEqual([0.8, 0.6, 0.75, 1, 0.8, 0.6, 0.75, 1]);
-    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { outlineStrengths: new Float32Array(1) } }))
-      .rejects.toThrow('Expected 2 values (one per image) for augment.outlineStrengths but received');
+    await expect(
+      imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { outlineStrengths: new Float32Array(1) } }),
+    ).rejects.toThrow('Expected 2 values (one per image) for augment.outlineStrengths but received');
   });
 });
 
@@ -103,7 +140,8 @@ describe('fading toward white', () => {
     const mean = drawn.reduce((a, b) => a + b, 0) / drawn.length;
     expect(mean).toBeGreaterThan(0.47);
     expect(mean).toBeLessThan(0.53);
-    const both = Array.from({ length: 4000 }, (_, k) => k).filter((k) => planFade(0.4, 7, 0, k) > 0 && planOutline(0.5, 7, 0, k) > 0).length / 4000;
+    const both =
+      Array.from({ length: 4000 }, (_, k) => k).filter((k) => planFade(0.4, 7, 0, k) > 0 && planOutline(0.5, 7, 0, k) > 0).length / 4000;
     expect(both).toBeGreaterThan(0.17);
     expect(both).toBeLessThan(0.23);
     expect(fadeAmounts(0, 1, 0, [0, 1])).toBeNull();
@@ -116,19 +154,29 @@ describe('fading toward white', () => {
     // The outline test's images: columns 204 204 255 255, an edge of 0.5 on both sides of the step.
     const row = [204, 204, 255, 255].flatMap((v) => [v, v, v]);
     const pixels = Buffer.from([...row, ...row, ...row, ...row]);
-    const channel0 = (t: { data: Float32Array }, image: number) => Array.from(t.data.slice(image * 24, image * 24 + 4)).map((v) => +v.toFixed(4));
-    const faded = await imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array([0.5, 1]) } });
+    const channel0 = (t: { data: Float32Array }, image: number) =>
+      Array.from(t.data.slice(image * 24, image * 24 + 4)).map((v) => +v.toFixed(4));
+    const faded = await imagesToTensor(pixels, {
+      shape: [2, 2, 4, 3],
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      augment: { fadeAmounts: new Float32Array([0.5, 1]) },
+    });
     // 0.8 → 1 - 0.2 × 0.5; white stays white; amount 1 is a blank page.
     expect(channel0(faded, 0)).toEqual([0.9, 0.9, 1, 1]);
     expect(channel0(faded, 1)).toEqual([1, 1, 1, 1]);
     const both = await imagesToTensor(pixels, {
-      shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array([0.5, 1]), outlineStrengths: new Float32Array([1, 1]),
-    } });
+      shape: [2, 2, 4, 3],
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      augment: { fadeAmounts: new Float32Array([0.5, 1]), outlineStrengths: new Float32Array([1, 1]) },
+    });
     // The full outline survives the fade: times (1 - 0.5) at the step, even on the blank page.
     expect(channel0(both, 0)).toEqual([0.9, 0.45, 0.5, 1]);
     expect(channel0(both, 1)).toEqual([1, 0.5, 0.5, 1]);
-    await expect(imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array(3) } }))
-      .rejects.toThrow('Expected 2 values (one per image) for augment.fadeAmounts but received');
+    await expect(
+      imagesToTensor(pixels, { shape: [2, 2, 4, 3], mean: [0, 0, 0], std: [1, 1, 1], augment: { fadeAmounts: new Float32Array(3) } }),
+    ).rejects.toThrow('Expected 2 values (one per image) for augment.fadeAmounts but received');
   });
 });
 
@@ -152,8 +200,9 @@ describe('planBatch: the one augment object', () => {
     // One 2x3 image, pixel values 0..5 in the red channel: a 180° turn maps pixel centres onto pixel centres.
     const pixels = Buffer.from([0, 1, 2, 3, 4, 5].flatMap((v) => [v * 40, 0, 0]));
     const red = async (augment?: { affineMatrices: Float32Array }) =>
-      Array.from((await imagesToTensor(pixels, { shape: [1, 2, 3, 3], mean: [0, 0, 0], std: [1, 1, 1], augment })).data.slice(0, 6))
-        .map((v) => Math.round(v * 255));
+      Array.from((await imagesToTensor(pixels, { shape: [1, 2, 3, 3], mean: [0, 0, 0], std: [1, 1, 1], augment })).data.slice(0, 6)).map(
+        (v) => Math.round(v * 255),
+      );
     expect(await red()).toEqual([0, 40, 80, 120, 160, 200]);
     expect(await red({ affineMatrices: new Float32Array([1, 0, 0, 0, 1, 0]) })).toEqual([0, 40, 80, 120, 160, 200]);
     expect(await red({ affineMatrices: new Float32Array([-1, 0, 0, 0, -1, 0]) })).toEqual([200, 160, 120, 80, 40, 0]);

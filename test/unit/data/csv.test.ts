@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   readCsvTable,
   readLabelCsv,
@@ -59,8 +59,14 @@ describe('readTrainCsv', () => {
     ['image_name,label\n../secret.jpg,1\n', 'line 2: Expected a relative image file name for image_name but received "../secret.jpg"'],
     ['image_name,label\n/etc/x.jpg,1\n', 'line 2: Expected a relative image file name for image_name but received "/etc/x.jpg"'],
     ['image_name,label\na.jpg,1\nb.jpg,"0\n', 'line 3: cannot parse CSV'],
-    ['image_name,label,label\na.jpg,1,0\n', 'line 1: Expected each column once in the header but received "image_name,label,label" (label is repeated)'],
-    ['\n image_name , label,source,image_name\na.jpg,1,x,b.jpg\n', 'line 2: Expected each column once in the header but received "image_name,label,source,image_name" (image_name is repeated)'],
+    [
+      'image_name,label,label\na.jpg,1,0\n',
+      'line 1: Expected each column once in the header but received "image_name,label,label" (label is repeated)',
+    ],
+    [
+      '\n image_name , label,source,image_name\na.jpg,1,x,b.jpg\n',
+      'line 2: Expected each column once in the header but received "image_name,label,source,image_name" (image_name is repeated)',
+    ],
   ])('bad train.csv %#', async (text, message) => {
     const path = file('bad.csv', text);
     await expect(readTrainCsv(path)).rejects.toThrow(`${path} ${message}`);
@@ -87,7 +93,10 @@ describe('readSampleSubmit', () => {
   });
 
   test.each([
-    ['image_name,probability\na.jpg,0.5\n', 'line 1: Expected a number for probability but received "probability" (sample_submit.csv has no header line)'],
+    [
+      'image_name,probability\na.jpg,0.5\n',
+      'line 1: Expected a number for probability but received "probability" (sample_submit.csv has no header line)',
+    ],
     ['a.jpg,0.5\nb.jpg\n', 'line 2: Expected 2 fields (image_name,probability) but received 1'],
     ['a.jpg,0.5\nb.jpg,x\n', 'line 2: Expected a number for probability but received "x"'],
     ['a.jpg,0.5\na.jpg,0.5\n', 'line 2: duplicate image name "a.jpg" (first listed on line 1)'],
@@ -100,7 +109,9 @@ describe('readSampleSubmit', () => {
 describe('readCsvTable', () => {
   test('a repeated column is refused whatever its name; unnamed columns may repeat', async () => {
     const path = file('meta.csv', 'image_name,style,style\na.jpg,x,y\n');
-    await expect(readCsvTable(path, ['image_name'])).rejects.toThrow(`${path} line 1: Expected each column once in the header but received "image_name,style,style" (style is repeated)`);
+    await expect(readCsvTable(path, ['image_name'])).rejects.toThrow(
+      `${path} line 1: Expected each column once in the header but received "image_name,style,style" (style is repeated)`,
+    );
     const trailing = file('trailing.csv', 'image_name,label,,\na.jpg,1,,\n');
     expect((await readCsvTable(trailing, ['image_name'])).rows).toEqual([{ line: 2, values: { image_name: 'a.jpg', label: '1', '': '' } }]);
   });

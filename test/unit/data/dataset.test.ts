@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadCompetitionDataset, loadDataset, loadFolderDataset, metaGroups, resolveVerifyMode } from '../../../src/data/dataset';
 import { writeGreyPng, writeIndexPng, writeTruncatedPng } from './images';
@@ -36,7 +36,10 @@ describe('competition layout', () => {
       { imageName: 'a.jpg', path: join(root, 'train', 'a.jpg'), label: 0 },
       { imageName: 'b.jpg', path: join(root, 'train', 'b.jpg'), label: 1 },
     ]);
-    expect(dataset.test.map((t) => [t.imageName, t.label])).toEqual([['t1.jpg', 1], ['t0.jpg', 0]]);
+    expect(dataset.test.map((t) => [t.imageName, t.label])).toEqual([
+      ['t1.jpg', 1],
+      ['t0.jpg', 0],
+    ]);
     expect(dataset.hasTestLabels).toBe(true);
     expect(dataset.skipped).toEqual([]);
     expect(metaGroups(dataset, 'family')).toEqual(['twemoji', 'noto', 'noto']);
@@ -57,10 +60,16 @@ describe('competition layout', () => {
 
   test.each([
     ['a listed image that does not exist', (path: string) => rmSync(path), 'a.jpg', 3, 'does not exist'],
-    ['a folder named like an image', (path: string) => {
-      rmSync(path);
-      mkdirSync(path);
-    }, 'b.jpg', 4, 'is a directory, not an image'],
+    [
+      'a folder named like an image',
+      (path: string) => {
+        rmSync(path);
+        mkdirSync(path);
+      },
+      'b.jpg',
+      4,
+      'is a directory, not an image',
+    ],
     ['a zero-byte file', (path: string) => writeFileSync(path, ''), 'c.jpg', 2, 'is empty (0 bytes)'],
     ['a file that is not an image', (path: string) => writeFileSync(path, 'text'), 'c.jpg', 2, ': not an image in a format sharp reads'],
   ])('%s is an error naming the file and CSV line', async (_, breakIt, name, line, problem) => {
@@ -102,8 +111,17 @@ describe('competition layout', () => {
     expect(await resolveVerifyMode([{ path: a }], 'header')).toBe('header');
     // 100,000 listings of a 512² noise PNG (a millisecond or more to decode each): far over the 5 s budget.
     const big = join(root, 'big.png');
-    await sharp({ create: { width: 512, height: 512, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toFile(big);
-    expect(await resolveVerifyMode(Array.from({ length: 100000 }, () => ({ path: big })), 'auto')).toBe('header');
+    await sharp({
+      create: { width: 512, height: 512, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    })
+      .png()
+      .toFile(big);
+    expect(
+      await resolveVerifyMode(
+        Array.from({ length: 100000 }, () => ({ path: big })),
+        'auto',
+      ),
+    ).toBe('header');
   });
 
   test('every unreadable image is named in one error, the first in the usual form', async () => {
@@ -124,7 +142,9 @@ describe('competition layout', () => {
     );
     const empty = join(base, 'empty');
     mkdirSync(empty);
-    await expect(loadCompetitionDataset(empty)).rejects.toThrow(`${empty}: Expected train.csv or sample_submit.csv in the competition layout but found neither`);
+    await expect(loadCompetitionDataset(empty)).rejects.toThrow(
+      `${empty}: Expected train.csv or sample_submit.csv in the competition layout but found neither`,
+    );
   });
 
   test('a train.csv or sample_submit.csv that is a folder names the file', async () => {
@@ -142,7 +162,9 @@ describe('competition layout', () => {
     const root = await competition();
     writeFileSync(join(root, 'train.csv'), 'image_name,label\na.jpg,food\n');
     rmSync(join(root, 'answer'), { recursive: true });
-    await expect(loadDataset(root)).rejects.toThrow(`${join(root, 'train.csv')} line 2: Expected one of 0, 1 for label but received "food"`);
+    await expect(loadDataset(root)).rejects.toThrow(
+      `${join(root, 'train.csv')} line 2: Expected one of 0, 1 for label but received "food"`,
+    );
     await expect(loadDataset(root, { classes: ['drink', 'food'], verify: 'none' })).resolves.toMatchObject({ classes: ['drink', 'food'] });
   });
 });

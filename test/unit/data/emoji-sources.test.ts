@@ -1,6 +1,6 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { artCacheDir, kArtPackageNames, packageDir } from '../../../src/data/emoji-sources';
 
 describe('artwork packages: the dev dependencies, else the art cache of `foldtorch setup --art`', () => {
@@ -13,10 +13,18 @@ describe('artwork packages: the dev dependencies, else the art cache of `foldtor
   test('every package is pinned to an exact version in package.json', () => {
     const pins = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')).devDependencies;
     expect(kArtPackageNames.map((name) => `${name}@${pins[name]}`)).toEqual([
-      'emoji-datasource@16.0.0', '@discordapp/twemoji@16.0.1', '@iconify-json/noto@1.2.9', '@iconify-json/noto-v1@1.2.5',
-      '@iconify-json/emojione@1.2.3', '@iconify-json/emojione-v1@1.2.3', '@iconify-json/fxemoji@1.2.2',
-      '@iconify-json/streamline-emojis@1.2.4', 'openmoji@17.0.0', '@iconify-json/fluent-emoji-flat@1.2.6',
-      '@iconify-json/fluent-emoji-high-contrast@1.2.6', '@iconify-json/emojione-monotone@1.2.1',
+      'emoji-datasource@16.0.0',
+      '@discordapp/twemoji@16.0.1',
+      '@iconify-json/noto@1.2.9',
+      '@iconify-json/noto-v1@1.2.5',
+      '@iconify-json/emojione@1.2.3',
+      '@iconify-json/emojione-v1@1.2.3',
+      '@iconify-json/fxemoji@1.2.2',
+      '@iconify-json/streamline-emojis@1.2.4',
+      'openmoji@17.0.0',
+      '@iconify-json/fluent-emoji-flat@1.2.6',
+      '@iconify-json/fluent-emoji-high-contrast@1.2.6',
+      '@iconify-json/emojione-monotone@1.2.1',
     ]);
   });
 

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { readCsvTable } from '../../../src/data/csv';
 import { loadDataset, metaGroups } from '../../../src/data/dataset';
-import { buildEmojiDataset, EmojiBuildSummary, ensureEmojiDataset, renderEmoji } from '../../../src/data/emoji';
+import { buildEmojiDataset, type EmojiBuildSummary, ensureEmojiDataset, renderEmoji } from '../../../src/data/emoji';
 import { emojiEntries, foodAndDrinkEmoji, kEmojiStyles, nameCandidates } from '../../../src/data/emoji-sources';
 import { foldIndices, stratifiedGroupKFold } from '../../../src/data/folds';
 
@@ -38,7 +38,9 @@ describe('catalogue', () => {
     const emoji = foodAndDrinkEmoji();
     expect(emoji).toHaveLength(124);
     expect(emoji.filter((e) => e.label === 0)).toHaveLength(20);
-    expect(new Set(emoji.map((e) => e.subgroup))).toEqual(new Set(['drink', 'food-fruit', 'food-vegetable', 'food-prepared', 'food-asian', 'food-sweet']));
+    expect(new Set(emoji.map((e) => e.subgroup))).toEqual(
+      new Set(['drink', 'food-fruit', 'food-vegetable', 'food-prepared', 'food-asian', 'food-sweet']),
+    );
     expect(emoji.find((e) => e.hexcode === '2615')).toMatchObject({ name: 'hot beverage', label: 0 });
     expect(emoji.find((e) => e.hexcode === '1f336')).toMatchObject({ name: 'hot pepper', subgroup: 'food-vegetable' });
   });
@@ -96,7 +98,8 @@ describe('buildEmojiDataset', () => {
     const info = await sharp(file).metadata();
     expect([info.format, info.width, info.height, info.channels]).toEqual(['jpeg', 128, 128, 3]);
     const { data } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
-    for (const offset of [0, 127 * 3, 127 * 128 * 3]) expect(Array.from(data.subarray(offset, offset + 3)).every((v) => v >= 250)).toBe(true);
+    for (const offset of [0, 127 * 3, 127 * 128 * 3])
+      expect(Array.from(data.subarray(offset, offset + 3)).every((v) => v >= 250)).toBe(true);
   });
 
   test('deterministic bytes: re-rendering gives the written files', async () => {
@@ -119,7 +122,11 @@ describe('buildEmojiDataset', () => {
   test('group folds by emoji keep every emoji in one fold', async () => {
     const dataset = await loadDataset(outDir, { verify: 'none' });
     const groups = metaGroups(dataset, 'hexcode');
-    const { testFold } = stratifiedGroupKFold(dataset.train.map((t) => t.label), groups, { nSplits: 5, shuffle: true, seed: 42 });
+    const { testFold } = stratifiedGroupKFold(
+      dataset.train.map((t) => t.label),
+      groups,
+      { nSplits: 5, shuffle: true, seed: 42 },
+    );
     const foldOf = new Map<string, number>();
     groups.forEach((g, i) => {
       expect(foldOf.get(g) ?? testFold[i]).toBe(testFold[i]);
@@ -140,7 +147,9 @@ describe('buildEmojiDataset', () => {
   });
 
   test('options are validated', async () => {
-    await expect(buildEmojiDataset({ outDir: join(base, 'x'), size: 8 })).rejects.toThrow('Expected an integer from 16 to 1024 for size but received 8');
+    await expect(buildEmojiDataset({ outDir: join(base, 'x'), size: 8 })).rejects.toThrow(
+      'Expected an integer from 16 to 1024 for size but received 8',
+    );
     await expect(buildEmojiDataset({ outDir: join(base, 'x'), testStyles: ['apple' as never] })).rejects.toThrow(
       'Expected one of twemoji, noto, noto-v1, emojione, emojione-v1, fxemoji, streamline, openmoji for testStyles[0] but received "apple"',
     );

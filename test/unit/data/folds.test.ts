@@ -1,14 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFixtureJson } from '../../../src/parity/fixture';
-import {
-  foldIndices,
-  readFoldsCsv,
-  stratifiedGroupKFold,
-  stratifiedKFold,
-  writeFoldsCsv,
-} from '../../../src/data/folds';
+import { foldIndices, readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv } from '../../../src/data/folds';
 import { RandomState } from '../../../src/data/random';
 import { goldenDir } from './golden';
 
@@ -67,8 +61,38 @@ const kGroupReference = [
   },
   {
     y: [1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0],
-    groups: ['e00', 'e08', 'e08', 'e04', 'e01', 'e01', 'e09', 'e11', 'e02', 'e08', 'e03', 'e00', 'e04', 'e02', 'e02',
-      'e11', 'e08', 'e06', 'e07', 'e02', 'e07', 'e06', 'e04', 'e06', 'e04', 'e04', 'e09', 'e01', 'e10', 'e05'],
+    groups: [
+      'e00',
+      'e08',
+      'e08',
+      'e04',
+      'e01',
+      'e01',
+      'e09',
+      'e11',
+      'e02',
+      'e08',
+      'e03',
+      'e00',
+      'e04',
+      'e02',
+      'e02',
+      'e11',
+      'e08',
+      'e06',
+      'e07',
+      'e02',
+      'e07',
+      'e06',
+      'e04',
+      'e06',
+      'e04',
+      'e04',
+      'e09',
+      'e01',
+      'e10',
+      'e05',
+    ],
     options: { nSplits: 4, shuffle: true, seed: 7 },
     testFold: [2, 2, 2, 3, 0, 0, 3, 1, 0, 2, 3, 2, 3, 0, 0, 1, 2, 1, 1, 0, 1, 1, 3, 1, 3, 3, 3, 0, 3, 1],
   },
@@ -129,7 +153,10 @@ describe('stratifiedKFold validation', () => {
   test.each([
     [{ nSplits: 1 }, 'Expected an integer from 2 to 9007199254740991 for nSplits but received 1'],
     [{ nSplits: 2, shuffle: true }, 'Expected an integer seed when shuffle is true for seed but received undefined'],
-    [{ nSplits: 2, seed: 3 }, 'Expected undefined when shuffle is false (sklearn: a random_state has no effect without shuffle) for seed but received 3'],
+    [
+      { nSplits: 2, seed: 3 },
+      'Expected undefined when shuffle is false (sklearn: a random_state has no effect without shuffle) for seed but received 3',
+    ],
     [{ nSplits: 7 }, 'Expected at most the number of samples (6) for nSplits but received 7'],
     [{ nSplits: 4 }, 'Expected at most the number of members of the largest class for nSplits but received 4'],
   ])('%j', (options, message) => {

@@ -1,9 +1,9 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { readFileSync } from 'fs';
+import { readFileSync } from 'node:fs';
 import { augmentRgb, decodeImage, DecodedCache, probeImage, verifyImage } from '../../../src/data/image';
 import { addonLocation, loadAddon } from '../../../src/native/addon';
 import { indexPattern, indexPixel, writeImageSet, writeIndexPng, writeTruncatedPng } from './images';
@@ -53,8 +53,18 @@ describe('decodeImage', () => {
   test('EXIF orientation 6 is applied: the stored left half (red) is displayed on top', async () => {
     const rgb = await decodeImage(set.exif, nearest(8));
     // Rows 3-4 straddle the JPEG edge; rows 0-2 are the red half, rows 5-7 the blue half.
-    for (const [x, y] of [[0, 0], [7, 0], [3, 2]]) expect(px(rgb, 8, x, y)).toEqual([254, 0, 0]);
-    for (const [x, y] of [[0, 7], [7, 7], [3, 5]]) expect(px(rgb, 8, x, y)).toEqual([0, 0, 254]);
+    for (const [x, y] of [
+      [0, 0],
+      [7, 0],
+      [3, 2],
+    ])
+      expect(px(rgb, 8, x, y)).toEqual([254, 0, 0]);
+    for (const [x, y] of [
+      [0, 7],
+      [7, 7],
+      [3, 5],
+    ])
+      expect(px(rgb, 8, x, y)).toEqual([0, 0, 254]);
     expect(await probeImage(set.exif)).toEqual({ format: 'jpeg', width: 4, height: 8 });
   });
 
@@ -81,7 +91,9 @@ describe('decodeImage', () => {
   });
 });
 
-const kAllPlans = [false, true].flatMap((hflip) => [false, true].flatMap((vflip) => [0, 1, 2, 3].map((rot90) => ({ hflip, vflip, rot90: rot90 as 0 | 1 | 2 | 3 }))));
+const kAllPlans = [false, true].flatMap((hflip) =>
+  [false, true].flatMap((vflip) => [0, 1, 2, 3].map((rot90) => ({ hflip, vflip, rot90: rot90 as 0 | 1 | 2 | 3 }))),
+);
 
 describe('native orientation (the cached path)', () => {
   test('all 16 flip / quarter-turn plans move pixels exactly as sharp does', async () => {
@@ -96,11 +108,15 @@ describe('native orientation (the cached path)', () => {
 const fastPathTest = loadAddon().jpegFastPath ? test : test.skip;
 
 describe('JPEG fast path (libjpeg-turbo in the addon)', () => {
-  const noise = (size: number) => sharp({ create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 70 } } });
+  const noise = (size: number) =>
+    sharp({ create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 70 } } });
   let jpegs: Record<string, string>;
   beforeAll(async () => {
     jpegs = {
-      '4:2:0': join(dir, 'fast-420.jpg'), '4:4:4': join(dir, 'fast-444.jpg'), grey: join(dir, 'fast-grey.jpeg'), progressive: join(dir, 'fast-progressive.JPG'),
+      '4:2:0': join(dir, 'fast-420.jpg'),
+      '4:4:4': join(dir, 'fast-444.jpg'),
+      grey: join(dir, 'fast-grey.jpeg'),
+      progressive: join(dir, 'fast-progressive.JPG'),
     };
     await noise(24).jpeg({ quality: 90 }).toFile(jpegs['4:2:0']);
     await noise(24).jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toFile(jpegs['4:4:4']);
@@ -108,7 +124,7 @@ describe('JPEG fast path (libjpeg-turbo in the addon)', () => {
     await noise(24).jpeg({ quality: 80, progressive: true }).toFile(jpegs.progressive);
   });
 
-  fastPathTest('takes JPEGs at the model size and gives sharp\'s pixels for every plan', async () => {
+  fastPathTest("takes JPEGs at the model size and gives sharp's pixels for every plan", async () => {
     for (const [kind, file] of Object.entries(jpegs)) {
       expect([kind, await loadAddon().decodeJpegExact(readFileSync(file), 24, kAllPlans[0])]).not.toEqual([kind, null]);
       for (const plan of kAllPlans) {
@@ -190,10 +206,21 @@ describe('JPEG fast path (libjpeg-turbo in the addon)', () => {
         for (const file of ${JSON.stringify([jpegs['4:4:4'], noTables, truncated, badTable, jpegs['4:4:4'], noTables, badTable, truncated, jpegs['4:4:4']])}) out.push(await decode(file));
         process.stdout.write(JSON.stringify(out));
       })();`;
-    const results = JSON.parse(execFileSync('node', ['-e', script], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, encoding: 'utf8' })) as (string | null)[];
+    const results = JSON.parse(
+      execFileSync('node', ['-e', script], { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, encoding: 'utf8' }),
+    ) as (string | null)[];
     const expected = (await decodeImage(jpegs['4:4:4'], { ...nearest(24), fastPath: false })).toString('base64');
-    expect(results.map((r) => (r === null ? null : r === expected ? 'sharp pixels' : 'other pixels')))
-      .toEqual(['sharp pixels', null, null, null, 'sharp pixels', null, null, null, 'sharp pixels']);
+    expect(results.map((r) => (r === null ? null : r === expected ? 'sharp pixels' : 'other pixels'))).toEqual([
+      'sharp pixels',
+      null,
+      null,
+      null,
+      'sharp pixels',
+      null,
+      null,
+      null,
+      'sharp pixels',
+    ]);
     // Through the loader: the file without tables is refused naming it, as sharp refuses it, after a normal JPEG.
     await decodeImage(jpegs['4:4:4'], nearest(24));
     await expect(decodeImage(noTables, nearest(24))).rejects.toThrow(noTables);

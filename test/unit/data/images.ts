@@ -1,6 +1,6 @@
 /** Writes small test images with sharp: index patterns, alpha, grey, CMYK JPEG, EXIF-rotated, 16-bit, broken files. */
-import { writeFileSync } from 'fs';
-import { join } from 'path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 
 /** RGB of the index pattern at column x, row y: R = 10x, G = 10y, B = 200. */
@@ -15,7 +15,9 @@ export function indexPattern(size: number): Buffer {
 }
 
 export async function writeIndexPng(path: string, size: number): Promise<string> {
-  await sharp(indexPattern(size), { raw: { width: size, height: size, channels: 3 } }).png().toFile(path);
+  await sharp(indexPattern(size), { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toFile(path);
   return path;
 }
 
@@ -24,12 +26,16 @@ export async function writeAlphaPng(path: string): Promise<string> {
   const data = Buffer.alloc(4 * 4 * 4);
   data.set([255, 0, 0, 255], 0);
   data.set([255, 0, 0, 128], 4);
-  await sharp(data, { raw: { width: 4, height: 4, channels: 4 } }).png().toFile(path);
+  await sharp(data, { raw: { width: 4, height: 4, channels: 4 } })
+    .png()
+    .toFile(path);
   return path;
 }
 
 export async function writeGreyPng(path: string, value: number): Promise<string> {
-  await sharp(Buffer.alloc(16, value), { raw: { width: 4, height: 4, channels: 1 } }).png().toFile(path);
+  await sharp(Buffer.alloc(16, value), { raw: { width: 4, height: 4, channels: 1 } })
+    .png()
+    .toFile(path);
   return path;
 }
 
@@ -45,7 +51,10 @@ export async function writeCmykJpeg(path: string): Promise<string> {
 export async function writeExifRotatedJpeg(path: string): Promise<string> {
   const data = Buffer.alloc(8 * 4 * 3);
   for (let y = 0; y < 4; y++) for (let x = 0; x < 8; x++) data.set(x < 4 ? [255, 0, 0] : [0, 0, 255], (y * 8 + x) * 3);
-  await sharp(data, { raw: { width: 8, height: 4, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(path);
+  await sharp(data, { raw: { width: 8, height: 4, channels: 3 } })
+    .jpeg({ quality: 100 })
+    .withMetadata({ orientation: 6 })
+    .toFile(path);
   return path;
 }
 
@@ -58,13 +67,17 @@ export async function write16BitPng(path: string): Promise<string> {
 }
 
 export async function writeWebp(path: string): Promise<string> {
-  await sharp(indexPattern(4), { raw: { width: 4, height: 4, channels: 3 } }).webp({ lossless: true }).toFile(path);
+  await sharp(indexPattern(4), { raw: { width: 4, height: 4, channels: 3 } })
+    .webp({ lossless: true })
+    .toFile(path);
   return path;
 }
 
 /** The first half of a valid PNG. */
 export async function writeTruncatedPng(path: string, size = 64): Promise<string> {
-  const png = await sharp({ create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+  const png = await sharp({
+    create: { width: size, height: size, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+  })
     .png()
     .toBuffer();
   writeFileSync(path, png.subarray(0, png.length >> 1));

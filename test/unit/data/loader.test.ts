@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { kSeedAugment, planAugment, TransformConfig } from '../../../src/data/augment';
+import { kSeedAugment, planAugment, type TransformConfig } from '../../../src/data/augment';
 import { decodeImage, DecodedCache } from '../../../src/data/image';
-import { Batch, loadBatches, LoaderItem, loadInOrder } from '../../../src/data/loader';
+import { type Batch, loadBatches, type LoaderItem, loadInOrder } from '../../../src/data/loader';
 import { writeAlphaPng, writeCmykJpeg, writeExifRotatedJpeg, writeGreyPng } from './images';
 
 const size = 8;
@@ -48,7 +48,11 @@ const order = [3, 0, 10, 10, 7, 1, 9, 2, 8, 5, 4, 6, 3];
 describe('loadBatches', () => {
   test('packs NHWC uint8 batches equal to per-image decodes with the planned augmentation', async () => {
     const batches = await collect(loadBatches(items, order, { transform, batchSize: 5, seed: 11, epoch: 2 }));
-    expect(batches.map((b) => b.shape)).toEqual([[5, 8, 8, 3], [5, 8, 8, 3], [3, 8, 8, 3]]);
+    expect(batches.map((b) => b.shape)).toEqual([
+      [5, 8, 8, 3],
+      [5, 8, 8, 3],
+      [3, 8, 8, 3],
+    ]);
     expect(batches.map((b) => b.index)).toEqual([0, 1, 2]);
     expect(batches.flatMap((b) => b.positions)).toEqual(order);
     expect(batches.flatMap((b) => Array.from(b.labels))).toEqual(order.map((p) => items[p].label));
@@ -66,12 +70,17 @@ describe('loadBatches', () => {
   });
 
   test('a data-parallel shard plans its k-th draw as draw k × worldSize + rank of the whole epoch', async () => {
-    const shard = await collect(loadBatches(items, order.slice(0, 6), { transform, batchSize: 4, seed: 11, epoch: 2, shard: { rank: 1, worldSize: 3 } }));
+    const shard = await collect(
+      loadBatches(items, order.slice(0, 6), { transform, batchSize: 4, seed: 11, epoch: 2, shard: { rank: 1, worldSize: 3 } }),
+    );
     expect(shard.flatMap((b) => b.plans)).toEqual([0, 1, 2, 3, 4, 5].map((k) => planAugment(kSeedAugment, 11, 2, 3 * k + 1)));
-    const single = await collect(loadBatches(items, order.slice(0, 6), { transform, batchSize: 4, seed: 11, epoch: 2, shard: { rank: 0, worldSize: 1 } }));
+    const single = await collect(
+      loadBatches(items, order.slice(0, 6), { transform, batchSize: 4, seed: 11, epoch: 2, shard: { rank: 0, worldSize: 1 } }),
+    );
     expect(single.flatMap((b) => b.plans)).toEqual([0, 1, 2, 3, 4, 5].map((k) => planAugment(kSeedAugment, 11, 2, k)));
-    await expect(loadBatches(items, order, { transform, batchSize: 4, seed: 1, epoch: 0, shard: { rank: 3, worldSize: 3 } }).next())
-      .rejects.toThrow('Expected an integer from 0 to 2 for shard.rank but received 3');
+    await expect(
+      loadBatches(items, order, { transform, batchSize: 4, seed: 1, epoch: 0, shard: { rank: 3, worldSize: 3 } }).next(),
+    ).rejects.toThrow('Expected an integer from 0 to 2 for shard.rank but received 3');
   });
 
   test('dropLast, prefetch depth and concurrency do not change the content', async () => {

@@ -4,19 +4,20 @@
  * the JPEG fast path, the loader's cached and uncached paths, the affine jitter's aspect correction, and the TTA
  * refusal for fixed-size models.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { AugmentPlan, kSeedAugment, planAugment, resizeSizeFor, TransformConfig } from '../../../src/data/augment';
+import { type AugmentPlan, kSeedAugment, planAugment, resizeSizeFor, type TransformConfig } from '../../../src/data/augment';
 import { affineMatrices } from '../../../src/data/colour';
 import { augmentRgb, decodeImage, DecodedCache } from '../../../src/data/image';
-import { Batch, loadBatches, LoaderItem } from '../../../src/data/loader';
+import { type Batch, loadBatches, type LoaderItem } from '../../../src/data/loader';
 import { loadAddon } from '../../../src/native/addon';
 import { checkTtaFitsModel } from '../../../src/predict/predictor';
 
 const kAllPlans: AugmentPlan[] = [false, true].flatMap((hflip) =>
-  [false, true].flatMap((vflip) => [0, 1, 2, 3].map((rot90) => ({ hflip, vflip, rot90: rot90 as AugmentPlan['rot90'] }))));
+  [false, true].flatMap((vflip) => [0, 1, 2, 3].map((rot90) => ({ hflip, vflip, rot90: rot90 as AugmentPlan['rot90'] }))),
+);
 
 /** A 12×12 source whose pixel (x, y) is (20x, 20y, 99): every pixel tells where it came from. */
 const kSide = 12;
@@ -66,7 +67,9 @@ let source: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'foldtorch-nonsquare-'));
   source = join(dir, 'source.png');
-  await sharp(sourcePixels(), { raw: { width: kSide, height: kSide, channels: 3 } }).png().toFile(source);
+  await sharp(sourcePixels(), { raw: { width: kSide, height: kSide, channels: 3 } })
+    .png()
+    .toFile(source);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -93,7 +96,8 @@ describe('decoding to [height, width]', () => {
       expect([plan, turned.equals(orientReference(plain, [4, 6], plan))]).toEqual([plan, true]);
     }
     expect(() => loadAddon().orientPixels(plain, [6, 6], kAllPlans[1])).toThrow(
-      'Expected 108 bytes (height × width RGB) for orientPixels rgb but received 72');
+      'Expected 108 bytes (height × width RGB) for orientPixels rgb but received 72',
+    );
   });
 
   test('the cache keys height and width apart', () => {
@@ -104,18 +108,21 @@ describe('decoding to [height, width]', () => {
 
   test('a size that is not a side or [height, width] is refused by name', async () => {
     await expect(decodeImage(source, { size: [4, 0] as never, interpolation: 'nearest' })).rejects.toThrow(
-      'Expected an integer from 1 to 8192 for size[1] but received 0');
+      'Expected an integer from 1 to 8192 for size[1] but received 0',
+    );
     await expect(decodeImage(source, { size: [4] as never, interpolation: 'nearest' })).rejects.toThrow(
-      'Expected an integer or [height, width] for size but received an array of length 1');
+      'Expected an integer or [height, width] for size but received an array of length 1',
+    );
   });
 });
 
 const fastPathTest = loadAddon().jpegFastPath ? test : test.skip;
 
-fastPathTest('the JPEG fast path takes a 24×16 JPEG for [16, 24] and, turned, for [24, 16], with sharp\'s pixels', async () => {
+fastPathTest("the JPEG fast path takes a 24×16 JPEG for [16, 24] and, turned, for [24, 16], with sharp's pixels", async () => {
   const file = join(dir, 'wide.jpg');
   await sharp({ create: { width: 24, height: 16, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 70 } } })
-    .jpeg({ quality: 90 }).toFile(file);
+    .jpeg({ quality: 90 })
+    .toFile(file);
   expect(await loadAddon().decodeJpegExact(readFileSync(file), [16, 24], kAllPlans[0])).not.toBeNull();
   expect(await loadAddon().decodeJpegExact(readFileSync(file), [24, 16], kAllPlans[0])).toBeNull();
   for (const plan of kAllPlans) {
@@ -127,7 +134,13 @@ fastPathTest('the JPEG fast path takes a 24×16 JPEG for [16, 24] and, turned, f
 });
 
 describe('the loader with a non-square transform', () => {
-  const transform: TransformConfig = { size: [6, 9], interpolation: 'bilinear', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], augment: kSeedAugment };
+  const transform: TransformConfig = {
+    size: [6, 9],
+    interpolation: 'bilinear',
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    augment: kSeedAugment,
+  };
   const collect = async (iterator: AsyncGenerator<Batch>) => {
     const out: Batch[] = [];
     for await (const batch of iterator) out.push(batch);
@@ -139,21 +152,26 @@ describe('the loader with a non-square transform', () => {
     for (let i = 0; i < 6; i++) {
       const path = join(dir, `item${i}.png`);
       const data = sourcePixels().map((v, k) => (k % 3 === 2 ? 40 * i : v));
-      await sharp(Buffer.from(data), { raw: { width: kSide, height: kSide, channels: 3 } }).png().toFile(path);
+      await sharp(Buffer.from(data), { raw: { width: kSide, height: kSide, channels: 3 } })
+        .png()
+        .toFile(path);
       items.push({ path, label: i % 2 });
     }
     const order = [0, 1, 2, 3, 4, 5, 1, 2];
     const options = { transform, batchSize: 4, seed: 3, epoch: 1 };
     const uncached = await collect(loadBatches(items, order, options));
     const cached = await collect(loadBatches(items, order, { ...options, cache: new DecodedCache() }));
-    expect(uncached.map((b) => b.shape)).toEqual([[4, 6, 9, 3], [4, 6, 9, 3]]);
+    expect(uncached.map((b) => b.shape)).toEqual([
+      [4, 6, 9, 3],
+      [4, 6, 9, 3],
+    ]);
     for (let b = 0; b < 2; b++) expect(cached[b].data.equals(uncached[b].data)).toBe(true);
     const plans = order.map((_, k) => planAugment(kSeedAugment, 3, 1, k));
-    expect(plans.some((p) => p.rot90 % 2 === 1)).toBe(true);  // the seed's plans include odd turns here
+    expect(plans.some((p) => p.rot90 % 2 === 1)).toBe(true); // the seed's plans include odd turns here
     for (let k = 0; k < order.length; k++) {
       const expected = await decodeImage(items[order[k]].path, { size: [6, 9], interpolation: 'bilinear' }, plans[k]);
       const batch = uncached[Math.floor(k / 4)];
-      expect(batch.data.subarray((k % 4) * 162, (k % 4 + 1) * 162).equals(expected)).toBe(true);
+      expect(batch.data.subarray((k % 4) * 162, ((k % 4) + 1) * 162).equals(expected)).toBe(true);
     }
   });
 });
@@ -175,14 +193,16 @@ test('the affine jitter stays a rotation in pixels on a non-square image (aspect
 
 describe('TTA quarter turns on a non-square input', () => {
   const model = (fixedSize: boolean) => ({
-    name: fixedSize ? 'eva02_tiny_patch14_224' : 'tf_efficientnet_lite0', imgSize: [56, 84] as [number, number],
+    name: fixedSize ? 'eva02_tiny_patch14_224' : 'tf_efficientnet_lite0',
+    imgSize: [56, 84] as [number, number],
     input: { size: [56, 84] as [number, number], fixedSize, minSize: 1, sizeMultiple: 1, channelsLast: false },
   });
 
   test('a fixed-size model refuses rot90 views with the reason and the way out', () => {
     expect(() => checkTtaFitsModel('hflip,vflip,rot90', model(true))).toThrow(
-      'Expected views without quarter turns for eva02_tiny_patch14_224 at imgSize [56, 84]: a quarter turn makes the input [84, 56], '
-      + 'and the model takes only its own size (use hflip,vflip, or a square imgSize) for tta but received "hflip,vflip,rot90"');
+      'Expected views without quarter turns for eva02_tiny_patch14_224 at imgSize [56, 84]: a quarter turn makes the input [84, 56], ' +
+        'and the model takes only its own size (use hflip,vflip, or a square imgSize) for tta but received "hflip,vflip,rot90"',
+    );
     expect(() => checkTtaFitsModel('rot90=180', model(true))).not.toThrow();
     expect(() => checkTtaFitsModel('hflip,vflip', model(true))).not.toThrow();
   });

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parityKinds } from '../../../src/parity/kinds';
 import { imbalancedSamplerParity } from '../../../src/parity/sampler';
 import { sklearnFoldsParity } from '../../../src/parity/sklearn';
@@ -20,7 +20,9 @@ describe('parity kinds sklearn_folds and imbalanced_sampler', () => {
 
   test('all checks pass on the golden folder', async () => {
     const folds = await sklearnFoldsParity.run(goldenDir(), 'sklearn_metrics', { device: 'cpu' });
-    expect(folds.map((r) => r.check)).toEqual(expect.arrayContaining(['rng_check.raw_outputs', 'stratified_kfold.competition_shuffled_RandomState0.test_fold']));
+    expect(folds.map((r) => r.check)).toEqual(
+      expect.arrayContaining(['rng_check.raw_outputs', 'stratified_kfold.competition_shuffled_RandomState0.test_fold']),
+    );
     expect(folds).toHaveLength(3 + 6 * 3);
     expect(folds.filter((r) => !r.pass)).toEqual([]);
     const sampler = await imbalancedSamplerParity.run(goldenDir(), 'imbalanced_sampler', { device: 'cpu' });
@@ -37,7 +39,14 @@ describe('parity kinds sklearn_folds and imbalanced_sampler', () => {
       writeFileSync(join(dir, 'sklearn_metrics.json'), JSON.stringify(data));
       const failed = (await sklearnFoldsParity.run(dir, 'sklearn_metrics', { device: 'cpu' })).filter((r) => !r.pass);
       expect(failed).toEqual([
-        { fixture: 'sklearn_metrics', check: 'stratified_kfold.small_odd_11.test_fold', pass: false, maxError: 2, tolerance: 0, detail: 'samples in a different fold' },
+        {
+          fixture: 'sklearn_metrics',
+          check: 'stratified_kfold.small_odd_11.test_fold',
+          pass: false,
+          maxError: 2,
+          tolerance: 0,
+          detail: 'samples in a different fold',
+        },
       ]);
       const sampler = JSON.parse(readFileSync(join(goldenDir(), 'imbalanced_sampler.json'), 'utf8'));
       sampler.cases.three_class_small.weights[7] = 0.5;

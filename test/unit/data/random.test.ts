@@ -1,4 +1,4 @@
-import { join } from 'path';
+import { join } from 'node:path';
 import { readFixtureJson } from '../../../src/parity/fixture';
 import { pairwiseSum, RandomState } from '../../../src/data/random';
 import { goldenDir } from './golden';
@@ -35,7 +35,12 @@ describe('RandomState (numpy legacy MT19937)', () => {
     const w = Array.from({ length: 1000 }, (_, i) => 1 / (1 + (i % 7)));
     const total = pairwiseSum(w);
     expect(total).toBe(370.63571428571436);
-    expect(new RandomState([1, 2]).choice(w.map((x) => x / total), 10)).toEqual([582, 258, 399, 728, 945, 783, 651, 553, 414, 700]);
+    expect(
+      new RandomState([1, 2]).choice(
+        w.map((x) => x / total),
+        10,
+      ),
+    ).toEqual([582, 258, 399, 728, 945, 783, 651, 553, 414, 700]);
   });
 
   test('permutation is a shuffled arange', () => {

@@ -1,4 +1,4 @@
-import { join } from 'path';
+import { join } from 'node:path';
 import { readFixtureJson } from '../../../src/parity/fixture';
 import { EpochSampler, imbalancedWeights } from '../../../src/data/sampler';
 import { goldenDir } from './golden';
@@ -54,9 +54,12 @@ describe('EpochSampler', () => {
     expect(a.epoch(1)).toEqual(new EpochSampler(labels, { kind: 'imbalanced', seed: 42 }).epoch(1));
     expect(a.epoch(1)).not.toEqual(a.epoch(2));
     expect(a.epoch(1)).not.toEqual(new EpochSampler(labels, { kind: 'imbalanced', seed: 43 }).epoch(1));
-    expect(new EpochSampler(labels, { kind: 'shuffle', seed: 42 }).epoch(0).slice().sort((x, y) => x - y)).toEqual(
-      labels.map((_, i) => i),
-    );
+    expect(
+      new EpochSampler(labels, { kind: 'shuffle', seed: 42 })
+        .epoch(0)
+        .slice()
+        .sort((x, y) => x - y),
+    ).toEqual(labels.map((_, i) => i));
   });
 
   test('a long draw is balanced between classes within bounds', () => {
@@ -82,7 +85,10 @@ describe('EpochSampler', () => {
     [{ kind: 'shuffle', seed: -1 }, 'Expected an integer from 0 to 4294967295 for seed but received -1'],
     [{ kind: 'shuffle', seed: 1, indices: [0, 10] }, 'Expected an integer from 0 to 9 for indices[1] but received 10'],
     [{ kind: 'shuffle', seed: 1, indices: [] }, 'Expected at least one dataset position for indices but received an array of length 0'],
-    [{ kind: 'shuffle', seed: 1, numSamples: 4 }, 'Expected undefined for the shuffle sampler (it visits each sample once) for numSamples but received 4'],
+    [
+      { kind: 'shuffle', seed: 1, numSamples: 4 },
+      'Expected undefined for the shuffle sampler (it visits each sample once) for numSamples but received 4',
+    ],
     [{ kind: 'imbalanced', seed: 1, numSamples: 0 }, 'Expected an integer from 1 to 9007199254740991 for numSamples but received 0'],
   ])('validation %#', (options, message) => {
     expect(() => new EpochSampler(small, options as never)).toThrow(message);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'fs';
+import { readFileSync } from 'node:fs';
 import { areaUnderCurve, kOneClassMessage, rocAucScore, rocCurve } from '../../../src/metrics/auc';
 import { aucOrNull } from '../../../src/metrics/auc';
 import { pairwiseSum } from '../../../src/metrics/arrays';
@@ -31,11 +31,10 @@ describe('rocAucScore against sklearn 1.2.1 (sklearn_metrics.json)', () => {
     expect(rocAucScore(r.y_true, r.y_score)).toBe(r.roc_auc);
   });
 
-  test('one class only throws sklearn\'s own message', () => {
+  test("one class only throws sklearn's own message", () => {
     const c = fixture.roc_auc_score.one_class_only;
     expect(c.error).toBe(`ValueError: ${kOneClassMessage}`);
-    expect(() => rocAucScore(c.y_true, c.y_score)).toThrow(
-      'Only one class present in y_true. ROC AUC score is not defined in that case.');
+    expect(() => rocAucScore(c.y_true, c.y_score)).toThrow('Only one class present in y_true. ROC AUC score is not defined in that case.');
     try {
       rocAucScore(c.y_true, c.y_score);
     } catch (e) {
@@ -75,7 +74,7 @@ describe('rocAucScore semantics', () => {
 });
 
 describe('rocCurve', () => {
-  test('sklearn\'s documented example, thresholds[0] = max + 1 as in 1.2', () => {
+  test("sklearn's documented example, thresholds[0] = max + 1 as in 1.2", () => {
     const c = rocCurve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);
     expect(Array.from(c.fpr)).toEqual([0, 0, 0.5, 0.5, 1]);
     expect(Array.from(c.tpr)).toEqual([0, 0.5, 0.5, 1, 1]);
@@ -102,10 +101,10 @@ describe('rocCurve', () => {
   test('labels {-1, 1} need no posLabel; other labels do', () => {
     expect(Array.from(rocCurve([-1, 1, -1, 1], [0.3, 0.6, 0.7, 0.8]).tpr)).toEqual([0, 0.5, 0.5, 1, 1]);
     expect(() => rocCurve([2, 5], [0.1, 0.2])).toThrow(
-      'Expected a label of yTrue, since yTrue takes values {2, 5} not in {0, 1} or {-1, 1} for posLabel but received undefined');
+      'Expected a label of yTrue, since yTrue takes values {2, 5} not in {0, 1} or {-1, 1} for posLabel but received undefined',
+    );
     expect(Array.from(rocCurve([2, 5], [0.1, 0.2], { posLabel: 5 }).tpr)).toEqual([0, 1, 1]);
-    expect(() => rocCurve([0, 1], [0.1, 0.2], { posLabel: Number.NaN })).toThrow(
-      'Expected a finite number for posLabel but received NaN');
+    expect(() => rocCurve([0, 1], [0.1, 0.2], { posLabel: Number.NaN })).toThrow('Expected a finite number for posLabel but received NaN');
   });
 
   test('no negative sample: fpr is NaN as in sklearn', () => {
@@ -118,20 +117,35 @@ describe('validation', () => {
   test.each([
     ['not an array', () => rocAucScore('01' as never, [0.1, 0.2]), 'Expected an array of numbers for yTrue but received "01"'],
     ['empty', () => rocAucScore([], []), 'Expected a non-empty array for yTrue but received an array of length 0'],
-    ['length mismatch', () => rocAucScore([0, 1], [0.5]),
-      'Expected an array of length 2 (the length of yTrue) for yScore but received an array of length 1'],
+    [
+      'length mismatch',
+      () => rocAucScore([0, 1], [0.5]),
+      'Expected an array of length 2 (the length of yTrue) for yScore but received an array of length 1',
+    ],
     ['non-integer label', () => rocAucScore([0, 0.5], [0.1, 0.2]), 'Expected an integer for yTrue[1] but received 0.5'],
     ['string element', () => rocAucScore([0, '1'] as never, [0.1, 0.2]), 'Expected a number for yTrue[1] but received "1"'],
     ['NaN score', () => rocAucScore([0, 1], [0.1, Number.NaN]), 'Expected a finite number for yScore[1] but received NaN'],
     ['infinite score', () => rocAucScore([0, 1], [0.1, Infinity]), 'Expected a finite number for yScore[1] but received Infinity'],
-    ['three classes', () => rocAucScore([0, 1, 2], [0.1, 0.2, 0.3]),
-      'Expected two distinct labels (binary ROC AUC) for yTrue but received "3 labels: 0, 1, 2"'],
-    ['negative weight', () => rocAucScore([0, 1], [0.1, 0.2], { sampleWeight: [1, -1] }),
-      'Expected a finite number >= 0 for sampleWeight[1] but received -1'],
-    ['weight length', () => rocAucScore([0, 1], [0.1, 0.2], { sampleWeight: [1] }),
-      'Expected an array of length 2 (the length of yTrue) for sampleWeight but received an array of length 1'],
-    ['all weights zero', () => rocAucScore([0, 1], [0.1, 0.2], { sampleWeight: [0, 0] }),
-      'Expected at least one non-zero weight for sampleWeight but received an array of length 2'],
+    [
+      'three classes',
+      () => rocAucScore([0, 1, 2], [0.1, 0.2, 0.3]),
+      'Expected two distinct labels (binary ROC AUC) for yTrue but received "3 labels: 0, 1, 2"',
+    ],
+    [
+      'negative weight',
+      () => rocAucScore([0, 1], [0.1, 0.2], { sampleWeight: [1, -1] }),
+      'Expected a finite number >= 0 for sampleWeight[1] but received -1',
+    ],
+    [
+      'weight length',
+      () => rocAucScore([0, 1], [0.1, 0.2], { sampleWeight: [1] }),
+      'Expected an array of length 2 (the length of yTrue) for sampleWeight but received an array of length 1',
+    ],
+    [
+      'all weights zero',
+      () => rocAucScore([0, 1], [0.1, 0.2], { sampleWeight: [0, 0] }),
+      'Expected at least one non-zero weight for sampleWeight but received an array of length 2',
+    ],
     ['maxFpr 0', () => rocAucScore([0, 1], [0.1, 0.2], { maxFpr: 0 }), 'Expected a number in (0, 1] for maxFpr but received 0'],
     ['maxFpr > 1', () => rocAucScore([0, 1], [0.1, 0.2], { maxFpr: 1.5 }), 'Expected a number in (0, 1] for maxFpr but received 1.5'],
   ])('%s', (_name, call, message) => {
@@ -144,9 +158,11 @@ describe('areaUnderCurve and pairwise summation', () => {
     expect(areaUnderCurve(new Float64Array([0, 0.5, 1]), new Float64Array([0, 1, 1]))).toBe(0.75);
     expect(areaUnderCurve(new Float64Array([1, 0.5, 0]), new Float64Array([1, 1, 0]))).toBe(0.75);
     expect(() => areaUnderCurve(new Float64Array([0, 1, 0.5]), new Float64Array([0, 1, 1]))).toThrow(
-      'Expected an increasing or decreasing sequence for x but received an array of length 3');
+      'Expected an increasing or decreasing sequence for x but received an array of length 3',
+    );
     expect(() => areaUnderCurve(new Float64Array([0]), new Float64Array([0]))).toThrow(
-      'Expected at least 2 points to compute the area under a curve for x but received 1');
+      'Expected at least 2 points to compute the area under a curve for x but received 1',
+    );
   });
 
   test('matches numpy add.reduce, not a sequential sum (harmonic series, n=300)', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'fs';
+import { readFileSync } from 'node:fs';
 import { binaryScores, confusionMatrix, predictAtThreshold, scoresAtThreshold } from '../../../src/metrics/confusion';
 import { goldenFile } from './golden';
 
@@ -43,21 +43,36 @@ describe('confusionMatrix options (values from sklearn 1.2.1)', () => {
   const yPred = [0, 1, 0, 1, 1, 1, 0];
 
   test('normalize pred and all', () => {
-    expect(confusionMatrix(yTrue, yPred, { normalize: 'pred' }).matrix).toEqual([[2 / 3, 0.25], [1 / 3, 0.75]]);
-    expect(confusionMatrix(yTrue, yPred, { normalize: 'all' }).matrix).toEqual([[2 / 7, 1 / 7], [1 / 7, 3 / 7]]);
+    expect(confusionMatrix(yTrue, yPred, { normalize: 'pred' }).matrix).toEqual([
+      [2 / 3, 0.25],
+      [1 / 3, 0.75],
+    ]);
+    expect(confusionMatrix(yTrue, yPred, { normalize: 'all' }).matrix).toEqual([
+      [2 / 7, 1 / 7],
+      [1 / 7, 3 / 7],
+    ]);
   });
 
   test('empty rows normalise to 0, not NaN', () => {
-    expect(confusionMatrix([0, 0], [0, 1], { labels: [0, 1], normalize: 'true' }).matrix).toEqual([[0.5, 0.5], [0, 0]]);
+    expect(confusionMatrix([0, 0], [0, 1], { labels: [0, 1], normalize: 'true' }).matrix).toEqual([
+      [0.5, 0.5],
+      [0, 0],
+    ]);
   });
 
   test('sample weights', () => {
-    expect(confusionMatrix([0, 1, 2, 1], [0, 1, 1, 1], { sampleWeight: [0.5, 1, 2, 0.25] }).matrix)
-      .toEqual([[0.5, 0, 0], [0, 1.25, 0], [0, 2, 0]]);
+    expect(confusionMatrix([0, 1, 2, 1], [0, 1, 1, 1], { sampleWeight: [0.5, 1, 2, 0.25] }).matrix).toEqual([
+      [0.5, 0, 0],
+      [0, 1.25, 0],
+      [0, 2, 0],
+    ]);
   });
 
   test('samples with a label outside `labels` are left out', () => {
-    expect(confusionMatrix([0, 1, 2, 1], [0, 1, 1, 3], { labels: [1, 2] }).matrix).toEqual([[1, 0], [1, 0]]);
+    expect(confusionMatrix([0, 1, 2, 1], [0, 1, 1, 3], { labels: [1, 2] }).matrix).toEqual([
+      [1, 0],
+      [1, 0],
+    ]);
   });
 });
 
@@ -87,35 +102,67 @@ describe('thresholds', () => {
 
   test('scoresAtThreshold: fixed 2×2 matrix with labels [0, 1]', () => {
     const s = scoresAtThreshold([1, 1, 1], [0.9, 0.2, 0.7]);
-    expect(s.confusion).toEqual({ labels: [0, 1], matrix: [[0, 0], [1, 2]] });
+    expect(s.confusion).toEqual({
+      labels: [0, 1],
+      matrix: [
+        [0, 0],
+        [1, 2],
+      ],
+    });
     expect([s.threshold, s.accuracy, s.precision, s.recall]).toEqual([0.5, 2 / 3, 1, 2 / 3]);
   });
 });
 
 describe('validation', () => {
   test.each([
-    ['yPred length', () => confusionMatrix([0, 1], [0]),
-      'Expected an array of length 2 (the length of yTrue) for yPred but received an array of length 1'],
+    [
+      'yPred length',
+      () => confusionMatrix([0, 1], [0]),
+      'Expected an array of length 2 (the length of yTrue) for yPred but received an array of length 1',
+    ],
     ['non-integer prediction', () => confusionMatrix([0, 1], [0, 0.7]), 'Expected an integer for yPred[1] but received 0.7'],
-    ['normalize choice', () => confusionMatrix([0, 1], [0, 1], { normalize: 'rows' as never }),
-      'Expected one of true, pred, all for normalize but received "rows"'],
-    ['labels empty', () => confusionMatrix([0, 1], [0, 1], { labels: [] }),
-      'Expected a non-empty array for labels but received an array of length 0'],
-    ['labels duplicated', () => confusionMatrix([0, 1], [0, 1], { labels: [1, 1] }),
-      'Expected distinct labels for labels but received "duplicates in 1, 1"'],
-    ['labels absent from yTrue', () => confusionMatrix([0, 1], [0, 1], { labels: [5] }),
-      'Expected at least one label that occurs in yTrue for labels but received an array of length 1'],
-    ['multiclass scores', () => binaryScores([0, 1, 2], [0, 1, 1]),
-      'Expected binary labels (at most two distinct values) for yTrue and yPred but received "3 labels: 0, 1, 2"'],
-    ['posLabel absent', () => binaryScores([0, 2], [0, 2]),
-      'Expected one of the labels present (0, 2) for posLabel but received 1'],
-    ['posLabel not integer', () => binaryScores([0, 1], [0, 1], { posLabel: 0.5 }),
-      'Expected an integer label for posLabel but received 0.5'],
+    [
+      'normalize choice',
+      () => confusionMatrix([0, 1], [0, 1], { normalize: 'rows' as never }),
+      'Expected one of true, pred, all for normalize but received "rows"',
+    ],
+    [
+      'labels empty',
+      () => confusionMatrix([0, 1], [0, 1], { labels: [] }),
+      'Expected a non-empty array for labels but received an array of length 0',
+    ],
+    [
+      'labels duplicated',
+      () => confusionMatrix([0, 1], [0, 1], { labels: [1, 1] }),
+      'Expected distinct labels for labels but received "duplicates in 1, 1"',
+    ],
+    [
+      'labels absent from yTrue',
+      () => confusionMatrix([0, 1], [0, 1], { labels: [5] }),
+      'Expected at least one label that occurs in yTrue for labels but received an array of length 1',
+    ],
+    [
+      'multiclass scores',
+      () => binaryScores([0, 1, 2], [0, 1, 1]),
+      'Expected binary labels (at most two distinct values) for yTrue and yPred but received "3 labels: 0, 1, 2"',
+    ],
+    ['posLabel absent', () => binaryScores([0, 2], [0, 2]), 'Expected one of the labels present (0, 2) for posLabel but received 1'],
+    [
+      'posLabel not integer',
+      () => binaryScores([0, 1], [0, 1], { posLabel: 0.5 }),
+      'Expected an integer label for posLabel but received 0.5',
+    ],
     ['threshold range', () => predictAtThreshold([0.5], 2), 'Expected a number from 0 to 1 for threshold but received 2'],
-    ['probability range', () => predictAtThreshold([0.5, 1.5]),
-      'Expected a finite number from 0 to 1 for probabilities[1] but received 1.5'],
-    ['labels outside 0/1 for thresholds', () => scoresAtThreshold([0, 2], [0.5, 0.5]),
-      'Expected an integer from 0 to 1 for yTrue[1] but received 2'],
+    [
+      'probability range',
+      () => predictAtThreshold([0.5, 1.5]),
+      'Expected a finite number from 0 to 1 for probabilities[1] but received 1.5',
+    ],
+    [
+      'labels outside 0/1 for thresholds',
+      () => scoresAtThreshold([0, 2], [0.5, 0.5]),
+      'Expected an integer from 0 to 1 for yTrue[1] but received 2',
+    ],
   ])('%s', (_name, call, message) => {
     expect(call).toThrow(message);
   });

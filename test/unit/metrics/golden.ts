@@ -1,6 +1,6 @@
 /** Locates the shared golden fixtures for the metrics/predict/report tests (FOLDTORCH_GOLDEN overrides). */
-import { existsSync } from 'fs';
-import { join, resolve } from 'path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export const goldenDir = process.env.FOLDTORCH_GOLDEN ?? resolve(__dirname, '../../../../shared/golden');
 

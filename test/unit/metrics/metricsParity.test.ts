@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parityKinds } from '../../../src/parity/kinds';
 import { sklearnMetricsParity } from '../../../src/parity/metrics';
 import { goldenDir, goldenFile } from './golden';
@@ -16,11 +16,15 @@ describe('parity kind sklearn_metrics', () => {
     goldenFile('sklearn_metrics.json');
     const results = await sklearnMetricsParity.run(goldenDir, 'sklearn_metrics', { device: 'cpu' });
     expect(results.filter((r) => !r.pass)).toEqual([]);
-    expect(results.map((r) => r.check)).toEqual(expect.arrayContaining([
-      'roc_auc_score.integer_scores_many_ties', 'roc_auc_score.one_class_only.error',
-      'roc_auc_score.random_300_rounded_2dp.roc_curve_len', 'confusion_matrix.binary.scores',
-      'confusion_matrix.binary_normalize_true',
-    ]));
+    expect(results.map((r) => r.check)).toEqual(
+      expect.arrayContaining([
+        'roc_auc_score.integer_scores_many_ties',
+        'roc_auc_score.one_class_only.error',
+        'roc_auc_score.random_300_rounded_2dp.roc_curve_len',
+        'confusion_matrix.binary.scores',
+        'confusion_matrix.binary_normalize_true',
+      ]),
+    );
     expect(results).toHaveLength(26);
   });
 
@@ -31,18 +35,22 @@ describe('parity kind sklearn_metrics', () => {
       json.roc_auc_score.simple.roc_auc += 1e-9;
       json.roc_auc_score.perfect.kwargs = { average: 'macro' };
       json.roc_auc_score.one_class_only.error = 'ValueError: something else';
-      json.confusion_matrix.binary.confusion_matrix = [[3, 1, 0], [1, 4, 0]];
+      json.confusion_matrix.binary.confusion_matrix = [
+        [3, 1, 0],
+        [1, 4, 0],
+      ];
       json.confusion_matrix.multiclass_missing_pred.y_pred = [0];
       writeFileSync(join(dir, 'sklearn_metrics.json'), JSON.stringify(json));
       const results = await sklearnMetricsParity.run(dir, 'sklearn_metrics', { device: 'cpu' });
       expect(results.filter((r) => !r.pass).map((r) => [r.check, r.detail])).toEqual([
         ['roc_auc_score.simple', undefined],
         ['roc_auc_score.perfect', 'unsupported kwargs: average'],
-        ['roc_auc_score.one_class_only.error',
-          'got "Only one class present in y_true. ROC AUC score is not defined in that case."'],
+        ['roc_auc_score.one_class_only.error', 'got "Only one class present in y_true. ROC AUC score is not defined in that case."'],
         ['confusion_matrix.binary', undefined],
-        ['confusion_matrix.multiclass_missing_pred',
-          'Expected an array of length 7 (the length of yTrue) for yPred but received an array of length 1'],
+        [
+          'confusion_matrix.multiclass_missing_pred',
+          'Expected an array of length 7 (the length of yTrue) for yPred but received an array of length 1',
+        ],
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,16 @@
-import { readFileSync } from 'fs';
+import { readFileSync } from 'node:fs';
 import {
-  applyViewToImage, composeDihedral, dihedralKey, dihedralName, dihedralOfOps, identityElement, opsOfView, viewLabel, viewOfDihedral,
-  type Dihedral, type QuarterTurns,
+  applyViewToImage,
+  composeDihedral,
+  dihedralKey,
+  dihedralName,
+  dihedralOfOps,
+  identityElement,
+  opsOfView,
+  viewLabel,
+  viewOfDihedral,
+  type Dihedral,
+  type QuarterTurns,
 } from '../../../src/predict/dihedral';
 import { seedTtaSpec, ttachViews } from '../../../src/predict/tta';
 import { goldenFile } from '../metrics/golden';
@@ -16,7 +25,12 @@ describe('dihedral group', () => {
   test('hflip∘vflip = vflip∘hflip = rot180, the identity behind TTA dedup', () => {
     expect(dihedralOfOps([{ op: 'hflip' }, { op: 'vflip' }])).toEqual({ rot: 2, flip: false });
     expect(dihedralOfOps([{ op: 'vflip' }, { op: 'hflip' }])).toEqual({ rot: 2, flip: false });
-    expect(dihedralOfOps([{ op: 'rot90', k: 1 }, { op: 'rot90', k: 3 }])).toEqual(identityElement);
+    expect(
+      dihedralOfOps([
+        { op: 'rot90', k: 1 },
+        { op: 'rot90', k: 3 },
+      ]),
+    ).toEqual(identityElement);
     expect(dihedralOfOps([])).toEqual(identityElement);
   });
 
@@ -33,7 +47,12 @@ describe('dihedral group', () => {
   });
 
   test('the 8 elements move pixels in 8 different ways', () => {
-    const seen = new Set(all.map((d) => { const r = act(d); return `${r.shape}:${Array.from(r.data)}`; }));
+    const seen = new Set(
+      all.map((d) => {
+        const r = act(d);
+        return `${r.shape}:${Array.from(r.data)}`;
+      }),
+    );
     expect(seen.size).toBe(8);
   });
 
@@ -49,8 +68,7 @@ describe('dihedral group', () => {
   });
 
   test('names and keys', () => {
-    expect(all.map(dihedralName)).toEqual(
-      ['identity', 'rot90', 'rot180', 'rot270', 'hflip', 'transpose', 'vflip', 'anti-transpose']);
+    expect(all.map(dihedralName)).toEqual(['identity', 'rot90', 'rot180', 'rot270', 'hflip', 'transpose', 'vflip', 'anti-transpose']);
     expect(all.map(dihedralKey)).toEqual(['r0', 'r1', 'r2', 'r3', 'r0f', 'r1f', 'r2f', 'r3f']);
     // hflip then rot90 is the transpose: out[i][j] = in[j][i].
     expect(Array.from(act({ rot: 1, flip: true }).data)).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
@@ -102,12 +120,21 @@ describe('applyViewToImage', () => {
   });
 
   test.each([
-    ['data type', () => applyViewToImage([1] as never, [1, 1, 1, 1], { hflip: true, vflip: false, rot: 0 }),
-      'Expected a Float32Array for data but received an array of length 1'],
-    ['shape rank', () => applyViewToImage(index, [3, 4], { hflip: true, vflip: false, rot: 0 }),
-      'Expected four positive integers [B, C, H, W] for shape but received an array of length 2'],
-    ['shape size', () => applyViewToImage(index, [1, 1, 4, 4], { hflip: true, vflip: false, rot: 0 }),
-      'Expected 16 values for shape [1, 1, 4, 4] for data but received a Float32Array of 48 bytes'],
+    [
+      'data type',
+      () => applyViewToImage([1] as never, [1, 1, 1, 1], { hflip: true, vflip: false, rot: 0 }),
+      'Expected a Float32Array for data but received an array of length 1',
+    ],
+    [
+      'shape rank',
+      () => applyViewToImage(index, [3, 4], { hflip: true, vflip: false, rot: 0 }),
+      'Expected four positive integers [B, C, H, W] for shape but received an array of length 2',
+    ],
+    [
+      'shape size',
+      () => applyViewToImage(index, [1, 1, 4, 4], { hflip: true, vflip: false, rot: 0 }),
+      'Expected 16 values for shape [1, 1, 4, 4] for data but received a Float32Array of 48 bytes',
+    ],
   ])('validation: %s', (_name, call, message) => {
     expect(call).toThrow(message);
   });

@@ -1,6 +1,6 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parityKinds } from '../../../src/parity/kinds';
 import { specFromTtachConstructor, ttachParity } from '../../../src/parity/ttach';
 import { goldenDir, goldenFile } from '../metrics/golden';
@@ -42,12 +42,17 @@ describe('parity kind ttach', () => {
   });
 
   test('reads ttach constructors', () => {
-    expect(specFromTtachConstructor('Compose([Rotate90(angles=[90])])  # 0 is prepended automatically'))
-      .toEqual([{ type: 'rot90', angles: [90] }]);
-    expect(specFromTtachConstructor('Compose([HorizontalFlip(), VerticalFlip(), Rotate90(angles=[0,90,180,270])])'))
-      .toEqual([{ type: 'hflip' }, { type: 'vflip' }, { type: 'rot90', angles: [0, 90, 180, 270] }]);
+    expect(specFromTtachConstructor('Compose([Rotate90(angles=[90])])  # 0 is prepended automatically')).toEqual([
+      { type: 'rot90', angles: [90] },
+    ]);
+    expect(specFromTtachConstructor('Compose([HorizontalFlip(), VerticalFlip(), Rotate90(angles=[0,90,180,270])])')).toEqual([
+      { type: 'hflip' },
+      { type: 'vflip' },
+      { type: 'rot90', angles: [0, 90, 180, 270] },
+    ]);
     expect(specFromTtachConstructor('Compose([])')).toEqual([]);
     expect(() => specFromTtachConstructor('ClassificationTTAWrapper(model)')).toThrow(
-      'ttach: cannot read the Compose constructor (got "ClassificationTTAWrapper(model)")');
+      'ttach: cannot read the Compose constructor (got "ClassificationTTAWrapper(model)")',
+    );
   });
 });

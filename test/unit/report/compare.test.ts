@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { writeReport } from '../../../src/report/report';
 import { compareReports, runLabels } from '../../../src/report/compare';
 
@@ -8,8 +8,20 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'compare-'));
   const images = { ids: ['a', 'b', 'c', 'd'], groups: ['noto', 'noto', 'twemoji', 'twemoji'] };
-  await writeReport(join(dir, 'runA'), { title: 'run A', folds: [], gallery: false, groupColumn: 'style', oof: { labels: [0, 1, 1, 0], probabilities: [0.65, 0.9, 0.3, 0.1], images } });
-  await writeReport(join(dir, 'runB'), { title: 'run B', folds: [], gallery: false, groupColumn: 'style', oof: { labels: [0, 1, 1, 0], probabilities: [0.1, 0.9, 0.7, 0.2], images } });
+  await writeReport(join(dir, 'runA'), {
+    title: 'run A',
+    folds: [],
+    gallery: false,
+    groupColumn: 'style',
+    oof: { labels: [0, 1, 1, 0], probabilities: [0.65, 0.9, 0.3, 0.1], images },
+  });
+  await writeReport(join(dir, 'runB'), {
+    title: 'run B',
+    folds: [],
+    gallery: false,
+    groupColumn: 'style',
+    oof: { labels: [0, 1, 1, 0], probabilities: [0.1, 0.9, 0.7, 0.2], images },
+  });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -37,13 +49,16 @@ test('runs with the same folder name are told apart by their parent', () => {
 });
 
 test('one run is not a comparison', async () => {
-  await expect(compareReports([join(dir, 'runA')], join(dir, 'x.html'))).rejects.toThrow(`Expected two or more run folders for --compare but received "${join(dir, 'runA')}"`);
+  await expect(compareReports([join(dir, 'runA')], join(dir, 'x.html'))).rejects.toThrow(
+    `Expected two or more run folders for --compare but received "${join(dir, 'runA')}"`,
+  );
 });
 
 test('a run without a report names the missing file', async () => {
   mkdirSync(join(dir, 'empty'));
-  await expect(compareReports([join(dir, 'runA'), join(dir, 'empty')], join(dir, 'x.html')))
-    .rejects.toThrow(`${join(dir, 'empty', 'report', 'summary.json')}: is missing: ${join(dir, 'empty')} has no report yet`);
+  await expect(compareReports([join(dir, 'runA'), join(dir, 'empty')], join(dir, 'x.html'))).rejects.toThrow(
+    `${join(dir, 'empty', 'report', 'summary.json')}: is missing: ${join(dir, 'empty')} has no report yet`,
+  );
 });
 
 test('a summary that is not JSON, or of another shape, is named', async () => {
@@ -51,7 +66,9 @@ test('a summary that is not JSON, or of another shape, is named', async () => {
   writeFileSync(join(dir, 'broken', 'report', 'summary.json'), '{');
   await expect(compareReports([join(dir, 'runA'), join(dir, 'broken')], join(dir, 'x.html'))).rejects.toThrow(/summary\.json: is not JSON/);
   writeFileSync(join(dir, 'broken', 'report', 'summary.json'), '{"sets": []}');
-  await expect(compareReports([join(dir, 'runA'), join(dir, 'broken')], join(dir, 'x.html'))).rejects.toThrow('summary.json: has no sets, curves and groups');
+  await expect(compareReports([join(dir, 'runA'), join(dir, 'broken')], join(dir, 'x.html'))).rejects.toThrow(
+    'summary.json: has no sets, curves and groups',
+  );
 });
 
 test('an empty out path is refused', async () => {

@@ -1,9 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import {
-  galleryFile, heatColour, heatmapKey, heatmapRgba, imageLoss, overlayPng, pickGallery, writeGalleryImages, kThumbSize, type GalleryPick,
+  galleryFile,
+  heatColour,
+  heatmapKey,
+  heatmapRgba,
+  imageLoss,
+  overlayPng,
+  pickGallery,
+  writeGalleryImages,
+  kThumbSize,
+  type GalleryPick,
 } from '../../../src/report/gallery';
 import { writeReport } from '../../../src/report/report';
 
@@ -15,8 +24,12 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'images'));
   red = join(dir, 'images', 'red.png');
   blue = join(dir, 'images', 'blue.png');
-  await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toFile(red);
-  await sharp({ create: { width: 30, height: 30, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toFile(blue);
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 255, g: 0, b: 0 } } })
+    .png()
+    .toFile(red);
+  await sharp({ create: { width: 30, height: 30, channels: 3, background: { r: 0, g: 0, b: 255 } } })
+    .png()
+    .toFile(blue);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -28,16 +41,44 @@ describe('pickGallery', () => {
     name: 'out-of-fold',
     probabilities: [0.9, 0.2, 0.6, 0.4, 0.1, 0.8, 0.55],
     labels: [0, 0, 1, 1, 0, 1, 0],
-    images: { ids: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], folds: [0, 1, 2, 0, 1, 2, 0], views: [[0.8, 1], [0.2, 0.2], [0.5, 0.7], [0.3, 0.5], [0.1, 0.1], [0.8, 0.8], [0.4, 0.7]] },
+    images: {
+      ids: ['a', 'b', 'c', 'd', 'e', 'f', 'g'],
+      folds: [0, 1, 2, 0, 1, 2, 0],
+      views: [
+        [0.8, 1],
+        [0.2, 0.2],
+        [0.5, 0.7],
+        [0.3, 0.5],
+        [0.1, 0.1],
+        [0.8, 0.8],
+        [0.4, 0.7],
+      ],
+    },
   };
 
-  test('the highest losses first, then each class\'s most confident correct images', () => {
+  test("the highest losses first, then each class's most confident correct images", () => {
     const picks = pickGallery(set, 0.5, { mistakes: 3, perClass: 2 });
     expect(picks.map((p) => [p.kind, p.id])).toEqual([
-      ['mistakes', 'a'], ['mistakes', 'd'], ['mistakes', 'g'], ['confident', 'e'], ['confident', 'b'], ['confident', 'f'], ['confident', 'c'],
+      ['mistakes', 'a'],
+      ['mistakes', 'd'],
+      ['mistakes', 'g'],
+      ['confident', 'e'],
+      ['confident', 'b'],
+      ['confident', 'f'],
+      ['confident', 'c'],
     ]);
     expect(picks[0]).toEqual({
-      set: 'out-of-fold', kind: 'mistakes', index: 0, id: 'a', path: null, label: 0, probability: 0.9, loss: -Math.log(1 - 0.9), views: [0.8, 1], fold: 0, group: null,
+      set: 'out-of-fold',
+      kind: 'mistakes',
+      index: 0,
+      id: 'a',
+      path: null,
+      label: 0,
+      probability: 0.9,
+      loss: -Math.log(1 - 0.9),
+      views: [0.8, 1],
+      fold: 0,
+      group: null,
     });
   });
 
@@ -84,7 +125,17 @@ describe('heat maps', () => {
 
 describe('writeGalleryImages', () => {
   const pick = (index: number, path: string | null, kind: GalleryPick['kind'] = 'mistakes'): GalleryPick => ({
-    set: 'Test (openmoji)', kind, index, id: `img${index}`, path, label: 1, probability: 0.5, loss: 0.7, views: null, fold: null, group: null,
+    set: 'Test (openmoji)',
+    kind,
+    index,
+    id: `img${index}`,
+    path,
+    label: 1,
+    probability: 0.5,
+    loss: 0.7,
+    views: null,
+    fold: null,
+    group: null,
   });
 
   test('thumbnails squashed to a square, an overlay where a map is given, each image once', async () => {
@@ -121,19 +172,36 @@ describe('writeReport galleries and groups', () => {
         labels: [0, 1, 1, 0],
         probabilities: [0.65, 0.9, 0.3, 0.1],
         images: {
-          ids: ['w', 'x', 'y', 'z'], paths: [red, blue, red, blue], folds: [0, 1, 0, 1], groups: ['noto', 'noto', 'twemoji', 'twemoji'],
-          views: [[0.4, 0.9, 0.8], [0.9, 0.9, 0.9], [0.3, 0.3, 0.3], [0.1, 0.1, 0.1]],
+          ids: ['w', 'x', 'y', 'z'],
+          paths: [red, blue, red, blue],
+          folds: [0, 1, 0, 1],
+          groups: ['noto', 'noto', 'twemoji', 'twemoji'],
+          views: [
+            [0.4, 0.9, 0.8],
+            [0.9, 0.9, 0.9],
+            [0.3, 0.3, 0.3],
+            [0.1, 0.1, 0.1],
+          ],
         },
       },
       heatmaps: async (picks) => new Map(picks.map((p) => [heatmapKey(p), { width: 2, height: 2, data: [0, 0.5, 0.5, 1] }])),
     });
     const html = readFileSync(files.html, 'utf8');
-    expect(files.gallery.map((p) => [p.kind, p.id])).toEqual([['mistakes', 'y'], ['mistakes', 'w'], ['confident', 'z'], ['confident', 'x']]);
+    expect(files.gallery.map((p) => [p.kind, p.id])).toEqual([
+      ['mistakes', 'y'],
+      ['mistakes', 'w'],
+      ['confident', 'z'],
+      ['confident', 'x'],
+    ]);
     const mistakes = /<div class="gallery" data-set="out-of-fold" data-kind="mistakes">([\s\S]*?)<\/div>/.exec(html)![1];
     expect(mistakes.match(/<figure class="card"/g)).toHaveLength(2);
-    expect(mistakes).toContain('<img src="report/images/out-of-fold-mistakes-2.png" alt="y: food, p(food) 0.300" width="112" height="112">');
+    expect(mistakes).toContain(
+      '<img src="report/images/out-of-fold-mistakes-2.png" alt="y: food, p(food) 0.300" width="112" height="112">',
+    );
     expect(mistakes).toContain('<img src="report/images/out-of-fold-mistakes-2-cam.png"');
-    expect(mistakes).toContain('true drink <span class="wrong">predicted food</span><br>p(food) 0.650 · loss 1.05<br>3 views 0.40–0.90 (sd 0.22) <span class="warn">views disagree</span><br>fold 0 · noto');
+    expect(mistakes).toContain(
+      'true drink <span class="wrong">predicted food</span><br>p(food) 0.650 · loss 1.05<br>3 views 0.40–0.90 (sd 0.22) <span class="warn">views disagree</span><br>fold 0 · noto',
+    );
     expect(html).toContain('<tr><td>out-of-fold</td><td>noto</td><td>2</td><td>1.0000</td><td>0.5000</td></tr>');
     expect(html).toContain('<tr><td>out-of-fold</td><td>twemoji</td><td>2</td><td>1.0000</td><td>0.5000</td></tr>');
     expect(files.images.map((f) => f.slice(run.length + 1))).toEqual(['report/roc.png', 'report/confusion.png', 'report/groups.png']);
@@ -147,14 +215,28 @@ describe('writeReport galleries and groups', () => {
   });
 
   test.each([
-    ['ids', { ids: ['a'] }, 'Expected an array of 2 image names (one per probability) for oof.images.ids but received an array of length 1'],
-    ['paths', { ids: ['a', 'b'], paths: ['p', 3] }, 'Expected an array of 2 file paths (one per probability) for oof.images.paths but received an array of length 2'],
+    [
+      'ids',
+      { ids: ['a'] },
+      'Expected an array of 2 image names (one per probability) for oof.images.ids but received an array of length 1',
+    ],
+    [
+      'paths',
+      { ids: ['a', 'b'], paths: ['p', 3] },
+      'Expected an array of 2 file paths (one per probability) for oof.images.paths but received an array of length 2',
+    ],
     ['folds', { ids: ['a', 'b'], folds: [0, 0.5] }, 'Expected an array of 2 fold numbers (one per probability) for oof.images.folds'],
     ['groups', { ids: ['a', 'b'], groups: ['g'] }, 'Expected an array of 2 group names (one per probability) for oof.images.groups'],
-    ['views', { ids: ['a', 'b'], views: [[0.5], [1.5]] }, 'Expected an array of 2 arrays of view probabilities (one per probability) for oof.images.views'],
+    [
+      'views',
+      { ids: ['a', 'b'], views: [[0.5], [1.5]] },
+      'Expected an array of 2 arrays of view probabilities (one per probability) for oof.images.views',
+    ],
     ['images', 7, 'Expected an object with ids (and paths, folds, groups, views) for oof.images but received 7'],
   ])('images.%s is checked', async (_name, images, message) => {
-    await expect(writeReport(join(dir, 'bad'), { folds: [], oof: { probabilities: [0.1, 0.9], labels: [0, 1], images: images as never } })).rejects.toThrow(message);
+    await expect(
+      writeReport(join(dir, 'bad'), { folds: [], oof: { probabilities: [0.1, 0.9], labels: [0, 1], images: images as never } }),
+    ).rejects.toThrow(message);
     expect(existsSync(join(dir, 'bad'))).toBe(false);
   });
 
@@ -168,7 +250,11 @@ describe('writeReport galleries and groups', () => {
 
   test('gallery: false writes no images', async () => {
     const run = join(dir, 'none');
-    const files = await writeReport(run, { folds: [], gallery: false, oof: { probabilities: [0.2, 0.8], labels: [0, 1], images: { ids: ['a', 'b'], paths: [red, blue] } } });
+    const files = await writeReport(run, {
+      folds: [],
+      gallery: false,
+      oof: { probabilities: [0.2, 0.8], labels: [0, 1], images: { ids: ['a', 'b'], paths: [red, blue] } },
+    });
     expect(files.gallery).toEqual([]);
     expect(existsSync(join(run, 'report', 'images'))).toBe(false);
     expect(readFileSync(files.html, 'utf8')).not.toContain('<h2>Images</h2>');

@@ -19,10 +19,13 @@ describe('groupScores', () => {
 
 describe('groupSpec', () => {
   test('one bar per metric and group, no AUC bar for a one-class group, one row of panels per set', () => {
-    const spec = groupSpec([
-      { set: 'oof', group: 'a', count: 3, auc: 0.75, accuracy: 0.5 },
-      { set: 'test', group: 'c', count: 1, auc: null, accuracy: 1 },
-    ], 'Scores per style') as { data: { values: unknown[] }; facet: unknown; resolve: unknown; title: { text: string } };
+    const spec = groupSpec(
+      [
+        { set: 'oof', group: 'a', count: 3, auc: 0.75, accuracy: 0.5 },
+        { set: 'test', group: 'c', count: 1, auc: null, accuracy: 1 },
+      ],
+      'Scores per style',
+    ) as { data: { values: unknown[] }; facet: unknown; resolve: unknown; title: { text: string } };
     expect(spec.title.text).toBe('Scores per style');
     expect(spec.data.values).toEqual([
       { set: 'oof', group: 'a', metric: 'ROC AUC', value: 0.75, count: 3 },

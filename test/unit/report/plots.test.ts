@@ -14,13 +14,31 @@ describe('chart specs', () => {
 
   test('one learning-rate line when every fold ran the same schedule', () => {
     const same = learningRateSpec([0, 1].flatMap((fold) => [1, 2].map((step) => ({ fold, step, value: step * 1e-5 }))));
-    expect(valuesOf(same)).toEqual([{ fold: 'all folds', step: 1, value: 1e-5 }, { fold: 'all folds', step: 2, value: 2e-5 }]);
-    const different = learningRateSpec([{ fold: 0, step: 1, value: 1 }, { fold: 1, step: 1, value: 2 }]);
+    expect(valuesOf(same)).toEqual([
+      { fold: 'all folds', step: 1, value: 1e-5 },
+      { fold: 'all folds', step: 2, value: 2e-5 },
+    ]);
+    const different = learningRateSpec([
+      { fold: 0, step: 1, value: 1 },
+      { fold: 1, step: 1, value: 2 },
+    ]);
     expect(valuesOf(different).map((v) => v.fold)).toEqual(['fold 0', 'fold 1']);
   });
 
   test('confusion cells carry counts and the share of the actual class', () => {
-    const spec = confusionSpec([{ name: 'oof', classes: ['drink', 'food'], matrix: [[3, 1], [0, 0]] }], 0.5);
+    const spec = confusionSpec(
+      [
+        {
+          name: 'oof',
+          classes: ['drink', 'food'],
+          matrix: [
+            [3, 1],
+            [0, 0],
+          ],
+        },
+      ],
+      0.5,
+    );
     expect(valuesOf(spec)).toEqual([
       { set: 'oof', actual: 'drink', predicted: 'drink', count: 3, share: 0.75 },
       { set: 'oof', actual: 'drink', predicted: 'food', count: 1, share: 0.25 },
@@ -41,10 +59,12 @@ describe('rendering', () => {
   });
 
   test('scopeSvgIds prefixes ids and their references only', () => {
-    const svg = '<svg><clipPath id="clip1"><rect/></clipPath><g clip-path="url(#clip1)"><use href="#clip1"/>'
-      + '<text>id="clip1"</text></g></svg>';
-    expect(scopeSvgIds(svg, 'roc')).toBe('<svg><clipPath id="roc-clip1"><rect/></clipPath><g clip-path="url(#roc-clip1)">'
-      + '<use href="#roc-clip1"/><text>id="clip1"</text></g></svg>');
+    const svg =
+      '<svg><clipPath id="clip1"><rect/></clipPath><g clip-path="url(#clip1)"><use href="#clip1"/>' + '<text>id="clip1"</text></g></svg>';
+    expect(scopeSvgIds(svg, 'roc')).toBe(
+      '<svg><clipPath id="roc-clip1"><rect/></clipPath><g clip-path="url(#roc-clip1)">' +
+        '<use href="#roc-clip1"/><text>id="clip1"</text></g></svg>',
+    );
   });
 
   test('escapeHtml', () => {

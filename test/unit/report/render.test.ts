@@ -14,6 +14,7 @@ test('no charts, no worker', async () => {
 });
 
 test('a chart that fails to render is named', async () => {
-  await expect(renderSvgs([rocSpec([]), { mark: 'nonsense', data: { values: [] } } as never]))
-    .rejects.toThrow(/^report: chart 2 of 2 failed to render \(/);
+  await expect(renderSvgs([rocSpec([]), { mark: 'nonsense', data: { values: [] } } as never])).rejects.toThrow(
+    /^report: chart 2 of 2 failed to render \(/,
+  );
 });

@@ -1,11 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeReport, type ReportData } from '../../../src/report/report';
 
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'report-')); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'report-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
@@ -43,7 +45,14 @@ describe('writeReport', () => {
     expect(files.html).toBe(join(dir, 'full', 'report.html'));
     expect(files.images).toEqual(['roc', 'confusion', 'loss', 'auc', 'lr'].map((n) => join(dir, 'full', 'report', `${n}.png`)));
     expect(readdirSync(join(dir, 'full')).sort()).toEqual(['report', 'report.html']);
-    expect(readdirSync(join(dir, 'full', 'report')).sort()).toEqual(['auc.png', 'confusion.png', 'loss.png', 'lr.png', 'roc.png', 'summary.json']);
+    expect(readdirSync(join(dir, 'full', 'report')).sort()).toEqual([
+      'auc.png',
+      'confusion.png',
+      'loss.png',
+      'lr.png',
+      'roc.png',
+      'summary.json',
+    ]);
   });
 
   test('the page is self-contained: inline SVG, no script, no external resource, ids unique', () => {
@@ -57,14 +66,21 @@ describe('writeReport', () => {
 
   test('summary, notes, fold table and recipe, escaped', () => {
     expect(page).toContain('<h1>run &lt;demo&gt; &amp; co</h1>');
-    expect(page).toContain('<tr><td>out-of-fold</td><td>4</td><td>0.7500</td><td>0.7500</td><td>1.0000</td><td>0.5000</td><td>0.6667</td></tr>');
-    expect(page).toContain('<tr><td>test (openmoji)</td><td>6</td><td>1.0000</td><td>0.8333</td><td>1.0000</td><td>0.7500</td><td>0.8571</td></tr>');
+    expect(page).toContain(
+      '<tr><td>out-of-fold</td><td>4</td><td>0.7500</td><td>0.7500</td><td>1.0000</td><td>0.5000</td><td>0.6667</td></tr>',
+    );
+    expect(page).toContain(
+      '<tr><td>test (openmoji)</td><td>6</td><td>1.0000</td><td>0.8333</td><td>1.0000</td><td>0.7500</td><td>0.8571</td></tr>',
+    );
     expect(page).toContain('<li>TTA: 8 distinct views &lt;x2&gt;</li>');
     expect(page).toContain('<tr class="best"><td>0</td><td>2</td><td>0.5000</td><td>0.8000</td><td>0.6000</td><td>0.7000</td></tr>');
     expect(page).toContain('Best valid AUC per fold (bold): mean 0.7000 ± 0.0000 over 2 folds.');
     expect(page).toContain('&quot;batch&quot;: 17');
     expect(files.sets.map((s) => s.auc)).toEqual([0.75, 1]);
-    expect(files.table.best).toEqual([{ fold: 0, epoch: 2, validAuc: 0.7 }, { fold: 1, epoch: 2, validAuc: 0.7 }]);
+    expect(files.table.best).toEqual([
+      { fold: 0, epoch: 2, validAuc: 0.7 },
+      { fold: 1, epoch: 2, validAuc: 0.7 },
+    ]);
   });
 
   test('charts carry the numbers: legend AUCs, confusion counts, class names', () => {
@@ -78,7 +94,7 @@ describe('writeReport', () => {
     expect(texts(lr)).toEqual(expect.arrayContaining(['fold 0', 'fold 1'])); // schedules differ, so one line each
   });
 
-  test('PNGs are the charts at 2× their SVG size, on white, with the first series in vega\'s blue', async () => {
+  test("PNGs are the charts at 2× their SVG size, on white, with the first series in vega's blue", async () => {
     const svg = svgsOf(html)[0];
     const [, width, height] = /width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
     const { data: pixels, info } = await sharp(files.images[0]).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -121,24 +137,57 @@ describe('validation', () => {
   test.each([
     ['runDir', () => writeReport('', { folds: [] }), 'Expected a folder path for runDir but received ""'],
     ['data', () => writeReport(run(), null as never), 'Expected a ReportData object for data but received null'],
-    ['folds', () => writeReport(run(), { folds: {} as never }), 'Expected an array of fold histories for data.folds but received an object (Object)'],
-    ['epochs', () => writeReport(run(), { folds: [{ fold: 0, epochs: 3 as never }] }),
-      'Expected an array of epoch metrics for data.folds[0].epochs but received 3'],
-    ['epoch record', () => writeReport(run(), { folds: [{ fold: 0, epochs: [{ epoch: 0 }] }] }),
-      'Expected an integer from 1 to 9007199254740991 for records[0].epoch but received 0'],
-    ['classNames', () => writeReport(run(), { folds: [], classNames: ['a'] as never }),
-      'Expected two non-empty class names for classNames but received an array of length 1'],
+    [
+      'folds',
+      () => writeReport(run(), { folds: {} as never }),
+      'Expected an array of fold histories for data.folds but received an object (Object)',
+    ],
+    [
+      'epochs',
+      () => writeReport(run(), { folds: [{ fold: 0, epochs: 3 as never }] }),
+      'Expected an array of epoch metrics for data.folds[0].epochs but received 3',
+    ],
+    [
+      'epoch record',
+      () => writeReport(run(), { folds: [{ fold: 0, epochs: [{ epoch: 0 }] }] }),
+      'Expected an integer from 1 to 9007199254740991 for records[0].epoch but received 0',
+    ],
+    [
+      'classNames',
+      () => writeReport(run(), { folds: [], classNames: ['a'] as never }),
+      'Expected two non-empty class names for classNames but received an array of length 1',
+    ],
     ['threshold', () => writeReport(run(), { folds: [], threshold: 1.5 }), 'Expected a number from 0 to 1 for threshold but received 1.5'],
-    ['notes', () => writeReport(run(), { folds: [], notes: [3] as never }), 'Expected an array of strings for notes but received an array of length 1'],
-    ['oof', () => writeReport(run(), { folds: [], oof: 5 as never }), 'Expected an object with probabilities (and labels) for oof but received 5'],
-    ['probabilities', () => writeReport(run(), { folds: [], test: { probabilities: [2] } }),
-      'Expected a finite number from 0 to 1 for test.probabilities[0] but received 2'],
-    ['labels length', () => writeReport(run(), { folds: [], oof: { probabilities: [0.5], labels: [0, 1] } }),
-      'Expected an array of length 1 (the length of oof.probabilities) for oof.labels but received an array of length 2'],
-    ['labels values', () => writeReport(run(), { folds: [], oof: { probabilities: [0.5], labels: [2] } }),
-      'Expected an integer from 0 to 1 for oof.labels[0] but received 2'],
-    ['lr', () => writeReport(run(), { folds: [{ fold: 3, epochs: [], lr: [-1] }] }),
-      'Expected a finite number >= 0 for fold 3 lr[0] but received -1'],
+    [
+      'notes',
+      () => writeReport(run(), { folds: [], notes: [3] as never }),
+      'Expected an array of strings for notes but received an array of length 1',
+    ],
+    [
+      'oof',
+      () => writeReport(run(), { folds: [], oof: 5 as never }),
+      'Expected an object with probabilities (and labels) for oof but received 5',
+    ],
+    [
+      'probabilities',
+      () => writeReport(run(), { folds: [], test: { probabilities: [2] } }),
+      'Expected a finite number from 0 to 1 for test.probabilities[0] but received 2',
+    ],
+    [
+      'labels length',
+      () => writeReport(run(), { folds: [], oof: { probabilities: [0.5], labels: [0, 1] } }),
+      'Expected an array of length 1 (the length of oof.probabilities) for oof.labels but received an array of length 2',
+    ],
+    [
+      'labels values',
+      () => writeReport(run(), { folds: [], oof: { probabilities: [0.5], labels: [2] } }),
+      'Expected an integer from 0 to 1 for oof.labels[0] but received 2',
+    ],
+    [
+      'lr',
+      () => writeReport(run(), { folds: [{ fold: 3, epochs: [], lr: [-1] }] }),
+      'Expected a finite number >= 0 for fold 3 lr[0] but received -1',
+    ],
   ])('%s', async (_name, call, message) => {
     await expect(call()).rejects.toThrow(message);
     expect(existsSync(join(run(), 'report.html'))).toBe(false);

@@ -3,7 +3,7 @@ import { blockOf, readLaunchEnv, shardPlan } from '../../../src/train/distribute
 
 const torchrun = { RANK: '1', WORLD_SIZE: '2', LOCAL_RANK: '1', MASTER_ADDR: '10.0.0.5', MASTER_PORT: '29500' };
 
-test('reads torchrun\'s five variables; none of them means no group', () => {
+test("reads torchrun's five variables; none of them means no group", () => {
   expect(readLaunchEnv(torchrun)).toEqual({ rank: 1, worldSize: 2, localRank: 1, masterAddr: '10.0.0.5', masterPort: 29500 });
   expect(readLaunchEnv({})).toBeNull();
   expect(readLaunchEnv({ ...torchrun, LOCAL_RANK: undefined })?.localRank).toBe(1);
@@ -11,18 +11,25 @@ test('reads torchrun\'s five variables; none of them means no group', () => {
 
 test('WORLD_SIZE without MASTER_ADDR or MASTER_PORT is refused, naming the variable and torchrun', () => {
   expect(() => readLaunchEnv({ ...torchrun, MASTER_ADDR: undefined })).toThrow(
-    'MASTER_ADDR: WORLD_SIZE=2 is set but MASTER_ADDR is not: launch with torchrun (it sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or set all five');
+    'MASTER_ADDR: WORLD_SIZE=2 is set but MASTER_ADDR is not: launch with torchrun (it sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or set all five',
+  );
   expect(() => readLaunchEnv({ ...torchrun, MASTER_PORT: '' })).toThrow('WORLD_SIZE=2 is set but MASTER_PORT is not');
 });
 
 test('RANK, WORLD_SIZE and MASTER_PORT must be integers in range', () => {
-  expect(() => readLaunchEnv({ ...torchrun, RANK: '2' })).toThrow('Expected an integer from 0 to 1 in the environment for RANK but received "2"');
+  expect(() => readLaunchEnv({ ...torchrun, RANK: '2' })).toThrow(
+    'Expected an integer from 0 to 1 in the environment for RANK but received "2"',
+  );
   expect(() => readLaunchEnv({ ...torchrun, RANK: undefined })).toThrow('for RANK but received "(unset)"');
-  expect(() => readLaunchEnv({ ...torchrun, WORLD_SIZE: 'two' })).toThrow('Expected an integer from 1 to 65536 in the environment for WORLD_SIZE');
-  expect(() => readLaunchEnv({ ...torchrun, MASTER_PORT: '70000' })).toThrow('Expected an integer from 1 to 65535 in the environment for MASTER_PORT');
+  expect(() => readLaunchEnv({ ...torchrun, WORLD_SIZE: 'two' })).toThrow(
+    'Expected an integer from 1 to 65536 in the environment for WORLD_SIZE',
+  );
+  expect(() => readLaunchEnv({ ...torchrun, MASTER_PORT: '70000' })).toThrow(
+    'Expected an integer from 1 to 65535 in the environment for MASTER_PORT',
+  );
 });
 
-test('shardPlan pads with the plan\'s head and interleaves, as DistributedSampler does', () => {
+test("shardPlan pads with the plan's head and interleaves, as DistributedSampler does", () => {
   const order = [5, 3, 8, 1, 9];
   expect(shardPlan(order, 0, 2)).toEqual([5, 8, 9]);
   expect(shardPlan(order, 1, 2)).toEqual([3, 1, 5]);
@@ -35,6 +42,10 @@ test('shardPlan pads with the plan\'s head and interleaves, as DistributedSample
 });
 
 test('blockOf splits items into contiguous blocks, the last one short', () => {
-  expect([0, 1, 2].map((r) => blockOf(7, r, 3))).toEqual([[0, 3], [3, 6], [6, 7]]);
+  expect([0, 1, 2].map((r) => blockOf(7, r, 3))).toEqual([
+    [0, 3],
+    [3, 6],
+    [6, 7],
+  ]);
   expect(blockOf(1, 1, 2)).toEqual([1, 1]);
 });

@@ -7,7 +7,9 @@ describe('describeEvent', () => {
     expect(describeEvent({ ...epoch, validAuc: 0.875, validAccuracy: 0.75 })).toBe(
       'fold 1 epoch 3: train loss 0.5000 auc 0.9000 | valid loss 0.2500 auc 0.8750 | 2.5 s *best',
     );
-    expect(describeEvent({ type: 'fold-end', fold: 1, bestEpoch: 3, bestAuc: 0.875, seconds: 75 })).toBe('fold 1: best epoch 3, valid auc 0.8750 (1:15)');
+    expect(describeEvent({ type: 'fold-end', fold: 1, bestEpoch: 3, bestAuc: 0.875, seconds: 75 })).toBe(
+      'fold 1: best epoch 3, valid auc 0.8750 (1:15)',
+    );
   });
 
   test('a many-class (pretraining) epoch and fold report the accuracy', () => {

@@ -2,15 +2,27 @@
  * Recipes: the named recipes' shapes, the fine-tuning block and its validation, old run folders' recipes, and the
  * keys --set and recipe files refuse.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { applyOverrides, kRecipes, recipeKeys, resolveRecipe, validateRecipe } from '../../../src/train/recipe';
 
 test('demo-cpu fine-tunes ImageNet EfficientNet-Lite0; demo-cpu-scratch trains EVA-02 from scratch', () => {
   const demo = resolveRecipe('demo-cpu');
-  expect(demo.model).toEqual({ name: 'tf_efficientnet_lite0', pretrained: 'tf_efficientnet_lite0.in1k', imgSize: 128, numClasses: 2, overrides: {}, gradCheckpointing: false });
-  expect({ epochs: demo.epochs, batchSize: demo.batchSize, lr: demo.optimizer.lr, min: demo.optimizer.warmdownMinLr }).toEqual({ epochs: 3, batchSize: 32, lr: 1e-3, min: 5e-4 });
+  expect(demo.model).toEqual({
+    name: 'tf_efficientnet_lite0',
+    pretrained: 'tf_efficientnet_lite0.in1k',
+    imgSize: 128,
+    numClasses: 2,
+    overrides: {},
+    gradCheckpointing: false,
+  });
+  expect({ epochs: demo.epochs, batchSize: demo.batchSize, lr: demo.optimizer.lr, min: demo.optimizer.warmdownMinLr }).toEqual({
+    epochs: 3,
+    batchSize: 32,
+    lr: 1e-3,
+    min: 5e-4,
+  });
   expect(demo.finetune).toEqual({ headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 });
   const scratch = resolveRecipe('demo-cpu-scratch');
   expect(scratch.model).toMatchObject({ name: 'eva02_tiny_patch14_224', pretrained: null, imgSize: 64 });
@@ -21,16 +33,38 @@ test('demo-cpu fine-tunes ImageNet EfficientNet-Lite0; demo-cpu-scratch trains E
 });
 
 test('finetune keys are settable with --set, lists by commas', () => {
-  expect(recipeKeys()).toEqual(expect.arrayContaining(['finetune.headInit', 'finetune.backboneLrScale', 'finetune.freeze', 'finetune.freezeBatchNorm', 'finetune.headWarmupEpochs']));
-  const r = resolveRecipe('demo-cpu', ['finetune.freeze=stem,blocks.0', 'finetune.backboneLrScale=0.1', 'finetune.headInit=model', 'epochs=4', 'finetune.headWarmupEpochs=1']);
-  expect(r.finetune).toEqual({ headInit: 'model', backboneLrScale: 0.1, freeze: ['stem', 'blocks.0'], freezeBatchNorm: false, headWarmupEpochs: 1 });
+  expect(recipeKeys()).toEqual(
+    expect.arrayContaining([
+      'finetune.headInit',
+      'finetune.backboneLrScale',
+      'finetune.freeze',
+      'finetune.freezeBatchNorm',
+      'finetune.headWarmupEpochs',
+    ]),
+  );
+  const r = resolveRecipe('demo-cpu', [
+    'finetune.freeze=stem,blocks.0',
+    'finetune.backboneLrScale=0.1',
+    'finetune.headInit=model',
+    'epochs=4',
+    'finetune.headWarmupEpochs=1',
+  ]);
+  expect(r.finetune).toEqual({
+    headInit: 'model',
+    backboneLrScale: 0.1,
+    freeze: ['stem', 'blocks.0'],
+    freezeBatchNorm: false,
+    headWarmupEpochs: 1,
+  });
   expect(applyOverrides(r, ['finetune.freeze=']).finetune.freeze).toEqual([]);
 });
 
 test('model overrides take numbers, booleans and number lists (the family checks the keys)', () => {
   const r = resolveRecipe('demo-cpu', ['model.overrides.dropRate=0.2', 'model.overrides.dropPathRate=0.1']);
   expect(r.model.overrides).toEqual({ dropRate: 0.2, dropPathRate: 0.1 });
-  expect(() => resolveRecipe('demo-cpu', ['model.overrides.dropRate=high'])).toThrow('Expected a number, boolean or array of numbers for model.overrides.dropRate but received "high"');
+  expect(() => resolveRecipe('demo-cpu', ['model.overrides.dropRate=high'])).toThrow(
+    'Expected a number, boolean or array of numbers for model.overrides.dropRate but received "high"',
+  );
 });
 
 test.each([
@@ -48,8 +82,16 @@ test.each([
 test('a recipe.json written before fine-tuning options existed reads as one lr, nothing frozen', () => {
   const old = JSON.parse(JSON.stringify(kRecipes['demo-cpu-scratch'])) as Record<string, unknown>;
   delete old.finetune;
-  expect(validateRecipe(old).finetune).toEqual({ headInit: 'reset', backboneLrScale: 1, freeze: [], freezeBatchNorm: false, headWarmupEpochs: 0 });
-  expect(() => validateRecipe({ ...old, finetune: { headInit: 'reset', freezeBatchNormStats: true } })).toThrow('Expected a known key (did you mean freezeBatchNorm?) for finetune.freezeBatchNormStats but received "freezeBatchNormStats"');
+  expect(validateRecipe(old).finetune).toEqual({
+    headInit: 'reset',
+    backboneLrScale: 1,
+    freeze: [],
+    freezeBatchNorm: false,
+    headWarmupEpochs: 0,
+  });
+  expect(() => validateRecipe({ ...old, finetune: { headInit: 'reset', freezeBatchNormStats: true } })).toThrow(
+    'Expected a known key (did you mean freezeBatchNorm?) for finetune.freezeBatchNormStats but received "freezeBatchNormStats"',
+  );
 });
 
 describe('--set refuses keys that reach Object.prototype', () => {
@@ -91,7 +133,9 @@ describe('recipe files', () => {
   test('a "__proto__" key is refused naming the file and the key', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-recipe-')), 'r.json');
     fs.writeFileSync(file, '{"extends": "demo-cpu", "model": {"overrides": {"__proto__": {"polluted": 1}}}}');
-    expect(() => resolveRecipe(file)).toThrow(`${file}: refusing the key "model.overrides.__proto__" (no recipe key is named __proto__, constructor or prototype)`);
+    expect(() => resolveRecipe(file)).toThrow(
+      `${file}: refusing the key "model.overrides.__proto__" (no recipe key is named __proto__, constructor or prototype)`,
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
@@ -99,9 +143,15 @@ describe('recipe files', () => {
 test('model.imgSize takes a side or [height, width]; recipe.json keeps the form it was given', () => {
   expect(resolveRecipe('demo-cpu', ['model.imgSize=[96,128]']).model.imgSize).toEqual([96, 128]);
   expect(resolveRecipe('demo-cpu', ['model.imgSize=112']).model.imgSize).toBe(112);
-  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96]'])).toThrow('Expected an integer or [height, width] for model.imgSize but received an array of length 1');
-  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96,4]'])).toThrow('Expected an integer from 8 to 4096 for model.imgSize[1] but received 4');
-  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=wide'])).toThrow('Expected an integer or [height, width] for model.imgSize but received "wide"');
+  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96]'])).toThrow(
+    'Expected an integer or [height, width] for model.imgSize but received an array of length 1',
+  );
+  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=[96,4]'])).toThrow(
+    'Expected an integer from 8 to 4096 for model.imgSize[1] but received 4',
+  );
+  expect(() => resolveRecipe('demo-cpu', ['model.imgSize=wide'])).toThrow(
+    'Expected an integer or [height, width] for model.imgSize but received "wide"',
+  );
 });
 
 test('amp takes torch dtype names, the one precision vocabulary; the older short names read as them', () => {
@@ -109,7 +159,9 @@ test('amp takes torch dtype names, the one precision vocabulary; the older short
   expect(resolveRecipe('demo-cpu', ['amp=fp32']).amp).toBe('float32');
   expect(resolveRecipe('demo-cpu', ['amp=fp16']).amp).toBe('float16');
   expect(resolveRecipe('demo-cpu', []).amp).toBe('auto');
-  expect(() => resolveRecipe('demo-cpu', ['amp=fp8'])).toThrow('Expected one of auto, float32, bfloat16, float16 for amp but received "fp8"');
+  expect(() => resolveRecipe('demo-cpu', ['amp=fp8'])).toThrow(
+    'Expected one of auto, float32, bfloat16, float16 for amp but received "fp8"',
+  );
 });
 
 /** demo-cpu as a plain object with `key` (dotted) set to `value`, or removed when `value` is undefined. */

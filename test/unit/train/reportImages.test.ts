@@ -21,15 +21,24 @@ function dataset(meta: Record<string, Record<string, string>> | null): Dataset {
 
 function fold(fold: number, ids: string[], views: number[][] | undefined, testViews: number[][] | undefined): FoldResult {
   return {
-    fold, bestEpoch: 0, bestAuc: null, epochs: [], lrs: [], ttaNote: '', seconds: 1,
+    fold,
+    bestEpoch: 0,
+    bestAuc: null,
+    epochs: [],
+    lrs: [],
+    ttaNote: '',
+    seconds: 1,
     oof: { ids, labels: ids.map(() => 0), probabilities: ids.map(() => 0.5), views },
     test: { ids: ['t1', 't2'], probabilities: [0.5, 0.5], views: testViews },
   } as FoldResult;
 }
 
 const meta = {
-  a: { style: 'noto', family: 'x' }, b: { style: 'twemoji', family: 'y' }, c: { style: 'noto', family: 'y' },
-  t1: { style: 'openmoji', family: 'x' }, t2: { style: 'openmoji', family: 'y' },
+  a: { style: 'noto', family: 'x' },
+  b: { style: 'twemoji', family: 'y' },
+  c: { style: 'noto', family: 'y' },
+  t1: { style: 'openmoji', family: 'x' },
+  t2: { style: 'openmoji', family: 'y' },
 };
 
 describe('reportGroupColumn', () => {
@@ -43,7 +52,29 @@ describe('reportGroupColumn', () => {
 
 describe('reportImageDetails', () => {
   test('out-of-fold images in fold order with their files, folds, styles and views; test views averaged over folds', () => {
-    const results = [fold(0, ['c', 'a'], [[0.1, 0.3], [0.5, 0.7]], [[0.2, 0.4], [1, 1]]), fold(1, ['b'], [[0.9, 0.8]], [[0.4, 0.6], [0, 0.5]])];
+    const results = [
+      fold(
+        0,
+        ['c', 'a'],
+        [
+          [0.1, 0.3],
+          [0.5, 0.7],
+        ],
+        [
+          [0.2, 0.4],
+          [1, 1],
+        ],
+      ),
+      fold(
+        1,
+        ['b'],
+        [[0.9, 0.8]],
+        [
+          [0.4, 0.6],
+          [0, 0.5],
+        ],
+      ),
+    ];
     const { oof, test, groupColumn } = reportImageDetails(dataset(meta), recipe, results);
     expect(groupColumn).toBe('style');
     expect(oof).toEqual({
@@ -51,15 +82,25 @@ describe('reportImageDetails', () => {
       paths: ['/data/train/c.jpg', '/data/train/a.jpg', '/data/train/b.jpg'],
       folds: [0, 0, 1],
       groups: ['noto', 'noto', 'twemoji'],
-      views: [[0.1, 0.3], [0.5, 0.7], [0.9, 0.8]],
+      views: [
+        [0.1, 0.3],
+        [0.5, 0.7],
+        [0.9, 0.8],
+      ],
     });
     expect(test?.paths).toEqual(['/data/test/t1.jpg', '/data/test/t2.jpg']);
     expect(test?.groups).toEqual(['openmoji', 'openmoji']);
-    expect(test?.views?.map((row) => row.map((v) => Number(v.toFixed(12))))).toEqual([[0.3, 0.5], [0.5, 0.75]]);
+    expect(test?.views?.map((row) => row.map((v) => Number(v.toFixed(12))))).toEqual([
+      [0.3, 0.5],
+      [0.5, 0.75],
+    ]);
   });
 
   test('a fold without views (data-parallel, an older run) leaves the views out; an image without a style leaves the groups out', () => {
-    const { oof, test } = reportImageDetails(dataset({ ...meta, c: { family: 'y' } }), recipe, [fold(0, ['c', 'a'], undefined, undefined), fold(1, ['b'], [[0.9]], [[0.4], [0.5]])]);
+    const { oof, test } = reportImageDetails(dataset({ ...meta, c: { family: 'y' } }), recipe, [
+      fold(0, ['c', 'a'], undefined, undefined),
+      fold(1, ['b'], [[0.9]], [[0.4], [0.5]]),
+    ]);
     expect(oof.views).toBeUndefined();
     expect(oof.groups).toBeUndefined();
     expect(test?.views).toBeUndefined();

@@ -1,7 +1,7 @@
 // The run folder's per-fold state: a damaged state.json names the file.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RunDir } from '../../../src/train/runDir';
 
 let dir: string;

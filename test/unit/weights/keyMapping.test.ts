@@ -1,5 +1,11 @@
 import {
-  blockPositions, checkCompleteMapping, efficientNetKeyRules, mapEfficientNetKeys, mapKey, timmEfficientNetKeys, type KeyRule,
+  blockPositions,
+  checkCompleteMapping,
+  efficientNetKeyRules,
+  mapEfficientNetKeys,
+  mapKey,
+  timmEfficientNetKeys,
+  type KeyRule,
 } from '../../../src/weights/keyMapping';
 import { weightsEntry } from '../../../src/weights/catalogue';
 import { goldenConversion, lukemelasKeys } from './helpers';
@@ -25,7 +31,7 @@ describe('lite0: the golden regex rules, as a cross-check', () => {
     }
   });
 
-  test('the converted names are the golden ones, and timm\'s key list in module order', () => {
+  test("the converted names are the golden ones, and timm's key list in module order", () => {
     const targets = [...mapEfficientNetKeys(keys, kLite0Depths).values()];
     expect(new Set(targets)).toEqual(new Set(Object.keys(golden.converted_sha256)));
     expect(timmEfficientNetKeys(kLite0Depths)).toEqual(Object.keys(golden.converted_sha256));
@@ -66,32 +72,49 @@ describe('refusals name the key', () => {
   const map = (key: string) => mapEfficientNetKeys([key], kLite0Depths);
 
   test('a block index past the last block', () => {
-    expect(() => map('_blocks.16._bn0.weight')).toThrow(/no rule maps '_blocks\.16\._bn0\.weight'; the rules are: _conv_stem\.\* → conv_stem\.\*/);
+    expect(() => map('_blocks.16._bn0.weight')).toThrow(
+      /no rule maps '_blocks\.16\._bn0\.weight'; the rules are: _conv_stem\.\* → conv_stem\.\*/,
+    );
   });
 
   test('an expansion conv in the depthwise-separable block, squeeze-excitation, nesting, unknown modules', () => {
-    for (const key of ['_blocks.0._expand_conv.weight', '_blocks.3._se_reduce.weight', '_fc.weight.extra', '_blocks.01._bn0.weight', 'conv_stem.weight', '_bn2.weight']) {
+    for (const key of [
+      '_blocks.0._expand_conv.weight',
+      '_blocks.3._se_reduce.weight',
+      '_fc.weight.extra',
+      '_blocks.01._bn0.weight',
+      'conv_stem.weight',
+      '_bn2.weight',
+    ]) {
       expect(() => map(key)).toThrow(`key mapping (lukemelas EfficientNet-PyTorch → timm): no rule maps '${key}'`);
     }
   });
 
   test('two keys onto one name', () => {
-    expect(() => mapEfficientNetKeys(['_fc.weight', '_fc.weight'], kLite0Depths)).toThrow("'_fc.weight' and '_fc.weight' both map to 'classifier.weight'");
+    expect(() => mapEfficientNetKeys(['_fc.weight', '_fc.weight'], kLite0Depths)).toThrow(
+      "'_fc.weight' and '_fc.weight' both map to 'classifier.weight'",
+    );
   });
 
   test('a key two rules match', () => {
-    const rules: KeyRule[] = [...efficientNetKeyRules(kLite0Depths), { description: 'a greedy extra rule', apply: (key) => `extra.${key}` }];
+    const rules: KeyRule[] = [
+      ...efficientNetKeyRules(kLite0Depths),
+      { description: 'a greedy extra rule', apply: (key) => `extra.${key}` },
+    ];
     expect(() => mapKey('_fc.bias', rules)).toThrow("'_fc.bias' matches 2 rules (_fc.* → classifier.*; a greedy extra rule)");
   });
 
   test('incomplete or foreign key sets', () => {
     const targets = timmEfficientNetKeys(kLite0Depths).filter((k) => k !== 'blocks.2.1.conv_dw.weight');
     expect(() => checkCompleteMapping([...targets, 'head.fc.weight'], kLite0Depths, 'lite0')).toThrow(
-      "lite0: the converted keys are not timm's (missing: blocks.2.1.conv_dw.weight; unexpected: head.fc.weight)");
+      "lite0: the converted keys are not timm's (missing: blocks.2.1.conv_dw.weight; unexpected: head.fc.weight)",
+    );
   });
 
   test('stage depths', () => {
-    expect(() => blockPositions([])).toThrow('Expected a non-empty array of stage depths for stageDepths but received an array of length 0');
+    expect(() => blockPositions([])).toThrow(
+      'Expected a non-empty array of stage depths for stageDepths but received an array of length 0',
+    );
     expect(() => blockPositions([1, 0])).toThrow('Expected a positive integer for stageDepths[1] but received 0');
     expect(() => blockPositions([1, 1.5])).toThrow(RangeError);
   });

@@ -9,25 +9,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { requireInteger } from '../src/errors';
+import { kTinyModelOverrides } from '../test/e2e/fixtures';
 import { Prng } from './mutate';
 
 const cli = path.resolve(__dirname, '..', 'src', 'cli', 'cli.js');
-const kSets = [
-  'name=tiny',
-  'folds=2',
-  'epochs=3',
-  'foldGroups=none',
-  'batchSize=8',
-  'evalBatchSize=16',
-  'model.imgSize=32',
-  'model.overrides.patchSize=8',
-  'model.overrides.embedDim=32',
-  'model.overrides.depth=1',
-  'model.overrides.numHeads=2',
-  'amp=fp32',
-  'tta=hflip',
-  'checkpointEvery=1',
-].flatMap((s) => ['--set', s]);
+const kSets = ['name=tiny', 'folds=2', 'epochs=3', 'foldGroups=none', ...kTinyModelOverrides, 'tta=hflip', 'checkpointEvery=1'].flatMap(
+  (s) => ['--set', s],
+);
 
 /** A two-class dataset in the competition layout: red discs (1) and blue bars (0) on white, 24 train, 8 test. */
 async function makeDataset(root: string): Promise<void> {

@@ -20,14 +20,8 @@ const kSets = [
   'folds=2',
   'epochs=1',
   'foldGroups=none',
-  'batchSize=8',
-  'evalBatchSize=16',
-  'model.imgSize=32',
-  'model.overrides.patchSize=8',
-  'model.overrides.embedDim=32',
-  'model.overrides.depth=1',
-  'model.overrides.numHeads=2',
-  'amp=fp32',
+  // The end-to-end tests' tiny model (test/e2e/fixtures.ts, compiled by tsc).
+  ...require(path.join(repo, 'dist', 'test', 'e2e', 'fixtures.js')).kTinyModelOverrides,
   'tta=hflip',
 ];
 

@@ -250,6 +250,8 @@ async function summarise(
       ? { probabilities: testSet.probabilities, labels: testSet.labels, name: 'test (fold ensemble)', images: images.test }
       : undefined,
     groupColumn: images.groupColumn ?? undefined,
+    // A folder dataset's class names (its sub-folders); a CSV dataset's are its label values.
+    classNames: dataset.classes.length === 2 ? [dataset.classes[0], dataset.classes[1]] : undefined,
     heatmaps: (picks) => galleryHeatmaps(run, recipe, picks, results[0]?.fold ?? 0),
     notes: [
       results[0]?.ttaNote ?? '',

@@ -40,10 +40,13 @@ async function drawShape(file: string, shape: Shape, k: number): Promise<void> {
   await sharp(Buffer.from(svg)).jpeg({ quality: 90 }).toFile(file);
 }
 
-/** Three classes, one folder each (bar, disc, triangle), `perClass` images per class. */
-export async function makeTinyFolderDataset(perClass = 12): Promise<string> {
+/** One folder per class (by default bar, disc, triangle), `perClass` images per class. */
+export async function makeTinyFolderDataset(
+  perClass = 12,
+  shapes: readonly ('disc' | 'bar' | 'triangle')[] = ['disc', 'bar', 'triangle'],
+): Promise<string> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'foldtorch-folders-'));
-  for (const shape of ['disc', 'bar', 'triangle'] as const) {
+  for (const shape of shapes) {
     fs.mkdirSync(path.join(root, shape));
     for (let k = 0; k < perClass; k++) await drawShape(path.join(root, shape, `${shape}_${k}.jpg`), shape, k);
   }

@@ -52,7 +52,11 @@ describe('Model.gradCam', () => {
       const peak = Math.max(...relu);
       const got = Array.from(cam.data.subarray(b * h * w, (b + 1) * h * w));
       relu.forEach((v, p) => expect(got[p]).toBeCloseTo(peak > 0 ? v / peak : 0, 4));
-      for (let c = 0; c < 2; c++) expect(logits.data[b * 2 + c]).toBeCloseTo(reference.logits.data[b * 2 + c], 4);
+      // forwardFloat folds BatchNorm into the convolutions, Grad-CAM's backward cannot: float32 agrees to ~1e-6 relative.
+      for (let c = 0; c < 2; c++) {
+        const want = reference.logits.data[b * 2 + c];
+        expect(Math.abs(logits.data[b * 2 + c] - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+      }
     }
   });
 

@@ -28,7 +28,8 @@ npx cmake-js build --out build-cuda --log-level warn --CDCUDA_TOOLKIT_ROOT_DIR="
 nm -D --defined-only build-cuda/Release/foldtorch.node >/dev/null
 ldd build-cuda/Release/foldtorch.node | grep -E "torch_cuda|c10_cuda" || { echo "check-cuda-build: the addon does not link libtorch_cuda" >&2; exit 1; }
 # Data-parallel training on CUDA uses c10d's ProcessGroupNCCL: it must be compiled in (Gloo headers present).
-if nm -C build-cuda/Release/foldtorch.node | grep -q "c10d::ProcessGroupNCCL"; then
+# grep reads all of nm's output (no -q): an early exit would fail the pipeline on SIGPIPE under pipefail.
+if nm -C build-cuda/Release/foldtorch.node | grep "c10d::ProcessGroupNCCL" >/dev/null; then
   echo "check-cuda-build: c10d ProcessGroupNCCL compiled in (data-parallel training on CUDA)"
 else
   echo "check-cuda-build: ProcessGroupNCCL is not in the addon (no gloo/algorithm.h? install libgloo-dev)" >&2; exit 1

@@ -5,6 +5,11 @@ import { RandomState } from './random';
 export const kInterpolations = ['nearest', 'bilinear', 'bicubic', 'lanczos'] as const;
 export type Interpolation = (typeof kInterpolations)[number];
 
+/** The resize a model's pretrained config asks for (timm's `interpolation`): bilinear, else bicubic. */
+export function interpolationOf(config: { interpolation: string }): Interpolation {
+  return config.interpolation === 'bilinear' ? 'bilinear' : 'bicubic';
+}
+
 /** Probabilities of each augmentation (albumentations `p`); all 0 = no augmentation. */
 export interface AugmentConfig {
   hflip: number;

@@ -1,4 +1,5 @@
 /** The fold ensemble of a finished run on a data folder, with TTA, written as a submission: `foldtorch predict` as an API. */
+import { interpolationOf } from '../data/augment';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../data/dataset';
@@ -66,7 +67,7 @@ export async function predictRun(options: PredictRunOptions): Promise<PredictRun
         tta,
         merge: recipe.ttaMerge,
         batchSize: recipe.evalBatchSize,
-        interpolation: model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic',
+        interpolation: interpolationOf(model.pretrainedConfig),
         precision,
       });
       const name = path.relative(options.run, file);

@@ -2,6 +2,7 @@
  * Where a trained fold model looked: Grad-CAM maps (native, through the model's backward path, on its device) for
  * the report's gallery images, and `foldtorch explain`'s single overlay.
  */
+import { interpolationOf } from '../data/augment';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeImage } from '../data/image';
@@ -25,10 +26,6 @@ export interface ExplainedImage {
 /** Images per gradCam call: a gallery is a few dozen images; the backward keeps every activation. */
 const kExplainBatch = 8;
 
-function interpolationOf(model: Model): 'bilinear' | 'bicubic' {
-  return model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic';
-}
-
 /**
  * Grad-CAM of each image's predicted class (or of `target` when given), the image decoded at the model's size as
  * training decodes it.
@@ -39,7 +36,9 @@ export async function explainImages(model: Model, files: readonly string[], targ
   for (let start = 0; start < files.length; start += kExplainBatch) {
     const batch = files.slice(start, start + kExplainBatch);
     const pixels = Buffer.concat(
-      await Promise.all(batch.map((file) => decodeImage(file, { size: [height, width], interpolation: interpolationOf(model) }))),
+      await Promise.all(
+        batch.map((file) => decodeImage(file, { size: [height, width], interpolation: interpolationOf(model.pretrainedConfig) })),
+      ),
     );
     const shape = [batch.length, height, width, 3];
     const first = await model.gradCam(pixels, { shape, target: target ?? 1 });

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { invalidData, invalidType, outOfRange, requireImageSize } from '../errors';
-import type { AugmentConfig, Interpolation, TransformConfig } from '../data/augment';
+import { type AugmentConfig, type Interpolation, interpolationOf, type TransformConfig } from '../data/augment';
 import { loadDataset, metaGroups, type Dataset, type ImageItem, type VerifyMode } from '../data/dataset';
 import { readFoldsCsv, stratifiedGroupKFold, stratifiedKFold, writeFoldsCsv, type FoldRow } from '../data/folds';
 import { DecodedCache } from '../data/image';
@@ -213,7 +213,7 @@ export async function prepareRun(recipe: Recipe, options: RunOptions): Promise<P
   }
   if (rows !== null) await writeFoldsCsv(run.foldsFile, rows);
   const cache = new DecodedCache();
-  const interpolation = (model: Model): Interpolation => (model.pretrainedConfig.interpolation === 'bilinear' ? 'bilinear' : 'bicubic');
+  const interpolation = (model: Model): Interpolation => interpolationOf(model.pretrainedConfig);
   return {
     recipe,
     run,

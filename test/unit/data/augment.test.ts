@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AugmentPlan, checkTransformConfig, kSeedAugment, planAugment, planMapsPixel, sharpKernel } from '../../../src/data/augment';
+import {
+  type AugmentPlan,
+  checkTransformConfig,
+  interpolationOf,
+  kSeedAugment,
+  planAugment,
+  planMapsPixel,
+  sharpKernel,
+} from '../../../src/data/augment';
 import { decodeImage } from '../../../src/data/image';
 import { indexPixel, writeIndexPng } from './images';
 
@@ -142,4 +150,10 @@ describe('transform config', () => {
     expect(checkTransformConfig({ ...good, size: [96, 128] }).size).toEqual([96, 128]);
     expect(checkTransformConfig({ ...good, augment: null }).augment).toBeNull();
   });
+});
+
+test("interpolationOf: bilinear where the pretrained config says so, else bicubic (timm's default)", () => {
+  expect(interpolationOf({ interpolation: 'bilinear' })).toBe('bilinear');
+  expect(interpolationOf({ interpolation: 'bicubic' })).toBe('bicubic');
+  expect(interpolationOf({ interpolation: '' })).toBe('bicubic');
 });

@@ -407,8 +407,9 @@ Napi::Value ModelWrap::GetTensors(const Napi::CallbackInfo& info) {
       [handle, names] {
         io::NamedTensors out;
         std::set<std::string> wanted(names.begin(), names.end());
+        const bool everything = names.empty();  // decided once: `wanted` empties as the names are found
         for (auto& [name, tensor] : state_dict(*handle.module)) {
-          if (wanted.empty() || wanted.erase(name)) out.emplace_back(name, ToHostFloat(tensor));
+          if (everything || wanted.erase(name)) out.emplace_back(name, ToHostFloat(tensor));
         }
         TORCH_CHECK_VALUE(wanted.empty(), "Model.getTensors: no parameter named '", *wanted.begin(), "'");
         return out;

@@ -114,8 +114,17 @@ function maxAbs(data: ArrayLike<number>): number {
   return max;
 }
 
-/** One train-mode forward and backward of the first input, then the BatchNorm running statistics it left. */
-async function checkTrainStep(dir: string, stem: string, json: RandomJson, options: ParityOptions): Promise<ParityResult[]> {
+/**
+ * One train-mode forward and backward of the first input, then the BatchNorm running statistics it left. Run in both
+ * layouts: channels-last training takes the fused BatchNorm + ReLU6 on the CPU (native/models/layers/batch_norm_act_cpu).
+ */
+async function checkTrainStep(
+  dir: string,
+  stem: string,
+  json: RandomJson,
+  options: ParityOptions,
+  channelsLast: boolean,
+): Promise<ParityResult[]> {
   const file = path.join(dir, `${stem}.grads.safetensors`);
   if (!json.train_step || !existsSync(file)) return [];
   const expected = readFixtureSafetensors(file);
@@ -125,7 +134,9 @@ async function checkTrainStep(dir: string, stem: string, json: RandomJson, optio
     ...createOptionsFromKwargs(json.create_model.kwargs),
     pretrained: path.join(dir, `${stem}.weights.safetensors`),
     device: options.device,
+    channelsLast,
   });
+  const layout = channelsLast ? ' (channels-last)' : '';
   try {
     const got = await model.lossAndGrads(input.data as Float32Array, { shape: input.shape, targets: json.train_step.targets, train: true });
     const results: ParityResult[] = [];
@@ -156,7 +167,7 @@ async function checkTrainStep(dir: string, stem: string, json: RandomJson, optio
       if (!check.pass) problems.push(`${key}: max error ${check.maxError.toPrecision(3)} (${check.detail})`);
     }
     results.push(structuralResult(stem, `train: ${after.length} BatchNorm running statistics after the step`, problems));
-    return results;
+    return results.map((r) => ({ ...r, check: `${r.check}${layout}` }));
   } finally {
     model.dispose();
   }
@@ -184,7 +195,7 @@ async function runRandomFixture(dir: string, stem: string, options: ParityOption
       model.dispose();
     }
   }
-  results.push(...(await checkTrainStep(dir, stem, json, options)));
+  for (const channelsLast of [false, true]) results.push(...(await checkTrainStep(dir, stem, json, options, channelsLast)));
   return results;
 }
 

@@ -126,6 +126,41 @@ test('BatchNorm: eval uses the running statistics; a train-mode pass uses the ba
   frozen.dispose();
 });
 
+test('a channels-last train step (the fused CPU BatchNorm + ReLU6) matches the NCHW one (ATen batch_norm → hardtanh_)', async () => {
+  const x = input();
+  const step = async (channelsLast: boolean) => {
+    const model = await createModel('tf_efficientnet_lite0', { numClasses: 2, pretrained: weights, channelsLast });
+    const result = await model.lossAndGrads(x.data, { shape: x.shape, targets: [0, 1], train: true });
+    const names = (await model.parameters()).map((p) => p.name);
+    const stats = await model.getTensors(
+      names
+        .filter((n) => /(^|\.)bn\d\.weight$/.test(n))
+        .flatMap((n) => [n.replace(/weight$/, 'running_mean'), n.replace(/weight$/, 'running_var')]),
+    );
+    model.dispose();
+    return { result, stats };
+  };
+  const nchw = await step(false);
+  const fused = await step(true);
+  // Forward: fp32 noise through 49 BatchNorms, to the golden train-step tolerances.
+  expect(Math.abs(fused.result.loss - nchw.result.loss)).toBeLessThan(1e-4);
+  expect(maxAbs(fused.result.logits.data, nchw.result.logits.data)).toBeLessThan(2e-4);
+  // Running statistics: momentum 0.1 and the unbiased batch variance, as ATen (values up to ~260).
+  expect(Object.keys(fused.stats)).toHaveLength(98);
+  for (const [name, t] of Object.entries(nchw.stats))
+    expect(maxAbs(fused.stats[name].data, t.data)).toBeLessThan(1e-5 * Math.max(1, maxAbs(t.data)));
+  // Gradients: the head's (nearest the loss) to 1e-4 of their largest; all to the golden tolerance, 3e-3 of the
+  // largest gradient, as a pre-activation within ~1e-6 of 0 or 6 may take the other side of ReLU6's kink.
+  const grads = (r: typeof fused.result, name: string) => r.grads[name].data;
+  for (const name of ['classifier.weight', 'bn2.weight', 'bn2.bias', 'conv_head.weight']) {
+    expect(maxAbs(grads(fused.result, name), grads(nchw.result, name))).toBeLessThan(1e-4 * maxAbs(grads(nchw.result, name)));
+  }
+  const largest = Math.max(...Object.values(nchw.result.grads).map((t) => maxAbs(t.data)));
+  for (const name of Object.keys(nchw.result.grads))
+    expect(maxAbs(grads(fused.result, name), grads(nchw.result, name))).toBeLessThan(3e-3 * largest);
+  expect(maxAbs(fused.result.gradInput.data, nchw.result.gradInput.data)).toBeLessThan(3e-3 * maxAbs(nchw.result.gradInput.data));
+});
+
 test('dropRate drops pre-logits in training only', async () => {
   const x = input();
   const plain = await createModel('tf_efficientnet_lite0', { numClasses: 2, pretrained: weights, freezeBatchNorm: true });

@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include "models/layers/batch_norm_act_cpu.h"
+
 namespace foldtorch::layers {
 
 BatchNormAct2dImpl::BatchNormAct2dImpl(int64_t channels, BatchNormActOptions options) : options_(options) {
@@ -28,6 +30,9 @@ torch::Tensor BatchNormAct2dImpl::forward(const torch::Tensor& x) {
     at::NoGradGuard no_grad;
     num_batches_tracked.add_(1);
   }
+  if (batch_statistics && fused_batch_norm_act_applies(x))
+    return fused_batch_norm_act_train(x, weight, bias, running_mean, running_var, options_.momentum, options_.eps,
+                                      options_.relu6);
   auto y = at::batch_norm(x, weight, bias, running_mean, running_var, batch_statistics, options_.momentum, options_.eps,
                           /*cudnn_enabled=*/true);
   return activate(y);

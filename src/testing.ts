@@ -5,6 +5,7 @@
  */
 import { loadAddon } from './native/addon';
 import type { Model } from './native/model';
+import type { BatchNormActCheck, BatchNormActCheckOptions } from './native/types';
 import { createLearner, injectNonFiniteGradientInto, type Learner, type LearnerOptions } from './train/learner';
 
 export interface LearnerTestOptions extends LearnerOptions {
@@ -25,4 +26,9 @@ export function injectNonFiniteGradient(learner: Learner): void {
 /** Raises a native exception of the given kind on the compute thread; resolves never. */
 export function raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never> {
   return loadAddon().raiseNativeError(kind);
+}
+
+/** One training step of the fused CPU BatchNorm (+ ReLU6) that channels-last EfficientNet training runs. */
+export function batchNormActTrainCheck(options: BatchNormActCheckOptions): Promise<BatchNormActCheck> {
+  return loadAddon().batchNormActTrainCheck(options);
 }

@@ -21,6 +21,7 @@
 #include "bridge/options.h"
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
+#include "models/layers/batch_norm_act_cpu.h"
 #include "train/cpu_block_cache.h"
 #include "train/model_bench.h"
 #include "train/precision.h"
@@ -172,6 +173,55 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
                   [](Napi::Env env, double& gflops) -> Napi::Value { return Napi::Number::New(env, gflops); });
 }
 
+// A test hook: one training-mode step of the fused CPU BatchNorm (+ ReLU6) on a small NCHW tensor given as numbers,
+// in channels-last float32 or bfloat16 (the input rounded to it), with its backward for `grad`. Everything comes back
+// as float32 NCHW, with the running statistics it updated.
+struct BatchNormActCheck {
+  at::Tensor output, grad_input, grad_weight, grad_bias, running_mean, running_var;
+};
+
+Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OptionReader options(env, info[0], "batchNormActTrainCheck options");
+  const std::vector<int64_t> shape = options.IntegerArray("shape");
+  if (shape.size() != 4) ThrowRangeError(env, "Expected [N, C, H, W] for shape");
+  const auto values = [&](const char* key) {
+    const auto numbers = options.NumberArray(key);
+    return at::tensor(std::vector<float>(numbers.begin(), numbers.end()));
+  };
+  const at::Tensor input = values("input").reshape(shape), grad = values("grad").reshape(shape);
+  const at::Tensor weight = values("weight"), bias = values("bias");
+  const at::Tensor mean = values("runningMean"), var = values("runningVar");
+  const double momentum = options.Number("momentum"), eps = options.Number("eps");
+  const bool relu6 = options.Bool("relu6", true);
+  const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
+  AsyncCall<BatchNormActCheck> call(env, c10::Device(c10::kCPU));
+  return call.Run(
+      [=] {
+        at::AutoGradMode grad_mode(true);
+        auto x = input.to(dtype).contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true);
+        auto w = weight.clone().requires_grad_(true), b = bias.clone().requires_grad_(true);
+        auto running_mean = mean.clone(), running_var = var.clone();
+        TORCH_CHECK_VALUE(layers::fused_batch_norm_act_applies(x),
+                          "batchNormActTrainCheck: the fused path does not "
+                          "take this input");
+        auto y = layers::fused_batch_norm_act_train(x, w, b, running_mean, running_var, momentum, eps, relu6);
+        y.backward(grad.to(dtype).contiguous(at::MemoryFormat::ChannelsLast));
+        return BatchNormActCheck{ToHostFloat(y.detach()), ToHostFloat(x.grad()),     ToHostFloat(w.grad()),
+                                 ToHostFloat(b.grad()),   ToHostFloat(running_mean), ToHostFloat(running_var)};
+      },
+      [](Napi::Env env, BatchNormActCheck& r) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("output", HostTensorToJs(env, r.output));
+        out.Set("gradInput", HostTensorToJs(env, r.grad_input));
+        out.Set("gradWeight", HostTensorToJs(env, r.grad_weight));
+        out.Set("gradBias", HostTensorToJs(env, r.grad_bias));
+        out.Set("runningMean", HostTensorToJs(env, r.running_mean));
+        out.Set("runningVar", HostTensorToJs(env, r.running_var));
+        return out;
+      });
+}
+
 // Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.
 Napi::Value RaiseNativeError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -205,6 +255,7 @@ Napi::Object InitRuntimeExports(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("imagesToTensor", Napi::Function::New(env, ImagesToTensorCall, "imagesToTensor"));
   exports.Set("raiseNativeError", Napi::Function::New(env, RaiseNativeError, "raiseNativeError"));
+  exports.Set("batchNormActTrainCheck", Napi::Function::New(env, BatchNormActTrainCheck, "batchNormActTrainCheck"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
   InitDeviceExports(env, exports);
   return exports;

@@ -66,6 +66,31 @@ export interface NativeMemoryEstimate {
   availableBytes: number;
 }
 
+/** A small BatchNorm (+ ReLU6) case: NCHW numbers, the output gradient, and the layer's parameters and statistics. */
+export interface BatchNormActCheckOptions {
+  shape: [number, number, number, number];
+  input: number[];
+  grad: number[];
+  weight: number[];
+  bias: number[];
+  runningMean: number[];
+  runningVar: number[];
+  momentum: number;
+  eps: number;
+  relu6: boolean;
+  dtype: 'float32' | 'bfloat16';
+}
+
+/** What the step gave, as float32 NCHW: output, gradients, and the updated running statistics. */
+export interface BatchNormActCheck {
+  output: HostTensor;
+  gradInput: HostTensor;
+  gradWeight: HostTensor;
+  gradBias: HostTensor;
+  runningMean: HostTensor;
+  runningVar: HostTensor;
+}
+
 export interface NativeAddon {
   doctor(): Promise<DoctorReport>;
   setNumThreads(threads: number): void;
@@ -73,6 +98,8 @@ export interface NativeAddon {
   matmulBenchmark(options: MatmulBenchmarkOptions): Promise<number>;
   /** Rejects with a native exception of the given kind, raised on the compute thread (diagnostics, tests). */
   raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never>;
+  /** One training step of the fused CPU BatchNorm (+ ReLU6) on a small channels-last tensor (tests). */
+  batchNormActTrainCheck(options: BatchNormActCheckOptions): Promise<BatchNormActCheck>;
   /**
    * A JPEG of exactly `size` (a side or [height, width]) decoded by libjpeg-turbo into RGB with the plan's flips and
    * quarter turns (an odd number of turns swaps height and width); null when the file is not for this path (other

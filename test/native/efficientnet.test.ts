@@ -126,22 +126,24 @@ test('BatchNorm: eval uses the running statistics; a train-mode pass uses the ba
   frozen.dispose();
 });
 
-test('a channels-last train step (the fused CPU BatchNorm + ReLU6) matches the NCHW one (ATen batch_norm → hardtanh_)', async () => {
+/** One train-mode step of the fixture input: loss, logits and gradients, and every BatchNorm's running statistics. */
+async function trainStep(channelsLast: boolean, precision: 'float32' | 'bfloat16' = 'float32') {
   const x = input();
-  const step = async (channelsLast: boolean) => {
-    const model = await createModel('tf_efficientnet_lite0', { numClasses: 2, pretrained: weights, channelsLast });
-    const result = await model.lossAndGrads(x.data, { shape: x.shape, targets: [0, 1], train: true });
-    const names = (await model.parameters()).map((p) => p.name);
-    const stats = await model.getTensors(
-      names
-        .filter((n) => /(^|\.)bn\d\.weight$/.test(n))
-        .flatMap((n) => [n.replace(/weight$/, 'running_mean'), n.replace(/weight$/, 'running_var')]),
-    );
-    model.dispose();
-    return { result, stats };
-  };
-  const nchw = await step(false);
-  const fused = await step(true);
+  const model = await createModel('tf_efficientnet_lite0', { numClasses: 2, pretrained: weights, channelsLast });
+  const result = await model.lossAndGrads(x.data, { shape: x.shape, targets: [0, 1], train: true, precision });
+  const names = (await model.parameters()).map((p) => p.name);
+  const stats = await model.getTensors(
+    names
+      .filter((n) => /(^|\.)bn\d\.weight$/.test(n))
+      .flatMap((n) => [n.replace(/weight$/, 'running_mean'), n.replace(/weight$/, 'running_var')]),
+  );
+  model.dispose();
+  return { result, stats };
+}
+
+test('a channels-last train step (the fused CPU BatchNorm + ReLU6) matches the NCHW one (ATen batch_norm → hardtanh_)', async () => {
+  const nchw = await trainStep(false);
+  const fused = await trainStep(true);
   // Forward: fp32 noise through 49 BatchNorms, to the golden train-step tolerances.
   expect(Math.abs(fused.result.loss - nchw.result.loss)).toBeLessThan(1e-4);
   expect(maxAbs(fused.result.logits.data, nchw.result.logits.data)).toBeLessThan(2e-4);

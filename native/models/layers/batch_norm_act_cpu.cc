@@ -1,8 +1,9 @@
 // The fused training BatchNorm (+ ReLU6). Activations are a [rows, channels] matrix (channels-last: rows are
 // N·H·W positions). Per-channel sums are taken in float within blocks of rows and in double across blocks; the
 // statistics pass subtracts the first row first (the shifted-data algorithm), so the variance does not cancel when
-// a channel's mean is large against its spread. The row kernels are plain loops over contiguous channels, compiled
-// once per x86-64 level so the prebuilt binary vectorises on AVX2 and AVX-512 machines alike.
+// a channel's mean is large against its spread. Activations are float32, or bfloat16 (under autocast) read into float
+// and rounded back to nearest-even as c10::BFloat16 does. The row kernels are plain loops over contiguous channels,
+// compiled once per x86-64 level so the prebuilt binary vectorises on AVX2 and AVX-512 machines alike.
 #include "models/layers/batch_norm_act_cpu.h"
 
 #include <ATen/ATen.h>
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -28,6 +31,25 @@ namespace {
 constexpr int64_t kBlockRows = 64;       // float accumulation span; double beyond it
 constexpr int64_t kGrainValues = 32768;  // ATen's grain: below it one thread does the whole pass
 
+// bfloat16 as its bits; the kernels take float or this.
+using Bf16Bits = uint16_t;
+
+inline float Load(float value) { return value; }
+inline float Load(Bf16Bits bits) {
+  const uint32_t word = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &word, sizeof value);
+  return value;
+}
+
+inline void Store(float& out, float value) { out = value; }
+inline void Store(Bf16Bits& out, float value) {  // round to nearest even; NaN stays NaN (c10's rule)
+  uint32_t word;
+  std::memcpy(&word, &value, sizeof word);
+  const auto rounded = static_cast<Bf16Bits>((word + 0x7FFFU + ((word >> 16) & 1U)) >> 16);
+  out = value != value ? Bf16Bits{0x7FC0} : rounded;
+}
+
 // The clamp bounds of the activation: ReLU6, or none.
 struct Bounds {
   float low, high;
@@ -39,13 +61,14 @@ Bounds BoundsOf(bool relu6) {
 }
 
 // sum += x − shift, square_sum += (x − shift)² over `rows` rows.
-FOLDTORCH_ROW_KERNEL void AddShiftedMoments(const float* __restrict x, int64_t rows, int64_t channels,
+template <typename T>
+FOLDTORCH_ROW_KERNEL void AddShiftedMoments(const T* __restrict x, int64_t rows, int64_t channels,
                                             const float* __restrict shift, float* __restrict sum,
                                             float* __restrict square_sum) {
   for (int64_t r = 0; r < rows; ++r, x += channels) {
 #pragma GCC ivdep
     for (int64_t c = 0; c < channels; ++c) {
-      const float d = x[c] - shift[c];
+      const float d = Load(x[c]) - shift[c];
       sum[c] += d;
       square_sum[c] += d * d;
     }
@@ -53,45 +76,49 @@ FOLDTORCH_ROW_KERNEL void AddShiftedMoments(const float* __restrict x, int64_t r
 }
 
 // y = clamp(x·scale + shift, low, high).
-FOLDTORCH_ROW_KERNEL void ScaleShiftClamp(const float* __restrict x, float* __restrict y, int64_t rows,
-                                          int64_t channels, const float* __restrict scale,
-                                          const float* __restrict shift, float low, float high) {
+template <typename T>
+FOLDTORCH_ROW_KERNEL void ScaleShiftClamp(const T* __restrict x, T* __restrict y, int64_t rows, int64_t channels,
+                                          const float* __restrict scale, const float* __restrict shift, float low,
+                                          float high) {
   for (int64_t r = 0; r < rows; ++r, x += channels, y += channels) {
 #pragma GCC ivdep
-    for (int64_t c = 0; c < channels; ++c) y[c] = std::min(std::max(x[c] * scale[c] + shift[c], low), high);
+    for (int64_t c = 0; c < channels; ++c) Store(y[c], std::min(std::max(Load(x[c]) * scale[c] + shift[c], low), high));
   }
 }
 
 // With g' = g where low < x·scale + shift < high (the activation passed it through), else 0:
 // sum += g', centred_sum += g'·(x − mean).
-FOLDTORCH_ROW_KERNEL void AddGradientMoments(const float* __restrict g, const float* __restrict x, int64_t rows,
+template <typename T>
+FOLDTORCH_ROW_KERNEL void AddGradientMoments(const T* __restrict g, const T* __restrict x, int64_t rows,
                                              int64_t channels, const float* __restrict scale,
                                              const float* __restrict shift, const float* __restrict mean, float low,
                                              float high, float* __restrict sum, float* __restrict centred_sum) {
   for (int64_t r = 0; r < rows; ++r, g += channels, x += channels) {
 #pragma GCC ivdep
     for (int64_t c = 0; c < channels; ++c) {
-      const float pre = x[c] * scale[c] + shift[c], gradient = g[c];  // loaded unconditionally: vectorisable
+      const float value = Load(x[c]), pre = value * scale[c] + shift[c];
+      const float gradient = Load(g[c]);  // loaded unconditionally: vectorisable
       const float passed = (pre > low) & (pre < high) ? gradient : 0.0F;
       sum[c] += passed;
-      centred_sum[c] += passed * (x[c] - mean[c]);
+      centred_sum[c] += passed * (value - mean[c]);
     }
   }
 }
 
 // dx = a·g' + b·(x − mean) + k (g' as above): BatchNorm's input gradient with its per-channel terms folded into
 // a, b, k. x − mean stays explicit: folded into k it would cancel when a channel's mean is large.
-FOLDTORCH_ROW_KERNEL void InputGradient(const float* __restrict g, const float* __restrict x, float* __restrict dx,
-                                        int64_t rows, int64_t channels, const float* __restrict scale,
-                                        const float* __restrict shift, const float* __restrict mean, float low,
-                                        float high, const float* __restrict a, const float* __restrict b,
-                                        const float* __restrict k) {
+template <typename T>
+FOLDTORCH_ROW_KERNEL void InputGradient(const T* __restrict g, const T* __restrict x, T* __restrict dx, int64_t rows,
+                                        int64_t channels, const float* __restrict scale, const float* __restrict shift,
+                                        const float* __restrict mean, float low, float high, const float* __restrict a,
+                                        const float* __restrict b, const float* __restrict k) {
   for (int64_t r = 0; r < rows; ++r, g += channels, x += channels, dx += channels) {
 #pragma GCC ivdep
     for (int64_t c = 0; c < channels; ++c) {
-      const float pre = x[c] * scale[c] + shift[c], gradient = g[c];  // loaded unconditionally: vectorisable
+      const float value = Load(x[c]), pre = value * scale[c] + shift[c];
+      const float gradient = Load(g[c]);  // loaded unconditionally: vectorisable
       const float passed = (pre > low) & (pre < high) ? gradient : 0.0F;
-      dx[c] = a[c] * passed + b[c] * (x[c] - mean[c]) + k[c];
+      Store(dx[c], a[c] * passed + b[c] * (value - mean[c]) + k[c]);
     }
   }
 }
@@ -173,18 +200,37 @@ Affine AffineOf(const std::vector<float>& weight, const std::vector<float>& bias
   return affine;
 }
 
+// Calls `f(T{})` with T the kernels' storage type for `dtype` (float32 or bfloat16).
+template <typename F>
+decltype(auto) WithStorage(at::ScalarType dtype, const F& f) {
+  return dtype == at::kBFloat16 ? f(Bf16Bits{}) : f(float{});
+}
+
+template <typename T>
+const T* ValuesOf(const at::Tensor& t) {
+  return static_cast<const T*>(t.const_data_ptr());
+}
+
+template <typename T>
+T* MutableValuesOf(at::Tensor& t) {
+  return static_cast<T*>(t.mutable_data_ptr());
+}
+
 class BatchNormActFunction : public torch::autograd::Function<BatchNormActFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
                             const at::Tensor& bias, at::Tensor running_mean, at::Tensor running_var, double momentum,
                             double eps, bool relu6) {
     const int64_t rows = RowsOf(x), channels = x.size(1);
-    const float* data = x.const_data_ptr<float>();
-    const std::vector<float> origin(data, data + channels);  // the shift of the shifted-data algorithm
-    const auto [shifted_sum, shifted_square_sum] =
-        SumOverRows(rows, channels, [&](int64_t row, int64_t count, float* sum, float* square_sum) {
-          AddShiftedMoments(data + row * channels, count, channels, origin.data(), sum, square_sum);
-        });
+    std::vector<float> origin(channels);  // the first row: the shift of the shifted-data algorithm
+    const auto [shifted_sum, shifted_square_sum] = WithStorage(x.scalar_type(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* data = ValuesOf<T>(x);
+      for (int64_t c = 0; c < channels; ++c) origin[c] = Load(data[c]);
+      return SumOverRows(rows, channels, [&](int64_t row, int64_t count, float* sum, float* square_sum) {
+        AddShiftedMoments(data + row * channels, count, channels, origin.data(), sum, square_sum);
+      });
+    });
     std::vector<float> mean(channels), invstd(channels);
     std::vector<double> batch_mean(channels), unbiased_var(channels);
     const double n = static_cast<double>(rows);
@@ -204,10 +250,14 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
     const auto affine = AffineOf(FloatsOf(weight), FloatsOf(bias), mean, invstd);
     const Bounds bounds = BoundsOf(relu6);
     auto y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-    float* out = y.mutable_data_ptr<float>();
-    ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t row, int64_t count) {
-      ScaleShiftClamp(data + row * channels, out + row * channels, count, channels, affine.scale.data(),
-                      affine.shift.data(), bounds.low, bounds.high);
+    WithStorage(x.scalar_type(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* data = ValuesOf<T>(x);
+      T* out = MutableValuesOf<T>(y);
+      ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t row, int64_t count) {
+        ScaleShiftClamp(data + row * channels, out + row * channels, count, channels, affine.scale.data(),
+                        affine.shift.data(), bounds.low, bounds.high);
+      });
     });
     ctx->save_for_backward({x, weight, bias});
     ctx->saved_data["mean"] = at::tensor(mean);
@@ -225,16 +275,16 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
     const auto invstd = FloatsOf(ctx->saved_data["invstd"].toTensor());
     const auto affine = AffineOf(weight, FloatsOf(saved[2]), mean, invstd);
     const Bounds bounds = BoundsOf(ctx->saved_data["relu6"].toBool());
-    const auto grad = grad_outputs[0].contiguous(at::MemoryFormat::ChannelsLast);
+    const auto grad = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
     const int64_t rows = RowsOf(x), channels = x.size(1);
-    const float* g = grad.const_data_ptr<float>();
-    const float* data = x.const_data_ptr<float>();
-
-    const auto [grad_sum, centred_sum] =
-        SumOverRows(rows, channels, [&](int64_t row, int64_t count, float* sum, float* centred) {
-          AddGradientMoments(g + row * channels, data + row * channels, count, channels, affine.scale.data(),
-                             affine.shift.data(), mean.data(), bounds.low, bounds.high, sum, centred);
-        });
+    const auto [grad_sum, centred_sum] = WithStorage(x.scalar_type(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *g = ValuesOf<T>(grad), *data = ValuesOf<T>(x);
+      return SumOverRows(rows, channels, [&](int64_t row, int64_t count, float* sum, float* centred) {
+        AddGradientMoments(g + row * channels, data + row * channels, count, channels, affine.scale.data(),
+                           affine.shift.data(), mean.data(), bounds.low, bounds.high, sum, centred);
+      });
+    });
     // dx = weight·invstd·(g' − Σg'/n − (x − mean)·invstd²·Σg'(x − mean)/n) = a·g' + b·(x − mean) + k.
     std::vector<float> a(channels), b(channels), k(channels);
     std::vector<double> grad_weight(channels);
@@ -248,11 +298,15 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
       grad_weight[c] = centred_sum[c] * s;
     }
     auto dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
-    float* out = dx.mutable_data_ptr<float>();
-    ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t row, int64_t count) {
-      InputGradient(g + row * channels, data + row * channels, out + row * channels, count, channels,
-                    affine.scale.data(), affine.shift.data(), mean.data(), bounds.low, bounds.high, a.data(), b.data(),
-                    k.data());
+    WithStorage(x.scalar_type(), [&](auto tag) {
+      using T = decltype(tag);
+      const T *g = ValuesOf<T>(grad), *data = ValuesOf<T>(x);
+      T* out = MutableValuesOf<T>(dx);
+      ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t row, int64_t count) {
+        InputGradient(g + row * channels, data + row * channels, out + row * channels, count, channels,
+                      affine.scale.data(), affine.shift.data(), mean.data(), bounds.low, bounds.high, a.data(),
+                      b.data(), k.data());
+      });
     });
     return {dx,
             TensorOf(grad_weight).to(saved[1].dtype()),
@@ -268,7 +322,8 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
 }  // namespace
 
 bool fused_batch_norm_act_applies(const at::Tensor& x) {
-  return x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4 &&
+  const auto dtype = x.scalar_type();
+  return x.device().is_cpu() && (dtype == at::kFloat || dtype == at::kBFloat16) && x.dim() == 4 &&
          x.is_contiguous(at::MemoryFormat::ChannelsLast) && x.numel() / std::max<int64_t>(x.size(1), 1) > 1;
 }
 

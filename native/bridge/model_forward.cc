@@ -78,12 +78,6 @@ at::Tensor FloatInputToDevice(const FloatInput& input, const c10::Device& device
       .to(device, /*non_blocking=*/false, /*copy=*/true);
 }
 
-Napi::Object NamedToJs(Napi::Env env, const NamedOutputs& outputs) {
-  Napi::Object out = Napi::Object::New(env);
-  for (const auto& [name, tensor] : outputs) out.Set(name, HostTensorToJs(env, tensor));
-  return out;
-}
-
 }  // namespace
 
 namespace {

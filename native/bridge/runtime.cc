@@ -176,9 +176,6 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
 // A test hook: one training-mode step of the fused CPU BatchNorm (+ ReLU6) on a small NCHW tensor given as numbers,
 // in channels-last float32 or bfloat16 (the input rounded to it), with its backward for `grad`. Everything comes back
 // as float32 NCHW, with the running statistics it updated.
-struct BatchNormActCheck {
-  at::Tensor output, grad_input, grad_weight, grad_bias, running_mean, running_var;
-};
 
 Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -195,7 +192,8 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
   const double momentum = options.Number("momentum"), eps = options.Number("eps");
   const bool relu6 = options.Bool("relu6", true);
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
-  AsyncCall<BatchNormActCheck> call(env, c10::Device(c10::kCPU));
+  using Named = std::vector<std::pair<std::string, at::Tensor>>;
+  AsyncCall<Named> call(env, c10::Device(c10::kCPU));
   return call.Run(
       [=] {
         at::AutoGradMode grad_mode(true);
@@ -203,23 +201,17 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
         auto w = weight.clone().requires_grad_(true), b = bias.clone().requires_grad_(true);
         auto running_mean = mean.clone(), running_var = var.clone();
         TORCH_CHECK_VALUE(layers::fused_batch_norm_act_applies(x),
-                          "batchNormActTrainCheck: the fused path does not "
-                          "take this input");
+                          "batchNormActTrainCheck: the fused path does not take this input");
         auto y = layers::fused_batch_norm_act_train(x, w, b, running_mean, running_var, momentum, eps, relu6);
         y.backward(grad.to(dtype).contiguous(at::MemoryFormat::ChannelsLast));
-        return BatchNormActCheck{ToHostFloat(y.detach()), ToHostFloat(x.grad()),     ToHostFloat(w.grad()),
-                                 ToHostFloat(b.grad()),   ToHostFloat(running_mean), ToHostFloat(running_var)};
+        return Named{{"output", ToHostFloat(y)},
+                     {"gradInput", ToHostFloat(x.grad())},
+                     {"gradWeight", ToHostFloat(w.grad())},
+                     {"gradBias", ToHostFloat(b.grad())},
+                     {"runningMean", ToHostFloat(running_mean)},
+                     {"runningVar", ToHostFloat(running_var)}};
       },
-      [](Napi::Env env, BatchNormActCheck& r) -> Napi::Value {
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("output", HostTensorToJs(env, r.output));
-        out.Set("gradInput", HostTensorToJs(env, r.grad_input));
-        out.Set("gradWeight", HostTensorToJs(env, r.grad_weight));
-        out.Set("gradBias", HostTensorToJs(env, r.grad_bias));
-        out.Set("runningMean", HostTensorToJs(env, r.running_mean));
-        out.Set("runningVar", HostTensorToJs(env, r.running_var));
-        return out;
-      });
+      [](Napi::Env env, Named& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
 }
 
 // Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.

@@ -144,4 +144,10 @@ Napi::Object HostTensorToJs(Napi::Env env, const at::Tensor& host_float) {
   return result;
 }
 
+Napi::Object NamedToJs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& host_floats) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, tensor] : host_floats) out.Set(name, HostTensorToJs(env, tensor));
+  return out;
+}
+
 }  // namespace foldtorch::bridge

@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "train/batch_transform.h"
@@ -41,5 +42,8 @@ at::Tensor ToHostFloat(const at::Tensor& tensor);
 
 // On the JS thread: { shape: number[], data: Float32Array } sharing the host tensor's memory.
 Napi::Object HostTensorToJs(Napi::Env env, const at::Tensor& host_float);
+
+// On the JS thread: { name: { shape, data } } for named host tensors, in their order.
+Napi::Object NamedToJs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& host_floats);
 
 }  // namespace foldtorch::bridge

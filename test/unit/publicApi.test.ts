@@ -48,5 +48,10 @@ test("the root exports what README's usage calls, and no more than it documents"
 });
 
 test('foldtorch/testing holds the hooks', () => {
-  expect(Object.keys(testing).sort()).toEqual(['createTestLearner', 'injectNonFiniteGradient', 'raiseNativeError']);
+  expect(Object.keys(testing).sort()).toEqual([
+    'batchNormActTrainCheck',
+    'createTestLearner',
+    'injectNonFiniteGradient',
+    'raiseNativeError',
+  ]);
 });

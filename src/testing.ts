@@ -5,7 +5,7 @@
  */
 import { loadAddon } from './native/addon';
 import type { Model } from './native/model';
-import type { BatchNormActCheck, BatchNormActCheckOptions } from './native/types';
+import type { BatchNormActCheck, BatchNormActCheckOptions, DepthwiseConvCheck, DepthwiseConvCheckOptions } from './native/types';
 import { createLearner, injectNonFiniteGradientInto, type Learner, type LearnerOptions } from './train/learner';
 
 export interface LearnerTestOptions extends LearnerOptions {
@@ -31,4 +31,9 @@ export function raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Pr
 /** One training step of the fused CPU BatchNorm (+ ReLU6) that channels-last EfficientNet training runs. */
 export function batchNormActTrainCheck(options: BatchNormActCheckOptions): Promise<BatchNormActCheck> {
   return loadAddon().batchNormActTrainCheck(options);
+}
+
+/** One training step of the depthwise convolution backward that channels-last EfficientNet training runs on the CPU. */
+export function depthwiseConvTrainCheck(options: DepthwiseConvCheckOptions): Promise<DepthwiseConvCheck> {
+  return loadAddon().depthwiseConvTrainCheck(options);
 }

@@ -22,6 +22,7 @@
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
 #include "models/layers/batch_norm_act_cpu.h"
+#include "models/layers/depthwise_conv_cpu.h"
 #include "train/cpu_block_cache.h"
 #include "train/model_bench.h"
 #include "train/precision.h"
@@ -214,6 +215,44 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
       [](Napi::Env env, Named& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
 }
 
+// A test hook: one training-mode depthwise convolution on a small NCHW tensor given as numbers, in channels-last
+// float32, or under bfloat16 autocast (float32 input and weight, as a network's parameters are), with its backward
+// for `grad`. Everything comes back as float32 NCHW.
+Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  OptionReader options(env, info[0], "depthwiseConvTrainCheck options");
+  const std::vector<int64_t> shape = options.IntegerArray("shape");
+  if (shape.size() != 4) ThrowRangeError(env, "Expected [N, C, H, W] for shape");
+  const int64_t kernel = options.Integer("kernel"), stride = options.Integer("stride");
+  const int64_t padding = options.Integer("padding");
+  const auto values = [&](const char* key) {
+    const auto numbers = options.NumberArray(key);
+    return at::tensor(std::vector<float>(numbers.begin(), numbers.end()));
+  };
+  const at::Tensor input = values("input").reshape(shape), grad = values("grad");
+  const at::Tensor weight = values("weight").reshape({shape[1], 1, kernel, kernel});
+  const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
+  using Named = std::vector<std::pair<std::string, at::Tensor>>;
+  AsyncCall<Named> call(env, c10::Device(c10::kCPU));
+  return call.Run(
+      [=] {
+        at::AutoGradMode grad_mode(true);
+        auto x = input.contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true);
+        auto w = weight.clone().requires_grad_(true);
+        at::Tensor y;
+        {
+          compat::AutocastGuard autocast(c10::kCPU, dtype, dtype != at::kFloat);
+          TORCH_CHECK_VALUE(layers::depthwise_conv_train_applies(x, w, shape[1]),
+                            "depthwiseConvTrainCheck: the training path does not take this input");
+          y = layers::depthwise_conv2d_train(x, w, stride, padding);
+        }
+        y.backward(grad.reshape(y.sizes()).to(y.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast));
+        return Named{
+            {"output", ToHostFloat(y)}, {"gradInput", ToHostFloat(x.grad())}, {"gradWeight", ToHostFloat(w.grad())}};
+      },
+      [](Napi::Env env, Named& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
+}
+
 // Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.
 Napi::Value RaiseNativeError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -248,6 +287,7 @@ Napi::Object InitRuntimeExports(Napi::Env env, Napi::Object exports) {
   exports.Set("imagesToTensor", Napi::Function::New(env, ImagesToTensorCall, "imagesToTensor"));
   exports.Set("raiseNativeError", Napi::Function::New(env, RaiseNativeError, "raiseNativeError"));
   exports.Set("batchNormActTrainCheck", Napi::Function::New(env, BatchNormActTrainCheck, "batchNormActTrainCheck"));
+  exports.Set("depthwiseConvTrainCheck", Napi::Function::New(env, DepthwiseConvTrainCheck, "depthwiseConvTrainCheck"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
   InitDeviceExports(env, exports);
   return exports;

@@ -91,6 +91,26 @@ export interface BatchNormActCheck {
   runningVar: HostTensor;
 }
 
+/** A small depthwise convolution case: NCHW input, the [C, 1, K, K] weight, and the output gradient, all as numbers. */
+export interface DepthwiseConvCheckOptions {
+  shape: [number, number, number, number];
+  kernel: number;
+  stride: number;
+  padding: number;
+  input: number[];
+  weight: number[];
+  grad: number[];
+  /** float32, or bfloat16 autocast over float32 input and weight. */
+  dtype: 'float32' | 'bfloat16';
+}
+
+/** What the step gave, as float32 NCHW: the output and both gradients. */
+export interface DepthwiseConvCheck {
+  output: HostTensor;
+  gradInput: HostTensor;
+  gradWeight: HostTensor;
+}
+
 export interface NativeAddon {
   doctor(): Promise<DoctorReport>;
   setNumThreads(threads: number): void;
@@ -100,6 +120,7 @@ export interface NativeAddon {
   raiseNativeError(kind: 'type' | 'value' | 'shape' | 'error'): Promise<never>;
   /** One training step of the fused CPU BatchNorm (+ ReLU6) on a small channels-last tensor (tests). */
   batchNormActTrainCheck(options: BatchNormActCheckOptions): Promise<BatchNormActCheck>;
+  depthwiseConvTrainCheck(options: DepthwiseConvCheckOptions): Promise<DepthwiseConvCheck>;
   /**
    * A JPEG of exactly `size` (a side or [height, width]) decoded by libjpeg-turbo into RGB with the plan's flips and
    * quarter turns (an odd number of turns swaps height and width); null when the file is not for this path (other

@@ -51,6 +51,7 @@ test('foldtorch/testing holds the hooks', () => {
   expect(Object.keys(testing).sort()).toEqual([
     'batchNormActTrainCheck',
     'createTestLearner',
+    'depthwiseConvTrainCheck',
     'injectNonFiniteGradient',
     'raiseNativeError',
   ]);

@@ -1,0 +1,225 @@
+// The depthwise convolution's backward on channels-last tensors: image n's value (h, w, c) sits at
+// ((n·H + h)·W + w)·C + c, so every tap is a contiguous run of channels and the loops vectorise over channels.
+// Channels go in tiles of 64, whose accumulators (kernel² × 64 floats for the weight gradient) stay in L1.
+// The weight gradient sums in float within blocks of output positions and in double across blocks; the input
+// gradient gathers its at most kernel² taps in float.
+#include "models/layers/depthwise_conv_cpu.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "models/layers/cpu_kernels.h"
+
+namespace foldtorch::layers {
+
+namespace {
+
+using namespace cpu_kernels;  // NOLINT(google-build-using-namespace): the kernels' shared vocabulary
+
+constexpr int64_t kChannelTile = 64;
+constexpr int64_t kBlockPositions = 64;  // float accumulation span of the weight gradient; double beyond it
+
+struct Geometry {
+  int64_t batch, channels, height, width, out_height, out_width, kernel, stride, padding;
+  int64_t taps() const { return kernel * kernel; }
+  int64_t image_values() const { return height * width * channels; }
+  int64_t out_image_values() const { return out_height * out_width * channels; }
+};
+
+Geometry GeometryOf(const at::Tensor& x, const at::Tensor& weight, int64_t stride, int64_t padding) {
+  const int64_t kernel = weight.size(2);
+  return {x.size(0),
+          x.size(1),
+          x.size(2),
+          x.size(3),
+          (x.size(2) + 2 * padding - kernel) / stride + 1,
+          (x.size(3) + 2 * padding - kernel) / stride + 1,
+          kernel,
+          stride,
+          padding};
+}
+
+// acc[(i·K + j)·tile + c] += Σ_ow grad[oh, ow, c] · input[oh·S + i − P, ow·S + j − P, c] over output row `oh` of one
+// image, for the `tile` channels that `grad` and `input` point at (the image's first value of the tile).
+template <typename T>
+FOLDTORCH_ROW_KERNEL void AddWeightGradientRow(const T* __restrict grad, const T* __restrict input, const Geometry& s,
+                                               int64_t oh, int64_t tile, float* __restrict acc) {
+  const int64_t channels = s.channels, kernel = s.kernel;
+  const T* grad_row = grad + oh * s.out_width * channels;
+  for (int64_t i = 0; i < kernel; ++i) {
+    const int64_t ih = oh * s.stride + i - s.padding;
+    if (ih < 0 || ih >= s.height) continue;
+    const T* input_row = input + ih * s.width * channels;
+    for (int64_t ow = 0; ow < s.out_width; ++ow) {
+      const T* g = grad_row + ow * channels;
+      for (int64_t j = 0; j < kernel; ++j) {
+        const int64_t iw = ow * s.stride + j - s.padding;
+        if (iw < 0 || iw >= s.width) continue;
+        const T* x = input_row + iw * channels;
+        float* a = acc + (i * kernel + j) * tile;
+#pragma GCC ivdep
+        for (int64_t c = 0; c < tile; ++c) a[c] += Load(g[c]) * Load(x[c]);
+      }
+    }
+  }
+}
+
+// dx[ih, iw, c] = Σ grad[oh, ow, c] · weight[i·K + j, c] over the taps with oh·S + i − P = ih and ow·S + j − P = iw,
+// for input row `ih` of one image and the `tile` channels that `grad`, `weight` ([K², C]) and `dx` point at.
+template <typename T>
+FOLDTORCH_ROW_KERNEL void InputGradientRow(const T* __restrict grad, const float* __restrict weight, const Geometry& s,
+                                           int64_t ih, int64_t tile, T* __restrict dx, float* __restrict acc) {
+  const int64_t channels = s.channels, kernel = s.kernel;
+  for (int64_t iw = 0; iw < s.width; ++iw) {
+    for (int64_t c = 0; c < tile; ++c) acc[c] = 0.0F;
+    for (int64_t i = 0; i < kernel; ++i) {
+      const int64_t th = ih + s.padding - i;
+      if (th < 0 || th % s.stride != 0 || th / s.stride >= s.out_height) continue;
+      const T* grad_row = grad + th / s.stride * s.out_width * channels;
+      for (int64_t j = 0; j < kernel; ++j) {
+        const int64_t tw = iw + s.padding - j;
+        if (tw < 0 || tw % s.stride != 0 || tw / s.stride >= s.out_width) continue;
+        const T* g = grad_row + tw / s.stride * channels;
+        const float* w = weight + (i * kernel + j) * channels;
+#pragma GCC ivdep
+        for (int64_t c = 0; c < tile; ++c) acc[c] += Load(g[c]) * w[c];
+      }
+    }
+    T* out = dx + iw * channels;
+    for (int64_t c = 0; c < tile; ++c) Store(out[c], acc[c]);
+  }
+}
+
+// The weight gradient [C, 1, K, K] in float: output rows (n, oh) split into chunks, one partial sum per chunk,
+// the chunks added in a fixed order (the result depends on the thread count only).
+at::Tensor WeightGradient(const at::Tensor& grad, const at::Tensor& x, const Geometry& s) {
+  const int64_t rows = s.batch * s.out_height, taps = s.taps(), channels = s.channels;
+  const int64_t chunks = ChunkCount(rows, s.out_width * channels * taps);
+  const int64_t block_rows = std::max<int64_t>(1, kBlockPositions / s.out_width);
+  std::vector<double> partial(static_cast<size_t>(chunks * taps * channels), 0.0);
+  WithStorage(x.scalar_type(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *g = ValuesOf<T>(grad), *input = ValuesOf<T>(x);
+    ForEachChunk(rows, chunks, [&](int64_t chunk, int64_t begin, int64_t count) {
+      std::vector<float> acc(static_cast<size_t>(taps * kChannelTile));
+      double* total = partial.data() + chunk * taps * channels;
+      for (int64_t c0 = 0; c0 < channels; c0 += kChannelTile) {
+        const int64_t tile = std::min(kChannelTile, channels - c0);
+        for (int64_t row = begin; row < begin + count; row += block_rows) {
+          std::fill(acc.begin(), acc.end(), 0.0F);
+          for (int64_t r = row; r < std::min(row + block_rows, begin + count); ++r) {
+            const int64_t n = r / s.out_height, oh = r % s.out_height;
+            AddWeightGradientRow(g + n * s.out_image_values() + c0, input + n * s.image_values() + c0, s, oh, tile,
+                                 acc.data());
+          }
+          for (int64_t tap = 0; tap < taps; ++tap)
+            for (int64_t c = 0; c < tile; ++c) total[tap * channels + c0 + c] += acc[tap * tile + c];
+        }
+      }
+    });
+  });
+  auto out = at::empty({channels, 1, s.kernel, s.kernel}, at::kFloat);
+  float* values = out.data_ptr<float>();
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      double sum = 0.0;
+      for (int64_t chunk = 0; chunk < chunks; ++chunk) sum += partial[(chunk * taps + tap) * channels + c];
+      values[c * taps + tap] = static_cast<float>(sum);
+    }
+  }
+  return out;
+}
+
+// The input gradient in x's dtype and layout; `weight` is the weight the forward used.
+at::Tensor InputGradient(const at::Tensor& grad, const at::Tensor& weight, const at::Tensor& x, const Geometry& s) {
+  const int64_t taps = s.taps(), channels = s.channels;
+  // [C, 1, K, K] → [K², C]: each tap's channels contiguous, as the activations'.
+  const auto by_tap = weight.detach().to(at::kFloat).reshape({channels, taps}).t().contiguous();
+  const float* weights = by_tap.const_data_ptr<float>();
+  auto dx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+  const int64_t rows = s.batch * s.height;
+  const int64_t chunks = ChunkCount(rows, s.width * channels * taps / (s.stride * s.stride));
+  WithStorage(x.scalar_type(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* g = ValuesOf<T>(grad);
+    T* out = MutableValuesOf<T>(dx);
+    ForEachChunk(rows, chunks, [&](int64_t, int64_t begin, int64_t count) {
+      std::vector<float> acc(static_cast<size_t>(kChannelTile));
+      for (int64_t r = begin; r < begin + count; ++r) {
+        const int64_t n = r / s.height, ih = r % s.height;
+        for (int64_t c0 = 0; c0 < channels; c0 += kChannelTile) {
+          InputGradientRow(g + n * s.out_image_values() + c0, weights + c0, s, ih,
+                           std::min(kChannelTile, channels - c0), out + r * s.width * channels + c0, acc.data());
+        }
+      }
+    });
+  });
+  return dx;
+}
+
+class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
+                            int64_t stride, int64_t padding) {
+    const auto computed_weight = weight.to(x.scalar_type());
+    at::Tensor y;
+    {
+      // x and the weight already have the dtype autocast would choose.
+      c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+      y = at::conv2d(x, computed_weight, {}, at::IntArrayRef{stride}, at::IntArrayRef{padding}, at::IntArrayRef{1},
+                     x.size(1));
+    }
+    ctx->save_for_backward({x, weight});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &weight = saved[1];
+    const Geometry s = GeometryOf(x, weight, ctx->saved_data["stride"].toInt(), ctx->saved_data["padding"].toInt());
+    const auto grad = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
+    at::Tensor grad_input, grad_weight;
+    if (ctx->needs_input_grad(0)) grad_input = InputGradient(grad, weight.to(x.scalar_type()), x, s);
+    if (ctx->needs_input_grad(1)) grad_weight = WeightGradient(grad, x, s).to(weight.scalar_type());
+    return {grad_input, grad_weight, at::Tensor(), at::Tensor()};
+  }
+};
+
+// The dtype at::conv2d computes in: CPU autocast casts float32 inputs to its dtype.
+at::ScalarType ComputeDtype(const at::Tensor& x) {
+  if (x.scalar_type() == at::kFloat && at::autocast::is_autocast_enabled(at::kCPU))
+    return at::autocast::get_autocast_dtype(at::kCPU);
+  return x.scalar_type();
+}
+
+}  // namespace
+
+bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, int64_t groups) {
+  const auto dtype = ComputeDtype(x);
+  const auto weight_dtype = weight.scalar_type();
+  return x.device().is_cpu() && weight.device().is_cpu() && (dtype == at::kFloat || dtype == at::kBFloat16) &&
+         (weight_dtype == at::kFloat || weight_dtype == at::kBFloat16) && x.dim() == 4 && weight.dim() == 4 &&
+         x.is_contiguous(at::MemoryFormat::ChannelsLast) && groups == x.size(1) && weight.size(0) == groups &&
+         weight.size(1) == 1 && weight.size(2) == weight.size(3);
+}
+
+at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, int64_t stride, int64_t padding) {
+  TORCH_CHECK_VALUE(stride >= 1 && padding >= 0, "depthwise_conv2d_train: expected stride >= 1 and padding >= 0, got ",
+                    stride, " and ", padding);
+  const auto input = x.to(ComputeDtype(x));
+  TORCH_CHECK_VALUE(input.size(2) + 2 * padding >= weight.size(2) && input.size(3) + 2 * padding >= weight.size(3),
+                    "depthwise_conv2d_train: a ", weight.size(2), "×", weight.size(3), " kernel does not fit a ",
+                    input.size(2), "×", input.size(3), " input padded by ", padding);
+  return DepthwiseConvFunction::apply(input, weight, stride, padding);
+}
+
+}  // namespace foldtorch::layers

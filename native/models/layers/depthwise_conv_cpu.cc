@@ -1,8 +1,8 @@
 // The depthwise convolution's backward on channels-last tensors: image n's value (h, w, c) sits at
 // ((n·H + h)·W + w)·C + c, so every tap is a contiguous run of channels and the loops vectorise over channels.
-// Channels go in tiles of 64, whose accumulators (kernel² × 64 floats for the weight gradient) stay in L1.
-// The weight gradient sums in float within blocks of output positions and in double across blocks; the input
-// gradient gathers its at most kernel² taps in float.
+// Channels go in tiles of 64: a tap's 64 accumulators fit in registers, a row of them in L1. The weight gradient sums
+// in float within blocks of output positions and in double across blocks; the input gradient adds its at most
+// kernel² taps in float.
 #include "models/layers/depthwise_conv_cpu.h"
 
 #include <ATen/ATen.h>
@@ -45,55 +45,72 @@ Geometry GeometryOf(const at::Tensor& x, const at::Tensor& weight, int64_t strid
           padding};
 }
 
-// acc[(i·K + j)·tile + c] += Σ_ow grad[oh, ow, c] · input[oh·S + i − P, ow·S + j − P, c] over output row `oh` of one
-// image, for the `tile` channels that `grad` and `input` point at (the image's first value of the tile).
-template <typename T>
+// The output columns whose tap j lands inside the input row: ow·S + j − P in [0, W) for ow in [first, end).
+int64_t FirstColumn(int64_t j, const Geometry& s) {
+  const int64_t before = s.padding - j;
+  return before <= 0 ? 0 : (before + s.stride - 1) / s.stride;
+}
+int64_t EndColumn(int64_t j, const Geometry& s) {
+  const int64_t last = s.width - 1 + s.padding - j;
+  return last < 0 ? 0 : std::min(s.out_width, last / s.stride + 1);
+}
+
+// Kernels take a channel tile of kTile channels, or of `tile` when kTile is 0 (the last, partial tile): a constant
+// width lets the compiler keep a tap's accumulators in registers.
+template <int64_t kTile>
+int64_t TileWidth(int64_t tile) {
+  return kTile > 0 ? kTile : tile;
+}
+
+// acc[(i·K + j)·width + c] += Σ_ow grad[oh, ow, c] · input[oh·S + i − P, ow·S + j − P, c] over output row `oh` of one
+// image, for the channels of one tile (`grad` and `input` point at the image's first value of the tile).
+template <typename T, int64_t kTile>
 FOLDTORCH_ROW_KERNEL void AddWeightGradientRow(const T* __restrict grad, const T* __restrict input, const Geometry& s,
                                                int64_t oh, int64_t tile, float* __restrict acc) {
-  const int64_t channels = s.channels, kernel = s.kernel;
+  const int64_t width = TileWidth<kTile>(tile), channels = s.channels, kernel = s.kernel;
   const T* grad_row = grad + oh * s.out_width * channels;
   for (int64_t i = 0; i < kernel; ++i) {
     const int64_t ih = oh * s.stride + i - s.padding;
     if (ih < 0 || ih >= s.height) continue;
     const T* input_row = input + ih * s.width * channels;
-    for (int64_t ow = 0; ow < s.out_width; ++ow) {
-      const T* g = grad_row + ow * channels;
-      for (int64_t j = 0; j < kernel; ++j) {
-        const int64_t iw = ow * s.stride + j - s.padding;
-        if (iw < 0 || iw >= s.width) continue;
-        const T* x = input_row + iw * channels;
-        float* a = acc + (i * kernel + j) * tile;
-#pragma GCC ivdep
-        for (int64_t c = 0; c < tile; ++c) a[c] += Load(g[c]) * Load(x[c]);
+    for (int64_t j = 0; j < kernel; ++j) {
+      float sum[kChannelTile];
+      float* a = acc + (i * kernel + j) * width;
+      for (int64_t c = 0; c < width; ++c) sum[c] = a[c];
+      for (int64_t ow = FirstColumn(j, s), end = EndColumn(j, s); ow < end; ++ow) {
+        const T* g = grad_row + ow * channels;
+        const T* x = input_row + (ow * s.stride + j - s.padding) * channels;
+        for (int64_t c = 0; c < width; ++c) sum[c] += Load(g[c]) * Load(x[c]);
       }
+      for (int64_t c = 0; c < width; ++c) a[c] = sum[c];
     }
   }
 }
 
 // dx[ih, iw, c] = Σ grad[oh, ow, c] · weight[i·K + j, c] over the taps with oh·S + i − P = ih and ow·S + j − P = iw,
-// for input row `ih` of one image and the `tile` channels that `grad`, `weight` ([K², C]) and `dx` point at.
-template <typename T>
+// for input row `ih` of one image and the channels of one tile (`grad`, `weight` ([K², C]) and `dx` point at its
+// first channel). Each tap adds its contiguous run of output columns into `row` ([W, width] floats).
+template <typename T, int64_t kTile>
 FOLDTORCH_ROW_KERNEL void InputGradientRow(const T* __restrict grad, const float* __restrict weight, const Geometry& s,
-                                           int64_t ih, int64_t tile, T* __restrict dx, float* __restrict acc) {
-  const int64_t channels = s.channels, kernel = s.kernel;
-  for (int64_t iw = 0; iw < s.width; ++iw) {
-    for (int64_t c = 0; c < tile; ++c) acc[c] = 0.0F;
-    for (int64_t i = 0; i < kernel; ++i) {
-      const int64_t th = ih + s.padding - i;
-      if (th < 0 || th % s.stride != 0 || th / s.stride >= s.out_height) continue;
-      const T* grad_row = grad + th / s.stride * s.out_width * channels;
-      for (int64_t j = 0; j < kernel; ++j) {
-        const int64_t tw = iw + s.padding - j;
-        if (tw < 0 || tw % s.stride != 0 || tw / s.stride >= s.out_width) continue;
-        const T* g = grad_row + tw / s.stride * channels;
-        const float* w = weight + (i * kernel + j) * channels;
-#pragma GCC ivdep
-        for (int64_t c = 0; c < tile; ++c) acc[c] += Load(g[c]) * w[c];
+                                           int64_t ih, int64_t tile, T* __restrict dx, float* __restrict row) {
+  const int64_t width = TileWidth<kTile>(tile), channels = s.channels, kernel = s.kernel;
+  for (int64_t v = 0; v < s.width * width; ++v) row[v] = 0.0F;
+  for (int64_t i = 0; i < kernel; ++i) {
+    const int64_t th = ih + s.padding - i;
+    if (th < 0 || th % s.stride != 0 || th / s.stride >= s.out_height) continue;
+    const T* grad_row = grad + th / s.stride * s.out_width * channels;
+    for (int64_t j = 0; j < kernel; ++j) {
+      float w[kChannelTile];
+      for (int64_t c = 0; c < width; ++c) w[c] = weight[(i * kernel + j) * channels + c];
+      for (int64_t ow = FirstColumn(j, s), end = EndColumn(j, s); ow < end; ++ow) {
+        const T* g = grad_row + ow * channels;
+        float* a = row + (ow * s.stride + j - s.padding) * width;
+        for (int64_t c = 0; c < width; ++c) a[c] += Load(g[c]) * w[c];
       }
     }
-    T* out = dx + iw * channels;
-    for (int64_t c = 0; c < tile; ++c) Store(out[c], acc[c]);
   }
+  for (int64_t iw = 0; iw < s.width; ++iw)
+    for (int64_t c = 0; c < width; ++c) Store(dx[iw * channels + c], row[iw * width + c]);
 }
 
 // The weight gradient [C, 1, K, K] in float: output rows (n, oh) split into chunks, one partial sum per chunk,
@@ -115,8 +132,11 @@ at::Tensor WeightGradient(const at::Tensor& grad, const at::Tensor& x, const Geo
           std::fill(acc.begin(), acc.end(), 0.0F);
           for (int64_t r = row; r < std::min(row + block_rows, begin + count); ++r) {
             const int64_t n = r / s.out_height, oh = r % s.out_height;
-            AddWeightGradientRow(g + n * s.out_image_values() + c0, input + n * s.image_values() + c0, s, oh, tile,
-                                 acc.data());
+            const T *grad_image = g + n * s.out_image_values() + c0, *input_image = input + n * s.image_values() + c0;
+            if (tile == kChannelTile)
+              AddWeightGradientRow<T, kChannelTile>(grad_image, input_image, s, oh, tile, acc.data());
+            else
+              AddWeightGradientRow<T, 0>(grad_image, input_image, s, oh, tile, acc.data());
           }
           for (int64_t tap = 0; tap < taps; ++tap)
             for (int64_t c = 0; c < tile; ++c) total[tap * channels + c0 + c] += acc[tap * tile + c];
@@ -150,12 +170,17 @@ at::Tensor InputGradient(const at::Tensor& grad, const at::Tensor& weight, const
     const T* g = ValuesOf<T>(grad);
     T* out = MutableValuesOf<T>(dx);
     ForEachChunk(rows, chunks, [&](int64_t, int64_t begin, int64_t count) {
-      std::vector<float> acc(static_cast<size_t>(kChannelTile));
+      std::vector<float> row(static_cast<size_t>(s.width * kChannelTile));
       for (int64_t r = begin; r < begin + count; ++r) {
         const int64_t n = r / s.height, ih = r % s.height;
         for (int64_t c0 = 0; c0 < channels; c0 += kChannelTile) {
-          InputGradientRow(g + n * s.out_image_values() + c0, weights + c0, s, ih,
-                           std::min(kChannelTile, channels - c0), out + r * s.width * channels + c0, acc.data());
+          const int64_t tile = std::min(kChannelTile, channels - c0);
+          const T* grad_image = g + n * s.out_image_values() + c0;
+          T* dx_row = out + r * s.width * channels + c0;
+          if (tile == kChannelTile)
+            InputGradientRow<T, kChannelTile>(grad_image, weights + c0, s, ih, tile, dx_row, row.data());
+          else
+            InputGradientRow<T, 0>(grad_image, weights + c0, s, ih, tile, dx_row, row.data());
         }
       }
     });

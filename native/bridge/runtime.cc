@@ -216,8 +216,8 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
 }
 
 // A test hook: one training-mode depthwise convolution on a small NCHW tensor given as numbers, in channels-last
-// float32, or under bfloat16 autocast (float32 input and weight, as a network's parameters are), with its backward
-// for `grad`. Everything comes back as float32 NCHW.
+// float32, or under bfloat16 autocast (float32 input, weight and optional bias, as a network's parameters are), with
+// its backward for `grad`. Everything comes back as float32 NCHW.
 Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "depthwiseConvTrainCheck options");
@@ -231,6 +231,7 @@ Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
   };
   const at::Tensor input = values("input").reshape(shape), grad = values("grad");
   const at::Tensor weight = values("weight").reshape({shape[1], 1, kernel, kernel});
+  const at::Tensor bias = options.Has("bias") ? values("bias") : at::Tensor();
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
   using Named = std::vector<std::pair<std::string, at::Tensor>>;
   AsyncCall<Named> call(env, c10::Device(c10::kCPU));
@@ -239,16 +240,19 @@ Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
         at::AutoGradMode grad_mode(true);
         auto x = input.contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true);
         auto w = weight.clone().requires_grad_(true);
+        auto b = bias.defined() ? bias.clone().requires_grad_(true) : bias;
         at::Tensor y;
         {
           compat::AutocastGuard autocast(c10::kCPU, dtype, dtype != at::kFloat);
-          TORCH_CHECK_VALUE(layers::depthwise_conv_train_applies(x, w, shape[1]),
+          TORCH_CHECK_VALUE(layers::depthwise_conv_train_applies(x, w, b, shape[1]),
                             "depthwiseConvTrainCheck: the training path does not take this input");
-          y = layers::depthwise_conv2d_train(x, w, stride, padding);
+          y = layers::depthwise_conv2d_train(x, w, b, stride, padding);
         }
         y.backward(grad.reshape(y.sizes()).to(y.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast));
-        return Named{
+        Named outputs{
             {"output", ToHostFloat(y)}, {"gradInput", ToHostFloat(x.grad())}, {"gradWeight", ToHostFloat(w.grad())}};
+        if (b.defined()) outputs.emplace_back("gradBias", ToHostFloat(b.grad()));
+        return outputs;
       },
       [](Napi::Env env, Named& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
 }

@@ -99,16 +99,19 @@ export interface DepthwiseConvCheckOptions {
   padding: number;
   input: number[];
   weight: number[];
+  /** One value per channel, or none. */
+  bias?: number[];
   grad: number[];
-  /** float32, or bfloat16 autocast over float32 input and weight. */
+  /** float32, or bfloat16 autocast over float32 input, weight and bias. */
   dtype: 'float32' | 'bfloat16';
 }
 
-/** What the step gave, as float32 NCHW: the output and both gradients. */
+/** What the step gave, as float32 NCHW: the output and the gradients (the bias's when there is one). */
 export interface DepthwiseConvCheck {
   output: HostTensor;
   gradInput: HostTensor;
   gradWeight: HostTensor;
+  gradBias?: HostTensor;
 }
 
 export interface NativeAddon {

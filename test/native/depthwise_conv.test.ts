@@ -5,7 +5,7 @@
  * rounds them; the weight gradient summed in float).
  */
 import { depthwiseConvTrainCheck } from '../../src/testing';
-import type { DepthwiseConvCheckOptions } from '../../src/native/types';
+import type { DepthwiseConvCheck, DepthwiseConvCheckOptions } from '../../src/native/types';
 import { grid, maxError, worstBeyondRounding } from './reference_values';
 
 type Shape = [number, number, number, number];
@@ -21,6 +21,7 @@ interface Reference {
   output: number[];
   gradInput: number[];
   gradWeight: number[];
+  gradBias: number[];
   /** Σ|terms| of each gradient-weight sum: the scale its float rounding error is bounded by. */
   gradWeightScale: number[];
 }
@@ -40,13 +41,17 @@ function reference(o: DepthwiseConvCheckOptions): Reference {
     output: new Array(n * c * oh * ow).fill(0),
     gradInput: new Array(n * c * h * w).fill(0),
     gradWeight: new Array(c * k * k).fill(0),
+    gradBias: new Array(c).fill(0),
     gradWeightScale: new Array(c * k * k).fill(0),
   };
+  const bias = o.bias === undefined ? undefined : o.dtype === 'bfloat16' ? o.bias.map(toBfloat16) : o.bias;
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       for (let y = 0; y < oh; y++) {
         for (let x = 0; x < ow; x++) {
           const o_ = ((b * c + ch) * oh + y) * ow + x;
+          if (bias) out.output[o_] += bias[ch];
+          out.gradBias[ch] += o.grad[o_];
           for (let i = 0; i < k; i++) {
             const iy = y * o.stride + i - o.padding;
             if (iy < 0 || iy >= h) continue;
@@ -68,7 +73,14 @@ function reference(o: DepthwiseConvCheckOptions): Reference {
   return out;
 }
 
-function caseOf(shape: Shape, kernel: number, stride: number, padding: number, dtype: 'float32' | 'bfloat16'): DepthwiseConvCheckOptions {
+function caseOf(
+  shape: Shape,
+  kernel: number,
+  stride: number,
+  padding: number,
+  dtype: 'float32' | 'bfloat16',
+  withBias = false,
+): DepthwiseConvCheckOptions {
   const options = { shape, kernel, stride, padding, dtype, input: [], weight: [], grad: [] } as DepthwiseConvCheckOptions;
   const [oh, ow] = outputSize(options);
   const channels = shape[1];
@@ -80,21 +92,34 @@ function caseOf(shape: Shape, kernel: number, stride: number, padding: number, d
   );
   options.grad = grid(shape[0] * channels * oh * ow, 13, 1);
   options.weight = grid(channels * kernel * kernel, 17, 1).map((v, i) => v + ((i % 7) - 3) / 3000);
+  if (withBias) options.bias = grid(channels, 19, 2).map((v, i) => v + ((i % 5) - 2) / 3000);
   return options;
 }
 
-// One channel tile with a vector tail (24); a full tile and a tail (80), non-square and strided without padding
-// (the SAME-padded stride-2 layers); two tiles and a 2-channel tail (130); strided with padding; and one large enough
-// (2 × 64 × 16 × 16 at 5×5) to split over two chunks and several float blocks.
+/** The bias gradient, Σ grad per channel (exact: the gradient is on a 1/32 grid), comes back exactly when there is a bias. */
+function expectBiasGradient(got: DepthwiseConvCheck, want: Reference, withBias: boolean): void {
+  if (!withBias) {
+    expect(got.gradBias).toBeUndefined();
+    return;
+  }
+  expect(got.gradBias?.shape).toEqual([want.gradBias.length]);
+  expect(Array.from(got.gradBias?.data ?? [])).toEqual(want.gradBias);
+}
+
+// One channel tile with a vector tail (24), with a bias; a full tile and a tail (80), non-square and strided without
+// padding (the SAME-padded stride-2 layers); two tiles and a 2-channel tail (130); strided with padding; ConvNeXt's
+// 7×7 with a bias on an input smaller than twice the kernel; and one large enough (2 × 64 × 16 × 16 at 5×5) to split
+// over two chunks and several float blocks.
 describe.each([
-  [[2, 24, 7, 7] as Shape, 3, 1, 1],
-  [[3, 80, 11, 9] as Shape, 5, 2, 0],
-  [[1, 130, 6, 5] as Shape, 5, 1, 2],
-  [[2, 16, 9, 9] as Shape, 3, 2, 1],
-  [[2, 64, 16, 16] as Shape, 5, 1, 2],
-])('depthwise conv, shape %j, kernel %i, stride %i, padding %i', (shape, kernel, stride, padding) => {
-  test('float32: output and both gradients as the float64 reference', async () => {
-    const options = caseOf(shape, kernel, stride, padding, 'float32');
+  [[2, 24, 7, 7] as Shape, 3, 1, 1, true],
+  [[3, 80, 11, 9] as Shape, 5, 2, 0, false],
+  [[1, 130, 6, 5] as Shape, 5, 1, 2, false],
+  [[2, 16, 9, 9] as Shape, 3, 2, 1, false],
+  [[2, 40, 6, 6] as Shape, 7, 1, 3, true],
+  [[2, 64, 16, 16] as Shape, 5, 1, 2, false],
+])('depthwise conv, shape %j, kernel %i, stride %i, padding %i, bias %s', (shape, kernel, stride, padding, withBias) => {
+  test('float32: output and the gradients as the float64 reference', async () => {
+    const options = caseOf(shape, kernel, stride, padding, 'float32', withBias);
     const want = reference(options);
     const got = await depthwiseConvTrainCheck(options);
     const [oh, ow] = outputSize(options);
@@ -106,16 +131,18 @@ describe.each([
     expect(maxError(got.gradInput.data, want.gradInput)).toBeLessThan(1e-5);
     const weightErrors = want.gradWeight.map((v, i) => Math.abs(got.gradWeight.data[i] - v) - 1e-6 * want.gradWeightScale[i]);
     expect(Math.max(...weightErrors)).toBeLessThanOrEqual(0);
+    expectBiasGradient(got, want, withBias);
   });
 
   test('bfloat16 autocast: one rounding of the output and input gradient; the weight gradient summed in float', async () => {
-    const options = caseOf(shape, kernel, stride, padding, 'bfloat16');
+    const options = caseOf(shape, kernel, stride, padding, 'bfloat16', withBias);
     const want = reference(options);
     const got = await depthwiseConvTrainCheck(options);
     expect(worstBeyondRounding(got.output.data, want.output, 1e-5)).toBeLessThanOrEqual(0);
     expect(worstBeyondRounding(got.gradInput.data, want.gradInput, 1e-5)).toBeLessThanOrEqual(0);
     const weightErrors = want.gradWeight.map((v, i) => Math.abs(got.gradWeight.data[i] - v) - 1e-6 * want.gradWeightScale[i]);
     expect(Math.max(...weightErrors)).toBeLessThanOrEqual(0);
+    expectBiasGradient(got, want, withBias);
   });
 });
 

@@ -21,22 +21,11 @@ Conv2dSameImpl::Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_
   weight = register_parameter("weight", at::empty({out_channels, in_channels / groups, kernel, kernel}));
 }
 
-namespace {
-
-// A training-mode depthwise convolution on the CPU takes our backward (depthwise_conv_cpu.h says why).
-bool TakesDepthwiseTrainPath(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias,
-                             int64_t groups) {
-  return !bias.defined() && at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad()) &&
-         depthwise_conv_train_applies(x, w, groups);
-}
-
-}  // namespace
-
 torch::Tensor Conv2dSameImpl::forward_with(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {
   if (stride_ == 1 && kernel_ % 2 == 1) {
     // SAME at stride 1 is the symmetric k/2 on every size: let the convolution pad (no extra copy).
     const int64_t pad = kernel_ / 2;
-    if (TakesDepthwiseTrainPath(x, w, bias, groups_)) return depthwise_conv2d_train(x, w, 1, pad);
+    if (depthwise_conv_train_applies(x, w, bias, groups_)) return depthwise_conv2d_train(x, w, bias, 1, pad);
     return at::conv2d(x, w, bias, at::IntArrayRef{1}, at::IntArrayRef{pad}, at::IntArrayRef{1}, groups_);
   }
   const auto rows = same_padding(x.size(2), kernel_, stride_);
@@ -48,7 +37,8 @@ torch::Tensor Conv2dSameImpl::forward_with(const torch::Tensor& x, const torch::
     if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous())
       padded = padded.contiguous(at::MemoryFormat::ChannelsLast);
   }
-  if (TakesDepthwiseTrainPath(padded, w, bias, groups_)) return depthwise_conv2d_train(padded, w, stride_, 0);
+  if (depthwise_conv_train_applies(padded, w, bias, groups_))
+    return depthwise_conv2d_train(padded, w, bias, stride_, 0);
   return at::conv2d(padded, w, bias, at::IntArrayRef{stride_}, at::IntArrayRef{0}, at::IntArrayRef{1}, groups_);
 }
 

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "models/layers/cpu_kernels.h"
@@ -191,16 +192,18 @@ at::Tensor InputGradient(const at::Tensor& grad, const at::Tensor& weight, const
 class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            int64_t stride, int64_t padding) {
+                            const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding) {
     const auto computed_weight = weight.to(x.scalar_type());
+    const auto computed_bias = bias ? std::optional<at::Tensor>(bias->to(x.scalar_type())) : std::nullopt;
     at::Tensor y;
     {
-      // x and the weight already have the dtype autocast would choose.
+      // x, the weight and the bias already have the dtype autocast would choose.
       c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-      y = at::conv2d(x, computed_weight, {}, at::IntArrayRef{stride}, at::IntArrayRef{padding}, at::IntArrayRef{1},
-                     x.size(1));
+      y = at::conv2d(x, computed_weight, computed_bias, at::IntArrayRef{stride}, at::IntArrayRef{padding},
+                     at::IntArrayRef{1}, x.size(1));
     }
     ctx->save_for_backward({x, weight});
+    ctx->saved_data["bias_dtype"] = bias ? c10::IValue(bias->scalar_type()) : c10::IValue();
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["padding"] = padding;
     return y;
@@ -212,10 +215,14 @@ class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunc
     const at::Tensor &x = saved[0], &weight = saved[1];
     const Geometry s = GeometryOf(x, weight, ctx->saved_data["stride"].toInt(), ctx->saved_data["padding"].toInt());
     const auto grad = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
-    at::Tensor grad_input, grad_weight;
+    at::Tensor grad_input, grad_weight, grad_bias;
     if (ctx->needs_input_grad(0)) grad_input = InputGradient(grad, weight.to(x.scalar_type()), x, s);
     if (ctx->needs_input_grad(1)) grad_weight = WeightGradient(grad, x, s).to(weight.scalar_type());
-    return {grad_input, grad_weight, at::Tensor(), at::Tensor()};
+    // An absent bias is no input edge: index 2 exists only with one.
+    if (!ctx->saved_data["bias_dtype"].isNone() && ctx->needs_input_grad(2)) {
+      grad_bias = grad.sum({0, 2, 3}, /*keepdim=*/false, at::kFloat).to(ctx->saved_data["bias_dtype"].toScalarType());
+    }
+    return {grad_input, grad_weight, grad_bias, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -228,23 +235,31 @@ at::ScalarType ComputeDtype(const at::Tensor& x) {
 
 }  // namespace
 
-bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, int64_t groups) {
+bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                  int64_t groups) {
+  const auto takes = [](const at::Tensor& t) {
+    return t.device().is_cpu() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16);
+  };
   const auto dtype = ComputeDtype(x);
-  const auto weight_dtype = weight.scalar_type();
-  return x.device().is_cpu() && weight.device().is_cpu() && (dtype == at::kFloat || dtype == at::kBFloat16) &&
-         (weight_dtype == at::kFloat || weight_dtype == at::kBFloat16) && x.dim() == 4 && weight.dim() == 4 &&
-         x.is_contiguous(at::MemoryFormat::ChannelsLast) && groups == x.size(1) && weight.size(0) == groups &&
-         weight.size(1) == 1 && weight.size(2) == weight.size(3);
+  const bool differentiated = at::GradMode::is_enabled() &&
+                              (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+  return differentiated && takes(x) && takes(weight) && (dtype == at::kFloat || dtype == at::kBFloat16) &&
+         x.dim() == 4 && weight.dim() == 4 && x.is_contiguous(at::MemoryFormat::ChannelsLast) && groups == x.size(1) &&
+         weight.size(0) == groups && weight.size(1) == 1 && weight.size(2) == weight.size(3) &&
+         (!bias.defined() || (takes(bias) && bias.dim() == 1 && bias.size(0) == groups));
 }
 
-at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, int64_t stride, int64_t padding) {
+at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
+                                  int64_t padding) {
   TORCH_CHECK_VALUE(stride >= 1 && padding >= 0, "depthwise_conv2d_train: expected stride >= 1 and padding >= 0, got ",
                     stride, " and ", padding);
   const auto input = x.to(ComputeDtype(x));
   TORCH_CHECK_VALUE(input.size(2) + 2 * padding >= weight.size(2) && input.size(3) + 2 * padding >= weight.size(3),
                     "depthwise_conv2d_train: a ", weight.size(2), "×", weight.size(3), " kernel does not fit a ",
                     input.size(2), "×", input.size(3), " input padded by ", padding);
-  return DepthwiseConvFunction::apply(input, weight, stride, padding);
+  // An absent bias goes in as none: an undefined tensor is not an input autograd can record.
+  return DepthwiseConvFunction::apply(input, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
+                                      stride, padding);
 }
 
 }  // namespace foldtorch::layers

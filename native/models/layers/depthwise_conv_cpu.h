@@ -2,21 +2,24 @@
 // forward (oneDNN's depthwise kernel), our own backward. oneDNN (as pip torch 2.13 ships it) has no depthwise kernel
 // for bfloat16 weight gradients of 5×5 filters nor for strided bfloat16 input gradients, and falls back to generic
 // grouped-convolution kernels 20-50× slower than the depthwise ones: at 128 px they took half of an
-// EfficientNet-Lite0 bf16 training step. Same semantics as at::conv2d's backward (the weight gradient comes back
-// in the weight's dtype, summed in float; under autocast the input gradient uses the bf16-rounded weight, as ATen's).
+// EfficientNet-Lite0 bf16 training step (ConvNeXt's 7×7 ones are slow in float32 too). Same semantics as at::conv2d's
+// backward (the weight gradient comes back in the weight's dtype, summed in float; under autocast the input gradient
+// uses the bf16-rounded weight, as ATen's).
 #pragma once
 
 #include <ATen/Tensor.h>
 
 namespace foldtorch::layers {
 
-// Whether the training path takes this convolution: depthwise (groups == input channels == output channels, one
-// filter per channel), a 4-D float32 or bfloat16 CPU input in channels-last layout, square kernel, no bias. Anything
-// else keeps ATen's conv2d.
-bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, int64_t groups);
+// Whether the training path takes this convolution: under grad mode with something to differentiate, depthwise (groups
+// == input channels == output channels, one filter per channel), a 4-D float32 or bfloat16 CPU input in channels-last
+// layout, square kernel, a bias of one value per channel or none. Anything else keeps ATen's conv2d.
+bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                  int64_t groups);
 
-// conv2d(x, weight, stride, padding, groups = channels) with our backward. Under CPU autocast the input and weight
-// are cast to the autocast dtype first, as at::conv2d's autocast rule does.
-at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, int64_t stride, int64_t padding);
+// conv2d(x, weight, bias, stride, padding, groups = channels) with our backward; `bias` may be undefined. Under CPU
+// autocast the input, weight and bias are cast to the autocast dtype first, as at::conv2d's autocast rule does.
+at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
+                                  int64_t padding);
 
 }  // namespace foldtorch::layers

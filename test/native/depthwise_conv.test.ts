@@ -106,16 +106,18 @@ function expectBiasGradient(got: DepthwiseConvCheck, want: Reference, withBias: 
   expect(Array.from(got.gradBias?.data ?? [])).toEqual(want.gradBias);
 }
 
-// One channel tile with a vector tail (24), with a bias; a full tile and a tail (80), non-square and strided without
-// padding (the SAME-padded stride-2 layers); two tiles and a 2-channel tail (130); strided with padding; ConvNeXt's
-// 7×7 with a bias on an input smaller than twice the kernel; and one large enough (2 × 64 × 16 × 16 at 5×5) to split
-// over two chunks and several float blocks.
+// Every tile width: a partial tile (24 and 40 channels: 64 wide, 24 and 40 used), tiles of 16 (80, non-square and
+// strided without padding, as the SAME-padded stride-2 layers), two of 64 and a 2-channel tail (130), tiles of 48
+// (96) and 32 (32); strided with padding; ConvNeXt's 7×7 with a bias on an input smaller than twice the kernel; and
+// one large enough (2 × 64 × 16 × 16 at 5×5) to split over two chunks and several float blocks.
 describe.each([
   [[2, 24, 7, 7] as Shape, 3, 1, 1, true],
   [[3, 80, 11, 9] as Shape, 5, 2, 0, false],
   [[1, 130, 6, 5] as Shape, 5, 1, 2, false],
   [[2, 16, 9, 9] as Shape, 3, 2, 1, false],
   [[2, 40, 6, 6] as Shape, 7, 1, 3, true],
+  [[1, 96, 7, 6] as Shape, 5, 2, 0, false],
+  [[2, 32, 8, 8] as Shape, 3, 2, 1, true],
   [[2, 64, 16, 16] as Shape, 5, 1, 2, false],
 ])('depthwise conv, shape %j, kernel %i, stride %i, padding %i, bias %s', (shape, kernel, stride, padding, withBias) => {
   test('float32: output and the gradients as the float64 reference', async () => {

@@ -1,7 +1,7 @@
 // The depthwise convolution's backward on channels-last tensors: image n's value (h, w, c) sits at
 // ((n·H + h)·W + w)·C + c, so every tap is a contiguous run of channels and the loops vectorise over channels.
-// Channels go in tiles of 64: a tap's 64 accumulators fit in registers, a row of them in L1. The weight gradient sums
-// in float within blocks of output positions and in double across blocks; the input gradient adds its at most
+// Channels go in tiles of up to 64: a tap's 64 accumulators fit in registers, a row of them in L1. The weight gradient
+// sums in float within blocks of output positions and in double across blocks; the input gradient adds its at most
 // kernel² taps in float.
 #include "models/layers/depthwise_conv_cpu.h"
 
@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "models/layers/cpu_kernels.h"
@@ -56,11 +57,36 @@ int64_t EndColumn(int64_t j, const Geometry& s) {
   return last < 0 ? 0 : std::min(s.out_width, last / s.stride + 1);
 }
 
-// Kernels take a channel tile of kTile channels, or of `tile` when kTile is 0 (the last, partial tile): a constant
-// width lets the compiler keep a tap's accumulators in registers.
+// Kernels take a channel tile of kTile channels, or of `tile` when kTile is 0: a constant width lets the compiler
+// keep a tap's accumulators in registers.
 template <int64_t kTile>
 int64_t TileWidth(int64_t tile) {
   return kTile > 0 ? kTile : tile;
+}
+
+// The tile width for `channels`: the widest of 64, 48, 32, 16 that divides them (EfficientNet's 240, 480 and 672
+// take 48), else 64 with a partial last tile.
+int64_t TileWidthFor(int64_t channels) {
+  for (const int64_t width : {kChannelTile, int64_t{48}, int64_t{32}, int64_t{16}})
+    if (channels % width == 0) return width;
+  return kChannelTile;
+}
+
+// Calls `f(std::integral_constant<int64_t, W>{})` with W = `tile` when it is one of the compiled widths, else W = 0.
+template <typename F>
+void WithTile(int64_t tile, const F& f) {
+  switch (tile) {
+    case 64:
+      return f(std::integral_constant<int64_t, 64>{});
+    case 48:
+      return f(std::integral_constant<int64_t, 48>{});
+    case 32:
+      return f(std::integral_constant<int64_t, 32>{});
+    case 16:
+      return f(std::integral_constant<int64_t, 16>{});
+    default:
+      return f(std::integral_constant<int64_t, 0>{});
+  }
 }
 
 // acc[(i·K + j)·width + c] += Σ_ow grad[oh, ow, c] · input[oh·S + i − P, ow·S + j − P, c] over output row `oh` of one
@@ -127,17 +153,17 @@ at::Tensor WeightGradient(const at::Tensor& grad, const at::Tensor& x, const Geo
     ForEachChunk(rows, chunks, [&](int64_t chunk, int64_t begin, int64_t count) {
       std::vector<float> acc(static_cast<size_t>(taps * kChannelTile));
       double* total = partial.data() + chunk * taps * channels;
-      for (int64_t c0 = 0; c0 < channels; c0 += kChannelTile) {
-        const int64_t tile = std::min(kChannelTile, channels - c0);
+      const int64_t tile_width = TileWidthFor(channels);
+      for (int64_t c0 = 0; c0 < channels; c0 += tile_width) {
+        const int64_t tile = std::min(tile_width, channels - c0);
         for (int64_t row = begin; row < begin + count; row += block_rows) {
           std::fill(acc.begin(), acc.end(), 0.0F);
           for (int64_t r = row; r < std::min(row + block_rows, begin + count); ++r) {
             const int64_t n = r / s.out_height, oh = r % s.out_height;
             const T *grad_image = g + n * s.out_image_values() + c0, *input_image = input + n * s.image_values() + c0;
-            if (tile == kChannelTile)
-              AddWeightGradientRow<T, kChannelTile>(grad_image, input_image, s, oh, tile, acc.data());
-            else
-              AddWeightGradientRow<T, 0>(grad_image, input_image, s, oh, tile, acc.data());
+            WithTile(tile, [&](auto width) {
+              AddWeightGradientRow<T, decltype(width)::value>(grad_image, input_image, s, oh, tile, acc.data());
+            });
           }
           for (int64_t tap = 0; tap < taps; ++tap)
             for (int64_t c = 0; c < tile; ++c) total[tap * channels + c0 + c] += acc[tap * tile + c];
@@ -172,16 +198,16 @@ at::Tensor InputGradient(const at::Tensor& grad, const at::Tensor& weight, const
     T* out = MutableValuesOf<T>(dx);
     ForEachChunk(rows, chunks, [&](int64_t, int64_t begin, int64_t count) {
       std::vector<float> row(static_cast<size_t>(s.width * kChannelTile));
+      const int64_t tile_width = TileWidthFor(channels);
       for (int64_t r = begin; r < begin + count; ++r) {
         const int64_t n = r / s.height, ih = r % s.height;
-        for (int64_t c0 = 0; c0 < channels; c0 += kChannelTile) {
-          const int64_t tile = std::min(kChannelTile, channels - c0);
+        for (int64_t c0 = 0; c0 < channels; c0 += tile_width) {
+          const int64_t tile = std::min(tile_width, channels - c0);
           const T* grad_image = g + n * s.out_image_values() + c0;
           T* dx_row = out + r * s.width * channels + c0;
-          if (tile == kChannelTile)
-            InputGradientRow<T, kChannelTile>(grad_image, weights + c0, s, ih, tile, dx_row, row.data());
-          else
-            InputGradientRow<T, 0>(grad_image, weights + c0, s, ih, tile, dx_row, row.data());
+          WithTile(tile, [&](auto width) {
+            InputGradientRow<T, decltype(width)::value>(grad_image, weights + c0, s, ih, tile, dx_row, row.data());
+          });
         }
       }
     });

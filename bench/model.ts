@@ -1,7 +1,7 @@
 /**
- * Model benchmark (not a test): forward and training-step (forward + backward + fused AdamW, PyTorch's one kernel per
- * parameter on both sides) throughput with peak RSS, in
- * the addon and in Python timm on the same torch, same batch and thread count: eva02_tiny at 112 and 224 px and
+ * Model benchmark (not a test): forward and training-step (forward + backward + AdamW through PyTorch's fused kernel
+ * on both sides) throughput with peak RSS, in the addon and in Python timm on the same torch, same batch and thread
+ * count: eva02_tiny at 112 and 224 px and
  * tf_efficientnet_lite0 (2 classes) at 128 and 224 px in NCHW and channels-last, float32 and, where the CPU has it
  * natively, bf16 autocast. The models are data (bench/model_results.ts). Every configuration runs in its own child
  * process so each peak RSS is its own, implementations alternating.

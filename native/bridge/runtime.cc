@@ -174,6 +174,20 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
                   [](Napi::Env env, double& gflops) -> Napi::Value { return Napi::Number::New(env, gflops); });
 }
 
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// The test hooks' inputs: an [N, C, H, W] shape, and tensors given as arrays of numbers (float32).
+std::vector<int64_t> ImageShapeOption(Napi::Env env, const OptionReader& options) {
+  std::vector<int64_t> shape = options.IntegerArray("shape");
+  if (shape.size() != 4) ThrowRangeError(env, "Expected [N, C, H, W] for shape");
+  return shape;
+}
+
+at::Tensor FloatTensorOption(const OptionReader& options, const char* key) {
+  const auto numbers = options.NumberArray(key);
+  return at::tensor(std::vector<float>(numbers.begin(), numbers.end()));
+}
+
 // A test hook: one training-mode step of the fused CPU BatchNorm (+ ReLU6) on a small NCHW tensor given as numbers,
 // in channels-last float32 or bfloat16 (the input rounded to it), with its backward for `grad`. Everything comes back
 // as float32 NCHW, with the running statistics it updated.
@@ -181,20 +195,15 @@ Napi::Value MatmulBenchmark(const Napi::CallbackInfo& info) {
 Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "batchNormActTrainCheck options");
-  const std::vector<int64_t> shape = options.IntegerArray("shape");
-  if (shape.size() != 4) ThrowRangeError(env, "Expected [N, C, H, W] for shape");
-  const auto values = [&](const char* key) {
-    const auto numbers = options.NumberArray(key);
-    return at::tensor(std::vector<float>(numbers.begin(), numbers.end()));
-  };
+  const std::vector<int64_t> shape = ImageShapeOption(env, options);
+  const auto values = [&](const char* key) { return FloatTensorOption(options, key); };
   const at::Tensor input = values("input").reshape(shape), grad = values("grad").reshape(shape);
   const at::Tensor weight = values("weight"), bias = values("bias");
   const at::Tensor mean = values("runningMean"), var = values("runningVar");
   const double momentum = options.Number("momentum"), eps = options.Number("eps");
   const bool relu6 = options.Bool("relu6", true);
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
-  using Named = std::vector<std::pair<std::string, at::Tensor>>;
-  AsyncCall<Named> call(env, c10::Device(c10::kCPU));
+  AsyncCall<NamedTensors> call(env, c10::Device(c10::kCPU));
   return call.Run(
       [=] {
         at::AutoGradMode grad_mode(true);
@@ -205,14 +214,14 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
                           "batchNormActTrainCheck: the fused path does not take this input");
         auto y = layers::fused_batch_norm_act_train(x, w, b, running_mean, running_var, momentum, eps, relu6);
         y.backward(grad.to(dtype).contiguous(at::MemoryFormat::ChannelsLast));
-        return Named{{"output", ToHostFloat(y)},
-                     {"gradInput", ToHostFloat(x.grad())},
-                     {"gradWeight", ToHostFloat(w.grad())},
-                     {"gradBias", ToHostFloat(b.grad())},
-                     {"runningMean", ToHostFloat(running_mean)},
-                     {"runningVar", ToHostFloat(running_var)}};
+        return NamedTensors{{"output", ToHostFloat(y)},
+                            {"gradInput", ToHostFloat(x.grad())},
+                            {"gradWeight", ToHostFloat(w.grad())},
+                            {"gradBias", ToHostFloat(b.grad())},
+                            {"runningMean", ToHostFloat(running_mean)},
+                            {"runningVar", ToHostFloat(running_var)}};
       },
-      [](Napi::Env env, Named& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
+      [](Napi::Env env, NamedTensors& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
 }
 
 // A test hook: one training-mode depthwise convolution on a small NCHW tensor given as numbers, in channels-last
@@ -221,20 +230,15 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
 Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "depthwiseConvTrainCheck options");
-  const std::vector<int64_t> shape = options.IntegerArray("shape");
-  if (shape.size() != 4) ThrowRangeError(env, "Expected [N, C, H, W] for shape");
+  const std::vector<int64_t> shape = ImageShapeOption(env, options);
   const int64_t kernel = options.Integer("kernel"), stride = options.Integer("stride");
   const int64_t padding = options.Integer("padding");
-  const auto values = [&](const char* key) {
-    const auto numbers = options.NumberArray(key);
-    return at::tensor(std::vector<float>(numbers.begin(), numbers.end()));
-  };
+  const auto values = [&](const char* key) { return FloatTensorOption(options, key); };
   const at::Tensor input = values("input").reshape(shape), grad = values("grad");
   const at::Tensor weight = values("weight").reshape({shape[1], 1, kernel, kernel});
   const at::Tensor bias = options.Has("bias") ? values("bias") : at::Tensor();
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
-  using Named = std::vector<std::pair<std::string, at::Tensor>>;
-  AsyncCall<Named> call(env, c10::Device(c10::kCPU));
+  AsyncCall<NamedTensors> call(env, c10::Device(c10::kCPU));
   return call.Run(
       [=] {
         at::AutoGradMode grad_mode(true);
@@ -249,12 +253,12 @@ Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
           y = layers::depthwise_conv2d_train(x, w, b, stride, padding);
         }
         y.backward(grad.reshape(y.sizes()).to(y.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast));
-        Named outputs{
+        NamedTensors outputs{
             {"output", ToHostFloat(y)}, {"gradInput", ToHostFloat(x.grad())}, {"gradWeight", ToHostFloat(w.grad())}};
         if (b.defined()) outputs.emplace_back("gradBias", ToHostFloat(b.grad()));
         return outputs;
       },
-      [](Napi::Env env, Named& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
+      [](Napi::Env env, NamedTensors& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
 }
 
 // Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.

@@ -37,3 +37,11 @@ export function batchNormActTrainCheck(options: BatchNormActCheckOptions): Promi
 export function depthwiseConvTrainCheck(options: DepthwiseConvCheckOptions): Promise<DepthwiseConvCheck> {
   return loadAddon().depthwiseConvTrainCheck(options);
 }
+
+/**
+ * Turns the depthwise convolution's CPU training backward off (every convolution goes to ATen's conv2d, as
+ * FOLDTORCH_DEPTHWISE_BACKWARD=aten at load does) or on again; returns whether it was on. Not while a step runs.
+ */
+export function useDepthwiseBackward(enabled: boolean): boolean {
+  return loadAddon().useDepthwiseBackward(enabled);
+}

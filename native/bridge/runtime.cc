@@ -183,9 +183,18 @@ std::vector<int64_t> ImageShapeOption(Napi::Env env, const OptionReader& options
   return shape;
 }
 
-at::Tensor FloatTensorOption(const OptionReader& options, const char* key) {
+// `key`'s numbers as a float32 tensor of `shape` (flat when none is given); a count that does not fit is a RangeError
+// naming the key.
+at::Tensor FloatTensorOption(Napi::Env env, const OptionReader& options, const char* key,
+                             std::vector<int64_t> shape = {}) {
   const auto numbers = options.NumberArray(key);
-  return at::tensor(std::vector<float>(numbers.begin(), numbers.end()));
+  if (shape.empty()) shape = {static_cast<int64_t>(numbers.size())};
+  int64_t count = 1;
+  for (const int64_t size : shape) count *= size;
+  if (count != static_cast<int64_t>(numbers.size()))
+    ThrowRangeError(env, "Expected " + std::to_string(count) + " numbers for " + key + " but received " +
+                             std::to_string(numbers.size()));
+  return at::tensor(std::vector<float>(numbers.begin(), numbers.end())).reshape(shape);
 }
 
 // A test hook: one training-mode step of the fused CPU BatchNorm (+ ReLU6) on a small NCHW tensor given as numbers,
@@ -196,10 +205,11 @@ Napi::Value BatchNormActTrainCheck(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OptionReader options(env, info[0], "batchNormActTrainCheck options");
   const std::vector<int64_t> shape = ImageShapeOption(env, options);
-  const auto values = [&](const char* key) { return FloatTensorOption(options, key); };
-  const at::Tensor input = values("input").reshape(shape), grad = values("grad").reshape(shape);
-  const at::Tensor weight = values("weight"), bias = values("bias");
-  const at::Tensor mean = values("runningMean"), var = values("runningVar");
+  const auto image = [&](const char* key) { return FloatTensorOption(env, options, key, shape); };
+  const auto per_channel = [&](const char* key) { return FloatTensorOption(env, options, key, {shape[1]}); };
+  const at::Tensor input = image("input"), grad = image("grad");
+  const at::Tensor weight = per_channel("weight"), bias = per_channel("bias");
+  const at::Tensor mean = per_channel("runningMean"), var = per_channel("runningVar");
   const double momentum = options.Number("momentum"), eps = options.Number("eps");
   const bool relu6 = options.Bool("relu6", true);
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
@@ -233,10 +243,12 @@ Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
   const std::vector<int64_t> shape = ImageShapeOption(env, options);
   const int64_t kernel = options.Integer("kernel"), stride = options.Integer("stride");
   const int64_t padding = options.Integer("padding");
-  const auto values = [&](const char* key) { return FloatTensorOption(options, key); };
-  const at::Tensor input = values("input").reshape(shape), grad = values("grad");
-  const at::Tensor weight = values("weight").reshape({shape[1], 1, kernel, kernel});
-  const at::Tensor bias = options.Has("bias") ? values("bias") : at::Tensor();
+  if (kernel < 1) ThrowRangeError(env, "Expected a positive kernel but received " + std::to_string(kernel));
+  const at::Tensor input = FloatTensorOption(env, options, "input", shape);
+  const at::Tensor weight = FloatTensorOption(env, options, "weight", {shape[1], 1, kernel, kernel});
+  const at::Tensor bias = options.Has("bias") ? FloatTensorOption(env, options, "bias", {shape[1]}) : at::Tensor();
+  // Flat: the output's size is the convolution's to work out, and a gradient that does not fit it fails there, worded.
+  const at::Tensor grad = FloatTensorOption(env, options, "grad");
   const auto dtype = train::PrecisionDtype(ReadPrecision(options, "dtype"));
   AsyncCall<NamedTensors> call(env, c10::Device(c10::kCPU));
   return call.Run(
@@ -259,6 +271,16 @@ Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
         return outputs;
       },
       [](Napi::Env env, NamedTensors& outputs) -> Napi::Value { return NamedToJs(env, outputs); });
+}
+
+// A test hook: turns the depthwise convolution's CPU training backward off (ATen's conv2d then) or on again; returns
+// whether it was on.
+Napi::Value UseDepthwiseBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) ThrowTypeError(env, "Expected a boolean for useDepthwiseBackward");
+  const bool was = layers::depthwise_backward_enabled();
+  layers::set_depthwise_backward_enabled(info[0].As<Napi::Boolean>().Value());
+  return Napi::Boolean::New(env, was);
 }
 
 // Raises a native exception of the given kind on the compute thread: proves failures become JS errors, not aborts.
@@ -295,6 +317,7 @@ Napi::Object InitRuntimeExports(Napi::Env env, Napi::Object exports) {
   exports.Set("imagesToTensor", Napi::Function::New(env, ImagesToTensorCall, "imagesToTensor"));
   exports.Set("raiseNativeError", Napi::Function::New(env, RaiseNativeError, "raiseNativeError"));
   exports.Set("batchNormActTrainCheck", Napi::Function::New(env, BatchNormActTrainCheck, "batchNormActTrainCheck"));
+  exports.Set("useDepthwiseBackward", Napi::Function::New(env, UseDepthwiseBackward, "useDepthwiseBackward"));
   exports.Set("depthwiseConvTrainCheck", Napi::Function::New(env, DepthwiseConvTrainCheck, "depthwiseConvTrainCheck"));
   exports.Set("matmulBenchmark", Napi::Function::New(env, MatmulBenchmark, "matmulBenchmark"));
   InitDeviceExports(env, exports);

@@ -124,6 +124,8 @@ export interface NativeAddon {
   /** One training step of the fused CPU BatchNorm (+ ReLU6) on a small channels-last tensor (tests). */
   batchNormActTrainCheck(options: BatchNormActCheckOptions): Promise<BatchNormActCheck>;
   depthwiseConvTrainCheck(options: DepthwiseConvCheckOptions): Promise<DepthwiseConvCheck>;
+  /** Turns the depthwise convolution's CPU training backward off (ATen's conv2d) or on; returns whether it was on. */
+  useDepthwiseBackward(enabled: boolean): boolean;
   /**
    * A JPEG of exactly `size` (a side or [height, width]) decoded by libjpeg-turbo into RGB with the plan's flips and
    * quarter turns (an odd number of turns swaps height and width); null when the file is not for this path (other

@@ -4,7 +4,7 @@
  * weight gradients, in float32 and under bfloat16 autocast (the input and weight rounded to bfloat16 as autocast
  * rounds them; the weight gradient summed in float).
  */
-import { depthwiseConvTrainCheck } from '../../src/testing';
+import { depthwiseConvTrainCheck, useDepthwiseBackward } from '../../src/testing';
 import type { DepthwiseConvCheck, DepthwiseConvCheckOptions } from '../../src/native/types';
 import { grid, maxError, worstBeyondRounding } from './reference_values';
 
@@ -109,7 +109,8 @@ function expectBiasGradient(got: DepthwiseConvCheck, want: Reference, withBias: 
 // Every tile width: a partial tile (24 and 40 channels: 64 wide, 24 and 40 used), tiles of 16 (80, non-square and
 // strided without padding, as the SAME-padded stride-2 layers), two of 64 and a 2-channel tail (130), tiles of 48
 // (96) and 32 (32); strided with padding; ConvNeXt's 7×7 with a bias on an input smaller than twice the kernel; and
-// one large enough (2 × 64 × 16 × 16 at 5×5) to split over two chunks and several float blocks.
+// one large enough (2 × 64 × 16 × 16 at 5×5) to split over two chunks (with the 2 threads CI's machines give the
+// addon) and several float blocks.
 describe.each([
   [[2, 24, 7, 7] as Shape, 3, 1, 1, true],
   [[3, 80, 11, 9] as Shape, 5, 2, 0, false],
@@ -128,7 +129,7 @@ describe.each([
     expect(got.output.shape).toEqual([shape[0], shape[1], oh, ow]);
     expect(got.gradInput.shape).toEqual(shape);
     expect(got.gradWeight.shape).toEqual([shape[1], 1, kernel, kernel]);
-    // At most 25 products of values below 3 per output and input-gradient value.
+    // At most 49 products of values below 3 per output and input-gradient value.
     expect(maxError(got.output.data, want.output)).toBeLessThan(1e-5);
     expect(maxError(got.gradInput.data, want.gradInput)).toBeLessThan(1e-5);
     const weightErrors = want.gradWeight.map((v, i) => Math.abs(got.gradWeight.data[i] - v) - 1e-6 * want.gradWeightScale[i]);
@@ -161,4 +162,23 @@ test('the input gradient under autocast uses the bfloat16-rounded weight, as ATe
 test('a stride below 1 is refused with the argument named', async () => {
   const options = caseOf([1, 16, 5, 5], 3, 1, 1, 'float32');
   await expect(depthwiseConvTrainCheck({ ...options, stride: 0 })).rejects.toThrow(/expected stride >= 1 and padding >= 0, got 0 and 1/);
+});
+
+test('numbers that do not fit the shape are refused with the option named', () => {
+  const options = caseOf([1, 16, 5, 5], 3, 1, 1, 'float32');
+  expect(() => depthwiseConvTrainCheck({ ...options, input: options.input.slice(1) })).toThrow(
+    'Expected 400 numbers for input but received 399',
+  );
+  expect(() => depthwiseConvTrainCheck({ ...options, bias: [1, 2] })).toThrow('Expected 16 numbers for bias but received 2');
+});
+
+test('the path can be switched off (ATen then) and on again', async () => {
+  const options = caseOf([1, 16, 5, 5], 3, 1, 1, 'float32');
+  expect(useDepthwiseBackward(false)).toBe(true);
+  try {
+    await expect(depthwiseConvTrainCheck(options)).rejects.toThrow('the training path does not take this input');
+  } finally {
+    expect(useDepthwiseBackward(true)).toBe(false);
+  }
+  await expect(depthwiseConvTrainCheck(options)).resolves.toBeDefined();
 });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { createModel, type CreateModelOptions, type Model } from '../../src/native/model';
 import { readFixtureJson, readFixtureSafetensors, type FixtureTensor } from '../../src/parity/fixture';
 import type { LossAndGradsResult, Precision } from '../../src/native/types';
+import { useDepthwiseBackward } from '../../src/testing';
 
 const golden = process.env.FOLDTORCH_GOLDEN ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'golden');
 
@@ -104,6 +105,23 @@ test('timm reference gradients of the EVA-02 base family', async () => {
     maxDiff(got.grads['blocks.0.attn.k_proj.weight'].data, expected.get('grad.blocks.0.attn.k_proj.weight')!.data as Float32Array),
   ).toBeLessThan(1e-5);
   expect(maxDiff(got.gradInput.data, expected.get('grad_input')!.data as Float32Array)).toBeLessThan(1e-5);
+});
+
+test("ConvNeXt's depthwise convolutions: the CPU training backward gives ATen's gradients", async () => {
+  const c = cases[2];
+  const x = readFixtureSafetensors(path.join(golden, `${c.stem}.io.safetensors`)).get('input')!;
+  const ours = await gradsOf(c, x, { channelsLast: true });
+  useDepthwiseBackward(false);
+  let aten: LossAndGradsResult;
+  try {
+    aten = await gradsOf(c, x, { channelsLast: true });
+  } finally {
+    useDepthwiseBackward(true);
+  }
+  expect(ours.loss).toBe(aten.loss);
+  expect(worstGradDiff(ours, aten)).toBeLessThan(1e-5);
+  // The conv_dw gradients are there, and not trivially equal.
+  expect(maxDiff(ours.grads['stages.0.blocks.0.conv_dw.bias'].data, new Float32Array(16))).toBeGreaterThan(1e-3);
 });
 
 test('ConvNeXt gives the same outputs and gradients in channels-last', async () => {

@@ -54,5 +54,6 @@ test('foldtorch/testing holds the hooks', () => {
     'depthwiseConvTrainCheck',
     'injectNonFiniteGradient',
     'raiseNativeError',
+    'useDepthwiseBackward',
   ]);
 });

@@ -11,8 +11,11 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -25,7 +28,9 @@ namespace {
 using namespace cpu_kernels;  // NOLINT(google-build-using-namespace): the kernels' shared vocabulary
 
 constexpr int64_t kChannelTile = 64;
-constexpr int64_t kBlockPositions = 64;  // float accumulation span of the weight gradient; double beyond it
+// The weight gradient sums in float over blocks of whole output rows, at least 64 positions (or one row when wider),
+// and in double across blocks.
+constexpr int64_t kBlockPositions = 64;
 
 struct Geometry {
   int64_t batch, channels, height, width, out_height, out_width, kernel, stride, padding;
@@ -252,26 +257,46 @@ class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunc
   }
 };
 
-// The dtype at::conv2d computes in: CPU autocast casts float32 inputs to its dtype.
+// FOLDTORCH_DEPTHWISE_BACKWARD=aten at load turns the path off; set_depthwise_backward_enabled changes it later.
+std::atomic<bool>& DepthwiseBackwardSwitch() {
+  static std::atomic<bool> enabled([] {
+    const char* choice = std::getenv("FOLDTORCH_DEPTHWISE_BACKWARD");
+    return choice == nullptr || std::string(choice) != "aten";
+  }());
+  return enabled;
+}
+
+bool CpuAutocast() { return at::autocast::is_autocast_enabled(at::kCPU); }
+
+// The dtype at::conv2d computes in: CPU autocast casts every reduced or single precision input to its dtype.
 at::ScalarType ComputeDtype(const at::Tensor& x) {
-  if (x.scalar_type() == at::kFloat && at::autocast::is_autocast_enabled(at::kCPU))
-    return at::autocast::get_autocast_dtype(at::kCPU);
-  return x.scalar_type();
+  const auto dtype = x.scalar_type();
+  const bool cast = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
+  return cast && CpuAutocast() ? at::autocast::get_autocast_dtype(at::kCPU) : dtype;
 }
 
 }  // namespace
+
+bool depthwise_backward_enabled() { return DepthwiseBackwardSwitch().load(); }
+
+void set_depthwise_backward_enabled(bool enabled) { DepthwiseBackwardSwitch().store(enabled); }
 
 bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                   int64_t groups) {
   const auto takes = [](const at::Tensor& t) {
     return t.device().is_cpu() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16);
   };
+  if (!depthwise_backward_enabled()) return false;
   const auto dtype = ComputeDtype(x);
   const bool differentiated = at::GradMode::is_enabled() &&
                               (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
-  return differentiated && takes(x) && takes(weight) && (dtype == at::kFloat || dtype == at::kBFloat16) &&
-         x.dim() == 4 && weight.dim() == 4 && x.is_contiguous(at::MemoryFormat::ChannelsLast) && groups == x.size(1) &&
-         weight.size(0) == groups && weight.size(1) == 1 && weight.size(2) == weight.size(3) &&
+  // Without autocast at::conv2d refuses mixed dtypes; under it, everything is cast to `dtype`.
+  const bool same_dtypes =
+      CpuAutocast() || (weight.scalar_type() == dtype && (!bias.defined() || bias.scalar_type() == dtype));
+  return differentiated && same_dtypes && takes(x) && takes(weight) &&
+         (dtype == at::kFloat || dtype == at::kBFloat16) && x.dim() == 4 && weight.dim() == 4 &&
+         x.is_contiguous(at::MemoryFormat::ChannelsLast) && groups == x.size(1) && weight.size(0) == groups &&
+         weight.size(1) == 1 && weight.size(2) == weight.size(3) &&
          (!bias.defined() || (takes(bias) && bias.dim() == 1 && bias.size(0) == groups));
 }
 
@@ -283,7 +308,7 @@ at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight,
   TORCH_CHECK_VALUE(input.size(2) + 2 * padding >= weight.size(2) && input.size(3) + 2 * padding >= weight.size(3),
                     "depthwise_conv2d_train: a ", weight.size(2), "×", weight.size(3), " kernel does not fit a ",
                     input.size(2), "×", input.size(3), " input padded by ", padding);
-  // An absent bias goes in as none: an undefined tensor is not an input autograd can record.
+  // An absent bias goes in as none, which autograd records as no input.
   return DepthwiseConvFunction::apply(input, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
                                       stride, padding);
 }

@@ -13,8 +13,10 @@
 
 namespace foldtorch::layers::cpu_kernels {
 
-// x86-64-v3/v4 as target names need GCC 11; older compilers and clang build the plain loops once.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+// x86-64-v3/v4 as target names need GCC 11; older compilers and clang build the plain loops once. A build may define
+// it first to pin one level (scripts/fuzz-kernels.sh --isa checks each clone on any machine).
+#ifdef FOLDTORCH_ROW_KERNEL
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
 #define FOLDTORCH_ROW_KERNEL \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("O3")))
 #else

@@ -1,8 +1,8 @@
 // The CPU training kernels (the depthwise convolution's backward, the fused BatchNorm + ReLU6) on random shapes,
 // compiled with AddressSanitizer and UndefinedBehaviorSanitizer, against ATen's ops in float64: out-of-bounds reads
 // or writes, overflow and wrong values at the edges the tests' fixed shapes do not reach (1×1 to 7×7 kernels,
-// strides 1-3, padding up to half the kernel plus one, 1-130 channels, float32 and bf16 autocast, with and without a
-// bias). Built and run by scripts/fuzz-kernels.sh; exits non-zero on any mismatch.
+// strides 1-3, padding up to half the kernel plus one on each side, even or not, 1-130 channels, float32 and bf16
+// autocast, with and without a bias). Built and run by scripts/fuzz-kernels.sh; exits non-zero on any mismatch.
 #include <ATen/ATen.h>
 
 #include <cstdio>
@@ -35,9 +35,16 @@ class Fuzzer {
   // One depthwise case; returns whether it matched.
   bool DepthwiseCase(int index) {
     const int64_t n = Pick(1, 3), c = Pick(1, 130), k = std::vector<int64_t>{1, 3, 5, 7}[Pick(0, 3)];
-    const int64_t stride = Pick(1, 3), padding = Pick(0, static_cast<int>(k / 2 + 1));
-    const int64_t h = Pick(static_cast<int>(std::max<int64_t>(1, k - 2 * padding)), 12);
-    const int64_t w = Pick(static_cast<int>(std::max<int64_t>(1, k - 2 * padding)), 12);
+    const int64_t stride = Pick(1, 3);
+    // Even padding half the time, else each side its own (TF "SAME" pads one more at the bottom and right).
+    const auto side = [&] { return static_cast<int64_t>(Pick(0, static_cast<int>(k / 2 + 1))); };
+    const int64_t even = side();
+    const bool uneven = Pick(0, 1) == 1;
+    const foldtorch::layers::DepthwisePadding padding =
+        uneven ? foldtorch::layers::DepthwisePadding{side(), side(), side(), side()}
+               : foldtorch::layers::DepthwisePadding{even, even, even, even};
+    const int64_t h = Pick(static_cast<int>(std::max<int64_t>(1, k - padding.top - padding.bottom)), 12);
+    const int64_t w = Pick(static_cast<int>(std::max<int64_t>(1, k - padding.left - padding.right)), 12);
     const bool bf16 = Pick(0, 1) == 1, with_bias = Pick(0, 1) == 1;
     at::AutoGradMode grad_mode(true);
     const auto x64 = RoundedTo(at::randn({n, c, h, w}, at::kDouble), bf16);
@@ -59,18 +66,23 @@ class Fuzzer {
     y.backward(g64.to(y.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast));
     auto xr = x64.clone().requires_grad_(true), wr = w64.clone().requires_grad_(true);
     auto br = b64.clone().requires_grad_(true);
-    at::conv2d(xr, wr, with_bias ? br : at::Tensor(), stride, padding, 1, c).backward(g64);
+    const auto pad = [&](const at::Tensor& t) {
+      return at::constant_pad_nd(t, {padding.left, padding.right, padding.top, padding.bottom}, 0);
+    };
+    at::conv2d(pad(xr), wr, with_bias ? br : at::Tensor(), stride, at::IntArrayRef{0}, 1, c).backward(g64);
     // bf16 rounds the output and input gradient once; weight and bias gradients are summed in float either way.
     const double rounded = bf16 ? 1.6e-2 : 1e-5;
-    const double errors[] = {
-        RelativeError(y.detach(), at::conv2d(x64, w64, with_bias ? b64 : at::Tensor(), stride, padding, 1, c)),
-        RelativeError(x.grad(), xr.grad()), RelativeError(weight.grad(), wr.grad()),
-        with_bias ? RelativeError(bias.grad(), br.grad()) : 0.0};
+    const double errors[] = {RelativeError(y.detach(), at::conv2d(pad(x64), w64, with_bias ? b64 : at::Tensor(), stride,
+                                                                  at::IntArrayRef{0}, 1, c)),
+                             RelativeError(x.grad(), xr.grad()), RelativeError(weight.grad(), wr.grad()),
+                             with_bias ? RelativeError(bias.grad(), br.grad()) : 0.0};
     if (errors[0] <= rounded && errors[1] <= rounded && errors[2] <= 1e-5 && errors[3] <= 1e-5) return true;
     std::printf(
-        "depthwise case %d (n %ld c %ld %ldx%ld k %ld stride %ld padding %ld bf16 %d bias %d): output %.1e "
+        "depthwise case %d (n %ld c %ld %ldx%ld k %ld stride %ld padding [%ld %ld %ld %ld] bf16 %d bias %d): output "
+        "%.1e "
         "input grad %.1e weight grad %.1e bias grad %.1e\n",
-        index, n, c, h, w, k, stride, padding, bf16, with_bias, errors[0], errors[1], errors[2], errors[3]);
+        index, n, c, h, w, k, stride, padding.top, padding.bottom, padding.left, padding.right, bf16, with_bias,
+        errors[0], errors[1], errors[2], errors[3]);
     return false;
   }
 

@@ -242,7 +242,11 @@ Napi::Value DepthwiseConvTrainCheck(const Napi::CallbackInfo& info) {
   OptionReader options(env, info[0], "depthwiseConvTrainCheck options");
   const std::vector<int64_t> shape = ImageShapeOption(env, options);
   const int64_t kernel = options.Integer("kernel"), stride = options.Integer("stride");
-  const int64_t padding = options.Integer("padding");
+  // A number pads every side; [top, bottom, left, right] pads each its own.
+  std::vector<int64_t> pads = options.Raw("padding").IsArray() ? options.IntegerArray("padding")
+                                                               : std::vector<int64_t>(4, options.Integer("padding"));
+  if (pads.size() != 4) ThrowRangeError(env, "Expected a number or [top, bottom, left, right] for padding");
+  const layers::DepthwisePadding padding{pads[0], pads[1], pads[2], pads[3]};
   if (kernel < 1) ThrowRangeError(env, "Expected a positive kernel but received " + std::to_string(kernel));
   const at::Tensor input = FloatTensorOption(env, options, "input", shape);
   const at::Tensor weight = FloatTensorOption(env, options, "weight", {shape[1], 1, kernel, kernel});

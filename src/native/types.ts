@@ -96,7 +96,8 @@ export interface DepthwiseConvCheckOptions {
   shape: [number, number, number, number];
   kernel: number;
   stride: number;
-  padding: number;
+  /** Every side, or [top, bottom, left, right]. */
+  padding: number | [number, number, number, number];
   input: number[];
   weight: number[];
   /** One value per channel, or none. */

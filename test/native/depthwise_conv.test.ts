@@ -26,9 +26,17 @@ interface Reference {
   gradWeightScale: number[];
 }
 
+type Padding = number | [number, number, number, number];
+
+/** [top, bottom, left, right]. */
+function sides(padding: Padding): [number, number, number, number] {
+  return typeof padding === 'number' ? [padding, padding, padding, padding] : padding;
+}
+
 function outputSize(o: DepthwiseConvCheckOptions): [number, number] {
   const [, , h, w] = o.shape;
-  return [Math.floor((h + 2 * o.padding - o.kernel) / o.stride) + 1, Math.floor((w + 2 * o.padding - o.kernel) / o.stride) + 1];
+  const [top, bottom, left, right] = sides(o.padding);
+  return [Math.floor((h + top + bottom - o.kernel) / o.stride) + 1, Math.floor((w + left + right - o.kernel) / o.stride) + 1];
 }
 
 /** conv2d(groups = channels) and its backward in float64, NCHW, with the weight the forward computes with. */
@@ -53,10 +61,10 @@ function reference(o: DepthwiseConvCheckOptions): Reference {
           if (bias) out.output[o_] += bias[ch];
           out.gradBias[ch] += o.grad[o_];
           for (let i = 0; i < k; i++) {
-            const iy = y * o.stride + i - o.padding;
+            const iy = y * o.stride + i - sides(o.padding)[0];
             if (iy < 0 || iy >= h) continue;
             for (let j = 0; j < k; j++) {
-              const ix = x * o.stride + j - o.padding;
+              const ix = x * o.stride + j - sides(o.padding)[2];
               if (ix < 0 || ix >= w) continue;
               const inputIndex = ((b * c + ch) * h + iy) * w + ix;
               const tap = (ch * k + i) * k + j;
@@ -77,7 +85,7 @@ function caseOf(
   shape: Shape,
   kernel: number,
   stride: number,
-  padding: number,
+  padding: Padding,
   dtype: 'float32' | 'bfloat16',
   withBias = false,
 ): DepthwiseConvCheckOptions {
@@ -110,7 +118,8 @@ function expectBiasGradient(got: DepthwiseConvCheck, want: Reference, withBias: 
 // strided without padding, as the SAME-padded stride-2 layers), two of 64 and a 2-channel tail (130), tiles of 48
 // (96) and 32 (32); strided with padding; ConvNeXt's 7×7 with a bias on an input smaller than twice the kernel; and
 // one large enough (2 × 64 × 16 × 16 at 5×5) to split over two chunks (with the 2 threads CI's machines give the
-// addon) and several float blocks.
+// addon) and several float blocks; uneven padding as TF "SAME" pads at stride 2 (one more at the bottom and right),
+// and each side its own.
 describe.each([
   [[2, 24, 7, 7] as Shape, 3, 1, 1, true],
   [[3, 80, 11, 9] as Shape, 5, 2, 0, false],
@@ -120,7 +129,9 @@ describe.each([
   [[1, 96, 7, 6] as Shape, 5, 2, 0, false],
   [[2, 32, 8, 8] as Shape, 3, 2, 1, true],
   [[2, 64, 16, 16] as Shape, 5, 1, 2, false],
-])('depthwise conv, shape %j, kernel %i, stride %i, padding %i, bias %s', (shape, kernel, stride, padding, withBias) => {
+  [[2, 24, 8, 6] as Shape, 3, 2, [0, 1, 0, 1] as Padding, false],
+  [[1, 48, 10, 7] as Shape, 5, 2, [1, 2, 2, 1] as Padding, true],
+])('depthwise conv, shape %j, kernel %i, stride %i, padding %j, bias %s', (shape, kernel, stride, padding, withBias) => {
   test('float32: output and the gradients as the float64 reference', async () => {
     const options = caseOf(shape, kernel, stride, padding, 'float32', withBias);
     const want = reference(options);
@@ -161,7 +172,9 @@ test('the input gradient under autocast uses the bfloat16-rounded weight, as ATe
 
 test('a stride below 1 is refused with the argument named', async () => {
   const options = caseOf([1, 16, 5, 5], 3, 1, 1, 'float32');
-  await expect(depthwiseConvTrainCheck({ ...options, stride: 0 })).rejects.toThrow(/expected stride >= 1 and padding >= 0, got 0 and 1/);
+  await expect(depthwiseConvTrainCheck({ ...options, stride: 0 })).rejects.toThrow(
+    /expected stride >= 1 and padding >= 0, got 0 and \[1, 1, 1, 1\]/,
+  );
 });
 
 test('numbers that do not fit the shape are refused with the option named', () => {

@@ -33,32 +33,34 @@ constexpr int64_t kChannelTile = 64;
 constexpr int64_t kBlockPositions = 64;
 
 struct Geometry {
-  int64_t batch, channels, height, width, out_height, out_width, kernel, stride, padding;
+  int64_t batch, channels, height, width, out_height, out_width, kernel, stride;
+  int64_t pad_top, pad_left;  // the bottom and right padding follow from the output size
   int64_t taps() const { return kernel * kernel; }
   int64_t image_values() const { return height * width * channels; }
   int64_t out_image_values() const { return out_height * out_width * channels; }
 };
 
-Geometry GeometryOf(const at::Tensor& x, const at::Tensor& weight, int64_t stride, int64_t padding) {
+Geometry GeometryOf(const at::Tensor& x, const at::Tensor& weight, int64_t stride, const DepthwisePadding& p) {
   const int64_t kernel = weight.size(2);
   return {x.size(0),
           x.size(1),
           x.size(2),
           x.size(3),
-          (x.size(2) + 2 * padding - kernel) / stride + 1,
-          (x.size(3) + 2 * padding - kernel) / stride + 1,
+          (x.size(2) + p.top + p.bottom - kernel) / stride + 1,
+          (x.size(3) + p.left + p.right - kernel) / stride + 1,
           kernel,
           stride,
-          padding};
+          p.top,
+          p.left};
 }
 
 // The output columns whose tap j lands inside the input row: ow·S + j − P in [0, W) for ow in [first, end).
 int64_t FirstColumn(int64_t j, const Geometry& s) {
-  const int64_t before = s.padding - j;
+  const int64_t before = s.pad_left - j;
   return before <= 0 ? 0 : (before + s.stride - 1) / s.stride;
 }
 int64_t EndColumn(int64_t j, const Geometry& s) {
-  const int64_t last = s.width - 1 + s.padding - j;
+  const int64_t last = s.width - 1 + s.pad_left - j;
   return last < 0 ? 0 : std::min(s.out_width, last / s.stride + 1);
 }
 
@@ -102,7 +104,7 @@ FOLDTORCH_ROW_KERNEL void AddWeightGradientRow(const T* __restrict grad, const T
   const int64_t width = TileWidth<kTile>(tile), channels = s.channels, kernel = s.kernel;
   const T* grad_row = grad + oh * s.out_width * channels;
   for (int64_t i = 0; i < kernel; ++i) {
-    const int64_t ih = oh * s.stride + i - s.padding;
+    const int64_t ih = oh * s.stride + i - s.pad_top;
     if (ih < 0 || ih >= s.height) continue;
     const T* input_row = input + ih * s.width * channels;
     for (int64_t j = 0; j < kernel; ++j) {
@@ -111,7 +113,7 @@ FOLDTORCH_ROW_KERNEL void AddWeightGradientRow(const T* __restrict grad, const T
       for (int64_t c = 0; c < width; ++c) sum[c] = a[c];
       for (int64_t ow = FirstColumn(j, s), end = EndColumn(j, s); ow < end; ++ow) {
         const T* g = grad_row + ow * channels;
-        const T* x = input_row + (ow * s.stride + j - s.padding) * channels;
+        const T* x = input_row + (ow * s.stride + j - s.pad_left) * channels;
         for (int64_t c = 0; c < width; ++c) sum[c] += Load(g[c]) * Load(x[c]);
       }
       for (int64_t c = 0; c < width; ++c) a[c] = sum[c];
@@ -128,7 +130,7 @@ FOLDTORCH_ROW_KERNEL void InputGradientRow(const T* __restrict grad, const float
   const int64_t width = TileWidth<kTile>(tile), channels = s.channels, kernel = s.kernel;
   for (int64_t v = 0; v < s.width * width; ++v) row[v] = 0.0F;
   for (int64_t i = 0; i < kernel; ++i) {
-    const int64_t th = ih + s.padding - i;
+    const int64_t th = ih + s.pad_top - i;
     if (th < 0 || th % s.stride != 0 || th / s.stride >= s.out_height) continue;
     const T* grad_row = grad + th / s.stride * s.out_width * channels;
     for (int64_t j = 0; j < kernel; ++j) {
@@ -136,7 +138,7 @@ FOLDTORCH_ROW_KERNEL void InputGradientRow(const T* __restrict grad, const float
       for (int64_t c = 0; c < width; ++c) w[c] = weight[(i * kernel + j) * channels + c];
       for (int64_t ow = FirstColumn(j, s), end = EndColumn(j, s); ow < end; ++ow) {
         const T* g = grad_row + ow * channels;
-        float* a = row + (ow * s.stride + j - s.padding) * width;
+        float* a = row + (ow * s.stride + j - s.pad_left) * width;
         for (int64_t c = 0; c < width; ++c) a[c] += Load(g[c]) * w[c];
       }
     }
@@ -223,15 +225,24 @@ at::Tensor InputGradient(const at::Tensor& grad, const at::Tensor& weight, const
 class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunction> {
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            const std::optional<at::Tensor>& bias, int64_t stride, int64_t padding) {
+                            const std::optional<at::Tensor>& bias, int64_t stride, std::vector<int64_t> padding) {
     const auto computed_weight = weight.to(x.scalar_type());
     const auto computed_bias = bias ? std::optional<at::Tensor>(bias->to(x.scalar_type())) : std::nullopt;
     at::Tensor y;
     {
       // x, the weight and the bias already have the dtype autocast would choose.
       c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-      y = at::conv2d(x, computed_weight, computed_bias, at::IntArrayRef{stride}, at::IntArrayRef{padding},
-                     at::IntArrayRef{1}, x.size(1));
+      const int64_t top = padding[0], bottom = padding[1], left = padding[2], right = padding[3];
+      if (top == bottom && left == right) {
+        y = at::conv2d(x, computed_weight, computed_bias, at::IntArrayRef{stride}, at::IntArrayRef{top, left},
+                       at::IntArrayRef{1}, x.size(1));
+      } else {
+        // Uneven padding (TF "SAME" at stride 2) is materialised for oneDNN's forward only: the backward reads x
+        // with the offsets, so no pad gradient is copied back.
+        const auto padded = at::constant_pad_nd(x, {left, right, top, bottom}, 0);
+        y = at::conv2d(padded.contiguous(at::MemoryFormat::ChannelsLast), computed_weight, computed_bias,
+                       at::IntArrayRef{stride}, at::IntArrayRef{0}, at::IntArrayRef{1}, x.size(1));
+      }
     }
     ctx->save_for_backward({x, weight});
     ctx->saved_data["bias_dtype"] = bias ? c10::IValue(bias->scalar_type()) : c10::IValue();
@@ -244,7 +255,8 @@ class DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunc
                                                  torch::autograd::variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &weight = saved[1];
-    const Geometry s = GeometryOf(x, weight, ctx->saved_data["stride"].toInt(), ctx->saved_data["padding"].toInt());
+    const auto pads = ctx->saved_data["padding"].toIntVector();
+    const Geometry s = GeometryOf(x, weight, ctx->saved_data["stride"].toInt(), {pads[0], pads[1], pads[2], pads[3]});
     const auto grad = grad_outputs[0].to(x.scalar_type()).contiguous(at::MemoryFormat::ChannelsLast);
     at::Tensor grad_input, grad_weight, grad_bias;
     if (ctx->needs_input_grad(0)) grad_input = InputGradient(grad, weight.to(x.scalar_type()), x, s);
@@ -301,16 +313,19 @@ bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight,
 }
 
 at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
-                                  int64_t padding) {
-  TORCH_CHECK_VALUE(stride >= 1 && padding >= 0, "depthwise_conv2d_train: expected stride >= 1 and padding >= 0, got ",
-                    stride, " and ", padding);
+                                  const DepthwisePadding& padding) {
+  const auto& p = padding;
+  TORCH_CHECK_VALUE(stride >= 1 && p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0,
+                    "depthwise_conv2d_train: expected stride >= 1 and padding >= 0, got ", stride, " and [", p.top,
+                    ", ", p.bottom, ", ", p.left, ", ", p.right, "]");
   const auto input = x.to(ComputeDtype(x));
-  TORCH_CHECK_VALUE(input.size(2) + 2 * padding >= weight.size(2) && input.size(3) + 2 * padding >= weight.size(3),
-                    "depthwise_conv2d_train: a ", weight.size(2), "×", weight.size(3), " kernel does not fit a ",
-                    input.size(2), "×", input.size(3), " input padded by ", padding);
+  TORCH_CHECK_VALUE(
+      input.size(2) + p.top + p.bottom >= weight.size(2) && input.size(3) + p.left + p.right >= weight.size(3),
+      "depthwise_conv2d_train: a ", weight.size(2), "×", weight.size(3), " kernel does not fit a ", input.size(2), "×",
+      input.size(3), " input padded by [", p.top, ", ", p.bottom, ", ", p.left, ", ", p.right, "]");
   // An absent bias goes in as none, which autograd records as no input.
   return DepthwiseConvFunction::apply(input, weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,
-                                      stride, padding);
+                                      stride, std::vector<int64_t>{p.top, p.bottom, p.left, p.right});
 }
 
 }  // namespace foldtorch::layers

@@ -25,9 +25,14 @@ void set_depthwise_backward_enabled(bool enabled);
 bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                   int64_t groups);
 
-// conv2d(x, weight, bias, stride, padding, groups = channels) with our backward; `bias` may be undefined. Under CPU
-// autocast the input, weight and bias are cast to the autocast dtype first, as at::conv2d's autocast rule does.
+// Zero padding of the input's rows (top, bottom) and columns (left, right); TF "SAME" pads unevenly.
+struct DepthwisePadding {
+  int64_t top, bottom, left, right;
+};
+
+// conv2d(x zero-padded, weight, bias, stride, groups = channels) with our backward; `bias` may be undefined. Under
+// CPU autocast the input, weight and bias are cast to the autocast dtype first, as at::conv2d's autocast rule does.
 at::Tensor depthwise_conv2d_train(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t stride,
-                                  int64_t padding);
+                                  const DepthwisePadding& padding);
 
 }  // namespace foldtorch::layers

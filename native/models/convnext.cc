@@ -53,10 +53,10 @@ ConvNextBlockImpl::ConvNextBlockImpl(int64_t channels, const ConvNextConfig& c) 
 
 torch::Tensor ConvNextBlockImpl::forward(const torch::Tensor& input) {
   const auto& w = conv_dw_->weight;
-  auto x = layers::depthwise_conv_train_applies(input, w, conv_dw_->bias, w.size(0))
-               ? layers::depthwise_conv2d_train(input, w, conv_dw_->bias, 1,
-                                                {w.size(2) / 2, w.size(2) / 2, w.size(3) / 2, w.size(3) / 2})
-               : conv_dw_->forward(input);
+  auto x =
+      layers::depthwise_conv_train_applies(input, w, conv_dw_->bias, w.size(0))
+          ? layers::depthwise_conv2d_train(input, w, conv_dw_->bias, 1, layers::DepthwisePadding::Even(w.size(2) / 2))
+          : conv_dw_->forward(input);
   if (conv_mlp_) {
     x = fc2_conv_->forward(at::gelu(fc1_conv_->forward(norm_2d_->forward(x))));
   } else {

@@ -26,7 +26,7 @@ torch::Tensor Conv2dSameImpl::forward_with(const torch::Tensor& x, const torch::
     // SAME at stride 1 is the symmetric k/2 on every size: let the convolution pad (no extra copy).
     const int64_t pad = kernel_ / 2;
     if (depthwise_conv_train_applies(x, w, bias, groups_))
-      return depthwise_conv2d_train(x, w, bias, 1, {pad, pad, pad, pad});
+      return depthwise_conv2d_train(x, w, bias, 1, DepthwisePadding::Even(pad));
     return at::conv2d(x, w, bias, at::IntArrayRef{1}, at::IntArrayRef{pad}, at::IntArrayRef{1}, groups_);
   }
   const auto rows = same_padding(x.size(2), kernel_, stride_);

@@ -28,6 +28,7 @@ bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight,
 // Zero padding of the input's rows (top, bottom) and columns (left, right); TF "SAME" pads unevenly.
 struct DepthwisePadding {
   int64_t top, bottom, left, right;
+  static DepthwisePadding Even(int64_t pad) { return {pad, pad, pad, pad}; }
 };
 
 // conv2d(x zero-padded, weight, bias, stride, groups = channels) with our backward; `bias` may be undefined. Under

@@ -16,7 +16,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-rtti", "-fno-exceptions", "-std=gnu++17", "-std=gnu++20", "-std=c++17"],
-      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O2", "-fopenmp", "-Wno-unused-parameter"],
       "libraries": [
         "-L<!(node scripts/libtorch.js --lib-dir)",
         "-Wl,--no-as-needed",

@@ -15,7 +15,7 @@ mkdir -p "$out"
 read -r -a includes <<<"$(node scripts/libtorch.js --include-dirs)"
 lib_dir=$(node scripts/libtorch.js --lib-dir)
 abi=$(node scripts/libtorch.js --abi)
-flags=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -D_GLIBCXX_USE_CXX11_ABI="$abi" -Inative)
+flags=(-std=c++17 -O1 -g -fopenmp -fsanitize=address,undefined -fno-omit-frame-pointer -D_GLIBCXX_USE_CXX11_ABI="$abi" -Inative)
 case "$isa" in
   clones) ;;
   default) flags+=("-DFOLDTORCH_ROW_KERNEL=__attribute__((optimize(\"O3\")))") ;;

@@ -22,6 +22,7 @@
 #include "bridge/tensor_bridge.h"
 #include "compat.h"
 #include "models/layers/batch_norm_act_cpu.h"
+#include "models/layers/cpu_kernels.h"
 #include "models/layers/depthwise_conv_cpu.h"
 #include "train/cpu_block_cache.h"
 #include "train/model_bench.h"
@@ -83,51 +84,57 @@ std::string ConfigValue(const std::string& config, const std::string& key) {
 
 struct DoctorReport {
   int compute_thread_threads = 0;
+  int kernel_threads = 0;
 };
 
 Napi::Value Doctor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AsyncCall<DoctorReport> call(env, c10::Device(c10::kCPU));
-  return call.Run([] { return DoctorReport{at::get_num_threads()}; },
-                  [](Napi::Env env, DoctorReport& report) -> Napi::Value {
-                    const std::string config = at::show_config();
-                    Napi::Object out = Napi::Object::New(env);
-                    out.Set("torchVersion", compat::torch_version());
-                    out.Set("builtWithCuda", compat::kBuiltWithCuda);
-                    out.Set("cudaAvailable", compat::cuda_available());
-                    Napi::Array devices = Napi::Array::New(env);
-                    uint32_t i = 0;
-                    bool cuda_bf16 = false;
-                    for (const auto& device : compat::cuda_devices()) {
-                      Napi::Object d = Napi::Object::New(env);
-                      d.Set("index", i);
-                      d.Set("name", device.name);
-                      d.Set("computeCapability", std::to_string(device.major) + "." + std::to_string(device.minor));
-                      d.Set("totalMemory", static_cast<double>(device.total_memory));
-                      cuda_bf16 = cuda_bf16 || device.major >= 8;
-                      devices.Set(i++, d);
-                    }
-                    out.Set("cudaDevices", devices);
-                    out.Set("cpuCapability", at::get_cpu_capability());
-                    const bool cpu_bf16 = CpuHasFlag("avx512_bf16") || CpuHasFlag("amx_bf16");
-                    Napi::Object bf16 = Napi::Object::New(env);
-                    bf16.Set("cpu", cpu_bf16);
-                    bf16.Set("cpuNative", cpu_bf16 ? "avx512_bf16/amx" : "emulated (fp32 compute)");
-                    bf16.Set("cuda", cuda_bf16);
-                    out.Set("bf16", bf16);
-                    out.Set("intraOpThreads", report.compute_thread_threads);
-                    out.Set("availableCores", AvailableCores());
-                    out.Set("interOpThreads", at::get_num_interop_threads());
-                    std::string blas = ConfigValue(config, "BLAS_INFO");
-                    out.Set("blas", blas.empty() ? (at::hasMKL() ? "mkl" : "unknown") : blas);
-                    out.Set("lapack", ConfigValue(config, "LAPACK_INFO"));
-                    out.Set("mkldnn", at::hasMKLDNN());
-                    out.Set("openmp", at::hasOpenMP());
-                    out.Set("cxxFlags", ConfigValue(config, "CXX_FLAGS"));
-                    out.Set("buildConfig", config);
-                    out.Set("parallelInfo", at::get_parallel_info());
-                    return out;
-                  });
+  return call.Run(
+      [] {
+        const int threads = at::get_num_threads();
+        return DoctorReport{threads, layers::cpu_kernels::ThreadsRunningChunks(threads)};
+      },
+      [](Napi::Env env, DoctorReport& report) -> Napi::Value {
+        const std::string config = at::show_config();
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("torchVersion", compat::torch_version());
+        out.Set("builtWithCuda", compat::kBuiltWithCuda);
+        out.Set("cudaAvailable", compat::cuda_available());
+        Napi::Array devices = Napi::Array::New(env);
+        uint32_t i = 0;
+        bool cuda_bf16 = false;
+        for (const auto& device : compat::cuda_devices()) {
+          Napi::Object d = Napi::Object::New(env);
+          d.Set("index", i);
+          d.Set("name", device.name);
+          d.Set("computeCapability", std::to_string(device.major) + "." + std::to_string(device.minor));
+          d.Set("totalMemory", static_cast<double>(device.total_memory));
+          cuda_bf16 = cuda_bf16 || device.major >= 8;
+          devices.Set(i++, d);
+        }
+        out.Set("cudaDevices", devices);
+        out.Set("cpuCapability", at::get_cpu_capability());
+        const bool cpu_bf16 = CpuHasFlag("avx512_bf16") || CpuHasFlag("amx_bf16");
+        Napi::Object bf16 = Napi::Object::New(env);
+        bf16.Set("cpu", cpu_bf16);
+        bf16.Set("cpuNative", cpu_bf16 ? "avx512_bf16/amx" : "emulated (fp32 compute)");
+        bf16.Set("cuda", cuda_bf16);
+        out.Set("bf16", bf16);
+        out.Set("intraOpThreads", report.compute_thread_threads);
+        out.Set("kernelThreads", report.kernel_threads);
+        out.Set("availableCores", AvailableCores());
+        out.Set("interOpThreads", at::get_num_interop_threads());
+        std::string blas = ConfigValue(config, "BLAS_INFO");
+        out.Set("blas", blas.empty() ? (at::hasMKL() ? "mkl" : "unknown") : blas);
+        out.Set("lapack", ConfigValue(config, "LAPACK_INFO"));
+        out.Set("mkldnn", at::hasMKLDNN());
+        out.Set("openmp", at::hasOpenMP());
+        out.Set("cxxFlags", ConfigValue(config, "CXX_FLAGS"));
+        out.Set("buildConfig", config);
+        out.Set("parallelInfo", at::get_parallel_info());
+        return out;
+      });
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {

@@ -13,6 +13,9 @@ export interface DoctorReport {
   cpuCapability: string;
   bf16: { cpu: boolean; cpuNative: string; cuda: boolean };
   intraOpThreads: number;
+  /** Threads foldtorch's own CPU kernels (fused BatchNorm, depthwise backward) run on: intraOpThreads unless the
+   * addon was compiled without OpenMP, when every chunk runs on one thread. */
+  kernelThreads: number;
   availableCores: number;
   interOpThreads: number;
   blas: string;

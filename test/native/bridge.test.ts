@@ -33,6 +33,11 @@ describe('addon and doctor', () => {
     expect(() => setNumThreads(0)).toThrow('Expected an integer from 1 to 1024 for threads but received 0');
     setNumThreads(1);
     expect((await doctor()).intraOpThreads).toBe(1);
+    expect((await doctor()).kernelThreads).toBe(1);
+    // Our own kernels' chunks run on the same OpenMP threads as ATen's (an addon compiled without -fopenmp ran
+    // them all on one, at::parallel_for being a header template).
+    setNumThreads(2);
+    expect(await doctor()).toMatchObject({ intraOpThreads: 2, kernelThreads: 2 });
     setNumThreads(expectedThreads());
     expect((await doctor()).intraOpThreads).toBe(expectedThreads());
   });

@@ -78,4 +78,8 @@ void ForEachChunk(int64_t rows, int64_t chunks, const Pass& pass) {
   });
 }
 
+// How many threads ForEachChunk spreads `chunks` chunks over: at most the intra-op thread count, and 1 when this
+// code was compiled without OpenMP (at::parallel_for then runs every chunk on the caller). `foldtorch doctor` says.
+int ThreadsRunningChunks(int64_t chunks);
+
 }  // namespace foldtorch::layers::cpu_kernels

@@ -18,7 +18,7 @@ test('demo-cpu fine-tunes ImageNet EfficientNet-Lite0; demo-cpu-scratch trains E
     gradCheckpointing: false,
   });
   expect({ epochs: demo.epochs, batchSize: demo.batchSize, lr: demo.optimizer.lr, min: demo.optimizer.warmdownMinLr }).toEqual({
-    epochs: 3,
+    epochs: 5,
     batchSize: 32,
     lr: 1e-3,
     min: 5e-4,

@@ -113,8 +113,8 @@ test('fine-tuning options are checked against the model and the recipe', async (
   expect(() => resolveRecipe('demo-cpu', ['finetune.headInit=zero'])).toThrow(
     'Expected one of reset, model for finetune.headInit but received "zero"',
   );
-  expect(() => resolveRecipe('demo-cpu', ['finetune.headWarmupEpochs=3'])).toThrow(
-    'Expected fewer than epochs (3) for finetune.headWarmupEpochs but received 3',
+  expect(() => resolveRecipe('demo-cpu', ['finetune.headWarmupEpochs=5'])).toThrow(
+    'Expected fewer than epochs (5) for finetune.headWarmupEpochs but received 5',
   );
   expect(() => resolveRecipe('demo-cpu', ['finetune.backboneLrScal=0.1'])).toThrow('did you mean finetune.backboneLrScale?');
   if (!weights) return;

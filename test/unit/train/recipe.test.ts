@@ -72,7 +72,7 @@ test.each([
   [['finetune.backboneLrScale=-1'], 'Expected a number from 0 to 100 for finetune.backboneLrScale but received -1'],
   [['finetune.freezeBatchNorm=1'], 'Expected a boolean for finetune.freezeBatchNorm but received 1'],
   [['finetune.headWarmupEpochs=1.5'], 'finetune.headWarmupEpochs'],
-  [['finetune.headWarmupEpochs=3'], 'Expected fewer than epochs (3) for finetune.headWarmupEpochs but received 3'],
+  [['finetune.headWarmupEpochs=5'], 'Expected fewer than epochs (5) for finetune.headWarmupEpochs but received 5'],
   [['finetune.freeze=[1]'], 'Expected an array of parameter stage names for finetune.freeze but received an array of length 1'],
   [['finetune.lr=1'], 'Expected a recipe key (did you mean finetune.freeze?) for --set but received "finetune.lr"'],
 ])('refuses %p', (sets, message) => {

@@ -103,9 +103,10 @@ doctor_moved() {
   local out
   out=$(app "${moved[@]}" npx foldtorch doctor) || { echo "$out"; return 1; }
   echo "$out"
-  grep -q "^libtorch .* from $work/libtorch\$" <<<"$out" && grep -q '(prebuilt)$' <<<"$out"
+  grep -q "^libtorch .* from $work/libtorch\$" <<<"$out" && grep -q '(prebuilt)$' <<<"$out" \
+    && grep -Eq "^threads +intra-op ([0-9]+), inter-op [0-9]+, foldtorch's CPU kernels \1\$" <<<"$out"
 }
-check "npx foldtorch doctor: the prebuilt loads libtorch from the moved folder" doctor_moved
+check "npx foldtorch doctor: the prebuilt loads libtorch from the moved folder, its kernels on every intra-op thread" doctor_moved
 setup_no_build() {
   local out
   out=$(app "${moved[@]}" npx foldtorch setup --no-build) || { echo "$out"; return 1; }

@@ -17,7 +17,7 @@ export function formatDoctor(report: DoctorResult): string {
     `CUDA            ${cuda}`,
     `CPU             ${report.cpuCapability}, ${report.availableCores} cores available`,
     `bf16            CPU: ${report.bf16.cpu ? 'yes' : 'no'} (${report.bf16.cpuNative}), CUDA: ${report.bf16.cuda ? 'yes' : 'no'}`,
-    `threads         intra-op ${report.intraOpThreads}, inter-op ${report.interOpThreads}, foldtorch's CPU kernels ${report.kernelThreads}${report.kernelThreads < report.intraOpThreads ? ' (built without -fopenmp: rebuild with `npx foldtorch build`)' : ''}`,
+    `threads         intra-op ${report.intraOpThreads}, inter-op ${report.interOpThreads}, foldtorch's CPU kernels ${report.kernelThreads}${report.kernelThreads < report.intraOpThreads ? ' (fewer: an addon built without OpenMP, which `npx foldtorch build` fixes, or OMP_DYNAMIC set)' : ''}`,
     `CPU memory      ${report.cpuBlockCache.installed ? `block cache up to ${(report.cpuBlockCache.capacity / 2 ** 30).toFixed(1)} GiB idle` : "libtorch's allocator (block cache off)"} (FOLDTORCH_CPU_CACHE_MB)`,
     `BLAS            ${report.blas}${report.lapack ? ` (LAPACK ${report.lapack})` : ''}; oneDNN ${report.mkldnn ? 'yes' : 'no'}; OpenMP ${report.openmp ? 'yes' : 'no'}`,
   ].join('\n');

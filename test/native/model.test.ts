@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   eva?.dispose();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A deterministic uint8 NHWC batch. */

@@ -101,31 +101,21 @@ FOLDTORCH_ROW_KERNEL void InputGradient(const T* __restrict g, const T* __restri
 }
 
 // Two per-channel sums over all rows: `add_block(first_row, row_count, sum, second_sum)` adds a block's terms into
-// zeroed float accumulators; blocks are gathered in double, per chunk, and the chunks in a fixed order (the result
-// depends on the thread count only, as ATen's does).
+// zeroed float accumulators; blocks are gathered in double (SumOverChunks).
 template <typename AddBlock>
 std::pair<std::vector<double>, std::vector<double>> SumOverRows(int64_t rows, int64_t channels,
                                                                 const AddBlock& add_block) {
-  const int64_t chunks = ChunkCount(rows, channels);
-  std::vector<double> partial(static_cast<size_t>(2 * chunks * channels), 0.0);
-  ForEachChunk(rows, chunks, [&](int64_t chunk, int64_t begin, int64_t count) {
-    std::vector<float> block(static_cast<size_t>(2 * channels));
-    double* total = partial.data() + 2 * chunk * channels;
-    for (int64_t row = begin; row < begin + count; row += kBlockRows) {
-      std::fill(block.begin(), block.end(), 0.0F);
-      add_block(row, std::min(kBlockRows, begin + count - row), block.data(), block.data() + channels);
-      for (int64_t c = 0; c < 2 * channels; ++c) total[c] += block[c];
-    }
-  });
-  std::vector<double> first(static_cast<size_t>(channels), 0.0), second(static_cast<size_t>(channels), 0.0);
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    const double* total = partial.data() + 2 * chunk * channels;
-    for (int64_t c = 0; c < channels; ++c) {
-      first[c] += total[c];
-      second[c] += total[channels + c];
-    }
-  }
-  return {std::move(first), std::move(second)};
+  const auto sums =
+      SumOverChunks(rows, ChunkCount(rows, channels), 2 * channels, [&](int64_t begin, int64_t count, double* total) {
+        std::vector<float> block(static_cast<size_t>(2 * channels));
+        for (int64_t row = begin; row < begin + count; row += kBlockRows) {
+          std::fill(block.begin(), block.end(), 0.0F);
+          add_block(row, std::min(kBlockRows, begin + count - row), block.data(), block.data() + channels);
+          for (int64_t c = 0; c < 2 * channels; ++c) total[c] += block[c];
+        }
+      });
+  return {std::vector<double>(sums.begin(), sums.begin() + channels),
+          std::vector<double>(sums.begin() + channels, sums.end())};
 }
 
 std::vector<float> FloatsOf(const at::Tensor& t) {

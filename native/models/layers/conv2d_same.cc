@@ -22,18 +22,15 @@ Conv2dSameImpl::Conv2dSameImpl(int64_t in_channels, int64_t out_channels, int64_
 }
 
 torch::Tensor Conv2dSameImpl::forward_with(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {
-  if (stride_ == 1 && kernel_ % 2 == 1) {
-    // SAME at stride 1 is the symmetric k/2 on every size: let the convolution pad (no extra copy).
-    const int64_t pad = kernel_ / 2;
-    if (depthwise_conv_train_applies(x, w, bias, groups_))
-      return depthwise_conv2d_train(x, w, bias, 1, DepthwisePadding::Even(pad));
-    return at::conv2d(x, w, bias, at::IntArrayRef{1}, at::IntArrayRef{pad}, at::IntArrayRef{1}, groups_);
-  }
   const auto rows = same_padding(x.size(2), kernel_, stride_);
   const auto cols = same_padding(x.size(3), kernel_, stride_);
   // Our backward reads x with the padding's offsets: no pad gradient to copy back.
   if (depthwise_conv_train_applies(x, w, bias, groups_))
     return depthwise_conv2d_train(x, w, bias, stride_, {rows[0], rows[1], cols[0], cols[1]});
+  if (stride_ == 1 && kernel_ % 2 == 1) {
+    // SAME at stride 1 is the symmetric k/2 on every size: let the convolution pad (no extra copy).
+    return at::conv2d(x, w, bias, at::IntArrayRef{1}, at::IntArrayRef{kernel_ / 2}, at::IntArrayRef{1}, groups_);
+  }
   auto padded = x;
   if (rows[0] || rows[1] || cols[0] || cols[1]) {
     padded = at::constant_pad_nd(x, {cols[0], cols[1], rows[0], rows[1]}, 0);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace foldtorch::layers::cpu_kernels {
 
@@ -76,6 +77,21 @@ void ForEachChunk(int64_t rows, int64_t chunks, const Pass& pass) {
       pass(chunk, begin, end - begin);
     }
   });
+}
+
+// `values` sums over every row: `add_chunk(first_row, row_count, total)` adds one chunk's terms into its own zeroed
+// `total` (doubles), the chunks in parallel, and the chunks are added in their order, so the result depends on the
+// thread count only (as ATen's reductions do).
+template <typename AddChunk>
+std::vector<double> SumOverChunks(int64_t rows, int64_t chunks, int64_t values, const AddChunk& add_chunk) {
+  std::vector<double> partial(static_cast<size_t>(chunks * values), 0.0);
+  ForEachChunk(rows, chunks, [&](int64_t chunk, int64_t begin, int64_t count) {
+    add_chunk(begin, count, partial.data() + chunk * values);
+  });
+  std::vector<double> sum(static_cast<size_t>(values), 0.0);
+  for (int64_t chunk = 0; chunk < chunks; ++chunk)
+    for (int64_t v = 0; v < values; ++v) sum[v] += partial[chunk * values + v];
+  return sum;
 }
 
 // How many threads ForEachChunk spreads `chunks` chunks over: at most the intra-op thread count, and 1 when this

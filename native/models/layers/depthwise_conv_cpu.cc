@@ -147,46 +147,42 @@ FOLDTORCH_ROW_KERNEL void InputGradientRow(const T* __restrict grad, const float
     for (int64_t c = 0; c < width; ++c) Store(dx[iw * channels + c], row[iw * width + c]);
 }
 
-// The weight gradient [C, 1, K, K] in float: output rows (n, oh) split into chunks, one partial sum per chunk,
-// the chunks added in a fixed order (the result depends on the thread count only).
+// The weight gradient [C, 1, K, K] in float: output rows (n, oh) split into chunks, summed with SumOverChunks.
 at::Tensor WeightGradient(const at::Tensor& grad, const at::Tensor& x, const Geometry& s) {
   const int64_t rows = s.batch * s.out_height, taps = s.taps(), channels = s.channels;
-  const int64_t chunks = ChunkCount(rows, s.out_width * channels * taps);
   const int64_t block_rows = std::max<int64_t>(1, kBlockPositions / s.out_width);
-  std::vector<double> partial(static_cast<size_t>(chunks * taps * channels), 0.0);
-  WithStorage(x.scalar_type(), [&](auto tag) {
+  const int64_t tile_width = TileWidthFor(channels);
+  const std::vector<double> by_tap = WithStorage(x.scalar_type(), [&](auto tag) {
     using T = decltype(tag);
     const T *g = ValuesOf<T>(grad), *input = ValuesOf<T>(x);
-    ForEachChunk(rows, chunks, [&](int64_t chunk, int64_t begin, int64_t count) {
-      std::vector<float> acc(static_cast<size_t>(taps * kChannelTile));
-      double* total = partial.data() + chunk * taps * channels;
-      const int64_t tile_width = TileWidthFor(channels);
-      for (int64_t c0 = 0; c0 < channels; c0 += tile_width) {
-        const int64_t tile = std::min(tile_width, channels - c0);
-        for (int64_t row = begin; row < begin + count; row += block_rows) {
-          std::fill(acc.begin(), acc.end(), 0.0F);
-          for (int64_t r = row; r < std::min(row + block_rows, begin + count); ++r) {
-            const int64_t n = r / s.out_height, oh = r % s.out_height;
-            const T *grad_image = g + n * s.out_image_values() + c0, *input_image = input + n * s.image_values() + c0;
-            WithTile(tile, [&](auto width) {
-              AddWeightGradientRow<T, decltype(width)::value>(grad_image, input_image, s, oh, tile, acc.data());
-            });
-          }
-          for (int64_t tap = 0; tap < taps; ++tap)
-            for (int64_t c = 0; c < tile; ++c) total[tap * channels + c0 + c] += acc[tap * tile + c];
-        }
-      }
-    });
+    return SumOverChunks(rows, ChunkCount(rows, s.out_width * channels * taps), taps * channels,
+                         [&](int64_t begin, int64_t count, double* total) {
+                           std::vector<float> acc(static_cast<size_t>(taps * kChannelTile));
+                           for (int64_t c0 = 0; c0 < channels; c0 += tile_width) {
+                             const int64_t tile = std::min(tile_width, channels - c0);
+                             for (int64_t row = begin; row < begin + count; row += block_rows) {
+                               std::fill(acc.begin(), acc.end(), 0.0F);
+                               for (int64_t r = row; r < std::min(row + block_rows, begin + count); ++r) {
+                                 const int64_t n = r / s.out_height, oh = r % s.out_height;
+                                 const T* grad_image = g + n * s.out_image_values() + c0;
+                                 const T* input_image = input + n * s.image_values() + c0;
+                                 WithTile(tile, [&](auto width) {
+                                   AddWeightGradientRow<T, decltype(width)::value>(grad_image, input_image, s, oh, tile,
+                                                                                   acc.data());
+                                 });
+                               }
+                               for (int64_t tap = 0; tap < taps; ++tap)
+                                 for (int64_t c = 0; c < tile; ++c)
+                                   total[tap * channels + c0 + c] += acc[tap * tile + c];
+                             }
+                           }
+                         });
   });
+  // [K², C] → [C, 1, K, K].
   auto out = at::empty({channels, 1, s.kernel, s.kernel}, at::kFloat);
   float* values = out.data_ptr<float>();
-  for (int64_t c = 0; c < channels; ++c) {
-    for (int64_t tap = 0; tap < taps; ++tap) {
-      double sum = 0.0;
-      for (int64_t chunk = 0; chunk < chunks; ++chunk) sum += partial[(chunk * taps + tap) * channels + c];
-      values[c * taps + tap] = static_cast<float>(sum);
-    }
-  }
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t tap = 0; tap < taps; ++tap) values[c * taps + tap] = static_cast<float>(by_tap[tap * channels + c]);
   return out;
 }
 

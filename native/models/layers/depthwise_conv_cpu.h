@@ -18,10 +18,10 @@ bool depthwise_backward_enabled();
 void set_depthwise_backward_enabled(bool enabled);
 
 // Whether the training path takes this convolution: switched on, under grad mode with something to differentiate,
-// depthwise (groups
-// == input channels == output channels, one filter per channel), a 4-D float32 or bfloat16 CPU input in channels-last
-// layout, square kernel, a bias of one value per channel or none, the weight and bias in the input's dtype unless
-// autocast casts them. Dilation is 1: callers pass only undilated convolutions. Anything else keeps ATen's conv2d.
+// depthwise (groups == input channels == output channels, one filter per channel), a 4-D float32 or bfloat16 CPU
+// input in channels-last layout, square kernel, a bias of one value per channel or none, the weight and bias in the
+// input's dtype unless autocast casts them. Dilation is 1: callers pass only undilated convolutions. Anything else
+// keeps ATen's conv2d.
 bool depthwise_conv_train_applies(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                                   int64_t groups);
 
